@@ -1,0 +1,142 @@
+"""Rows -> Report. Pure: no I/O, the clock is passed in."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from auditor import __version__
+from auditor.config import AuditConfig
+from auditor.engines.base import EngineResult
+from auditor.model import RULE, Event, Finding, Provenance, Report, Totals
+
+MAIN_QUERY = "denied_policy_changes"
+
+_EVENT_FIELDS = (
+    "event_id", "event_time", "account_id", "region", "action", "error_code",
+    "error_message", "principal", "principal_type", "caller_account_id", "identity_arn",
+    "session", "access_key_id", "source_ip", "user_agent", "resource", "request_parameters",
+)
+
+
+def _s(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def event_from_row(row: dict[str, Any]) -> Event:
+    vals = {k: _s(row.get(k)) for k in _EVENT_FIELDS}
+    for k in ("event_id", "event_time", "account_id", "region", "action", "error_code",
+              "principal", "principal_type"):
+        vals[k] = vals[k] or ""
+    return Event(**vals, source_file=_s(row.get("_file")))  # type: ignore[arg-type]
+
+
+def finding_id(account_id: str, principal: str) -> str:
+    digest = hashlib.sha256(f"{RULE.id}\n{account_id}\n{principal}".encode()).hexdigest()
+    return f"BRP-{digest[:16]}"
+
+
+def _sorted_counts(c: Counter[str]) -> dict[str, int]:
+    return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def group_findings(events: Iterable[Event]) -> list[Finding]:
+    groups: dict[tuple[str, str], list[Event]] = defaultdict(list)
+    for e in events:
+        groups[(e.account_id, e.principal)].append(e)
+    findings = []
+    for (account, principal), evs in groups.items():
+        callers = Counter(e.caller_account_id for e in evs if e.caller_account_id)
+        caller = min(callers, key=lambda a: (-callers[a], a)) if callers else None
+        types = Counter(e.principal_type for e in evs)
+        findings.append(
+            Finding(
+                id=finding_id(account, principal),
+                account_id=account,
+                principal=principal,
+                principal_type=min(types, key=lambda t: (-types[t], t)),
+                caller_account_id=caller,
+                cross_account=any(
+                    e.caller_account_id and e.caller_account_id != account for e in evs
+                ),
+                attempts=len(evs),
+                actions=_sorted_counts(Counter(e.action for e in evs)),
+                error_codes=_sorted_counts(Counter(e.error_code for e in evs)),
+                first_seen=min(e.event_time for e in evs),
+                last_seen=max(e.event_time for e in evs),
+                source_ips=tuple(sorted({e.source_ip for e in evs if e.source_ip})),
+                user_agents=tuple(sorted({e.user_agent for e in evs if e.user_agent})),
+                resources=tuple(sorted({e.resource for e in evs if e.resource})),
+                sessions=len({e.session or e.identity_arn or "" for e in evs}),
+                access_key_ids=tuple(sorted({e.access_key_id for e in evs if e.access_key_id})),
+                regions=tuple(sorted({e.region for e in evs if e.region})),
+            )
+        )
+    findings.sort(key=lambda f: (-f.attempts, f.account_id, f.principal))
+    return findings
+
+
+def totals(findings: Iterable[Finding], suppressed: Iterable[Finding] = ()) -> Totals:
+    fs = list(findings)
+    return Totals(
+        attempts=sum(f.attempts for f in fs),
+        principals=len({f.principal for f in fs}),
+        accounts=len({f.account_id for f in fs}),
+        cross_account_attempts=sum(f.attempts for f in fs if f.cross_account),
+        suppressed_attempts=sum(f.attempts for f in suppressed),
+    )
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def config_summary(config: AuditConfig) -> dict[str, str]:
+    """The settings worth printing in a report. Never credentials: there are none here."""
+    out = {
+        "engine": config.engine,
+        "range": f"{config.range.first} .. {config.range.last}",
+        "accounts": ",".join(config.accounts) or "all",
+        "regions": ",".join(config.regions) or "all",
+    }
+    if config.engine == "local":
+        out["source"] = config.source or ""
+    else:
+        a = config.athena
+        out.update(
+            database=a.database,
+            table=a.table,
+            workgroup=a.workgroup,
+            partition_scheme=a.partition_scheme,
+        )
+    return out
+
+
+def build_report(config: AuditConfig, result: EngineResult, now: datetime) -> Report:
+    events = sorted(
+        (event_from_row(r) for r in result.rows.get(MAIN_QUERY, [])),
+        key=lambda e: (e.event_time, e.event_id),
+    )
+    findings = group_findings(events)
+    return Report(
+        rule=RULE,
+        range_start=config.range.start_iso,
+        range_end=config.range.end_iso,
+        engine=config.engine,
+        totals=totals(findings),
+        findings=tuple(findings),
+        events=tuple(events),
+        coverage=result.coverage,
+        provenance=Provenance(
+            tool_version=__version__,
+            generated_at=_iso(now),
+            queries=tuple(result.queries),
+            command=config.command,
+            config=config_summary(config),
+            input_fingerprint=result.input_fingerprint,
+            estimated_scan_bytes=result.estimated_scan_bytes,
+        ),
+    )

@@ -1,0 +1,32 @@
+"""The library entry point: `run_audit(config) -> Report`, and writing the reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.aggregate import build_report
+from auditor.config import AuditConfig
+from auditor.engines import get_engine
+from auditor.engines.base import Engine
+from auditor.model import Report
+from auditor.plan import build_plan
+from auditor.render import render_all
+
+
+def run_audit(config: AuditConfig, engine: Engine | None = None) -> Report:
+    config = config.with_now()
+    engine = engine or get_engine(config.engine)
+    plan = build_plan(config, engine.dialect)
+    result = engine.execute(config, plan)
+    assert config.now is not None
+    return build_report(config, result, config.now)
+
+
+def write_reports(report: Report, out: Path, formats: tuple[str, ...]) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in render_all(report, formats).items():
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

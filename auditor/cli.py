@@ -1,0 +1,425 @@
+"""The command line: parse -> AuditConfig -> run_audit() -> render -> exit code.
+
+Exit codes (README "Exit codes"):
+  0  audit done, reports written
+  1  a finding at or above --fail-on remains
+  2  bad input: flags, dates, config, source, or a plan over --max-scan-gb
+  3  a query failed, was cancelled or timed out
+  4  --strict and coverage is incomplete (unreadable files/records, failed queries)
+  130 interrupted
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from auditor import __version__
+from auditor.errors import AuditorError, ConfigError
+
+app = typer.Typer(
+    name="auditor",
+    help="Audit a CloudTrail trail for denied Amazon Bedrock resource-policy changes "
+    "(Elastic rule 2e99477f) on Athena or an embedded DuckDB engine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+EXIT_FINDINGS = 1
+EXIT_INCOMPLETE = 4
+
+_state: dict[str, Any] = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"auditor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = None,
+) -> None:
+    _state["debug"] = debug
+
+
+# Options shared by audit and sql.
+From = Annotated[Optional[str], typer.Option("--from", help="First day, YYYY-MM-DD (UTC).")]
+To = Annotated[Optional[str], typer.Option("--to", help="Last day, inclusive, YYYY-MM-DD.")]
+Month = Annotated[Optional[str], typer.Option("--month", help="A whole month, YYYY-MM.")]
+Account = Annotated[
+    Optional[list[str]], typer.Option("--account", help="Only this account (repeatable).")
+]
+Region = Annotated[
+    Optional[list[str]], typer.Option("--region", help="Only this region (repeatable).")
+]
+EngineOpt = Annotated[
+    Optional[str], typer.Option("--engine", help="local (embedded DuckDB, default) or athena.")
+]
+ConfigOpt = Annotated[
+    Optional[Path],
+    typer.Option("--config", help="TOML settings file [default: $AUDITOR_CONFIG or "
+                 "~/.config/auditor/config.toml]."),
+]
+Database = Annotated[Optional[str], typer.Option("--database", help="Athena: Glue database.")]
+Table = Annotated[Optional[str], typer.Option("--table", help="Athena: CloudTrail table.")]
+Workgroup = Annotated[Optional[str], typer.Option("--workgroup", help="Athena: workgroup.")]
+OutputLocation = Annotated[
+    Optional[str],
+    typer.Option("--output-location", help="Athena: s3:// results location (else the workgroup's)."),
+]
+Scheme = Annotated[
+    Optional[str],
+    typer.Option(
+        "--partition-scheme",
+        help="Athena table partitions: timestamp (AWS's default), org "
+        "(account/region/timestamp) or manual (region/year/month/day).",
+    ),
+]
+Trail = Annotated[
+    Optional[str],
+    typer.Option("--trail", help="Athena: s3:// trail root, for the scan-cost estimate."),
+]
+
+
+def _get(section: dict[str, Any], key: str, flag: Any, default: Any) -> Any:
+    if flag is not None and flag != []:
+        return flag
+    return section.get(key, default)
+
+
+def build_config(**kw: Any) -> Any:
+    """Flags over the TOML file over defaults, in one place."""
+    from auditor.config import (
+        ENGINES,
+        FORMATS,
+        PARTITION_SCHEMES,
+        SEVERITIES,
+        AthenaSettings,
+        AuditConfig,
+        parse_range,
+        read_config_file,
+        validate_accounts,
+        validate_regions,
+    )
+
+    file = read_config_file(kw.get("config"))
+    a = file.get("audit", {})
+    ath = file.get("athena", {})
+    rng = parse_range(
+        _get(a, "from", kw.get("start"), None) if not kw.get("month") else None,
+        _get(a, "to", kw.get("end"), None) if not kw.get("month") else None,
+        kw.get("month"),
+    )
+    engine = _get(a, "engine", kw.get("engine"), "local")
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine: {engine!r} is not one of {', '.join(ENGINES)}")
+    formats = tuple(_get(a, "format", kw.get("formats"), ["json", "md", "html", "csv"]))
+    for f in formats:
+        if f not in FORMATS:
+            raise ConfigError(f"--format: {f!r} is not one of {', '.join(FORMATS)}")
+    scheme = _get(ath, "partition_scheme", kw.get("partition_scheme"), "timestamp")
+    if scheme not in PARTITION_SCHEMES:
+        raise ConfigError(
+            f"--partition-scheme: {scheme!r} is not one of {', '.join(PARTITION_SCHEMES)}"
+        )
+    fail_on = _get(a, "fail_on", kw.get("fail_on"), None)
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise ConfigError(f"--fail-on: {fail_on!r} is not one of {', '.join(SEVERITIES)}")
+    max_scan = _get(ath, "max_scan_gb", kw.get("max_scan_gb"), None)
+    state_dir = _get(ath, "state_dir", kw.get("state_dir"), None)
+    cache = _get(a, "cache", kw.get("cache"), None)
+    exemptions = _get(a, "exemptions", kw.get("exemptions"), None)
+    out = kw.get("out")
+    return AuditConfig(
+        range=rng,
+        engine=engine,
+        source=_get(a, "source", kw.get("source"), None),
+        accounts=validate_accounts(tuple(_get(a, "accounts", kw.get("account"), []) or [])),
+        regions=validate_regions(tuple(_get(a, "regions", kw.get("region"), []) or [])),
+        out=Path(out) if out else None,
+        formats=formats,
+        strict=bool(kw.get("strict")) or bool(a.get("strict", False)),
+        workers=_get(a, "workers", kw.get("workers"), None),
+        cache_dir=Path(cache) if cache else None,
+        athena=AthenaSettings(
+            database=_get(ath, "database", kw.get("database"), "default"),
+            table=_get(ath, "table", kw.get("table"), "cloudtrail_logs"),
+            workgroup=_get(ath, "workgroup", kw.get("workgroup"), "primary"),
+            output_location=_get(ath, "output_location", kw.get("output_location"), None),
+            partition_scheme=scheme,
+            trail=_get(ath, "trail", kw.get("trail"), None),
+            query_timeout=float(_get(ath, "query_timeout", kw.get("query_timeout"), 1800.0)),
+            max_scan_gb=float(max_scan) if max_scan is not None else None,
+            concurrency=int(_get(ath, "concurrency", kw.get("concurrency"), 4)),
+            dry_run=bool(kw.get("dry_run")),
+            resume=bool(kw.get("resume")),
+            state_dir=Path(state_dir) if state_dir else None,
+        ),
+        own_accounts=validate_accounts(
+            tuple(_get(a, "own_accounts", kw.get("own_account"), []) or [])
+        ),
+        lookahead_days=int(_get(a, "lookahead_days", kw.get("lookahead_days"), 7)),
+        min_attempts=int(_get(a, "min_attempts", kw.get("min_attempts"), 1)),
+        fail_on=fail_on,
+        exemptions=Path(exemptions) if exemptions else None,
+        command=kw.get("command"),
+    )
+
+
+def _command_line() -> str:
+    return "auditor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _summary(report: Any, written: list[Path]) -> str:
+    c = report.coverage
+    t = report.totals
+    lines = [
+        f"auditor: {report.range_start} .. {report.range_end} (end exclusive), "
+        f"engine {report.engine}",
+        f"  scanned {c.files_scanned:,} files, {c.records_scanned:,} records; "
+        f"{c.files_unreadable} unreadable file(s), {len(c.unreadable) - c.files_unreadable} "
+        f"unusable record(s), {len(c.gaps)} gap(s) with no logs",
+        f"  {t.attempts} denied attempt(s) by {t.principals} principal(s) "
+        f"in {t.accounts} account(s)",
+    ]
+    for f in report.findings[:10]:
+        lines.append(
+            f"    {f.severity:<6} {f.account_id}  {f.principal}  x{f.attempts}"
+        )
+    if len(report.findings) > 10:
+        lines.append(f"    ... and {len(report.findings) - 10} more (see the report)")
+    if report.provenance.total_cost_usd:
+        lines.append(f"  Athena cost: ${report.provenance.total_cost_usd:.4f}")
+    if written:
+        lines.append("  wrote " + ", ".join(str(p) for p in written))
+    if not c.complete:
+        lines.append("  coverage is INCOMPLETE: see the report's Coverage section")
+    return "\n".join(lines)
+
+
+def _finish(report: Any, config: Any) -> int:
+    from auditor.severity import at_or_above
+
+    if config.fail_on and any(at_or_above(f.severity, config.fail_on) for f in report.findings):
+        return EXIT_FINDINGS
+    if config.strict and not report.coverage.complete:
+        return EXIT_INCOMPLETE
+    return 0
+
+
+@app.command()
+def audit(
+    source: Annotated[
+        Optional[str],
+        typer.Option("--source", help="Local engine: the trail root (folder or s3://bucket/prefix "
+                     "holding AWSLogs/)."),
+    ] = None,
+    start: From = None,
+    end: To = None,
+    month: Month = None,
+    engine: EngineOpt = None,
+    account: Account = None,
+    region: Region = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the reports.")] = Path("."),
+    formats: Annotated[
+        Optional[list[str]],
+        typer.Option("--format", help="json, md, html, csv (repeatable) [default: all]."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 4 when coverage is incomplete.")
+    ] = False,
+    workers: Annotated[
+        Optional[int], typer.Option("--workers", help="Local: worker processes [default: cores].")
+    ] = None,
+    cache: Annotated[
+        Optional[Path], typer.Option("--cache", help="Local with s3:// source: keep files here.")
+    ] = None,
+    config: ConfigOpt = None,
+    database: Database = None,
+    table: Table = None,
+    workgroup: Workgroup = None,
+    output_location: OutputLocation = None,
+    partition_scheme: Scheme = None,
+    trail: Trail = None,
+    query_timeout: Annotated[
+        Optional[float], typer.Option("--query-timeout", help="Athena: seconds per query [1800].")
+    ] = None,
+    max_scan_gb: Annotated[
+        Optional[float],
+        typer.Option("--max-scan-gb", help="Athena: refuse a plan estimated to scan more (exit 2)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Athena: print the plan, SQL and estimate; run nothing.")
+    ] = False,
+    concurrency: Annotated[
+        Optional[int], typer.Option("--concurrency", help="Athena: monthly chunks at once [4].")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Athena backfill: redo only unfinished chunks.")
+    ] = False,
+    state_dir: Annotated[
+        Optional[Path], typer.Option("--state-dir", help="Athena backfill: chunk results folder.")
+    ] = None,
+    own_account: Annotated[
+        Optional[list[str]],
+        typer.Option("--own-account", help="An account of yours (repeatable): policies naming "
+                     "other accounts are flagged external."),
+    ] = None,
+    lookahead_days: Annotated[
+        Optional[int],
+        typer.Option("--lookahead-days", help="Days after the range to look for a later success [7]."),
+    ] = None,
+    min_attempts: Annotated[
+        Optional[int], typer.Option("--min-attempts", help="Report principals with at least N attempts.")
+    ] = None,
+    fail_on: Annotated[
+        Optional[str],
+        typer.Option("--fail-on", help="Exit 1 if a finding at or above low|medium|high remains."),
+    ] = None,
+    exemptions: Annotated[
+        Optional[Path], typer.Option("--exemptions", help="TOML allowlist of expected attempts.")
+    ] = None,
+) -> None:
+    """Audit a date range and write report.json/.md/.html/.csv to --out."""
+
+    def go() -> int:
+        from auditor.audit import run_audit, write_reports
+
+        cfg = build_config(**locals_, command=_command_line())
+        report = run_audit(cfg)
+        if cfg.athena.dry_run and cfg.engine == "athena":
+            return 0
+        written = write_reports(report, out, cfg.formats)
+        typer.echo(_summary(report, written))
+        return _finish(report, cfg)
+
+    locals_ = dict(locals())
+    _run(go)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo trail and reports.")] = Path(
+        "demo-report"
+    ),
+) -> None:
+    """Write a realistic synthetic trail (October 2026) and audit it on the local engine."""
+
+    def go() -> int:
+        from datetime import date
+
+        from auditor.audit import run_audit, write_reports
+        from auditor.synth import write_demo_trail
+
+        trail_dir = out / "trail"
+        if trail_dir.exists():
+            import shutil
+
+            shutil.rmtree(trail_dir)
+        trail = write_demo_trail(trail_dir, month=date(2026, 10, 1))
+        typer.echo(f"demo: wrote a synthetic trail of {trail.files} log files to {trail_dir}")
+        for note in trail.notes:
+            typer.echo(f"  {note}")
+        cfg = build_config(
+            source=str(trail_dir), month="2026-10", out=str(out),
+            command=_command_line(), config=None,
+        )
+        report = run_audit(cfg)
+        written = write_reports(report, out, cfg.formats)
+        typer.echo(_summary(report, written))
+        return 0
+
+    _run(go)
+
+
+@app.command()
+def sql(
+    start: From = None,
+    end: To = None,
+    month: Month = None,
+    engine: EngineOpt = None,
+    account: Account = None,
+    region: Region = None,
+    config: ConfigOpt = None,
+    database: Database = None,
+    table: Table = None,
+    partition_scheme: Scheme = None,
+) -> None:
+    """Print every statement exactly as it would be sent, values inlined. No AWS needed."""
+
+    def go() -> int:
+        from auditor.plan import build_plan
+
+        cfg = build_config(**locals_)
+        dialect = "duckdb" if cfg.engine == "local" else "athena"
+        for q in build_plan(cfg, dialect).queries:
+            typer.echo(f"-- {q.title}\n{q.display};\n")
+        return 0
+
+    locals_ = dict(locals())
+    _run(go)
+
+
+@app.command()
+def render(
+    report_json: Annotated[Path, typer.Argument(help="A saved report.json.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the rebuilt reports.")] = Path("."),
+    formats: Annotated[
+        Optional[list[str]], typer.Option("--format", help="md, html, csv, json [default: all].")
+    ] = None,
+) -> None:
+    """Rebuild every report format from a saved report.json, touching no data."""
+
+    def go() -> int:
+        from auditor.audit import write_reports
+        from auditor.errors import RenderError
+        from auditor.render import json_report
+
+        try:
+            text = report_json.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RenderError(f"cannot read {report_json}: {exc.strerror}") from None
+        report = json_report.loads(text)
+        fmts = tuple(formats or ("json", "md", "html", "csv"))
+        written = write_reports(report, out, fmts)
+        typer.echo("wrote " + ", ".join(str(p) for p in written))
+        return 0
+
+    _run(go)
+
+
+def _run(fn: Any) -> None:
+    try:
+        code = fn()
+    except AuditorError as exc:
+        if _state["debug"]:
+            raise
+        typer.echo(f"auditor: error: {exc}", err=True)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        typer.echo("auditor: interrupted", err=True)
+        code = 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
+        if _state["debug"]:
+            raise
+        typer.echo(
+            f"auditor: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True
+        )
+        code = 70
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()

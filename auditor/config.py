@@ -1,0 +1,146 @@
+"""Settings: frozen dataclasses, merged from flags, a TOML file and the environment in
+one place (`load_config`). Everything else receives an `AuditConfig`."""
+
+from __future__ import annotations
+
+import calendar
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import ConfigError
+
+ENGINES = ("local", "athena")
+FORMATS = ("json", "md", "html", "csv")
+PARTITION_SCHEMES = ("timestamp", "org", "manual")
+SEVERITIES = ("low", "medium", "high")
+DEFAULT_CONFIG_PATH = Path("~/.config/auditor/config.toml")
+
+_ACCOUNT = re.compile(r"^[0-9A-Za-z-]{1,64}$")
+_REGION = re.compile(r"^[a-z0-9-]{2,40}$")
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Inclusive UTC days [first, last]; events with eventTime in [first 00:00Z, last+1 00:00Z)."""
+
+    first: date
+    last: date
+
+    @property
+    def start_iso(self) -> str:
+        return f"{self.first.isoformat()}T00:00:00Z"
+
+    @property
+    def end_iso(self) -> str:
+        return f"{(self.last + timedelta(days=1)).isoformat()}T00:00:00Z"
+
+    @property
+    def folder_days(self) -> list[date]:
+        """Delivery folders to read: first .. last+1 (late delivery across midnight)."""
+        n = (self.last - self.first).days + 2
+        return [self.first + timedelta(days=i) for i in range(n)]
+
+    @property
+    def days(self) -> list[date]:
+        n = (self.last - self.first).days + 1
+        return [self.first + timedelta(days=i) for i in range(n)]
+
+
+def parse_day(text: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{flag}: {text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def parse_range(start: str | None, end: str | None, month: str | None) -> DateRange:
+    if month:
+        if start or end:
+            raise ConfigError("use either --month or --from/--to, not both")
+        m = re.fullmatch(r"(\d{4})-(\d{2})", month)
+        if not m or not 1 <= int(m.group(2)) <= 12:
+            raise ConfigError(f"--month: {month!r} is not a month (use YYYY-MM)")
+        y, mo = int(m.group(1)), int(m.group(2))
+        return DateRange(date(y, mo, 1), date(y, mo, calendar.monthrange(y, mo)[1]))
+    if not start or not end:
+        raise ConfigError("give a date range: --from YYYY-MM-DD --to YYYY-MM-DD, or --month YYYY-MM")
+    first, last = parse_day(start, "--from"), parse_day(end, "--to")
+    if first > last:
+        raise ConfigError(f"--from {first} is after --to {last}")
+    return DateRange(first, last)
+
+
+def validate_accounts(values: tuple[str, ...]) -> tuple[str, ...]:
+    for v in values:
+        if not _ACCOUNT.match(v):
+            raise ConfigError(f"--account: {v!r} is not an account id")
+    return tuple(sorted(set(values)))
+
+
+def validate_regions(values: tuple[str, ...]) -> tuple[str, ...]:
+    for v in values:
+        if not _REGION.match(v):
+            raise ConfigError(f"--region: {v!r} is not a region name")
+    return tuple(sorted(set(values)))
+
+
+@dataclass(frozen=True)
+class AthenaSettings:
+    database: str = "default"
+    table: str = "cloudtrail_logs"
+    workgroup: str = "primary"
+    output_location: str | None = None  # s3://bucket/prefix/ ; None: the workgroup's
+    partition_scheme: str = "timestamp"
+    trail: str | None = None  # s3:// trail root, for the cost estimate
+    query_timeout: float = 1800.0
+    max_scan_gb: float | None = None
+    concurrency: int = 4
+    dry_run: bool = False
+    resume: bool = False
+    state_dir: Path | None = None
+    poll_interval: float = 1.0
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    range: DateRange
+    engine: str = "local"
+    source: str | None = None  # local folder or s3://bucket/prefix (local engine)
+    accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    out: Path | None = None
+    formats: tuple[str, ...] = ("json", "md", "html", "csv")
+    strict: bool = False
+    workers: int | None = None
+    cache_dir: Path | None = None
+    athena: AthenaSettings = field(default_factory=AthenaSettings)
+    own_accounts: tuple[str, ...] = ()
+    lookahead_days: int = 7
+    min_attempts: int = 1
+    repeat_threshold: int = 5
+    fail_on: str | None = None
+    exemptions: Path | None = None
+    command: str | None = None
+    now: datetime | None = None  # the clock, passed in for reproducible reports
+
+    def with_now(self) -> AuditConfig:
+        return self if self.now else replace(self, now=datetime.now(timezone.utc))
+
+
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    """The TOML config: `--config PATH`, else $AUDITOR_CONFIG, else the default location."""
+    explicit = path is not None or "AUDITOR_CONFIG" in os.environ
+    p = path or Path(os.environ.get("AUDITOR_CONFIG", str(DEFAULT_CONFIG_PATH))).expanduser()
+    if not p.exists():
+        if explicit:
+            raise ConfigError(f"config file {p} does not exist")
+        return {}
+    try:
+        return tomllib.loads(p.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {p}: {exc}") from None

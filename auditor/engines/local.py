@@ -1,0 +1,175 @@
+"""The embedded engine: the same SQL as Athena, run by DuckDB over the candidate records
+of a local or S3 copy of the trail.
+
+    discover (list folders) -> prefilter (worker processes: gunzip, needle test,
+    record prefilter, Athena-shaped rows) -> DuckDB table `cloudtrail` -> the plan's SQL
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+
+from auditor.config import AuditConfig
+from auditor.engines import prefilter
+from auditor.engines.base import EngineResult
+from auditor.errors import ConfigError, QueryFailed
+from auditor.model import Coverage, QueryRecord, Unreadable
+from auditor.plan import LOCAL_TABLE, QueryPlan
+from auditor.sources.layout import Discovery, LogFile, discover, gaps
+from auditor.table import duckdb_columns
+
+# Below this many files, worker processes cost more than they save.
+MIN_FILES_FOR_POOL = 16
+
+
+def open_lister(source: str):  # type: ignore[no-untyped-def]
+    if source.startswith("s3://"):
+        from auditor.sources.s3 import S3Lister
+
+        return S3Lister(source)
+    from auditor.sources.local import LocalLister
+
+    return LocalLister(source)
+
+
+def _tasks(files: list[LogFile]) -> list[prefilter.Task]:
+    # Largest first: keeps both workers busy to the end.
+    ordered = sorted(files, key=lambda f: -f.size)
+    return [prefilter.Task(f.path, f.account, f.region, f"{f.day:%Y/%m/%d}") for f in ordered]
+
+
+def _scan_all(
+    tasks: list[prefilter.Task], plan: QueryPlan, workers: int, cache_dir: str | None
+) -> Iterator[prefilter.FileResult]:
+    args = (plan.needles, plan.prefilters, cache_dir)
+    if workers <= 1 or len(tasks) < MIN_FILES_FOR_POOL:
+        prefilter.init(*args)
+        for t in tasks:
+            yield prefilter.scan(t)
+        return
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    ctx = multiprocessing.get_context(method)
+    with ctx.Pool(workers, initializer=prefilter.init, initargs=args) as pool:
+        chunk = max(1, min(8, len(tasks) // (workers * 16)))
+        yield from pool.imap_unordered(prefilter.scan, tasks, chunksize=chunk)
+
+
+def fingerprint(files: list[LogFile]) -> str:
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.path):
+        h.update(f"{f.path}\t{f.size}\n".encode())
+    return "sha256:" + h.hexdigest()
+
+
+class LocalEngine:
+    name = "local"
+    dialect = "duckdb"
+
+    def execute(self, config: AuditConfig, plan: QueryPlan) -> EngineResult:
+        if not config.source:
+            raise ConfigError("--source is required with --engine local")
+        lister = open_lister(config.source)
+        disc: Discovery = discover(
+            lister, config.source, plan.range, config.accounts, config.regions
+        )
+        workers = config.workers or os.cpu_count() or 1
+        cache = str(config.cache_dir) if config.cache_dir else None
+
+        files_scanned = records = bytes_scanned = 0
+        unreadable: list[Unreadable] = []
+        files_bad = 0
+        sizes = {f.path: f.size for f in disc.files}
+        with tempfile.TemporaryDirectory(prefix="auditor-") as tmp:
+            rows_path = os.path.join(tmp, "candidates.ndjson")
+            with open(rows_path, "wb") as out:
+                results = _scan_all(_tasks(disc.files), plan, workers, cache)
+                # Import DuckDB while the workers run (it is the slowest import here).
+                first = next(results, None)
+                import duckdb
+
+                for res in _chain(first, results):
+                    if res.error:
+                        files_bad += 1
+                        unreadable.append(Unreadable(res.path, res.error))
+                        continue
+                    files_scanned += 1
+                    records += res.records
+                    bytes_scanned += sizes.get(res.path, 0)
+                    if res.rows:
+                        out.write(res.rows)
+                    for b in res.broken or ():
+                        unreadable.append(Unreadable(res.path, b))
+            result = self._run_sql(duckdb, rows_path, plan)
+
+        unreadable.sort(key=lambda u: (u.path, u.reason))
+        result.coverage = Coverage(
+            files_scanned=files_scanned,
+            records_scanned=records,
+            bytes_scanned=bytes_scanned,
+            files_unreadable=files_bad,
+            unreadable=tuple(unreadable),
+            files_skipped=len(disc.skipped),
+            gaps=gaps(disc, plan.range),
+            accounts=disc.accounts,
+            regions=disc.regions,
+        )
+        result.input_fingerprint = fingerprint(disc.files)
+        return result
+
+    def _run_sql(self, duckdb, rows_path: str, plan: QueryPlan) -> EngineResult:  # type: ignore[no-untyped-def]
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET threads = 2")
+            cols = duckdb_columns()
+            spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in cols.items()) + "}"
+            # One row per eventID: an org trail and an older per-account trail in the same
+            # bucket deliver the same event twice.
+            con.execute(
+                f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM read_json(?, "
+                f"format = 'newline_delimited', columns = {spec}, "
+                f"maximum_object_size = 134217728) "
+                f"QUALIFY eventid IS NULL OR "
+                f"row_number() OVER (PARTITION BY eventid ORDER BY _file) = 1",
+                [rows_path],
+            )
+            result = EngineResult()
+            for q in plan.queries:
+                t0 = time.perf_counter()
+                try:
+                    cur = con.execute(q.sql, list(q.params))
+                    names = [d[0] for d in cur.description]
+                    rows = [dict(zip(names, r)) for r in cur.fetchall()]
+                except duckdb.Error as exc:
+                    raise QueryFailed(f"local query {q.name} failed: {exc}") from None
+                ms = int((time.perf_counter() - t0) * 1000)
+                result.rows[q.name] = rows
+                result.queries.append(
+                    QueryRecord(
+                        name=q.name,
+                        engine=self.name,
+                        sql=q.sql,
+                        parameters=q.params,
+                        state="SUCCEEDED",
+                        engine_ms=ms,
+                        cost_usd=0.0,
+                        rows=len(rows),
+                        chunk=q.chunk,
+                    )
+                )
+            return result
+        finally:
+            con.close()
+
+
+def _chain(first, rest):  # type: ignore[no-untyped-def]
+    if first is not None:
+        yield first
+    yield from rest
+

@@ -1,0 +1,143 @@
+"""The local engine's first stage, run in worker processes: read a log file, gunzip it,
+and hand on only the records that could match a query, as rows of the Athena table.
+
+It decides nothing about results. A file none of whose bytes contain a query's
+needle cannot hold a row of that query and is only checked for shape and counted;
+otherwise the file is parsed and records meeting a query's declared prefilter
+(necessary conditions of its WHERE clause) are passed on to DuckDB, which runs the SQL.
+
+Kept import-light (isal, orjson): it runs in forked workers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import orjson
+from isal import igzip
+
+from auditor.table import shape_record
+
+_EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+_RECORD_KEY = b'"eventVersion"'
+
+# Set once per worker by `init`.
+_NEEDLES: tuple[bytes, ...] = ()
+_PREFILTERS: tuple[dict[str, frozenset[str]], ...] = ()
+_CACHE_DIR: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    path: str
+    account: str
+    region: str
+    folder: str  # YYYY/MM/DD, the delivery folder (the `timestamp` partition)
+
+
+@dataclass
+class FileResult:
+    path: str
+    records: int = 0
+    rows: bytes = b""  # newline-delimited JSON rows of the Athena table
+    candidates: int = 0
+    error: str | None = None  # the file could not be read at all
+    broken: list[str] | None = None  # records that could not be used, with reasons
+    needle_hit: bool = False
+
+
+def init(
+    needles: tuple[bytes, ...],
+    prefilters: tuple[dict[str, tuple[str, ...]], ...],
+    cache_dir: str | None = None,
+) -> None:
+    global _NEEDLES, _PREFILTERS, _CACHE_DIR
+    _NEEDLES = needles
+    _PREFILTERS = tuple({k: frozenset(v) for k, v in pf.items()} for pf in prefilters)
+    _CACHE_DIR = cache_dir
+
+
+def read_bytes(path: str) -> bytes:
+    if path.startswith("s3://"):
+        from auditor.sources.s3 import read_object
+
+        return read_object(path, _CACHE_DIR)
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _is_candidate(rec: dict) -> bool:
+    for pf in _PREFILTERS:
+        for key, values in pf.items():
+            v = rec.get(key)
+            if not isinstance(v, str) or v not in values:
+                break
+        else:
+            return True
+    return False
+
+
+def scan(task: Task) -> FileResult:
+    res = FileResult(task.path)
+    try:
+        raw = read_bytes(task.path)
+    except Exception as exc:  # noqa: BLE001 - any read failure is reported, not raised
+        res.error = f"cannot read: {exc}"
+        return res
+    if not raw:
+        res.error = "empty file"
+        return res
+    try:
+        data = igzip.decompress(raw)
+    except Exception as exc:  # noqa: BLE001
+        res.error = f"not a complete gzip file: {exc}"
+        return res
+    del raw
+    if not any(n in data for n in _NEEDLES):
+        # Cannot hold a match: check the shape cheaply and count records.
+        head = data[:64].lstrip()
+        if not head.startswith(b"{") or b'"Records"' not in head or not data.rstrip().endswith(b"}"):
+            res.error = "not a CloudTrail log file (no {\"Records\": [...]} object)"
+            return res
+        res.records = data.count(_RECORD_KEY)
+        return res
+    res.needle_hit = True
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        res.error = f"not valid JSON: {exc}"
+        return res
+    del data
+    records = doc.get("Records") if isinstance(doc, dict) else None
+    if not isinstance(records, list):
+        res.error = "not a CloudTrail log file (no Records array)"
+        return res
+    res.records = len(records)
+    out: list[bytes] = []
+    broken: list[str] = []
+    extra = {"account": task.account, "region": task.region, "timestamp": task.folder,
+             "_file": task.path}
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            broken.append(f"record {i}: not a JSON object")
+            continue
+        if not _is_candidate(rec):
+            continue
+        ident = f"record {i} (eventID {str(rec.get('eventID'))[:64]})"
+        et = rec.get("eventTime")
+        if not isinstance(et, str) or not _EVENT_TIME.match(et):
+            broken.append(f"{ident}: eventTime {str(et)[:40]!r} is not an ISO-8601 UTC time; skipped")
+            continue
+        ui = rec.get("userIdentity")
+        if ui is not None and not isinstance(ui, dict):
+            broken.append(f"{ident}: userIdentity is not an object; principal recorded as unknown")
+        row = shape_record(rec)
+        row.update(extra)
+        out.append(orjson.dumps(row))
+    res.candidates = len(out)
+    if out:
+        res.rows = b"\n".join(out) + b"\n"
+    if broken:
+        res.broken = broken
+    return res

@@ -1,0 +1,200 @@
+"""The Report model: frozen dataclasses that every renderer reads.
+
+Engines produce rows; `aggregate.build_report` turns rows into a `Report`; renderers
+see only the `Report`. `report_json` is the versioned, documented serialisation of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str = "2e99477f-6099-48a9-ae0e-68801d97079c"
+    name: str = "AWS Bedrock Unauthorized Resource-Based Policy Modification Attempt"
+    severity: str = "low"
+    risk_score: int = 21
+    mitre_tactic: str = "TA0003 Persistence"
+    mitre_technique: str = "T1098 Account Manipulation"
+    references: tuple[str, ...] = (
+        "https://docs.aws.amazon.com/bedrock/latest/APIReference/API_PutResourcePolicy.html",
+        "https://docs.aws.amazon.com/bedrock/latest/APIReference/API_DeleteResourcePolicy.html",
+    )
+
+
+RULE = Rule()
+
+
+@dataclass(frozen=True)
+class Event:
+    """One denied attempt, as the main query returns it (already rule-matched)."""
+
+    event_id: str
+    event_time: str  # ISO-8601 UTC with Z, as CloudTrail wrote it
+    account_id: str  # recipientAccountId: the account the call was made against
+    region: str
+    action: str  # PutResourcePolicy | DeleteResourcePolicy
+    error_code: str
+    error_message: str | None
+    principal: str  # grouping key (role ARN for assumed roles; see sql/macros)
+    principal_type: str
+    caller_account_id: str | None  # userIdentity.accountId
+    identity_arn: str | None  # userIdentity.arn as logged (a session ARN for roles)
+    session: str | None  # userIdentity.principalId (role sessions group under one role)
+    access_key_id: str | None
+    source_ip: str | None
+    user_agent: str | None
+    resource: str | None  # requestParameters.resourceArn, else parsed from errorMessage
+    request_parameters: str | None  # JSON text, attacker-controlled
+    source_file: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyPrincipal:
+    """A principal named in an attempted resource policy."""
+
+    value: str
+    kind: str  # wildcard | external-account | own-account | org-account | service | other
+    account_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyAnalysis:
+    """What the attempted policies of a finding would have granted."""
+
+    principals: tuple[PolicyPrincipal, ...] = ()
+    wildcard: bool = False
+    external_accounts: tuple[str, ...] = ()
+    missing_org_condition: bool = False
+    unparsable: int = 0  # attempts whose policy text was redacted or invalid
+
+
+@dataclass(frozen=True)
+class DenialCount:
+    service: str
+    action: str
+    error_code: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str  # stable: sha256(rule id, account, principal)
+    account_id: str
+    principal: str
+    principal_type: str
+    caller_account_id: str | None
+    cross_account: bool
+    attempts: int
+    actions: dict[str, int]
+    error_codes: dict[str, int]
+    first_seen: str
+    last_seen: str
+    source_ips: tuple[str, ...]
+    user_agents: tuple[str, ...]
+    resources: tuple[str, ...]
+    sessions: int
+    access_key_ids: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    severity: str = "low"
+    reasons: tuple[str, ...] = ()
+    policy: PolicyAnalysis = field(default_factory=PolicyAnalysis)
+    later_success: str | None = None  # eventTime of the first later successful change
+    other_denials: tuple[DenialCount, ...] = ()
+    suppressed_by: str | None = None  # exemption id that matched
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Days in the range for which an account/region has no log file at all."""
+
+    account_id: str
+    region: str
+    start: str  # YYYY-MM-DD
+    end: str  # YYYY-MM-DD, inclusive
+    days: int
+
+
+@dataclass(frozen=True)
+class Coverage:
+    files_scanned: int = 0
+    records_scanned: int = 0
+    bytes_scanned: int = 0  # compressed bytes read (local) or DataScannedInBytes (Athena)
+    files_unreadable: int = 0
+    unreadable: tuple[Unreadable, ...] = ()
+    files_skipped: int = 0  # stray files in day folders that are not log files
+    gaps: tuple[Gap, ...] = ()
+    accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    failed_queries: tuple[Unreadable, ...] = ()  # (query/chunk name, reason)
+
+    @property
+    def complete(self) -> bool:
+        return not self.unreadable and not self.failed_queries
+
+
+@dataclass(frozen=True)
+class QueryRecord:
+    name: str
+    engine: str
+    sql: str  # exactly as sent (placeholders kept)
+    parameters: tuple[str, ...] = ()
+    query_id: str | None = None
+    state: str = "SUCCEEDED"
+    data_scanned_bytes: int | None = None
+    engine_ms: int | None = None
+    cost_usd: float | None = None
+    rows: int = 0
+    chunk: str | None = None  # backfill chunk ("2026-10") when split
+
+
+@dataclass(frozen=True)
+class Provenance:
+    tool_version: str
+    generated_at: str
+    queries: tuple[QueryRecord, ...] = ()
+    command: str | None = None
+    config: dict[str, str] = field(default_factory=dict)
+    input_fingerprint: str | None = None
+    estimated_scan_bytes: int | None = None
+
+    @property
+    def total_cost_usd(self) -> float:
+        return round(sum(q.cost_usd or 0.0 for q in self.queries), 6)
+
+    @property
+    def total_scanned_bytes(self) -> int:
+        return sum(q.data_scanned_bytes or 0 for q in self.queries)
+
+
+@dataclass(frozen=True)
+class Totals:
+    attempts: int
+    principals: int
+    accounts: int
+    cross_account_attempts: int = 0
+    suppressed_attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Report:
+    rule: Rule
+    range_start: str  # 2026-10-01T00:00:00Z
+    range_end: str  # exclusive: 2026-11-01T00:00:00Z
+    engine: str
+    totals: Totals
+    findings: tuple[Finding, ...]
+    events: tuple[Event, ...]
+    coverage: Coverage
+    provenance: Provenance
+    suppressed: tuple[Finding, ...] = ()
+    schema_version: int = SCHEMA_VERSION

@@ -1,0 +1,150 @@
+"""Find a trail's log files for a date range, whatever holds them.
+
+CloudTrail's layout (DOMAIN.md section 1):
+    [prefix/]AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<file>.json.gz
+    [prefix/]AWSLogs/o-<org id>/<account>/CloudTrail/<region>/YYYY/MM/DD/<file>.json.gz
+Siblings of `CloudTrail/` (CloudTrail-Digest/, CloudTrail-Insight/, ...) are never read.
+
+Discovery only lists folders: the account and region folders, then the exact day
+folders of the range, so cost grows with the range, not with the trail. A `Lister`
+hides whether the folders are on disk or in S3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from auditor.config import DateRange
+from auditor.errors import SourceError
+from auditor.model import Gap
+
+LOG_SUFFIX = ".json.gz"
+MAX_PREFIX_DEPTH = 4
+
+
+class Lister(Protocol):
+    def join(self, *parts: str) -> str: ...
+
+    def dirs(self, prefix: str) -> list[str]:
+        """Names of the immediate sub-folders of prefix (empty when it does not exist)."""
+        ...
+
+    def files(self, prefix: str) -> list[tuple[str, int]]:
+        """(name, size) of the files directly in prefix."""
+        ...
+
+
+@dataclass(frozen=True)
+class LogFile:
+    path: str
+    account: str
+    region: str
+    day: date  # delivery folder
+    size: int
+
+
+@dataclass
+class Discovery:
+    files: list[LogFile] = field(default_factory=list)
+    trails: set[tuple[str, str]] = field(default_factory=set)  # (account, region)
+    skipped: list[str] = field(default_factory=list)  # stray files in day folders
+    present: set[tuple[str, str, date]] = field(default_factory=set)
+    roots: list[str] = field(default_factory=list)  # the AWSLogs folders found
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        return tuple(sorted({a for a, _ in self.trails}))
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(sorted({r for _, r in self.trails}))
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+def find_awslogs(lister: Lister, root: str) -> list[str]:
+    """Every `AWSLogs` folder at or below root (breadth first, a few levels deep)."""
+    found: list[str] = []
+    level = [root]
+    for _ in range(MAX_PREFIX_DEPTH + 1):
+        nxt: list[str] = []
+        for prefix in level:
+            for name in sorted(lister.dirs(prefix)):
+                path = lister.join(prefix, name)
+                if name == "AWSLogs":
+                    found.append(path)
+                elif not found:
+                    nxt.append(path)
+        if found:
+            return found
+        level = nxt
+    return found
+
+
+def account_folders(lister: Lister, awslogs: str) -> list[tuple[str, str]]:
+    """(account id, folder) for both layouts under one AWSLogs folder."""
+    out: list[tuple[str, str]] = []
+    for name in sorted(lister.dirs(awslogs)):
+        path = lister.join(awslogs, name)
+        if name.startswith("o-"):
+            out.extend((acct, lister.join(path, acct)) for acct in sorted(lister.dirs(path)))
+        else:
+            out.append((name, path))
+    return out
+
+
+def discover(
+    lister: Lister,
+    root: str,
+    rng: DateRange,
+    accounts: tuple[str, ...] = (),
+    regions: tuple[str, ...] = (),
+    days: list[date] | None = None,
+) -> Discovery:
+    roots = find_awslogs(lister, root)
+    if not roots:
+        raise SourceError(f"no AWSLogs/ folder found under {root}")
+    result = Discovery(roots=roots)
+    folder_days = days if days is not None else rng.folder_days
+    for awslogs in roots:
+        for acct, acct_path in account_folders(lister, awslogs):
+            if accounts and acct not in accounts:
+                continue
+            ct = lister.join(acct_path, "CloudTrail")
+            for region in sorted(lister.dirs(ct)):
+                if regions and region not in regions:
+                    continue
+                result.trails.add((acct, region))
+                region_path = lister.join(ct, region)
+                for day in folder_days:
+                    day_path = lister.join(region_path, f"{day:%Y}", f"{day:%m}", f"{day:%d}")
+                    any_log = False
+                    for name, size in sorted(lister.files(day_path)):
+                        path = lister.join(day_path, name)
+                        if name.endswith(LOG_SUFFIX):
+                            result.files.append(LogFile(path, acct, region, day, size))
+                            any_log = True
+                        else:
+                            result.skipped.append(path)
+                    if any_log:
+                        result.present.add((acct, region, day))
+    return result
+
+
+def gaps(discovery: Discovery, rng: DateRange) -> tuple[Gap, ...]:
+    """Runs of days in the range on which an account/region delivered no log file."""
+    out: list[Gap] = []
+    for acct, region in sorted(discovery.trails):
+        run: list[date] = []
+        for day in rng.days + [None]:  # type: ignore[list-item]
+            if day is not None and (acct, region, day) not in discovery.present:
+                run.append(day)
+                continue
+            if run:
+                out.append(Gap(acct, region, run[0].isoformat(), run[-1].isoformat(), len(run)))
+                run = []
+    return tuple(out)

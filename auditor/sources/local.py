@@ -1,0 +1,37 @@
+"""A trail copy on the local disk (an `aws s3 sync` of the bucket, or a handed-over folder)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from auditor.errors import SourceError
+
+
+class LocalLister:
+    def __init__(self, root: str) -> None:
+        p = Path(root)
+        if not p.exists():
+            raise SourceError(f"--source {root}: no such folder")
+        if not p.is_dir():
+            raise SourceError(f"--source {root}: not a folder")
+        self.root = str(p)
+
+    def join(self, *parts: str) -> str:
+        return os.path.join(*parts)
+
+    def dirs(self, prefix: str) -> list[str]:
+        try:
+            with os.scandir(prefix) as it:
+                return [e.name for e in it if e.is_dir(follow_symlinks=True)]
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            return []
+
+    def files(self, prefix: str) -> list[tuple[str, int]]:
+        try:
+            with os.scandir(prefix) as it:
+                return [
+                    (e.name, e.stat().st_size) for e in it if e.is_file(follow_symlinks=True)
+                ]
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            return []

@@ -1,0 +1,13 @@
+{#- Athena (Trino) spellings of the functions whose names differ between engines. -#}
+{% macro json_string(col, path) -%}
+json_extract_scalar({{ col }}, '{{ path }}')
+{%- endmacro %}
+{% macro matches(col, pattern) -%}
+regexp_like({{ col }}, '{{ pattern }}')
+{%- endmacro %}
+{% macro role_arn_from_session(col) -%}
+regexp_replace({{ col }}, '^arn:([^:]+):sts::([^:]*):assumed-role/([^/]+)/.*$', 'arn:$1:iam::$2:role/$3')
+{%- endmacro %}
+{% macro first_resource_arn() -%}
+element_at(resources, 1).arn
+{%- endmacro %}

@@ -1,0 +1,60 @@
+{#- Logic shared by every query and both engines. `d` is the dialect macro module. -#}
+
+{#- The grouping key for "who": the role for assumed-role sessions (so sessions of one
+    role group together), the logged ARN for users, root and federated users, a readable
+    non-ARN key for identities that logged none, and 'unknown' with no userIdentity. -#}
+{% macro principal_key(d) -%}
+CASE
+    WHEN useridentity IS NULL THEN 'unknown'
+    WHEN useridentity.type = 'AssumedRole'
+         AND nullif(useridentity.sessioncontext.sessionissuer.arn, '') IS NOT NULL
+        THEN useridentity.sessioncontext.sessionissuer.arn
+    WHEN useridentity.type = 'AssumedRole'
+         AND {{ d.matches('useridentity.arn', '^arn:[^:]+:sts::[^:]*:assumed-role/[^/]+/') }}
+        THEN {{ d.role_arn_from_session('useridentity.arn') }}
+    WHEN nullif(useridentity.arn, '') IS NOT NULL THEN useridentity.arn
+    ELSE concat(
+        coalesce(nullif(useridentity.type, ''), 'Unknown'), '/',
+        coalesce(nullif(useridentity.accountid, ''), 'no-account'), '/',
+        coalesce(
+            nullif(useridentity.principalid, ''),
+            nullif(useridentity.username, ''),
+            nullif(useridentity.sessioncontext.sessionissuer.username, ''),
+            nullif(useridentity.invokedby, ''),
+            'no-id'))
+END
+{%- endmacro %}
+
+{% macro principal_type() -%}
+coalesce(nullif(useridentity.type, ''), 'Unknown')
+{%- endmacro %}
+
+{#- Partitions to read: the folders of the first day .. the day after the last (CloudTrail
+    delivers up to ~15 minutes late, so the last day's final events sit in the next
+    day's folder). Exact event times are filtered separately. -#}
+{% macro partition_filter(scheme) -%}
+{%- if scheme == 'manual' -%}
+concat(year, '/', month, '/', day) BETWEEN {{ bind(first_folder) }} AND {{ bind(last_folder) }}
+{%- else -%}
+"timestamp" BETWEEN {{ bind(first_folder) }} AND {{ bind(last_folder) }}
+{%- endif -%}
+{%- if accounts and scheme == 'org' %}
+    AND account IN ({% for a in accounts %}{{ bind(a) }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endif -%}
+{%- if regions and scheme in ('org', 'manual') %}
+    AND region IN ({% for r in regions %}{{ bind(r) }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endif -%}
+{%- endmacro %}
+
+{% macro time_filter() -%}
+eventtime >= {{ bind(start) }} AND eventtime < {{ bind(end) }}
+{%- endmacro %}
+
+{% macro account_filter() -%}
+{%- if accounts %}
+    AND recipientaccountid IN ({% for a in accounts %}{{ bind(a) }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endif -%}
+{%- if regions %}
+    AND awsregion IN ({% for r in regions %}{{ bind(r) }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endif -%}
+{%- endmacro %}
