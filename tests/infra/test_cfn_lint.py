@@ -26,6 +26,7 @@ TEMPLATE = ROOT / "infra" / "auditor.yaml"
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
 RESULTS_BUCKET = "auditor-resultsbucket-abc123"
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 
 BASE_PARAMS = {
     "TrailBucket": "trail-bucket",
@@ -66,7 +67,8 @@ EXPECTED_COLUMNS = [
         "invokedby:string,accesskeyid:string,username:string,"
         "onbehalfof:struct<userid:string,identitystorearn:string>,"
         "sessioncontext:struct<attributes:struct<mfaauthenticated:string,creationdate:string>,"
-        "sessionissuer:struct<type:string,principalid:string,arn:string,accountid:string,username:string>,"
+        "sessionissuer:struct<type:string,principalid:string,arn:string,accountid:string,"
+        "username:string>,"
         "ec2roledelivery:string,"
         "webidfederationdata:struct<federatedprovider:string,attributes:map<string,string>>>>",
     ),
@@ -95,7 +97,8 @@ EXPECTED_COLUMNS = [
     ("eventcategory", "string"),
     (
         "addendum",
-        "struct<reason:string,updatedfields:string,originalrequestid:string,originaleventid:string>",
+        "struct<reason:string,updatedfields:string,originalrequestid:string,"
+        "originaleventid:string>",
     ),
     ("sessioncredentialfromconsole", "string"),
     ("edgedevicedetails", "string"),
@@ -201,7 +204,7 @@ class Evaluator:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, arg), = node.items()
+            [(key, arg)] = node.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -299,7 +302,8 @@ def test_results_bucket_is_private_encrypted_and_expiring(template):
     _, bucket = one_resource(template, "AWS::S3::Bucket")
     props = bucket["Properties"]
     pab = props["PublicAccessBlockConfiguration"]
-    for flag in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+    flags = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+    for flag in flags:
         assert pab.get(flag) is True, flag
     rules = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     algos = {r["ServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in rules}
@@ -317,12 +321,10 @@ def test_results_bucket_policy_denies_plain_http(template):
     assert policy["Properties"]["Bucket"] == {"Ref": bucket_id}
     ev = Evaluator(template, BASE_PARAMS)
     statements = as_list(ev.eval(policy["Properties"]["PolicyDocument"])["Statement"])
-    tls = [
-        s
-        for s in statements
-        if s["Effect"] == "Deny"
-        and str(s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")).lower() == "false"
-    ]
+    def secure_transport(s: dict) -> str:
+        return str(s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")).lower()
+
+    tls = [s for s in statements if s["Effect"] == "Deny" and secure_transport(s) == "false"]
     assert tls, "no Deny on aws:SecureTransport=false"
     stmt = tls[0]
     assert stmt["Principal"] in ("*", {"AWS": "*"})
@@ -359,7 +361,7 @@ def test_workgroup_enforced_with_cutoff_and_encrypted_results(template):
     [
         {},
         {"TrailPrefix": "org/logs", "OrganizationId": "o-abcd123456"},
-        {"TrailKmsKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+        {"TrailKmsKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{KEY_ID}"},
     ],
     ids=["plain", "prefix-org", "kms"],
 )
@@ -405,13 +407,21 @@ def test_managed_policy_scopes_resources(template):
     ):
         assert _allowed(statements, action) == {wg}, action
     glue = f"arn:aws:glue:{REGION}:{ACCOUNT}:"
-    glue_arns = {glue + "catalog", glue + "database/cloudtrail", glue + "table/cloudtrail/cloudtrail_logs"}
+    glue_arns = {
+        glue + "catalog",
+        glue + "database/cloudtrail",
+        glue + "table/cloudtrail/cloudtrail_logs",
+    }
     for action in ("glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"):
         assert _allowed(statements, action) == glue_arns, action
-    assert not any(a in ("glue:GetDatabases", "glue:GetTables") for s in statements for a in as_list(s["Action"]))
+    all_actions = {a for s in statements for a in as_list(s["Action"])}
+    assert not all_actions & {"glue:GetDatabases", "glue:GetTables"}
 
     results = f"arn:aws:s3:::{RESULTS_BUCKET}"
-    assert _allowed(statements, "s3:GetObject") == {"arn:aws:s3:::trail-bucket/AWSLogs/*", results + "/*"}
+    assert _allowed(statements, "s3:GetObject") == {
+        "arn:aws:s3:::trail-bucket/AWSLogs/*",
+        results + "/*",
+    }
     assert _allowed(statements, "s3:PutObject") == {results + "/*"}
     assert _allowed(statements, "s3:AbortMultipartUpload") == {results + "/*"}
     assert _allowed(statements, "s3:ListBucket") == {"arn:aws:s3:::trail-bucket", results}
@@ -427,7 +437,7 @@ def test_managed_policy_scopes_resources(template):
 
 
 def test_managed_policy_follows_trail_prefix_and_optional_kms(template):
-    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{KEY_ID}"
     params = {**BASE_PARAMS, "TrailPrefix": "org/logs", "TrailKmsKeyArn": key}
     statements = policy_statements(template, params)
     assert "arn:aws:s3:::trail-bucket/org/logs/AWSLogs/*" in _allowed(statements, "s3:GetObject")
