@@ -48,7 +48,7 @@ USER_IDENTITY: Type = (
                         ),
                     ),
                     ("ec2roledelivery", S),
-                    ("webidfederationdata", ("struct", [("federatedprovider", S)])),
+                    ("webidfederationdata", ("struct", [("federatedprovider", S), ("attributes", ("map", S, S))])),
                 ],
             ),
         ),
@@ -97,6 +97,8 @@ def duckdb_type(t: Type) -> str:
         return f"STRUCT({inner})"
     if kind == "array":
         return f"{duckdb_type(t[1])}[]"
+    if kind == "map":
+        return f"MAP({duckdb_type(t[1])}, {duckdb_type(t[2])})"
     raise ValueError(t)
 
 
@@ -108,6 +110,8 @@ def hive_type(t: Type) -> str:
         return "STRUCT<" + ",".join(f"{n}:{hive_type(ft)}" for n, ft in t[1]) + ">"
     if kind == "array":
         return f"ARRAY<{hive_type(t[1])}>"
+    if kind == "map":
+        return f"MAP<{hive_type(t[1])},{hive_type(t[2])}>"
     raise ValueError(t)
 
 
@@ -149,6 +153,10 @@ def shape(v: Any, t: Type) -> Any:
         if not isinstance(v, list):
             return None
         return [shape(x, t[1]) for x in v]
+    if kind == "map":
+        if not isinstance(v, dict):
+            return None
+        return {str(k): shape(x, t[2]) for k, x in v.items()}
     raise ValueError(t)
 
 
