@@ -60,6 +60,14 @@ def _scan_all(
         yield from pool.imap_unordered(prefilter.scan, tasks, chunksize=chunk)
 
 
+def _display_path(path: str, source: str) -> str:
+    """Local paths relative to --source (the report names the source); s3:// URLs whole."""
+    if path.startswith("s3://"):
+        return path
+    rel = os.path.relpath(path, source)
+    return path if rel.startswith("..") else rel
+
+
 def fingerprint(files: list[LogFile]) -> str:
     h = hashlib.sha256()
     for f in sorted(files, key=lambda f: f.path):
@@ -107,6 +115,7 @@ class LocalEngine:
                         unreadable.append(Unreadable(res.path, b))
             result = self._run_sql(duckdb, rows_path, plan)
 
+        unreadable = [Unreadable(_display_path(u.path, config.source), u.reason) for u in unreadable]
         unreadable.sort(key=lambda u: (u.path, u.reason))
         result.coverage = Coverage(
             files_scanned=files_scanned,
