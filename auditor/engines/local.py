@@ -68,10 +68,11 @@ def _display_path(path: str, source: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def fingerprint(files: list[LogFile]) -> str:
+def fingerprint(files: list[LogFile], source: str) -> str:
+    """SHA-256 over the sorted (path relative to the source, size) of every file read."""
     h = hashlib.sha256()
-    for f in sorted(files, key=lambda f: f.path):
-        h.update(f"{f.path}\t{f.size}\n".encode())
+    for path, size in sorted((_display_path(f.path, source), f.size) for f in files):
+        h.update(f"{path}\t{size}\n".encode())
     return "sha256:" + h.hexdigest()
 
 
@@ -128,7 +129,7 @@ class LocalEngine:
             accounts=disc.accounts,
             regions=disc.regions,
         )
-        result.input_fingerprint = fingerprint(disc.files)
+        result.input_fingerprint = fingerprint(disc.files, config.source)
         return result
 
     def _run_sql(self, duckdb, rows_path: str, plan: QueryPlan) -> EngineResult:  # type: ignore[no-untyped-def]
