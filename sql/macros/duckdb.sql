@@ -1,6 +1,9 @@
 {#- DuckDB spellings of the functions whose names differ between engines. -#}
+{#- As Athena's json_extract_scalar: NULL (not an error) when the text is not JSON, as in
+    a requestParameters logged as "redacted", and NULL for an object or array. -#}
 {% macro json_string(col, path) -%}
-json_extract_string({{ col }}, '{{ path }}')
+CASE WHEN json_valid({{ col }}) AND json_type({{ col }}, '{{ path }}') NOT IN ('OBJECT', 'ARRAY')
+    THEN json_extract_string({{ col }}, '{{ path }}') END
 {%- endmacro %}
 {% macro matches(col, pattern) -%}
 regexp_matches({{ col }}, '{{ pattern }}')
