@@ -1,0 +1,246 @@
+"""A trail in S3: folder listings for discovery, and object reads for the prefilter workers.
+
+Discovery (`S3Lister`) only ever asks S3 for one "folder" at a time: `ListObjectsV2`
+with `Delimiter='/'` and the folder as `Prefix`, so the cost grows with the accounts,
+regions and days of the range, never with the size of the bucket.
+
+The prefilter workers call `read_object` for each `s3://bucket/key` they are handed: one
+object in memory per worker at a time, straight from S3 (or from the `--cache` folder),
+into the same gunzip/prefilter pipeline as a local file.
+
+boto3 is imported only here, and only when a source is `s3://`: auditing a local folder
+never loads it. Clients are never shared across `fork`: each process makes its own.
+Credentials, region and endpoint come from the usual AWS environment (`AWS_PROFILE`,
+`AWS_REGION`, `AWS_ENDPOINT_URL`, ...), which boto3 reads itself.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import time
+from typing import Any
+
+from auditor.errors import SourceError
+
+SCHEME = "s3://"
+PAGE_SIZE = 1000  # keys per ListObjectsV2 page (S3's maximum)
+
+# Our own retries around a whole object read, on top of botocore's standard mode: a
+# response whose body breaks off half way (connection reset, incomplete read) is not
+# retried by botocore, because the call itself had already succeeded.
+READ_TRIES = 4
+RETRY_BASE_S = 0.5
+RETRY_CAP_S = 8.0
+
+_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
+
+# One client per process, keyed by pid: a forked worker makes its own.
+_CLIENT: tuple[int, Any] | None = None
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """`s3://bucket/a/b` -> ("bucket", "a/b"); trailing slashes are dropped."""
+    if not url.startswith(SCHEME):
+        raise SourceError(f"{url}: not an s3:// URL")
+    bucket, _, key = url[len(SCHEME):].partition("/")
+    if not _BUCKET.match(bucket):
+        raise SourceError(f"{url}: {bucket!r} is not a bucket name")
+    return bucket, key.strip("/")
+
+
+def make_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 8},
+        connect_timeout=10,
+        read_timeout=60,
+        user_agent_extra="auditor",
+    )
+    # A session of our own: boto3's default session is not meant to be shared.
+    return boto3.session.Session().client("s3", config=config)
+
+
+def _client() -> Any:
+    global _CLIENT
+    pid = os.getpid()
+    if _CLIENT is None or _CLIENT[0] != pid:
+        _CLIENT = (pid, make_client())
+    return _CLIENT[1]
+
+
+def _listing_error(url: str, exc: Exception) -> SourceError:
+    """One clear line for a listing that failed after botocore's retries."""
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+    where = f"--source {url}"
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "NoSuchBucket" or status == 404:
+            return SourceError(f"{where}: no such bucket")
+        if code in ("AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId",
+                    "SignatureDoesNotMatch", "ExpiredToken") or status == 403:
+            return SourceError(
+                f"{where}: access denied ({code or status}); listing a trail needs "
+                f"s3:ListBucket on the bucket for this prefix"
+            )
+        msg = str(err.get("Message", "")).strip()
+        return SourceError(f"{where}: S3 error {code or status}" + (f": {msg}" if msg else ""))
+    if isinstance(exc, NoCredentialsError):
+        return SourceError(
+            f"{where}: no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            f"AWS_SECRET_ACCESS_KEY)"
+        )
+    if isinstance(exc, EndpointConnectionError):
+        return SourceError(f"{where}: cannot reach S3: {exc}")
+    return SourceError(f"{where}: cannot list: {type(exc).__name__}: {exc}")
+
+
+class S3Lister:
+    """The `Lister` of `auditor.sources.layout` over `s3://bucket/prefix`."""
+
+    def __init__(self, source: str, client: Any = None) -> None:
+        self.source = source
+        self.bucket, self.prefix = split_url(source)
+        self.client = client or make_client()
+        # Fail now, with one line, if the bucket is missing or closed to us.
+        self._page(self._key_prefix(self.join(source)), max_keys=1)
+
+    def join(self, *parts: str) -> str:
+        head = parts[0].rstrip("/")
+        rest = [p.strip("/") for p in parts[1:] if p.strip("/")]
+        return "/".join([head, *rest])
+
+    def _key_prefix(self, path: str) -> str:
+        bucket, key = split_url(path)
+        if bucket != self.bucket:
+            raise SourceError(f"{path}: outside --source {self.source}")
+        return f"{key}/" if key else ""
+
+    def _page(self, prefix: str, token: str | None = None, max_keys: int | None = None) -> dict:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        kw: dict[str, Any] = {
+            "Bucket": self.bucket, "Prefix": prefix, "Delimiter": "/",
+            "MaxKeys": max_keys or PAGE_SIZE,
+        }
+        if token:
+            kw["ContinuationToken"] = token
+        try:
+            return self.client.list_objects_v2(**kw)
+        except (ClientError, BotoCoreError) as exc:
+            raise _listing_error(self.source, exc) from None
+
+    def _pages(self, path: str):  # type: ignore[no-untyped-def]
+        prefix = self._key_prefix(path)
+        token = None
+        while True:
+            page = self._page(prefix, token)
+            yield prefix, page
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+
+    def dirs(self, prefix: str) -> list[str]:
+        out: list[str] = []
+        for p, page in self._pages(prefix):
+            for cp in page.get("CommonPrefixes") or ():
+                name = cp["Prefix"][len(p):].rstrip("/")
+                if name:
+                    out.append(name)
+        return out
+
+    def files(self, prefix: str) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        for p, page in self._pages(prefix):
+            for obj in page.get("Contents") or ():
+                name = obj["Key"][len(p):]
+                if name:  # not the folder marker object `prefix/` itself
+                    out.append((name, int(obj.get("Size", 0))))
+        return out
+
+
+def cache_path(cache_dir: str, bucket: str, key: str) -> str | None:
+    """cache_dir/<bucket>/<key>, or None for a key that cannot be a safe relative path."""
+    parts = key.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return None
+    return os.path.join(cache_dir, bucket, *parts)
+
+
+def _store(dest: str, data: bytes) -> None:
+    """Write atomically (temp file + rename): a reader never sees half a file."""
+    tmp = f"{dest}.{os.getpid()}.part"
+    try:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, dest)
+    except OSError:
+        # The cache is an optimisation: a full disk must not fail the audit.
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _fetch(bucket: str, key: str) -> bytes:
+    body = _client().get_object(Bucket=bucket, Key=key)["Body"]
+    try:
+        # StreamingBody.read() checks the length against Content-Length and raises
+        # IncompleteReadError ( `with body as b` would hand out the raw stream, unchecked).
+        return body.read()
+    finally:
+        body.close()
+
+
+def _transient() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import ConnectionError, HTTPClientError, IncompleteReadError
+
+    return (ConnectionError, HTTPClientError, IncompleteReadError, OSError)
+
+
+def read_object(path: str, cache_dir: str | None = None) -> bytes:
+    """The bytes of one object, from the cache when it holds them. When the object cannot
+    be read after retries, raises OSError whose message names the object and the reason
+    ("s3://b/k: NoSuchKey"); the prefilter records the file as unreadable."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, key = split_url(path)
+    dest = cache_path(cache_dir, bucket, key) if cache_dir else None
+    if dest is not None and os.path.isfile(dest):
+        # CloudTrail never rewrites a delivered log file: a cached copy stays valid.
+        try:
+            with open(dest, "rb") as fh:
+                return fh.read()
+        except OSError:
+            pass
+    transient = _transient()
+    last: BaseException | None = None
+    for attempt in range(READ_TRIES):
+        if attempt:
+            time.sleep(random.uniform(0, min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt)))
+        try:
+            data = _fetch(bucket, key)
+        except ClientError as exc:
+            # botocore has already retried throttling and 5xx; the rest will not change.
+            err = exc.response.get("Error", {})
+            code = err.get("Code") or exc.response.get("ResponseMetadata", {}).get(
+                "HTTPStatusCode", "error")
+            raise OSError(f"{path}: {code}") from None
+        except transient as exc:
+            last = exc
+            continue
+        except BotoCoreError as exc:  # no credentials, bad parameters: retrying won't help
+            raise OSError(f"{path}: {type(exc).__name__}: {exc}") from None
+        if dest is not None:
+            _store(dest, data)
+        return data
+    raise OSError(
+        f"{path}: read failed after {READ_TRIES} tries: {type(last).__name__}: {last}"
+    ) from None
