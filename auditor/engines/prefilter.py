@@ -21,6 +21,10 @@ from auditor.table import shape_record
 
 _EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 _RECORD_KEY = b'"eventVersion"'
+# The cheap shape check of a file that is not parsed: `{"Records": [` ... `]}`. It
+# rejects `{"Records": 5}` and JSON cut off at a record boundary, which end in `}` too.
+_WHOLE_HEAD = re.compile(rb'\s*\{\s*"Records"\s*:\s*\[')
+_WHOLE_TAIL = re.compile(rb'\]\s*\}\s*$')
 
 # Set once per worker by `init`.
 _NEEDLES: tuple[bytes, ...] = ()
@@ -78,6 +82,10 @@ def _is_candidate(rec: dict) -> bool:
     return False
 
 
+def _looks_whole(data: bytes) -> bool:
+    return bool(_WHOLE_HEAD.match(data[:64]) and _WHOLE_TAIL.search(data[-64:]))
+
+
 def scan(task: Task) -> FileResult:
     res = FileResult(task.path)
     try:
@@ -96,8 +104,7 @@ def scan(task: Task) -> FileResult:
     del raw
     if not any(n in data for n in _NEEDLES):
         # Cannot hold a match: check the shape cheaply and count records.
-        head = data[:64].lstrip()
-        if not head.startswith(b"{") or b'"Records"' not in head or not data.rstrip().endswith(b"}"):
+        if not _looks_whole(data):
             res.error = "not a CloudTrail log file (no {\"Records\": [...]} object)"
             return res
         res.records = data.count(_RECORD_KEY)
