@@ -158,11 +158,7 @@ class Identity:
         self.arn, self.ip, self.agents, self.console = arn, ip, agents, console
 
 
-def c_region(_arn: str) -> str:
-    return "us-east-1"
-
-
-def build_identities(rng: random.Random, acct: str, file_start: float) -> list[Identity]:
+def build_identities(rng: random.Random, acct: str, region: str, file_start: float) -> list[Identity]:
     """One identity (with this file's session credentials) per spec."""
     out: list[Identity] = []
     for kind, name, family, _w in IDENTITY_SPECS:
@@ -202,7 +198,7 @@ def build_identities(rng: random.Random, acct: str, file_start: float) -> list[I
             }
             if family == "k8s":
                 ui["sessionContext"]["webIdFederationData"] = {
-                    "federatedProvider": f"arn:aws:iam::{acct}:oidc-provider/oidc.eks.{c_region(arn)}"
+                    "federatedProvider": f"arn:aws:iam::{acct}:oidc-provider/oidc.eks.{region}"
                                          f".amazonaws.com/id/{rstr(rng, 32, UPPER_DIGITS)}",
                     "attributes": {}}
         elif kind == "user":
@@ -500,16 +496,15 @@ def resource_policy_event(rng, c, ident, kind: str):
         rp = {"resourceArn": res, "resourcePolicy": _policy(rng, c, res)}
     if kind == "denied" and rng.random() < 0.12:  # ARN only in the message, as in real trails
         rp = None
-    rec_extra = {}
     if err is None:
-        return src, name, rp, None, None, None, rec_extra
+        return src, name, rp, None, None, None
     if err == "ValidationException":
         msg = "1 validation error detected: Value at 'resourcePolicy' failed to satisfy constraint"
     else:
         why = (" with an explicit deny in a service control policy" if rng.random() < 0.15
                else f" because no identity-based policy allows the {svc}:{name} action")
         msg = f"User: {ident.arn} is not authorized to perform: {svc}:{name} on resource: {res}{why}"
-    return src, name, rp, None, err, msg, rec_extra
+    return src, name, rp, None, err, msg
 
 
 # --------------------------------------------------------------------------- one file
@@ -550,7 +545,7 @@ def build_file(task: dict) -> dict:
     win_lo = slot_start - rng.randint(2, 6) * 60 - rng.randrange(60)
     win_hi = deliver - 60
 
-    idents = build_identities(rng, acct, win_lo)
+    idents = build_identities(rng, acct, region, win_lo)
     n = rng.randint(int(rpf * 0.8), int(rpf * 1.2))
     times = sorted(rng.uniform(win_lo, win_hi) for _ in range(n))
 
@@ -591,7 +586,8 @@ def build_file(task: dict) -> dict:
         if sp is not None:
             while ident.kind not in ("role", "user"):
                 ident = idents[rng.choices(range(len(idents)), weights=IDENTITY_WEIGHTS)[0]]
-            src, name, rp, resp, err, msg, extra = resource_policy_event(rng, c, ident, sp)
+            src, name, rp, resp, err, msg = resource_policy_event(rng, c, ident, sp)
+            extra = None
             ro, ver = name.startswith("Get"), "1.09"
         else:
             ci = cat_idx[i]
@@ -740,7 +736,7 @@ def params_of(args) -> dict:
     return {"density": args.density, "seed": args.seed, "start": args.start, "days": args.days,
             "files_per_day": args.files_per_day, "records_per_file": args.records_per_file,
             "accounts": args.accounts, "regions": args.regions, "digests": not args.no_digests,
-            "generator_version": 1}
+            "generator_version": 2}
 
 
 def generate(args) -> dict:
