@@ -10,7 +10,7 @@ CASE
          AND nullif(useridentity.sessioncontext.sessionissuer.arn, '') IS NOT NULL
         THEN useridentity.sessioncontext.sessionissuer.arn
     WHEN useridentity.type = 'AssumedRole'
-         AND {{ d.matches('useridentity.arn', '^arn:[^:]+:sts::[^:]*:assumed-role/[^/]+/') }}
+         AND {{ d.matches('useridentity.arn', '^arn:[^:]+:sts::[^:]*:assumed-role/[^/]+(/|$)') }}
         THEN {{ d.role_arn_from_session('useridentity.arn') }}
     WHEN nullif(useridentity.arn, '') IS NOT NULL THEN useridentity.arn
     ELSE concat(
