@@ -2,7 +2,8 @@
 
 {#- The grouping key for "who": the role for assumed-role sessions (so sessions of one
     role group together), the logged ARN for users, root and federated users, a readable
-    non-ARN key for identities that logged none, and 'unknown' with no userIdentity. -#}
+    non-ARN key for identities that logged none (an IAM Identity Center user's id is
+    onBehalfOf.userId), and 'unknown' with no userIdentity. -#}
 {% macro principal_key(d) -%}
 CASE
     WHEN useridentity IS NULL THEN 'unknown'
@@ -19,6 +20,7 @@ CASE
         coalesce(
             nullif(useridentity.principalid, ''),
             nullif(useridentity.username, ''),
+            nullif(useridentity.onbehalfof.userid, ''),
             nullif(useridentity.sessioncontext.sessionissuer.username, ''),
             nullif(useridentity.invokedby, ''),
             'no-id'))
