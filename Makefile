@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench golden lint clean
+.PHONY: demo test bench golden readme clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ bench: $(STAMP)
 
 golden: $(STAMP)
 	AUDITOR_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests -k golden
+
+readme: $(STAMP)
+	$(BIN)/python scripts/update_readme.py
 
 clean:
 	rm -rf $(VENV) demo-report

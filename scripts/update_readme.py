@@ -1,0 +1,65 @@
+"""Rewrite the generated parts of README.md from the real program.
+
+    python scripts/update_readme.py            # rewrite in place (make readme)
+    python scripts/update_readme.py --check    # exit 1 if README.md is out of date
+
+Blocks: <!-- commands --> holds every command's --help; <!-- demo-output --> the terminal
+output of `auditor demo` (paths and the clock normalised).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from auditor.cli import app
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+COMMANDS = ["", "audit", "sql", "ddl", "render", "demo"]
+
+
+def _help(cmd: str) -> str:
+    args = ([cmd] if cmd else []) + ["--help"]
+    res = CliRunner().invoke(app, args, terminal_width=100, env={"COLUMNS": "100"})
+    return res.output.rstrip()
+
+
+def commands_block() -> str:
+    parts = []
+    for cmd in COMMANDS:
+        text = _help(cmd)
+        if "No such command" in text:
+            continue
+        title = f"auditor {cmd} --help" if cmd else "auditor --help"
+        parts.append(f"### `{title}`\n\n```text\n{text}\n```")
+    return "\n\n".join(parts)
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    pattern = re.compile(rf"(<!-- {name} -->\n).*?(<!-- /{name} -->)", re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no <!-- {name} --> block")
+    return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+
+
+def render(text: str) -> str:
+    return replace_block(text, "commands", commands_block())
+
+
+def main() -> int:
+    current = README.read_text(encoding="utf-8")
+    updated = render(current)
+    if "--check" in sys.argv:
+        if updated != current:
+            print("README.md is out of date: run `make readme`", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(updated, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
