@@ -200,7 +200,17 @@ def _summary(report: Any, written: list[Path]) -> str:
         )
     if len(report.findings) > 10:
         lines.append(f"    ... and {len(report.findings) - 10} more (see the report)")
-    if report.provenance.total_cost_usd:
+    if report.engine == "athena":
+        from auditor.athena.cost import fmt_bytes
+
+        p = report.provenance
+        est = p.estimated_scan_bytes
+        lines.append(
+            f"  Athena: {len(p.queries)} query(ies), {fmt_bytes(p.total_scanned_bytes)} scanned "
+            f"(estimate {fmt_bytes(est)}), cost ${p.total_cost_usd:.4f}; "
+            f"{len(c.failed_queries)} failed"
+        )
+    elif report.provenance.total_cost_usd:
         lines.append(f"  Athena cost: ${report.provenance.total_cost_usd:.4f}")
     if written:
         lines.append("  wrote " + ", ".join(str(p) for p in written))
@@ -298,9 +308,15 @@ def audit(
         from auditor.audit import run_audit, write_reports
 
         cfg = build_config(**locals_, command=_command_line())
-        report = run_audit(cfg)
         if cfg.athena.dry_run and cfg.engine == "athena":
+            from auditor.athena.dryrun import dry_run
+
+            text, over_budget = dry_run(cfg)
+            typer.echo(text, nl=False)
+            if over_budget is not None:
+                raise over_budget
             return 0
+        report = run_audit(cfg)
         written = write_reports(report, out, cfg.formats)
         typer.echo(_summary(report, written))
         return _finish(report, cfg)
@@ -363,12 +379,118 @@ def sql(
         from auditor.plan import build_plan
 
         cfg = build_config(**locals_)
-        dialect = "duckdb" if cfg.engine == "local" else "athena"
-        for q in build_plan(cfg, dialect).queries:
+        if cfg.engine == "athena":
+            # A backfill is sent as monthly chunks: print every statement of every chunk.
+            from auditor.athena.backfill import plan_units
+
+            units = plan_units(cfg, "athena")
+            several = len({u.chunk.label for u in units}) > 1
+            for u in units:
+                where = f" ({u.chunk.label})" if several else ""
+                typer.echo(f"-- {u.query.title}{where}\n{u.query.display};\n")
+            return 0
+        for q in build_plan(cfg, "duckdb").queries:
             typer.echo(f"-- {q.title}\n{q.display};\n")
         return 0
 
     locals_ = dict(locals())
+    _run(go)
+
+
+@app.command()
+def ddl(
+    trail: Annotated[
+        Optional[str], typer.Option("--trail", help="The trail's root: s3://bucket[/prefix] "
+                                    "holding AWSLogs/.")
+    ] = None,
+    partition_scheme: Scheme = None,
+    database: Database = None,
+    table: Table = None,
+    account: Annotated[
+        Optional[list[str]],
+        typer.Option("--account", help="Account id (repeatable): the one account of the "
+                     "timestamp/manual schemes, or the org scheme's projected accounts."),
+    ] = None,
+    region: Annotated[
+        Optional[list[str]],
+        typer.Option("--region", help="Region (repeatable): the one region of the timestamp "
+                     "scheme, or the org scheme's projected regions."),
+    ] = None,
+    org_id: Annotated[
+        Optional[str], typer.Option("--org-id", help="Organisation id (o-...) of an org trail.")
+    ] = None,
+    start_date: Annotated[
+        Optional[str],
+        typer.Option("--start-date", help="First day of the timestamp projection, YYYY-MM-DD "
+                     "[2013-11-01]."),
+    ] = None,
+    discover: Annotated[
+        bool, typer.Option("--discover", help="List the trail's folders (org id, accounts, "
+                           "regions) to fill the table; folder listings only.")
+    ] = False,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Run the statement on Athena (needs --workgroup or "
+                           "the primary workgroup's result location).")
+    ] = False,
+    workgroup: Workgroup = None,
+    output_location: OutputLocation = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Print the CREATE TABLE for a trail (AWS's CloudTrail table shape); --apply runs it."""
+
+    def go() -> int:
+        from dataclasses import replace
+
+        from auditor import ddl as ddlmod
+        from auditor.config import AthenaSettings, parse_day, read_config_file
+
+        ath = read_config_file(config).get("athena", {})
+        root = _get(ath, "trail", trail, None)
+        if not root:
+            raise ConfigError("--trail s3://bucket/prefix is required (the trail's root)")
+        scheme = _get(ath, "partition_scheme", partition_scheme, "timestamp")
+        start = parse_day(start_date, "--start-date") if start_date else ddlmod.DEFAULT_START
+        layout = ddlmod.layout_from_flags(root, org_id, tuple(account or ()), tuple(region or ()))
+        if discover:
+            from auditor.athena.runner import make_client
+            from auditor.sources.s3 import S3Lister
+
+            found = ddlmod.discover_layout(S3Lister(layout.root, make_client("s3")), root)
+            layout = replace(
+                found,
+                org_id=layout.org_id or found.org_id,
+                accounts=layout.accounts or found.accounts,
+                regions=layout.regions or found.regions,
+            )
+            typer.echo(
+                f"-- discovered under {found.awslogs}/: organisation {found.org_id or 'none'}, "
+                f"{len(found.accounts)} account(s) {', '.join(found.accounts) or '-'}, "
+                f"{len(found.regions)} region(s) {', '.join(found.regions) or '-'}",
+                err=True,
+            )
+        settings = AthenaSettings(
+            database=_get(ath, "database", database, "default"),
+            table=_get(ath, "table", table, "cloudtrail_logs"),
+            workgroup=_get(ath, "workgroup", workgroup, "primary"),
+            output_location=_get(ath, "output_location", output_location, None),
+            query_timeout=float(ath.get("query_timeout", 300.0)),
+        )
+        stmt = ddlmod.create_table(layout, scheme, settings.database, settings.table, start)
+        for note in stmt.notes:
+            typer.echo(f"-- note: {note}", err=True)
+        typer.echo(stmt.sql + ";")
+        if apply:
+            if stmt.placeholders:
+                raise ConfigError("the statement still holds <placeholders>: give --account/"
+                                  "--region/--org-id or use --discover before --apply")
+            from auditor.athena.runner import AthenaRunner, make_client
+
+            runner = AthenaRunner(make_client("athena"), settings)
+            _, rec = runner.run("create_table", stmt.sql, fetch=False)
+            typer.echo(f"-- created {settings.database}.{settings.table} "
+                       f"(Athena query {rec.query_id}, {rec.state})", err=True)
+        return 0
+
     _run(go)
 
 

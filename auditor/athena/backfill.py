@@ -1,0 +1,266 @@
+"""Backfills: a long range as monthly chunks, and a state folder to resume from.
+
+A unit of work is one query over one chunk. How a query's chunk results combine into
+exactly what one query over the whole range returns is its *merge kind*:
+
+  rows      one row per event, `eventtime` filtered to the chunk exactly: the chunks'
+            rows concatenated in date order. A query that looks past the range
+            (`lookahead`) looks ahead only from the last chunk; the others stop at their
+            own end, so the windows stay disjoint and their union is the whole window.
+  sum:COL   GROUP BY every other column with COL = count(*) or sum(...): rows of equal
+            groups are added up, then ordered by COL descending and the group columns
+            ascending (the query's own ORDER BY).
+  whole     anything else: never split, one statement over the whole range.
+
+A query declares its kind in sql/queries.toml (`chunk_merge = "..."`); `KNOWN_MERGES`
+holds the shipped ones; an undeclared query is `whole`, which is always right.
+tests/engines/test_athena_backfill.py checks with DuckDB that merged chunks equal one
+query over the whole range, for split points anywhere.
+
+Each finished unit is saved as one JSON file in the state folder (temp file + rename),
+so `--resume` reruns only the units without a file, or whose SQL changed since.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from auditor.config import AuditConfig, DateRange
+from auditor.errors import ConfigError
+from auditor.model import QueryRecord
+from auditor.plan import PlannedQuery, build_plan
+from auditor.resources import data_dir
+
+DEFAULT_STATE_ROOT = Path(".auditor-state")
+STATE_VERSION = 1
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_MERGE = re.compile(r"^(rows|whole|sum:[a-z_][a-z0-9_]*)$")
+
+# The shipped queries' merge kinds (a `chunk_merge` key in sql/queries.toml wins).
+KNOWN_MERGES = {
+    "denied_policy_changes": "rows",
+    "later_success": "rows",
+    "other_denials": "sum:denials",
+}
+
+
+@lru_cache(maxsize=1)
+def _declared_merges() -> dict[str, str]:
+    manifest = tomllib.loads((data_dir("sql") / "queries.toml").read_text())
+    return {q["name"]: q["chunk_merge"] for q in manifest.get("query", []) if "chunk_merge" in q}
+
+
+def merge_kind(name: str) -> str:
+    kind = _declared_merges().get(name) or KNOWN_MERGES.get(name) or "whole"
+    if not _MERGE.match(kind):
+        raise ConfigError(f"sql/queries.toml: query {name}: chunk_merge {kind!r} is not "
+                          f"rows, whole or sum:<column>")
+    return kind
+
+
+@dataclass(frozen=True)
+class Chunk:
+    label: str  # "2026-10" for a month; "2026-10-03..2026-10-09" for any other piece
+    range: DateRange
+
+
+def split_range(rng: DateRange, cuts: Iterable[date]) -> list[DateRange]:
+    """Split [first, last] so that each cut day starts a new piece (cuts out of range are
+    ignored). The pieces cover the range exactly, in order, without overlap."""
+    starts = sorted({c for c in cuts if rng.first < c <= rng.last})
+    pieces: list[DateRange] = []
+    first = rng.first
+    for c in starts:
+        pieces.append(DateRange(first, c - timedelta(days=1)))
+        first = c
+    pieces.append(DateRange(first, rng.last))
+    return pieces
+
+
+def month_chunks(rng: DateRange) -> list[Chunk]:
+    """One chunk per calendar month the range touches, clipped to the range."""
+    cuts = []
+    y, m = rng.first.year, rng.first.month
+    while True:
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        d = date(y, m, 1)
+        if d > rng.last:
+            break
+        cuts.append(d)
+    return [Chunk(f"{p.first:%Y-%m}", p) for p in split_range(rng, cuts)]
+
+
+def chunks_at(rng: DateRange, cuts: Iterable[date]) -> list[Chunk]:
+    """Chunks split at arbitrary days (labelled by their dates)."""
+    return [Chunk(f"{p.first}..{p.last}", p) for p in split_range(rng, cuts)]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One query of one chunk."""
+
+    chunk: Chunk
+    query: PlannedQuery
+
+    @property
+    def key(self) -> str:
+        return f"{self.chunk.label}/{self.query.name}"
+
+    @property
+    def fingerprint(self) -> str:
+        h = hashlib.sha256(self.query.sql.encode())
+        for p in self.query.params:
+            h.update(b"\x00" + p.encode())
+        return h.hexdigest()
+
+
+def plan_units(config: AuditConfig, dialect: str = "athena",
+               chunks: list[Chunk] | None = None) -> list[Unit]:
+    """The statements to run: every query per chunk (monthly unless given), except the
+    `whole` ones, which run once over the whole range (first: they take longest)."""
+    chunks = chunks if chunks is not None else month_chunks(config.range)
+    if len(chunks) <= 1:
+        only = chunks[0] if chunks else Chunk(f"{config.range.first:%Y-%m}", config.range)
+        return [Unit(only, q) for q in build_plan(config, dialect, only.range).queries]
+    units: list[Unit] = []
+    whole = Chunk(f"{config.range.first}..{config.range.last}", config.range)
+    for q in build_plan(config, dialect, config.range).queries:
+        if merge_kind(q.name) == "whole":
+            units.append(Unit(whole, q))
+    for i, c in enumerate(chunks):
+        # Only the last chunk looks past its end: the look-ahead windows stay disjoint.
+        cfg = config if i == len(chunks) - 1 else replace(config, lookahead_days=0)
+        for q in build_plan(cfg, dialect, c.range, chunk=c.label).queries:
+            if merge_kind(q.name) != "whole":
+                units.append(Unit(c, q))
+    return units
+
+
+def plan_hash(units: list[Unit]) -> str:
+    h = hashlib.sha256()
+    for u in units:
+        h.update(f"{u.key}\x00{u.fingerprint}\n".encode())
+    return h.hexdigest()
+
+
+def default_state_dir(units: list[Unit]) -> Path:
+    return DEFAULT_STATE_ROOT / plan_hash(units)[:16]
+
+
+def record_to_dict(r: QueryRecord) -> dict[str, Any]:
+    return dataclasses.asdict(r)
+
+
+def record_from_dict(d: dict[str, Any]) -> QueryRecord:
+    names = {f.name for f in dataclasses.fields(QueryRecord)}
+    kw = {k: v for k, v in d.items() if k in names}
+    kw["parameters"] = tuple(kw.get("parameters") or ())
+    return QueryRecord(**kw)
+
+
+class StateStore:
+    """The state folder of one plan: one `<chunk>__<query>.json` per finished unit."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, unit: Unit) -> Path:
+        name = f"{unit.chunk.label}__{unit.query.name}"
+        if not _SAFE_NAME.match(name):
+            name = hashlib.sha256(name.encode()).hexdigest()[:32]
+        return self.folder / f"{name}.json"
+
+    def load(self, unit: Unit) -> tuple[list[dict[str, Any]], QueryRecord] | None:
+        """A saved unit, or None when missing, unreadable or saved from different SQL."""
+        try:
+            data = json.loads(self._path(unit).read_text(encoding="utf-8"))
+            if (data.get("version") != STATE_VERSION or data.get("key") != unit.key
+                    or data.get("fingerprint") != unit.fingerprint):
+                return None
+            return list(data["rows"]), record_from_dict(data["record"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def save(self, unit: Unit, rows: list[dict[str, Any]], record: QueryRecord) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self._path(unit)
+            tmp = path.with_suffix(f".{os.getpid()}.part")
+            tmp.write_text(
+                json.dumps({
+                    "version": STATE_VERSION,
+                    "key": unit.key,
+                    "fingerprint": unit.fingerprint,
+                    "record": record_to_dict(record),
+                    "rows": rows,
+                }, default=str),
+                encoding="utf-8",
+            )
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise ConfigError(f"--state-dir {self.folder}: cannot save chunk state: {exc}") from None
+
+    def clear(self, units: list[Unit]) -> None:
+        """Forget the saved units of this plan (a fresh run without --resume)."""
+        for u in units:
+            try:
+                self._path(u).unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise ConfigError(f"--state-dir {self.folder}: {exc}") from None
+
+
+def _null_last(v: Any) -> tuple[bool, Any]:
+    return (v is None, v if v is not None else 0)
+
+
+def _sum_merge(parts: list[list[dict[str, Any]]], col: str) -> list[dict[str, Any]]:
+    totals: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+    for rows in parts:
+        for r in rows:
+            key = tuple((k, v) for k, v in r.items() if k != col)
+            if key in totals:
+                totals[key][col] = (totals[key][col] or 0) + (r.get(col) or 0)
+            else:
+                totals[key] = dict(r)
+    out = list(totals.values())
+    others = [k for k in (out[0] if out else {}) if k != col]
+    out.sort(key=lambda r: tuple(_null_last(r.get(k)) for k in others))
+    out.sort(key=lambda r: -(r.get(col) or 0))  # stable: ties keep the order above
+    return out
+
+
+def merge(
+    units: list[Unit], done: dict[str, tuple[list[dict[str, Any]], QueryRecord]]
+) -> tuple[dict[str, list[dict[str, Any]]], list[QueryRecord]]:
+    """Rows per query name, chunks combined by the query's merge kind, and the records
+    in plan order. Units missing from `done` (failed) contribute nothing."""
+    parts: dict[str, list[list[dict[str, Any]]]] = {}
+    records: list[QueryRecord] = []
+    for u in units:
+        parts.setdefault(u.query.name, [])
+        got = done.get(u.key)
+        if got is None:
+            continue
+        parts[u.query.name].append(got[0])
+        records.append(got[1])
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for name, chunks in parts.items():
+        kind = merge_kind(name)
+        if kind.startswith("sum:") and len(chunks) > 1:
+            rows[name] = _sum_merge(chunks, kind[4:])
+        else:
+            rows[name] = [r for part in chunks for r in part]
+    return rows, records

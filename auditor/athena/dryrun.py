@@ -1,0 +1,77 @@
+"""`auditor audit --engine athena --dry-run`: the plan, the SQL and the estimate, no query."""
+
+from __future__ import annotations
+
+from auditor.athena.cost import GB, check_budget, fmt_bytes, folder_span
+from auditor.config import AuditConfig
+from auditor.errors import BudgetError
+
+
+def dry_run(config: AuditConfig, engine: object = None) -> tuple[str, BudgetError | None]:
+    """The text to print, and the BudgetError the real run would raise (or None).
+
+    Lists S3 (for the estimate) when --trail is given; never calls Athena.
+    """
+    from auditor.engines.athena import AthenaEngine
+    from auditor.plan import build_plan
+
+    eng = engine if isinstance(engine, AthenaEngine) else AthenaEngine()
+    prep = eng.prepare(config, build_plan(config, eng.dialect))
+    a = config.athena
+    est = prep.estimate
+    queries = list(dict.fromkeys(u.query.name for u in prep.units))
+    lines = [
+        "auditor: dry run on Athena: nothing was queried",
+        f"  range     {config.range.first} .. {config.range.last} "
+        f"(eventTime {config.range.start_iso} .. {config.range.end_iso}, end exclusive)",
+        f"  table     {a.database}.{a.table} (partition scheme {a.partition_scheme}), "
+        f"workgroup {a.workgroup}",
+        f"  plan      {len(prep.chunks)} chunk(s) x {len(queries)} query(ies) = "
+        f"{len(prep.units)} statement(s), {a.concurrency} at a time, "
+        f"--query-timeout {a.query_timeout:g}s",
+        f"  state     {prep.state_dir}"
+        + (f" (--resume: {len(prep.done)} of {len(prep.units)} already done)" if a.resume else ""),
+    ]
+    if est is None:
+        lines.append(f"  estimate  {prep.estimate_note}")
+    else:
+        todo_bytes = prep.todo_bytes or 0
+        lines.append(
+            f"  estimate  {fmt_bytes(est.total)} ({est.total:,} bytes) in {est.objects:,} "
+            f"objects, {len(est.discovery.trails)} account/region folder(s), "
+            f"{est.listings:,} listing(s) under {a.trail}; about "
+            f"${est.cost_usd():.4f} at $5/TB (10 MB minimum per query)"
+        )
+        if a.resume and prep.done:
+            lines.append(f"            still to run: {fmt_bytes(todo_bytes)}")
+    error: BudgetError | None = None
+    try:
+        check_budget(a.max_scan_gb, prep.todo_bytes)
+        if a.max_scan_gb is not None:
+            lines.append(f"  budget    --max-scan-gb {a.max_scan_gb:g}: within "
+                         f"({(prep.todo_bytes or 0) / GB:,.2f} GB)")
+    except BudgetError as exc:
+        error = exc
+        lines.append(f"  budget    --max-scan-gb {a.max_scan_gb:g}: OVER, the run would be refused")
+
+    lines += ["", f"  {'chunk':<24} {'query':<28} {'folders':<23} {'estimate':>12}  state"]
+    for u in prep.units:
+        span = folder_span(u.query.params)
+        folders = f"{span[0]:%Y/%m/%d}..{span[1]:%Y/%m/%d}" if span else "?"
+        size = fmt_bytes(est.per_unit.get(u.key)) if est else "unknown"
+        state = "done" if u.key in prep.done else "to run"
+        lines.append(f"  {u.chunk.label:<24} {u.query.name:<28} {folders:<23} {size:>12}  {state}")
+
+    lines.append("")
+    first = prep.units[0].chunk.label if prep.units else None
+    for u in prep.units:
+        if u.chunk.label != first:
+            break
+        where = f" (chunk {u.chunk.label})" if len(prep.chunks) > 1 else ""
+        lines += [f"-- {u.query.title}{where}", f"{u.query.display};", ""]
+    if len(prep.chunks) > 1:
+        lines.append(
+            f"-- The other {len(prep.chunks) - 1} chunk(s) run the same statements with their "
+            f"own dates; `auditor sql --engine athena` prints every one."
+        )
+    return "\n".join(lines).rstrip() + "\n", error

@@ -1,0 +1,305 @@
+"""The Athena engine: the same SQL as the local engine, run by Amazon Athena.
+
+    plan -> monthly chunks (one unit per query and month) -> scan estimate from S3
+    listings (cost guard) -> units run concurrently (retries, deadline) -> each finished
+    unit saved in the state folder -> rows merged in date order -> EngineResult
+
+A unit that still fails after retries is named in `coverage.failed_queries` and the
+audit goes on; only when nothing at all succeeded does the audit fail (QueryFailed,
+exit 3). Files and records are not counted by Athena (0 in coverage); bytes are the
+sum of `DataScannedInBytes`.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.athena.backfill import (
+    StateStore,
+    Unit,
+    default_state_dir,
+    merge,
+    month_chunks,
+    plan_units,
+)
+from auditor.athena.cost import (
+    ListerSizer,
+    S3Sizer,
+    ScanEstimate,
+    check_budget,
+    estimate,
+    fmt_bytes,
+    folder_span,
+)
+from auditor.athena.runner import (
+    AthenaApiError,
+    AthenaQueryFailed,
+    AthenaRunner,
+    Interrupted,
+    Row,
+    make_client,
+)
+from auditor.config import AuditConfig
+from auditor.engines.base import EngineResult
+from auditor.errors import ConfigError, QueryFailed
+from auditor.model import Coverage, QueryRecord, Unreadable
+from auditor.plan import QueryPlan
+from auditor.sources.layout import gaps
+
+
+@dataclass
+class Prepared:
+    """Everything decided before the first query: the units, what is already done,
+    the estimate and the state folder."""
+
+    units: list[Unit]
+    state_dir: Path
+    done: dict[str, tuple[list[Row], QueryRecord]] = field(default_factory=dict)
+    estimate: ScanEstimate | None = None
+    estimate_note: str = ""
+
+    @property
+    def todo(self) -> list[Unit]:
+        return [u for u in self.units if u.key not in self.done]
+
+    @property
+    def chunks(self) -> list[str]:
+        return list(dict.fromkeys(u.chunk.label for u in self.units))
+
+    @property
+    def todo_bytes(self) -> int | None:
+        if self.estimate is None:
+            return None
+        return self.estimate.bytes_for(u.key for u in self.todo)
+
+
+class AthenaEngine:
+    name = "athena"
+    dialect = "athena"
+
+    def __init__(
+        self,
+        athena_client: Any = None,
+        s3_client: Any = None,
+        runner: AthenaRunner | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        self._athena = athena_client
+        self._s3 = s3_client
+        self._runner = runner
+        self._progress = progress
+
+    # -- before any query ---------------------------------------------------------------
+
+    def prepare(self, config: AuditConfig, plan: QueryPlan) -> Prepared:
+        a = config.athena
+        if a.concurrency < 1:
+            raise ConfigError(f"--concurrency: {a.concurrency} must be at least 1")
+        if a.query_timeout <= 0:
+            raise ConfigError(f"--query-timeout: {a.query_timeout:g} must be positive")
+        chunks = month_chunks(config.range)
+        if len(chunks) == 1 and plan.range == config.range:
+            units = [Unit(chunks[0], q) for q in plan.queries]
+        else:
+            units = plan_units(config, self.dialect, chunks)
+        prepared = Prepared(units=units, state_dir=a.state_dir or default_state_dir(units))
+        store = StateStore(prepared.state_dir)
+        if a.resume:
+            for u in units:
+                got = store.load(u)
+                if got is not None:
+                    prepared.done[u.key] = got
+        if a.trail:
+            prepared.estimate = self._estimate(config, units)
+        else:
+            prepared.estimate_note = (
+                "unknown: no --trail given (pass --trail s3://bucket/prefix, the trail root "
+                "the table reads, to size the partitions before querying)"
+            )
+        return prepared
+
+    def _estimate(self, config: AuditConfig, units: list[Unit]) -> ScanEstimate:
+        trail = config.athena.trail
+        assert trail
+        if trail.startswith("s3://"):
+            from auditor.sources.s3 import S3Lister
+
+            s3 = self._s3 or make_client("s3", max_attempts=8)
+            lister: Any = S3Lister(trail, client=s3)
+            sizer: Any = S3Sizer(s3)
+        else:  # a local copy of the trail: same layout, same sums
+            from auditor.sources.local import LocalLister
+
+            lister = LocalLister(trail)
+            sizer = ListerSizer(lister)
+        spans = {}
+        for u in units:
+            days = u.chunk.range.folder_days
+            spans[u.key] = folder_span(u.query.params) or (days[0], days[-1])
+        return estimate(lister, sizer, trail, spans, config.accounts, config.regions)
+
+    # -- the run ------------------------------------------------------------------------
+
+    def execute(self, config: AuditConfig, plan: QueryPlan) -> EngineResult:
+        a = config.athena
+        prep = self.prepare(config, plan)
+        check_budget(a.max_scan_gb, prep.todo_bytes)
+        est = prep.estimate
+        result = EngineResult(estimated_scan_bytes=est.total if est else None)
+        if a.dry_run:
+            # Nothing runs: say so in coverage rather than report an empty audit as clean.
+            result.coverage = Coverage(failed_queries=tuple(
+                Unreadable(u.key, "not run: --dry-run") for u in prep.units))
+            return result
+
+        store = StateStore(prep.state_dir)
+        if not a.resume:
+            store.clear(prep.units)
+        failures = self._run_units(config, prep, store)
+
+        rows, records = merge(prep.units, prep.done)
+        records.extend(exc.record for _, exc in failures if isinstance(
+            exc, AthenaQueryFailed) and exc.record is not None)
+        if failures and not prep.done:
+            first = failures[0][1]
+            more = f" ({len(failures)} of {len(prep.units)} queries failed)" if len(
+                failures) > 1 else ""
+            raise QueryFailed(f"{first}{more}", getattr(first, "query_id", None))
+
+        result.rows = rows
+        result.queries = records
+        disc = est.discovery if est else None
+        result.coverage = Coverage(
+            bytes_scanned=sum(r.data_scanned_bytes or 0 for r in records),
+            failed_queries=tuple(
+                Unreadable(u.key, str(exc)) for u, exc in sorted(failures, key=lambda f: f[0].key)
+            ),
+            gaps=gaps(disc, config.range) if disc else (),
+            accounts=config.accounts or (disc.accounts if disc else ()),
+            regions=config.regions or (disc.regions if disc else ()),
+        )
+        return result
+
+    def _client(self) -> Any:
+        if self._athena is None:
+            self._athena = make_client("athena")
+        return self._athena
+
+    def _run_units(
+        self, config: AuditConfig, prep: Prepared, store: StateStore
+    ) -> list[tuple[Unit, Exception]]:
+        """Run the missing units, `--concurrency` at a time. Returns the failed ones."""
+        todo = prep.todo
+        failures: list[tuple[Unit, Exception]] = []
+        if not todo:
+            return failures
+        cancel = threading.Event()
+        runner = self._runner or AthenaRunner(self._client(), config.athena, cancel=cancel)
+        cancel = runner.cancel
+        bar = _Progress(prep, self._progress)
+        pending: dict[Future[tuple[list[Row], QueryRecord]], Unit] = {}
+        queue = list(todo)
+        fatal: Exception | None = None
+        with bar, ThreadPoolExecutor(max_workers=config.athena.concurrency) as pool:
+            try:
+                while queue or pending:
+                    while queue and len(pending) < config.athena.concurrency and fatal is None:
+                        u = queue.pop(0)
+                        q = u.query
+                        pending[pool.submit(runner.run, q.name, q.sql, q.params, q.chunk)] = u
+                    if not pending:
+                        break
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        u = pending.pop(fut)
+                        try:
+                            rows, rec = fut.result()
+                        except (AthenaApiError, ConfigError) as exc:
+                            fatal = fatal or exc
+                            cancel.set()
+                            continue
+                        except Interrupted:
+                            continue
+                        except AthenaQueryFailed as exc:
+                            failures.append((u, exc))
+                            bar.finished(u, exc.record)
+                            continue
+                        store.save(u, rows, rec)
+                        prep.done[u.key] = (rows, rec)
+                        bar.finished(u, rec)
+            except KeyboardInterrupt:
+                # Stop what is running in Athena (it bills until stopped), then leave.
+                cancel.set()
+                for fut in pending:
+                    fut.cancel()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        if fatal is not None:
+            raise fatal
+        return failures
+
+
+class _Progress:
+    """A rich progress bar on stderr: chunks done, bytes scanned, cost so far."""
+
+    def __init__(self, prep: Prepared, enabled: bool | None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.left: dict[str, int] = {}
+        for u in prep.todo:
+            self.left[u.chunk.label] = self.left.get(u.chunk.label, 0) + 1
+        self.total = len(prep.chunks)
+        self.chunks_done = self.total - len(self.left)
+        self.scanned = sum(r.data_scanned_bytes or 0 for _, r in prep.done.values())
+        self.cost = sum(r.cost_usd or 0.0 for _, r in prep.done.values())
+        self._progress: Any = None
+        self._task: Any = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("Athena chunks"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[scanned]} scanned, ${task.fields[cost]:.4f}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task(
+                "athena", total=self.total, completed=self.chunks_done,
+                scanned=fmt_bytes(self.scanned), cost=self.cost,
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def finished(self, unit: Unit, rec: QueryRecord | None) -> None:
+        with self._lock:
+            if rec is not None:
+                self.scanned += rec.data_scanned_bytes or 0
+                self.cost += rec.cost_usd or 0.0
+            self.left[unit.chunk.label] -= 1
+            if self.left[unit.chunk.label] == 0:
+                self.chunks_done += 1
+            if self._progress is not None:
+                self._progress.update(
+                    self._task, completed=self.chunks_done,
+                    scanned=fmt_bytes(self.scanned), cost=self.cost,
+                )
