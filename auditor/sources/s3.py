@@ -45,8 +45,10 @@ def split_url(url: str) -> tuple[str, str]:
     if not url.startswith(SCHEME):
         raise SourceError(f"{url}: not an s3:// URL")
     bucket, _, key = url[len(SCHEME):].partition("/")
+    if not bucket:
+        raise SourceError(f"{url}: no bucket name (use s3://bucket/prefix)")
     if not _BUCKET.match(bucket):
-        raise SourceError(f"{url}: {bucket!r} is not a bucket name")
+        raise SourceError(f"{url}: {bucket!r} is not a valid bucket name")
     return bucket, key.strip("/")
 
 
@@ -105,9 +107,17 @@ class S3Lister:
     """The `Lister` of `auditor.sources.layout` over `s3://bucket/prefix`."""
 
     def __init__(self, source: str, client: Any = None) -> None:
+        from botocore.exceptions import BotoCoreError
+
         self.source = source
-        self.bucket, self.prefix = split_url(source)
-        self.client = client or make_client()
+        try:
+            self.bucket, self.prefix = split_url(source)
+        except SourceError as exc:
+            raise SourceError(f"--source {exc}") from None
+        try:
+            self.client = client or make_client()
+        except BotoCoreError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
+            raise SourceError(f"--source {source}: {exc}") from None
         # Fail now, with one line, if the bucket is missing or closed to us.
         self._page(self._key_prefix(self.join(source)), max_keys=1)
 
