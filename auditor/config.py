@@ -51,11 +51,19 @@ class DateRange:
         return [self.first + timedelta(days=i) for i in range(n)]
 
 
+# The last day an audit may cover: the folders read after it (delivery lag, look-ahead)
+# must still be dates, so the far end of the calendar is refused as bad input.
+LATEST_DAY = date(9998, 12, 31)
+
+
 def parse_day(text: str, flag: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ConfigError(f"{flag}: {text!r} is not a date (use YYYY-MM-DD)") from None
+    if day > LATEST_DAY:
+        raise ConfigError(f"{flag}: {text!r} is too far in the future")
+    return day
 
 
 def parse_range(start: str | None, end: str | None, month: str | None) -> DateRange:
@@ -63,9 +71,11 @@ def parse_range(start: str | None, end: str | None, month: str | None) -> DateRa
         if start or end:
             raise ConfigError("use either --month or --from/--to, not both")
         m = re.fullmatch(r"(\d{4})-(\d{2})", month)
-        if not m or not 1 <= int(m.group(2)) <= 12:
+        if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
             raise ConfigError(f"--month: {month!r} is not a month (use YYYY-MM)")
         y, mo = int(m.group(1)), int(m.group(2))
+        if y > LATEST_DAY.year:
+            raise ConfigError(f"--month: {month!r} is too far in the future")
         return DateRange(date(y, mo, 1), date(y, mo, calendar.monthrange(y, mo)[1]))
     if not start or not end:
         raise ConfigError("give a date range: --from YYYY-MM-DD --to YYYY-MM-DD, or --month YYYY-MM")
