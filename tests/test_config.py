@@ -1,0 +1,122 @@
+"""Settings: the date range (inclusive UTC days, folders to+1), --month, validation of
+accounts and regions, the TOML file, and flags over file over defaults."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from auditor.cli import build_config
+from auditor.config import (
+    DateRange,
+    parse_range,
+    read_config_file,
+    validate_accounts,
+    validate_regions,
+)
+from auditor.errors import ConfigError
+
+
+def test_range_is_inclusive_days_with_one_folder_of_delivery_lag() -> None:
+    rng = parse_range("2026-10-30", "2026-11-01", None)
+    assert (rng.start_iso, rng.end_iso) == ("2026-10-30T00:00:00Z", "2026-11-02T00:00:00Z")
+    assert rng.days == [date(2026, 10, 30), date(2026, 10, 31), date(2026, 11, 1)]
+    assert rng.folder_days == rng.days + [date(2026, 11, 2)]
+
+
+@pytest.mark.parametrize(
+    ("month", "first", "last"),
+    [("2026-10", date(2026, 10, 1), date(2026, 10, 31)),
+     ("2028-02", date(2028, 2, 1), date(2028, 2, 29)),  # leap year
+     ("2026-12", date(2026, 12, 1), date(2026, 12, 31))],
+)
+def test_month_is_the_whole_month(month: str, first: date, last: date) -> None:
+    rng = parse_range(None, None, month)
+    assert (rng.first, rng.last) == (first, last)
+    assert rng.end_iso == f"{last + timedelta(days=1)}T00:00:00Z"
+
+
+def test_a_single_day() -> None:
+    rng = parse_range("2026-10-05", "2026-10-05", None)
+    assert rng == DateRange(date(2026, 10, 5), date(2026, 10, 5))
+    assert rng.folder_days == [date(2026, 10, 5), date(2026, 10, 6)]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "month", "message"),
+    [
+        ("2026-13-01", "2026-12-01", None, "--from: '2026-13-01' is not a date"),
+        ("2026-10-01", "yesterday", None, "--to: 'yesterday' is not a date"),
+        ("2026-02-30", "2026-03-01", None, "is not a date"),
+        ("2026-10-02", "2026-10-01", None, "--from 2026-10-02 is after --to 2026-10-01"),
+        ("2026-10-01", None, None, "give a date range"),
+        (None, None, None, "give a date range"),
+        (None, None, "2026-1", "--month: '2026-1' is not a month"),
+        (None, None, "2026-13", "is not a month"),
+        (None, None, "2026-00", "is not a month"),
+        (None, None, "0000-01", "is not a month"),
+        (None, None, "october", "is not a month"),
+        ("2026-10-01", None, "2026-10", "either --month or --from/--to"),
+        (None, "2026-10-31", "2026-10", "either --month or --from/--to"),
+        ("9999-12-30", "9999-12-31", None, "too far in the future"),
+        (None, None, "9999-12", "too far in the future"),
+    ],
+)
+def test_bad_dates_are_config_errors(start, end, month, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        parse_range(start, end, month)
+
+
+def test_accounts_and_regions_are_validated_deduplicated_sorted() -> None:
+    assert validate_accounts(("444455556666", "111122223333", "444455556666")) == (
+        "111122223333", "444455556666")
+    assert validate_regions(("us-east-1", "eu-west-1")) == ("eu-west-1", "us-east-1")
+    for bad in ("", "1111'; DROP", "../etc", "a b", "x" * 65):
+        with pytest.raises(ConfigError, match="--account"):
+            validate_accounts((bad,))
+    for bad in ("US-EAST-1", "us_east_1", "", "us-east-1'"):
+        with pytest.raises(ConfigError, match="--region"):
+            validate_regions((bad,))
+
+
+def test_config_file_missing_or_broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUDITOR_CONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert read_config_file(None) == {}  # no default file: no settings
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_config_file(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[audit\nsource = ")
+    with pytest.raises(ConfigError, match="bad.toml"):
+        read_config_file(bad)
+    monkeypatch.setenv("AUDITOR_CONFIG", str(tmp_path / "gone.toml"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_config_file(None)
+
+
+def test_flags_win_over_the_file_which_wins_over_defaults(tmp_path: Path) -> None:
+    cfg_file = tmp_path / "auditor.toml"
+    cfg_file.write_text(
+        '[audit]\nsource = "/from/file"\naccounts = ["111122223333"]\nformat = ["json"]\n'
+        'from = "2026-09-01"\nto = "2026-09-30"\n'
+    )
+    from_file = build_config(config=cfg_file)
+    assert from_file.source == "/from/file"
+    assert from_file.accounts == ("111122223333",)
+    assert from_file.formats == ("json",)
+    assert (from_file.range.first, from_file.range.last) == (date(2026, 9, 1), date(2026, 9, 30))
+    assert from_file.engine == "local"  # the default
+    flags = build_config(config=cfg_file, source="/from/flag", account=["444455556666"],
+                         month="2026-10")
+    assert flags.source == "/from/flag"
+    assert flags.accounts == ("444455556666",)
+    assert (flags.range.first, flags.range.last) == (date(2026, 10, 1), date(2026, 10, 31))
+
+
+def test_a_bad_value_in_the_file_is_a_config_error(tmp_path: Path) -> None:
+    cfg_file = tmp_path / "auditor.toml"
+    cfg_file.write_text('[audit]\nengine = "bigquery"\nfrom = "2026-10-01"\nto = "2026-10-02"\n')
+    with pytest.raises(ConfigError, match="--engine"):
+        build_config(config=cfg_file)
