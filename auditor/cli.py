@@ -118,8 +118,9 @@ def build_config(**kw: Any) -> Any:
     a = file.get("audit", {})
     ath = file.get("athena", {})
     rng = parse_range(
-        _get(a, "from", kw.get("start"), None) if not kw.get("month") else None,
-        _get(a, "to", kw.get("end"), None) if not kw.get("month") else None,
+        # With --month, the file's from/to give way but --from/--to flags still clash.
+        _get(a, "from", kw.get("start"), None) if not kw.get("month") else kw.get("start"),
+        _get(a, "to", kw.get("end"), None) if not kw.get("month") else kw.get("end"),
         kw.get("month"),
     )
     engine = _get(a, "engine", kw.get("engine"), "local")
