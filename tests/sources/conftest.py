@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,7 @@ def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     return moto_endpoint
 
 
-def s3_client(endpoint: str):  # type: ignore[no-untyped-def]
+def s3_client(endpoint: str) -> Any:
     import boto3
 
     return boto3.session.Session(
@@ -49,7 +50,7 @@ def s3_client(endpoint: str):  # type: ignore[no-untyped-def]
     ).client("s3", endpoint_url=endpoint)
 
 
-def upload_tree(client, root: Path, bucket: str, prefix: str,  # type: ignore[no-untyped-def]
+def upload_tree(client: Any, root: Path, bucket: str, prefix: str,
                 keep: Callable[[str], bool] | None = None) -> list[str]:
     """Create the bucket and put every file under root (whose relative path `keep`
     accepts) at prefix/<relative path>. Returns the keys."""
@@ -67,7 +68,7 @@ def upload_tree(client, root: Path, bucket: str, prefix: str,  # type: ignore[no
 
 
 @pytest.fixture(scope="session")
-def demo_bucket(moto_endpoint: str, demo_trail) -> tuple[str, str, list[str]]:  # type: ignore[no-untyped-def]
+def demo_bucket(moto_endpoint: str, demo_trail: Any) -> tuple[str, str, list[str]]:
     """The demo trail uploaded once under `exports/trail` of bucket `demo-trail`:
     both layouts, digest and insight siblings, a stray file, a damaged log."""
     keys = upload_tree(s3_client(moto_endpoint), Path(demo_trail.root), "demo-trail",
@@ -77,12 +78,12 @@ def demo_bucket(moto_endpoint: str, demo_trail) -> tuple[str, str, list[str]]:  
 
 
 @pytest.fixture
-def s3(moto_endpoint: str):  # type: ignore[no-untyped-def]
+def s3(moto_endpoint: str) -> Any:
     """A boto3 S3 client on the moto server, for arranging buckets in tests."""
     return s3_client(moto_endpoint)
 
 
 @pytest.fixture
-def upload():  # type: ignore[no-untyped-def]
+def upload() -> Callable[..., list[str]]:
     """`upload(client, root, bucket, prefix, keep=None) -> keys`."""
     return upload_tree
