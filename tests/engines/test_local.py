@@ -349,3 +349,26 @@ def test_worker_processes_give_the_same_report_as_one_process(demo_trail, audit)
     assert one.events == two.events
     assert one.coverage == two.coverage
     assert one.totals.attempts == demo_trail.denied
+
+
+@pytest.mark.parametrize("pretty", [False, True])
+def test_a_lone_surrogate_in_caller_text_does_not_hide_the_file(
+    tmp_path: Path, audit, pretty: bool
+) -> None:
+    # The caller chooses its policy text and user agent; an escaped lone surrogate there is
+    # valid JSON to CloudTrail's and Athena's readers. It must not make the whole file,
+    # and with it everyone else's attempts, unreadable.
+    evil = denial(at(5), "evil", identity=iam_user(ACCT, "mallory"),
+                  resource_policy='{"Statement": "\ud800"}', agent="ua-\udc00-x")
+    bystander = denial(at(5, 1), "bystander")
+    body = json.dumps({"Records": [evil, bystander]}, indent=1 if pretty else None,
+                      separators=None if pretty else (",", ":"))
+    assert "\\ud800" in body
+    path = tmp_path / log_key(ACCT, REGION, at(5, 2))
+    path.parent.mkdir(parents=True)
+    path.write_bytes(gzip.compress(body.encode()))
+    report = audit(tmp_path, date(2026, 10, 5))
+    assert ids(report) == {"evil", "bystander"}
+    assert report.coverage.unreadable == ()
+    (ev,) = [e for e in report.events if e.event_id == "evil"]
+    assert ev.user_agent == "ua-\ufffd-x"
