@@ -102,14 +102,22 @@ class S3Sizer:
     def sizes(self, prefix: str) -> list[tuple[str, int]]:
         from auditor.sources.s3 import split_url
 
+        from botocore.exceptions import BotoCoreError, ClientError
+
         bucket, key = split_url(prefix)
         key = f"{key}/" if key else ""
         out: list[tuple[str, int]] = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=key
-        ):
-            for obj in page.get("Contents") or ():
-                out.append((obj["Key"][len(key):], int(obj.get("Size", 0))))
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=key
+            ):
+                for obj in page.get("Contents") or ():
+                    out.append((obj["Key"][len(key):], int(obj.get("Size", 0))))
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "error")
+            raise SourceError(f"--trail {prefix}: cannot list for the estimate: {code}") from None
+        except BotoCoreError as exc:
+            raise SourceError(f"--trail {prefix}: cannot list for the estimate: {exc}") from None
         return out
 
 

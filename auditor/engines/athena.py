@@ -46,7 +46,7 @@ from auditor.athena.runner import (
 )
 from auditor.config import AuditConfig
 from auditor.engines.base import EngineResult
-from auditor.errors import ConfigError, QueryFailed
+from auditor.errors import ConfigError, QueryFailed, SourceError
 from auditor.model import Coverage, QueryRecord, Unreadable
 from auditor.plan import QueryPlan
 from auditor.sources.layout import gaps
@@ -126,22 +126,25 @@ class AthenaEngine:
     def _estimate(self, config: AuditConfig, units: list[Unit]) -> ScanEstimate:
         trail = config.athena.trail
         assert trail
-        if trail.startswith("s3://"):
-            from auditor.sources.s3 import S3Lister
-
-            s3 = self._s3 or make_client("s3", max_attempts=8)
-            lister: Any = S3Lister(trail, client=s3)
-            sizer: Any = S3Sizer(s3)
-        else:  # a local copy of the trail: same layout, same sums
-            from auditor.sources.local import LocalLister
-
-            lister = LocalLister(trail)
-            sizer = ListerSizer(lister)
         spans = {}
         for u in units:
             days = u.chunk.range.folder_days
             spans[u.key] = folder_span(u.query.params) or (days[0], days[-1])
-        return estimate(lister, sizer, trail, spans, config.accounts, config.regions)
+        try:
+            if trail.startswith("s3://"):
+                from auditor.sources.s3 import S3Lister
+
+                s3 = self._s3 or make_client("s3", max_attempts=8)
+                lister: Any = S3Lister(trail, client=s3)
+                sizer: Any = S3Sizer(s3)
+            else:  # a local copy of the trail: same layout, same sums
+                from auditor.sources.local import LocalLister
+
+                lister = LocalLister(trail)
+                sizer = ListerSizer(lister)
+            return estimate(lister, sizer, trail, spans, config.accounts, config.regions)
+        except SourceError as exc:  # the listers speak of --source; here it is --trail
+            raise SourceError(str(exc).replace("--source", "--trail", 1)) from None
 
     # -- the run ------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ the cost guard, and what ends up in the report's provenance."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -277,3 +278,47 @@ def test_budget_refuses_before_any_query(athena: Any, tmp_path: Path) -> None:
     assert "estimated" in str(info.value) and "--max-scan-gb 1e-07" in str(info.value)
     assert info.value.exit_code == 2
     assert fake.count("start_query_execution") == 0
+
+
+def test_interrupt_stops_the_running_query(athena: Any) -> None:
+    from moto.moto_api import state_manager
+
+    from auditor.athena.runner import Interrupted
+
+    state_manager.set_transition("athena::execution", {"progression": "manual", "times": 10**9})
+    try:
+        fake = FakeAthena(athena)
+        r = runner(fake)
+        r.cancel.set()  # what Ctrl-C does to every worker of a backfill
+        with pytest.raises(Interrupted):
+            r.run("q", "SELECT 1")
+    finally:
+        state_manager.unset_transition("athena::execution")
+    assert fake.count("stop_query_execution") == 1
+    qid = fake.calls[-1][1]["QueryExecutionId"]
+    assert backend().executions[qid].status == "CANCELLED"
+
+
+def test_estimate_sums_only_in_range_folders_of_the_selected_accounts(tmp_path: Path) -> None:
+    from auditor.athena.backfill import plan_units
+    from auditor.athena.cost import ListerSizer, estimate, folder_span
+    from auditor.sources.local import LocalLister
+
+    root = tmp_path / "trail"
+    sizes = {("111122223333", "2026/09/30"): 1, ("111122223333", "2026/10/01"): 20,
+             ("111122223333", "2026/10/31"): 300, ("111122223333", "2026/11/01"): 4000,
+             ("111122223333", "2026/11/02"): 50000, ("444455556666", "2026/10/10"): 600000}
+    for (acct, day), n in sizes.items():
+        p = root / f"AWSLogs/o-a1b2c3d4e5/{acct}/CloudTrail/us-east-1/{day}/x.json.gz"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"\0" * n)
+    cfg = replace(config(*OCT), accounts=("111122223333",), lookahead_days=0)
+    units = plan_units(cfg)
+    spans = {u.key: folder_span(u.query.params) for u in units}
+    lister = LocalLister(str(root))
+    est = estimate(lister, ListerSizer(lister), str(root), spans, ("111122223333",))
+    assert all(v == 20 + 300 + 4000 for v in est.per_unit.values())
+    assert est.total == len(units) * 4320
+    assert est.discovery.trails == {("111122223333", "us-east-1")}
+    everyone = estimate(lister, ListerSizer(lister), str(root), spans)
+    assert everyone.total == len(units) * (4320 + 600000)

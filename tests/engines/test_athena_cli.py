@@ -162,6 +162,14 @@ def test_budget_guard_refuses_with_the_estimate(trail: str, tmp_path: Path) -> N
     assert dry.exit_code == 2 and "OVER" in dry.stdout
 
 
+@pytest.mark.parametrize("where, says", [("s3://org-trail/nothing-here", "no AWSLogs/"),
+                                         ("s3://no-such-bucket-here/x", "no such bucket")])
+def test_a_bad_trail_is_one_line_exit_2(trail: str, tmp_path: Path, where: str, says: str) -> None:
+    result = _audit("--trail", where, "--dry-run", out=tmp_path / "x")
+    assert result.exit_code == 2, result.output
+    assert says in result.stderr and "--trail" in result.stderr and "--source" not in result.stderr
+
+
 def test_budget_guard_without_trail_asks_for_one(env: str, tmp_path: Path) -> None:
     result = _audit("--max-scan-gb", "100", out=tmp_path / "x")
     assert result.exit_code == 2 and "pass --trail" in result.stderr
