@@ -96,7 +96,8 @@ def discover_layout(lister: Lister, trail: str) -> TrailLayout:
     if orgs:
         org_id = orgs[0]
         if len(orgs) > 1:
-            notes.append(f"several organisations found; using {org_id} (also: {', '.join(orgs[1:])})")
+            notes.append(f"several organisations found; using {org_id} "
+                         f"(also: {', '.join(orgs[1:])})")
         if plain:
             notes.append(f"{len(plain)} per-account trail folder(s) beside the organisation "
                          f"trail are not covered by this table: {', '.join(plain[:5])}"
@@ -186,7 +187,8 @@ def create_table(
                       f"{base}${{account}}/CloudTrail/${{region}}/${{timestamp}}"))
         if not layout.org_id:
             notes.append("no organisation id: LOCATION assumes per-account folders "
-                         "AWSLogs/<account>/ (use --org-id or --discover for an organisation trail)")
+                         "AWSLogs/<account>/ (use --org-id or --discover for an organisation "
+                         "trail)")
     elif scheme == "manual":
         acct = one(layout.accounts, "--account", PLACEHOLDER_ACCOUNT)
         partitions = ["region", "year", "month", "day"]

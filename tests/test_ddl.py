@@ -146,7 +146,8 @@ def test_discover_uses_folder_listings_only(aws: None) -> None:
     from auditor.sources.s3 import S3Lister
 
     rec = Recorder(_trail_bucket())
-    layout = discover_layout(S3Lister("s3://trail-bucket/audit", client=rec), "s3://trail-bucket/audit")
+    root = "s3://trail-bucket/audit"
+    layout = discover_layout(S3Lister(root, client=rec), root)
     assert layout.org_id == ORG
     assert layout.accounts == ("111122223333", "444455556666")
     assert layout.regions == ("eu-west-1", "us-east-1")  # not the digest's, not the other trail's

@@ -209,7 +209,8 @@ class StateStore:
             )
             os.replace(tmp, path)
         except OSError as exc:
-            raise ConfigError(f"--state-dir {self.folder}: cannot save chunk state: {exc}") from None
+            raise ConfigError(
+                f"--state-dir {self.folder}: cannot save chunk state: {exc}") from None
 
     def clear(self, units: list[Unit]) -> None:
         """Forget the saved units of this plan (a fresh run without --resume)."""

@@ -161,7 +161,8 @@ def _run(con: Any, sql: str, params: tuple[str, ...]) -> list[dict[str, Any]]:
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     first=st.dates(FIRST, LAST),
     days=st.integers(0, 91),
@@ -190,7 +191,8 @@ def test_merged_chunks_equal_one_query_over_the_whole_range(
 
 def test_monthly_chunks_merge_to_the_whole_range_answer(cloudtrail_db: Any) -> None:
     cfg = AuditConfig(range=DateRange(FIRST, LAST), engine="local", now=NOW)
-    whole = {q.name: _run(cloudtrail_db, q.sql, q.params) for q in build_plan(cfg, "duckdb").queries}
+    plan = build_plan(cfg, "duckdb")
+    whole = {q.name: _run(cloudtrail_db, q.sql, q.params) for q in plan.queries}
     units = plan_units(cfg, "duckdb")
     assert len({u.chunk.label for u in units}) == 3
     done = {u.key: (_run(cloudtrail_db, u.query.sql, u.query.params), None) for u in units}
