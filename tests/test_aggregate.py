@@ -48,7 +48,9 @@ def events(draw: st.DrawFn) -> Event:
 
 @settings(max_examples=60, deadline=None)
 @given(evs=st.lists(events(), max_size=25), seed=st.randoms(use_true_random=False))
-def test_order_of_events_does_not_change_findings(evs: list[Event], seed) -> None:  # type: ignore[no-untyped-def]
+def test_order_of_events_does_not_change_findings(  # type: ignore[no-untyped-def]
+    evs: list[Event], seed
+) -> None:
     shuffled = list(evs)
     seed.shuffle(shuffled)
     assert group_findings(shuffled) == group_findings(evs)

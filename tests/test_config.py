@@ -64,7 +64,9 @@ def test_a_single_day() -> None:
         (None, None, "9999-12", "too far in the future"),
     ],
 )
-def test_bad_dates_are_config_errors(start, end, month, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_dates_are_config_errors(  # type: ignore[no-untyped-def]
+    start, end, month, message: str
+) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         parse_range(start, end, month)
 

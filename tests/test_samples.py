@@ -133,7 +133,9 @@ def graft(ui: Any, eid: str, recipient: str | None) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def grafted(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def grafted(  # type: ignore[no-untyped-def]
+    samples_dir: Path, tmp_path_factory: pytest.TempPathFactory
+):
     shapes = identity_shapes(samples_dir)
     cases: dict[str, tuple[Any, str | None]] = {}
     for i, pairs in enumerate(shapes.values()):

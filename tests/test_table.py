@@ -125,7 +125,8 @@ def test_duckdb_reads_the_rows_with_the_declared_types(tmp_path: Path) -> None:
     assert got == ("arn:aws:iam::111122223333:role/Admin", "u-1", "repo:org/x",
                    "arn:aws:bedrock:us-east-1:1:agent/A", "arn:aws:bedrock:us-east-1:1:agent/A",
                    "2026/10/05", "111122223333", "false")
-    assert con.execute("SELECT count(*) FROM cloudtrail WHERE useridentity IS NULL").fetchone() == (1,)
+    nulls = con.execute("SELECT count(*) FROM cloudtrail WHERE useridentity IS NULL").fetchone()
+    assert nulls == (1,)
 
 
 def test_hive_ddl_types_match_aws_cloudtrail_table() -> None:

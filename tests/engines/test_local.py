@@ -16,7 +16,6 @@ from auditor.audit import write_reports
 from auditor.synth import (
     assumed_role,
     bedrock_policy_call,
-    event,
     iam_user,
     log_key,
     write_log,
