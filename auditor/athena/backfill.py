@@ -174,6 +174,7 @@ class StateStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.warning: str | None = None  # the first failure to save or clear, if any
 
     def _path(self, unit: Unit) -> Path:
         name = f"{unit.chunk.label}__{unit.query.name}"
@@ -209,8 +210,10 @@ class StateStore:
             )
             os.replace(tmp, path)
         except OSError as exc:
-            raise ConfigError(
-                f"--state-dir {self.folder}: cannot save chunk state: {exc}") from None
+            # The audit itself is not at stake, only --resume: note it and go on.
+            self.warning = self.warning or (
+                f"--state-dir {self.folder}: cannot save chunk state ({exc}); "
+                f"--resume will redo these chunks")
 
     def clear(self, units: list[Unit]) -> None:
         """Forget the saved units of this plan (a fresh run without --resume)."""
@@ -220,7 +223,7 @@ class StateStore:
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                raise ConfigError(f"--state-dir {self.folder}: {exc}") from None
+                self.warning = self.warning or f"--state-dir {self.folder}: {exc}"
 
 
 def _null_last(v: Any) -> tuple[bool, Any]:

@@ -164,6 +164,8 @@ class AthenaEngine:
         if not a.resume:
             store.clear(prep.units)
         failures = self._run_units(config, prep, store)
+        if store.warning:
+            print(f"auditor: warning: {store.warning}", file=sys.stderr)
 
         rows, records = merge(prep.units, prep.done)
         records.extend(exc.record for _, exc in failures if isinstance(

@@ -310,3 +310,16 @@ def test_progress_bar_reports_chunks_bytes_and_cost(athena: Any, capsys: Any) ->
               AthenaEngine(athena_client=fake, progress=True))
     err = capsys.readouterr().err
     assert "2/2" in err and "GB scanned" in err and "$" in err
+
+
+def test_unwritable_state_folder_warns_and_the_audit_goes_on(athena: Any, tmp_path: Path,
+                                                              capsys: Any) -> None:
+    blocker = tmp_path / "state"
+    blocker.write_text("not a folder")
+    fake = FakeAthena(athena)
+    _by_month(fake)
+    report = run_audit(config(date(2026, 10, 1), date(2026, 10, 31), state_dir=blocker),
+                       AthenaEngine(athena_client=fake, progress=False))
+    assert [e.event_id for e in report.events] == ["e-2026-10"] and report.coverage.complete
+    err = capsys.readouterr().err
+    assert "warning: --state-dir" in err and "--resume will redo" in err
