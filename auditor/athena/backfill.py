@@ -223,7 +223,9 @@ class StateStore:
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                self.warning = self.warning or f"--state-dir {self.folder}: {exc}"
+                self.warning = self.warning or (
+                    f"--state-dir {self.folder}: cannot clear old chunk state ({exc}); "
+                    f"--resume will redo these chunks")
 
 
 def _null_last(v: Any) -> tuple[bool, Any]:
