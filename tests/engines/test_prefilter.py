@@ -294,3 +294,46 @@ def test_a_log_cut_short_after_a_needle_is_unreadable(tmp_path: Path, cut: str) 
     path.write_bytes(gzip.compress(body[:end]))
     res = _scan(path)
     assert res.error, f"a truncated log was read as whole ({res.records} records)"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=3),
+    max_leaves=8,
+)
+FIELDS = ["userIdentity", "eventTime", "eventSource", "errorCode", "requestParameters",
+          "resources", "recipientAccountId", "eventID", "sourceIPAddress", "readOnly"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(changes=st.lists(st.tuples(st.sampled_from(FIELDS), json_values), max_size=4),
+       extra=st.lists(json_values, max_size=2))
+def test_any_field_of_any_type_is_used_or_named_never_raised(  # type: ignore[no-untyped-def]
+    changes, extra
+) -> None:
+    rec = bedrock_policy_call(T0, identity=iam_user(ACCTS[0], "b"), account=ACCTS[0],
+                              region=REGIONS[0], event_id="e")
+    for key, value in changes:
+        rec[key] = value
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "a.json.gz"
+        path.write_bytes(gzip.compress(json.dumps({"Records": [rec, *extra]}).encode()))
+        res = _scan(path)
+    assert res.error is None
+    assert res.records == 1 + len(extra)
+    named = len(res.broken or ())
+    # The candidate is a row or named as broken; each non-object extra record is named.
+    assert res.candidates + named >= 1 + sum(not isinstance(x, dict) for x in extra)
+    for line in res.rows.splitlines():
+        row = orjson.loads(line)
+        assert set(row) >= {"eventname", "useridentity", "account", "timestamp"}
+    if res.rows:  # DuckDB loads every row with the table's declared types
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = Path(tmp) / "rows.ndjson"
+            rows.write_bytes(res.rows)
+            spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in duckdb_columns().items()) + "}"
+            got = duckdb.sql(f"SELECT count(*) FROM read_json('{rows}', "
+                             f"format = 'newline_delimited', columns = {spec})").fetchall()
+        assert got == [(res.candidates,)]
