@@ -151,8 +151,13 @@ def synthetic(draw: st.DrawFn) -> dict[str, Any]:
     rec["eventName"] = draw(st.sampled_from(NAMES))
     if ident is None:
         rec["userIdentity"] = None
-    if rec.get("errorCode") == "":
-        rec["errorCode"] = ""
+    # Records laid out unlike AWS's: no eventVersion, or a nested object that starts like
+    # a record (and holds a needle), to push the byte-level record split off its path.
+    mangle = draw(st.sampled_from(["none", "none", "no-version", "nested-record"]))
+    if mangle == "no-version":
+        del rec["eventVersion"]
+    elif mangle == "nested-record":
+        rec["additionalEventData"] = {"eventVersion": "1.0", "note": "ResourcePolicy"}
     return rec
 
 
