@@ -1,16 +1,25 @@
-"""Rows -> Report. Pure: no I/O, the clock is passed in."""
+"""Rows -> Report. Pure: no I/O, the clock is passed in.
+
+Events of the main query -> exemptions mark the attempts they match -> findings per
+(account, principal) (suppressed ones apart) -> enrichment from the side queries
+(auditor.enrich: attempted policy, later success, other denials, severity)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
 from auditor import __version__
 from auditor.config import AuditConfig
 from auditor.engines.base import EngineResult
+from auditor.enrich import LATER_SUCCESS_QUERY, OTHER_DENIALS_QUERY, Signals, enrich
+from auditor.exemptions import Exemption
+from auditor.exemptions import apply as apply_exemptions
 from auditor.model import RULE, Event, Finding, Provenance, Report, Totals
 
 MAIN_QUERY = "denied_policy_changes"
@@ -102,6 +111,13 @@ def config_summary(config: AuditConfig) -> dict[str, str]:
         "accounts": ",".join(config.accounts) or "all",
         "regions": ",".join(config.regions) or "all",
     }
+    out.update(
+        own_accounts=",".join(config.own_accounts) or "none",
+        lookahead_days=str(config.lookahead_days),
+        min_attempts=str(config.min_attempts),
+        repeat_threshold=str(config.repeat_threshold),
+        exemptions=str(config.exemptions) if config.exemptions else "none",
+    )
     if config.engine == "local":
         out["source"] = config.source or ""
     else:
@@ -115,20 +131,75 @@ def config_summary(config: AuditConfig) -> dict[str, str]:
     return out
 
 
-def build_report(config: AuditConfig, result: EngineResult, now: datetime) -> Report:
-    events = sorted(
-        (event_from_row(r) for r in result.rows.get(MAIN_QUERY, [])),
-        key=lambda e: (e.event_time, e.event_id),
-    )
-    findings = group_findings(events)
+def _event_key(e: Event) -> tuple[str, ...]:
+    """A total order on events, so the input order never shows in a report."""
+    return tuple("" if v is None else str(v) for v in dataclasses.astuple(e))
+
+
+def _group(events: list[Event], label: str | None) -> list[tuple[Finding, list[Event]]]:
+    by: dict[tuple[str, str], list[Event]] = defaultdict(list)
+    for e in events:
+        by[(e.account_id, e.principal)].append(e)
+    return [(replace(f, suppressed_by=label), by[(f.account_id, f.principal)])
+            for f in group_findings(events)]
+
+
+def split_findings(
+    events: list[Event], min_attempts: int
+) -> tuple[list[tuple[Finding, list[Event]]], list[tuple[Finding, list[Event]]]]:
+    """(reported, suppressed) findings with their events. Attempts an exemption matched
+    form suppressed findings of their own, one per (account, principal, entry): a
+    principal with some exempted attempts keeps a reported finding for the others. A
+    reported finding with fewer than `min_attempts` attempts is suppressed whole."""
+    active = [e for e in events if e.suppressed_by is None]
+    reported: list[tuple[Finding, list[Event]]] = []
+    suppressed: list[tuple[Finding, list[Event]]] = []
+    label = f"below --min-attempts {min_attempts}"
+    for f, evs in _group(active, None):
+        if f.attempts >= min_attempts:
+            reported.append((f, evs))
+        else:
+            suppressed.append((replace(f, suppressed_by=label),
+                               [replace(e, suppressed_by=label) for e in evs]))
+    by_entry: dict[str, list[Event]] = defaultdict(list)
+    for e in events:
+        if e.suppressed_by is not None:
+            by_entry[e.suppressed_by].append(e)
+    for entry, evs in by_entry.items():
+        suppressed.extend(_group(evs, entry))
+    suppressed.sort(key=lambda p: (-p[0].attempts, p[0].account_id, p[0].principal,
+                                   p[0].suppressed_by or ""))
+    return reported, suppressed
+
+
+def build_report(
+    config: AuditConfig,
+    result: EngineResult,
+    now: datetime,
+    exemptions: Sequence[Exemption] = (),
+) -> Report:
+    today = now.astimezone(timezone.utc).date()
+    events = sorted((event_from_row(r) for r in result.rows.get(MAIN_QUERY, [])),
+                    key=_event_key)
+    events, statuses = apply_exemptions(events, exemptions, today)
+    reported, suppressed = split_findings(events, config.min_attempts)
+    signals = Signals.from_rows(result.rows.get(LATER_SUCCESS_QUERY, []),
+                                result.rows.get(OTHER_DENIALS_QUERY, []))
+
+    def enriched(pairs: list[tuple[Finding, list[Event]]]) -> tuple[Finding, ...]:
+        return tuple(enrich(f, evs, signals, config.own_accounts, config.repeat_threshold)
+                     for f, evs in pairs)
+
+    findings, hidden = enriched(reported), enriched(suppressed)
+    all_events = [e for _, evs in reported + suppressed for e in evs]
     return Report(
         rule=RULE,
         range_start=config.range.start_iso,
         range_end=config.range.end_iso,
         engine=config.engine,
-        totals=totals(findings),
-        findings=tuple(findings),
-        events=tuple(events),
+        totals=totals(findings, hidden),
+        findings=findings,
+        events=tuple(sorted(all_events, key=_event_key)),
         coverage=result.coverage,
         provenance=Provenance(
             tool_version=__version__,
@@ -139,4 +210,6 @@ def build_report(config: AuditConfig, result: EngineResult, now: datetime) -> Re
             input_fingerprint=result.input_fingerprint,
             estimated_scan_bytes=result.estimated_scan_bytes,
         ),
+        suppressed=hidden,
+        exemptions=statuses,
     )

@@ -8,6 +8,7 @@ from auditor.aggregate import build_report
 from auditor.config import AuditConfig
 from auditor.engines import get_engine
 from auditor.engines.base import Engine
+from auditor.exemptions import load as load_exemptions
 from auditor.model import Report
 from auditor.plan import build_plan
 from auditor.render import render_all
@@ -15,11 +16,12 @@ from auditor.render import render_all
 
 def run_audit(config: AuditConfig, engine: Engine | None = None) -> Report:
     config = config.with_now()
+    exemptions = load_exemptions(config.exemptions)  # before the scan: a bad file fails fast
     engine = engine or get_engine(config.engine)
     plan = build_plan(config, engine.dialect)
     result = engine.execute(config, plan)
     assert config.now is not None
-    return build_report(config, result, config.now)
+    return build_report(config, result, config.now, exemptions)
 
 
 def write_reports(report: Report, out: Path, formats: tuple[str, ...]) -> list[Path]:

@@ -99,6 +99,12 @@ def _get(section: dict[str, Any], key: str, flag: Any, default: Any) -> Any:
     return section.get(key, default)
 
 
+def _at_least(value: Any, low: int, name: str, high: int = 10**9) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{name}: {value!r} is not a whole number from {low} to {high}")
+    return value
+
+
 def build_config(**kw: Any) -> Any:
     """Flags over the TOML file over defaults, in one place."""
     from auditor.config import (
@@ -171,8 +177,11 @@ def build_config(**kw: Any) -> Any:
         own_accounts=validate_accounts(
             tuple(_get(a, "own_accounts", kw.get("own_account"), []) or [])
         ),
-        lookahead_days=int(_get(a, "lookahead_days", kw.get("lookahead_days"), 7)),
-        min_attempts=int(_get(a, "min_attempts", kw.get("min_attempts"), 1)),
+        lookahead_days=_at_least(_get(a, "lookahead_days", kw.get("lookahead_days"), 7),
+                                 0, "--lookahead-days", high=366),
+        min_attempts=_at_least(_get(a, "min_attempts", kw.get("min_attempts"), 1),
+                               1, "--min-attempts"),
+        repeat_threshold=_at_least(_get(a, "repeat_threshold", None, 5), 1, "repeat_threshold"),
         fail_on=fail_on,
         exemptions=Path(exemptions) if exemptions else None,
         command=kw.get("command"),

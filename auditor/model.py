@@ -50,6 +50,8 @@ class Event:
     resource: str | None  # requestParameters.resourceArn, else parsed from errorMessage
     request_parameters: str | None  # JSON text, attacker-controlled
     source_file: str | None = None
+    # exemption id (or "below --min-attempts N") when this attempt is suppressed
+    suppressed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ class PolicyPrincipal:
     """A principal named in an attempted resource policy."""
 
     value: str
-    kind: str  # wildcard | external-account | own-account | org-account | service | other
+    # wildcard | external-account | org-account | own-account | federated | service | other
+    kind: str
     account_id: str | None = None
 
 
@@ -105,6 +108,23 @@ class Finding:
     later_success: str | None = None  # eventTime of the first later successful change
     other_denials: tuple[DenialCount, ...] = ()
     suppressed_by: str | None = None  # exemption id that matched
+
+
+@dataclass(frozen=True)
+class ExemptionStatus:
+    """One entry of the exemptions file and what it did in this audit."""
+
+    id: str
+    reason: str
+    owner: str
+    ticket: str
+    expires: str  # YYYY-MM-DD, last day the entry applies
+    expired: bool  # expires < the report's date: it suppressed nothing
+    matched: int = 0  # attempts it matched (suppressed when live; reported when expired)
+    principal: str | None = None  # the match fields, as written
+    account: str | None = None
+    user_agent: str | None = None
+    source_cidr: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,4 +217,5 @@ class Report:
     coverage: Coverage
     provenance: Provenance
     suppressed: tuple[Finding, ...] = ()
+    exemptions: tuple[ExemptionStatus, ...] = ()  # every entry of --exemptions, in file order
     schema_version: int = SCHEMA_VERSION

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from auditor.config import AuditConfig, DateRange
 from auditor.sqlgen import QuerySpec, query_specs, quote_ident, render
@@ -29,6 +30,7 @@ class QueryPlan:
     range: DateRange
     dialect: str
     queries: tuple[PlannedQuery, ...]
+    lookahead_days: int = 0  # > 0 when a query reads past the range (later_success)
 
     @property
     def needles(self) -> tuple[bytes, ...]:
@@ -37,6 +39,18 @@ class QueryPlan:
     @property
     def prefilters(self) -> tuple[dict[str, tuple[str, ...]], ...]:
         return tuple(q.spec.prefilter for q in self.queries)
+
+    @property
+    def prefilters_contains(self) -> tuple[dict[str, tuple[str, ...]], ...]:
+        """Per query, like `prefilters`: field -> substrings one of which it must hold."""
+        return tuple(q.spec.prefilter_contains for q in self.queries)
+
+    @property
+    def folder_days(self) -> list[date]:
+        """Delivery folders some query reads: the range's, plus the look-ahead days."""
+        return DateRange(
+            self.range.first, self.range.last + timedelta(days=self.lookahead_days)
+        ).folder_days
 
 
 def query_context(config: AuditConfig, rng: DateRange, dialect: str) -> dict[str, object]:
@@ -92,4 +106,5 @@ def build_plan(
                 chunk=chunk,
             )
         )
-    return QueryPlan(range=rng, dialect=dialect, queries=tuple(queries))
+    lookahead = config.lookahead_days if any(q.spec.lookahead for q in queries) else 0
+    return QueryPlan(range=rng, dialect=dialect, queries=tuple(queries), lookahead_days=lookahead)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -50,6 +50,9 @@ class QuerySpec:
     title: str
     needles: tuple[str, ...]
     prefilter: dict[str, tuple[str, ...]]
+    # field -> substrings one of which the value must contain (for LIKE '%x%' clauses)
+    prefilter_contains: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    lookahead: bool = False  # reads past the range, up to lookahead_last_folder
 
 
 @lru_cache(maxsize=1)
@@ -62,6 +65,10 @@ def query_specs() -> tuple[QuerySpec, ...]:
             title=q.get("title", q["name"]),
             needles=tuple(q.get("needles", ())),
             prefilter={k: tuple(v) for k, v in q.get("prefilter", {}).items()},
+            prefilter_contains={
+                k: tuple(v) for k, v in q.get("prefilter_contains", {}).items()
+            },
+            lookahead=bool(q.get("lookahead", False)),
         )
         for q in manifest["query"]
     )

@@ -220,6 +220,19 @@ def write_demo_trail(root: Path, month: date = date(2026, 10, 1), seed: int = 7)
         t0 + timedelta(days=12, hours=8), identity=intruder, account=prod, region="us-east-1",
         action="DeleteResourcePolicy", error="AccessDenied", ip="198.51.100.77",
         agent='<script>alert("xss")</script> | =HYPERLINK("http://evil") `rm -rf` [x](y)'))
+    # The same user probing first: other denials, the enumeration signal.
+    for i, (src, name, code) in enumerate([
+        ("iam.amazonaws.com", "ListRoles", "AccessDenied"),
+        ("iam.amazonaws.com", "ListRoles", "AccessDenied"),
+        (BEDROCK, "ListAgents", "AccessDeniedException"),
+        (BEDROCK, "ListAgents", "AccessDeniedException"),
+        ("s3.amazonaws.com", "GetBucketPolicy", "AccessDenied"),
+    ]):
+        add(prod, "us-east-1", event(
+            t0 + timedelta(days=12, hours=7, minutes=10 * i), identity=intruder, source=src,
+            name=name, region="us-east-1", account=prod, error=code, ip="198.51.100.77",
+            message=f"User: {intruder['arn']} is not authorized to perform: "
+                    f"{src.split('.')[0]}:{name}", read_only=True))
     add(dev, "eu-west-1", bedrock_policy_call(
         t0 + timedelta(days=20, hours=15), identity=analyst, account=dev, region="eu-west-1",
         resource=f"arn:aws:bedrock:eu-west-1:{dev}:knowledge-base/KB0001",
@@ -233,7 +246,8 @@ def write_demo_trail(root: Path, month: date = date(2026, 10, 1), seed: int = 7)
     add(dev, "eu-west-1", bedrock_policy_call(
         t0 + timedelta(days=25), identity=analyst, account=dev, region="eu-west-1", error=None))
     out.denied = 7
-    out.notes.append("7 denied attempts: 3 by one role (2 sessions), 1 cross-account user, 3 by a data-science role")
+    out.notes.append("7 denied attempts: 3 by one role (2 sessions), 1 cross-account user "
+                     "(after 5 other denials), 3 by a data-science role")
 
     trails = [(prod, r) for r in regions] + [(dev, r) for r in regions] + [(audit, "us-east-1")]
     for acct, region in trails:

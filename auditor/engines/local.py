@@ -47,7 +47,7 @@ def _tasks(files: list[LogFile]) -> list[prefilter.Task]:
 def _scan_all(
     tasks: list[prefilter.Task], plan: QueryPlan, workers: int, cache_dir: str | None
 ) -> Iterator[prefilter.FileResult]:
-    args = (plan.needles, plan.prefilters, cache_dir)
+    args = (plan.needles, plan.prefilters, cache_dir, plan.prefilters_contains)
     if workers <= 1 or len(tasks) < MIN_FILES_FOR_POOL:
         prefilter.init(*args)
         for t in tasks:
@@ -84,8 +84,11 @@ class LocalEngine:
         if not config.source:
             raise ConfigError("--source is required with --engine local")
         lister = open_lister(config.source)
+        # plan.folder_days: the range's folders plus any look-ahead (later_success);
+        # gaps below are still reported for the range only.
         disc: Discovery = discover(
-            lister, config.source, plan.range, config.accounts, config.regions
+            lister, config.source, plan.range, config.accounts, config.regions,
+            days=plan.folder_days,
         )
         workers = config.workers or os.cpu_count() or 1
         cache = str(config.cache_dir) if config.cache_dir else None

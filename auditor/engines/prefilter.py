@@ -3,8 +3,12 @@ and hand on only the records that could match a query, as rows of the Athena tab
 
 It decides nothing about results. A file none of whose bytes contain a query's
 needle cannot hold a row of that query and is only checked for shape and counted;
-otherwise the file is parsed and records meeting a query's declared prefilter
-(necessary conditions of its WHERE clause) are passed on to DuckDB, which runs the SQL.
+otherwise the records holding a needle are parsed and those meeting a query's declared
+prefilter (necessary conditions of its WHERE clause) are passed on to DuckDB, which runs
+the SQL. A needle comes from a field of the matching record, so it lies in that record's
+bytes: in a file laid out as AWS writes it (compact, each record starting with
+`{"eventVersion":`) only the records holding a needle are parsed (`_needle_records`);
+any other layout, or a slice that does not parse, falls back to parsing the whole file.
 
 Kept import-light (isal, orjson): it runs in forked workers.
 """
@@ -25,10 +29,13 @@ _RECORD_KEY = b'"eventVersion"'
 # rejects `{"Records": 5}` and JSON cut off at a record boundary, which end in `}` too.
 _WHOLE_HEAD = re.compile(rb'\s*\{\s*"Records"\s*:\s*\[')
 _WHOLE_TAIL = re.compile(rb'\]\s*\}\s*$')
+_RECORD_START = b'{"eventVersion":'
+_FILE_HEAD = b'{"Records":['
 
 # Set once per worker by `init`.
 _NEEDLES: tuple[bytes, ...] = ()
 _PREFILTERS: tuple[dict[str, frozenset[str]], ...] = ()
+_CONTAINS: tuple[dict[str, tuple[str, ...]], ...] = ()
 _CACHE_DIR: str | None = None
 
 
@@ -55,10 +62,14 @@ def init(
     needles: tuple[bytes, ...],
     prefilters: tuple[dict[str, tuple[str, ...]], ...],
     cache_dir: str | None = None,
+    contains: tuple[dict[str, tuple[str, ...]], ...] = (),
 ) -> None:
-    global _NEEDLES, _PREFILTERS, _CACHE_DIR
+    """Per query i: `prefilters[i]` field -> exact values, `contains[i]` field ->
+    substrings; a record is a candidate when some query's conditions all hold."""
+    global _NEEDLES, _PREFILTERS, _CONTAINS, _CACHE_DIR
     _NEEDLES = needles
     _PREFILTERS = tuple({k: frozenset(v) for k, v in pf.items()} for pf in prefilters)
+    _CONTAINS = tuple(contains) + ({},) * (len(prefilters) - len(contains))
     _CACHE_DIR = cache_dir
 
 
@@ -72,14 +83,59 @@ def read_bytes(path: str) -> bytes:
 
 
 def _is_candidate(rec: dict) -> bool:
-    for pf in _PREFILTERS:
-        for key, values in pf.items():
-            v = rec.get(key)
-            if not isinstance(v, str) or v not in values:
-                break
-        else:
+    for pf, pc in zip(_PREFILTERS, _CONTAINS):
+        if all(isinstance(v := rec.get(k), str) and v in vals for k, vals in pf.items()) and all(
+            isinstance(v := rec.get(k), str) and any(sub in v for sub in subs)
+            for k, subs in pc.items()
+        ):
             return True
     return False
+
+
+def _needle_records(data: bytes) -> tuple[int, list[tuple[int, object]]] | None:
+    """(record count, [(byte offset, parsed record)] for the records holding a needle)
+    for a file laid out as AWS writes it, else None: then the file is parsed whole.
+
+    `{"eventVersion":` marks a record start: in valid JSON a `{` followed by `"` opens
+    an object (a quote inside a string is escaped), so only a nested object whose first
+    key is "eventVersion" could fake one, and then a slice around it cannot parse alone
+    (its braces do not balance) and we fall back to the whole file.
+    """
+    first = data.find(_RECORD_START)
+    if first < 0 or b"".join(data[:first].split()) != _FILE_HEAD:
+        return None
+    tail = data.rstrip()
+    if not tail.endswith(b"}"):
+        return None
+    tail = tail[:-1].rstrip()
+    if not tail.endswith(b"]"):
+        return None
+    end_of_records = len(tail) - 1
+    hits: list[int] = []
+    for needle in _NEEDLES:
+        pos = data.find(needle, first)
+        while pos >= 0:
+            hits.append(pos)
+            pos = data.find(needle, pos + 1)
+    out: list[tuple[int, object]] = []
+    done = -1  # end of the last record parsed
+    for pos in sorted(hits):
+        if pos < done:
+            continue
+        start = data.rfind(_RECORD_START, first, pos + 1)
+        nxt = data.find(_RECORD_START, pos + 1)
+        done = end_of_records if nxt < 0 else nxt
+        chunk = data[start:done].rstrip()
+        if nxt >= 0:
+            chunk = chunk[:-1] if chunk.endswith(b",") else chunk
+        try:
+            rec = orjson.loads(chunk)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(rec, dict):
+            return None
+        out.append((start, rec))
+    return data.count(_RECORD_KEY), out
 
 
 def _looks_whole(data: bytes) -> bool:
@@ -124,45 +180,57 @@ def scan(task: Task) -> FileResult:
         res.error = f"not a complete gzip file: {exc}"
         return res
     del raw
-    if not any(n in data for n in _NEEDLES):
+    fast = _needle_records(data)
+    if (fast is not None and not fast[1]) or (
+        fast is None and not any(n in data for n in _NEEDLES)
+    ):
         # Cannot hold a match: check the shape cheaply and count records.
         if not _looks_whole(data):
             res.error = "not a CloudTrail log file (no {\"Records\": [...]} object)"
             return res
-        res.records = data.count(_RECORD_KEY)
+        res.records = fast[0] if fast is not None else data.count(_RECORD_KEY)
         return res
     res.needle_hit = True
-    try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        doc = _lenient_loads(data) if "surrogate" in str(exc) else None
-        if doc is None:
-            res.error = f"not valid JSON: {exc}"
+    if fast is not None:
+        res.records, indexed = fast
+
+        def label(offset: int) -> str:  # the record's index, counted only when needed
+            return f"record {data.count(_RECORD_START, 0, offset)}"
+    else:
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            doc = _lenient_loads(data) if "surrogate" in str(exc) else None
+            if doc is None:
+                res.error = f"not valid JSON: {exc}"
+                return res
+        records = doc.get("Records") if isinstance(doc, dict) else None
+        if not isinstance(records, list):
+            res.error = "not a CloudTrail log file (no Records array)"
             return res
-    del data
-    records = doc.get("Records") if isinstance(doc, dict) else None
-    if not isinstance(records, list):
-        res.error = "not a CloudTrail log file (no Records array)"
-        return res
-    res.records = len(records)
+        res.records = len(records)
+        del data
+        label = "record {}".format  # noqa: F811 - the whole-file path knows the index
+        indexed = list(enumerate(records))
     out: list[bytes] = []
     broken: list[str] = []
     extra = {"account": task.account, "region": task.region, "timestamp": task.folder,
              "_file": task.path}
-    for i, rec in enumerate(records):
+    for i, rec in indexed:
         if not isinstance(rec, dict):
-            broken.append(f"record {i}: not a JSON object")
+            broken.append(f"{label(i)}: not a JSON object")
             continue
         if not _is_candidate(rec):
             continue
-        ident = f"record {i} (eventID {str(rec.get('eventID'))[:64]})"
         et = rec.get("eventTime")
         if not isinstance(et, str) or not _EVENT_TIME.match(et):
-            broken.append(f"{ident}: eventTime {str(et)[:40]!r} is not an ISO-8601 UTC time; skipped")
+            broken.append(f"{label(i)} (eventID {str(rec.get('eventID'))[:64]}): eventTime "
+                          f"{str(et)[:40]!r} is not an ISO-8601 UTC time; skipped")
             continue
         ui = rec.get("userIdentity")
         if ui is not None and not isinstance(ui, dict):
-            broken.append(f"{ident}: userIdentity is not an object; principal recorded as unknown")
+            broken.append(f"{label(i)} (eventID {str(rec.get('eventID'))[:64]}): userIdentity "
+                          "is not an object; principal recorded as unknown")
         row = shape_record(rec)
         row.update(extra)
         out.append(orjson.dumps(row))

@@ -33,12 +33,14 @@ coalesce(nullif(useridentity.type, ''), 'Unknown')
 
 {#- Partitions to read: the folders of the first day .. the day after the last (CloudTrail
     delivers up to ~15 minutes late, so the last day's final events sit in the next
-    day's folder). Exact event times are filtered separately. -#}
-{% macro partition_filter(scheme) -%}
+    day's folder). Exact event times are filtered separately. `until` overrides the last
+    folder (a query that looks past the range passes lookahead_last_folder). -#}
+{% macro partition_filter(scheme, until=none) -%}
+{%- set upto = last_folder if until is none else until -%}
 {%- if scheme == 'manual' -%}
-concat(year, '/', month, '/', day) BETWEEN {{ bind(first_folder) }} AND {{ bind(last_folder) }}
+concat(year, '/', month, '/', day) BETWEEN {{ bind(first_folder) }} AND {{ bind(upto) }}
 {%- else -%}
-"timestamp" BETWEEN {{ bind(first_folder) }} AND {{ bind(last_folder) }}
+"timestamp" BETWEEN {{ bind(first_folder) }} AND {{ bind(upto) }}
 {%- endif -%}
 {%- if accounts and scheme == 'org' %}
     AND account IN ({% for a in accounts %}{{ bind(a) }}{% if not loop.last %}, {% endif %}{% endfor %})

@@ -1,0 +1,184 @@
+"""The exemptions file (`--exemptions PATH`): expected attempts, allowed with a reason.
+
+    [[exemption]]
+    id = "ci-bootstrap"                              # required, unique
+    principal = "arn:aws:iam::111122223333:role/ci-*"  # glob (fnmatch, case-sensitive)
+    account = "111122223333"                         # the account the call was made in
+    user_agent = "*Terraform/*"                      # glob
+    source_cidr = "10.0.0.0/8"                       # the caller's IP address is inside
+    reason = "pipeline creates the agent before its grant"   # required
+    owner = "platform-team"                          # required
+    ticket = "SEC-1234"                              # required
+    expires = 2026-12-31                             # required: last day it applies
+
+An entry needs at least one match field; it matches an attempt when every field it
+gives matches (`principal` against the grouping principal or the identity ARN as
+logged; `source_cidr` only against a single IP address, never a service name). A
+matched attempt is suppressed by the first live entry in file order: it moves to the
+report's Suppressed section with that entry's id, it never vanishes. An entry whose
+`expires` day is before the report's date suppresses nothing and is flagged, with the
+attempts it would have matched. Loading is the only I/O here; matching is pure.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import ConfigError
+from auditor.model import Event, ExemptionStatus
+
+MATCH_FIELDS = ("principal", "account", "user_agent", "source_cidr")
+REQUIRED = ("id", "reason", "owner", "ticket", "expires")
+KNOWN = frozenset(MATCH_FIELDS + REQUIRED)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Exemption:
+    id: str
+    reason: str
+    owner: str
+    ticket: str
+    expires: date
+    principal: str | None = None
+    account: str | None = None
+    user_agent: str | None = None
+    source_cidr: str | None = None
+    network: Network | None = None
+
+    def live(self, today: date) -> bool:
+        return self.expires >= today
+
+    def matches(self, e: Event) -> bool:
+        if self.principal is not None and not (
+            fnmatchcase(e.principal, self.principal)
+            or (e.identity_arn is not None and fnmatchcase(e.identity_arn, self.principal))
+        ):
+            return False
+        if self.account is not None and e.account_id != self.account:
+            return False
+        if self.user_agent is not None and (
+            e.user_agent is None or not fnmatchcase(e.user_agent, self.user_agent)
+        ):
+            return False
+        if self.network is not None and not _in_network(e.source_ip, self.network):
+            return False
+        return True
+
+    def status(self, today: date, matched: int) -> ExemptionStatus:
+        return ExemptionStatus(
+            id=self.id, reason=self.reason, owner=self.owner, ticket=self.ticket,
+            expires=self.expires.isoformat(), expired=not self.live(today), matched=matched,
+            principal=self.principal, account=self.account, user_agent=self.user_agent,
+            source_cidr=self.source_cidr,
+        )
+
+
+def _in_network(ip: str | None, net: Network) -> bool:
+    try:
+        return ip is not None and ipaddress.ip_address(ip.strip()) in net
+    except ValueError:  # "AWS Internal", a service name, a comma list, "redacted"
+        return False
+
+
+def _entry(raw: Any, n: int, where: str) -> Exemption:
+    label = f"{where}: exemption #{n}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{label} is not a table")
+    if isinstance(raw.get("id"), str):
+        label += f" ({raw['id']!r})"
+    unknown = sorted(set(raw) - KNOWN)
+    if unknown:
+        raise ConfigError(f"{label}: unknown key(s) {', '.join(map(repr, unknown))} "
+                          f"(known: {', '.join(MATCH_FIELDS + REQUIRED)})")
+    for key in REQUIRED:
+        if key not in raw:
+            raise ConfigError(f"{label}: {key} is required")
+    for key in (*REQUIRED[:-1], *MATCH_FIELDS):
+        if key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
+            raise ConfigError(f"{label}: {key} must be a non-empty string")
+    if not any(k in raw for k in MATCH_FIELDS):
+        raise ConfigError(f"{label}: give at least one of {', '.join(MATCH_FIELDS)}")
+    expires = raw["expires"]
+    if isinstance(expires, str):
+        try:
+            expires = date.fromisoformat(expires.strip())
+        except ValueError:
+            raise ConfigError(f"{label}: expires {expires!r} is not a date YYYY-MM-DD") from None
+    if isinstance(expires, datetime) or not isinstance(expires, date):
+        raise ConfigError(f"{label}: expires must be a date YYYY-MM-DD, not {expires!r}")
+    network = None
+    if "source_cidr" in raw:
+        try:
+            network = ipaddress.ip_network(raw["source_cidr"].strip(), strict=False)
+        except ValueError:
+            raise ConfigError(f"{label}: source_cidr {raw['source_cidr']!r} is not an IP "
+                              f"network (e.g. 10.0.0.0/8)") from None
+    return Exemption(
+        id=raw["id"].strip(), reason=raw["reason"], owner=raw["owner"], ticket=raw["ticket"],
+        expires=expires, principal=raw.get("principal"), account=raw.get("account"),
+        user_agent=raw.get("user_agent"), source_cidr=raw.get("source_cidr"), network=network,
+    )
+
+
+def parse(text: str, where: str = "exemptions file") -> tuple[Exemption, ...]:
+    """The entries of an exemptions file; any problem is one ConfigError line."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    extra = sorted(set(doc) - {"exemption"})
+    if extra:
+        raise ConfigError(f"{where}: unknown top-level key(s) {', '.join(map(repr, extra))}; "
+                          f"write entries as [[exemption]] tables")
+    raw = doc.get("exemption", [])
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: write entries as [[exemption]] tables")
+    entries = tuple(_entry(r, i, where) for i, r in enumerate(raw, start=1))
+    seen: set[str] = set()
+    for e in entries:
+        if e.id in seen:
+            raise ConfigError(f"{where}: exemption id {e.id!r} is used twice")
+        seen.add(e.id)
+    return entries
+
+
+def load(path: Path | None) -> tuple[Exemption, ...]:
+    if path is None:
+        return ()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"exemptions file {path}: cannot read: {why}") from None
+    return parse(text, f"exemptions file {path}")
+
+
+def apply(
+    events: Iterable[Event], exemptions: Sequence[Exemption], today: date
+) -> tuple[list[Event], tuple[ExemptionStatus, ...]]:
+    """Mark each event with the first live entry matching it (`suppressed_by`), and
+    report every entry: attempts suppressed (live) or that it would have matched
+    (expired)."""
+    live = [x for x in exemptions if x.live(today)]
+    expired = [x for x in exemptions if not x.live(today)]
+    matched = {x.id: 0 for x in exemptions}
+    out: list[Event] = []
+    for e in events:
+        hit = next((x for x in live if x.matches(e)), None)
+        if hit is not None:
+            matched[hit.id] += 1
+            e = replace(e, suppressed_by=hit.id)
+        for x in expired:
+            if x.matches(e):
+                matched[x.id] += 1
+        out.append(e)
+    return out, tuple(x.status(today, matched[x.id]) for x in exemptions)

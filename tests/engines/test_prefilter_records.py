@@ -1,0 +1,168 @@
+"""The prefilter parses only the records holding a needle when a file is laid out as AWS
+writes it. Whatever the file holds (hostile nested keys that mimic a record start,
+pretty-printing, other key orders), it hands on exactly the rows, record count and
+broken-record reasons that parsing the whole file gives; and the substring prefilter
+(`prefilter_contains`) keeps exactly the records whose field holds a substring."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from auditor.config import AuditConfig, DateRange
+from auditor.engines import prefilter
+from auditor.plan import build_plan
+from auditor.synth import bedrock_policy_call, event, iam_user
+
+WHEN = datetime(2026, 10, 10, 12, tzinfo=timezone.utc)
+BOB = iam_user("111122223333", "bob")
+
+
+@pytest.fixture(autouse=True)
+def shipped_plan() -> None:
+    from datetime import date
+
+    plan = build_plan(AuditConfig(range=DateRange(date(2026, 10, 10), date(2026, 10, 10))),
+                      "duckdb")
+    prefilter.init(plan.needles, plan.prefilters, None, plan.prefilters_contains)
+
+
+def scan_both(tmp_path: Path, body: bytes, monkeypatch: pytest.MonkeyPatch
+              ) -> tuple[prefilter.FileResult, prefilter.FileResult, bool]:
+    """(fast-path result, whole-file result, whether the fast path was taken)."""
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(gzip.compress(body, mtime=0))
+    task = prefilter.Task(str(path), "111122223333", "us-east-1", "2026/10/10")
+    took = prefilter._needle_records(body) is not None
+    fast = prefilter.scan(task)
+    with monkeypatch.context() as m:
+        m.setattr(prefilter, "_needle_records", lambda data: None)
+        whole = prefilter.scan(task)
+    return fast, whole, took
+
+
+def compact(records: list[Any]) -> bytes:
+    return json.dumps({"Records": records}, separators=(",", ":")).encode()
+
+
+def same(fast: prefilter.FileResult, whole: prefilter.FileResult, exact_count: bool = True
+         ) -> None:
+    assert (fast.rows, fast.candidates, fast.error) == (whole.rows, whole.candidates,
+                                                        whole.error)
+    assert fast.broken == whole.broken
+    if exact_count:
+        assert fast.records == whole.records
+
+
+def denied(**kw: Any) -> dict[str, Any]:
+    return bedrock_policy_call(WHEN, identity=BOB, account="111122223333", region="us-east-1",
+                               **kw)
+
+
+def noise(code: str | None = None, **kw: Any) -> dict[str, Any]:
+    return event(WHEN, identity=BOB, source="iam.amazonaws.com", name="ListRoles",
+                 region="us-east-1", account="111122223333", error=code, message="m", **kw)
+
+
+def test_only_needle_records_are_parsed_and_rows_match(tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    recs = [noise(event_id=f"n{i}") for i in range(50)] + [denied(event_id="d1"),
+                                                           noise("AccessDenied", event_id="x")]
+    fast, whole, took = scan_both(tmp_path, compact(recs), monkeypatch)
+    assert took and fast.candidates == 2 and fast.records == 52
+    same(fast, whole)
+
+
+def test_a_nested_object_mimicking_a_record_start_falls_back(tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A map key chosen by a caller: {"eventVersion": ...} nested in requestParameters,
+    # next to a needle, so a naive split would cut the record in two.
+    fake = {"eventVersion": "1.0", "errorCode": "AccessDenied", "eventName": "PutResourcePolicy"}
+    recs = [noise(event_id="a"), denied(event_id="d", request={"tags": fake}),
+            noise(event_id="b", request={"x": fake}), noise("AccessDenied", event_id="c")]
+    fast, whole, took = scan_both(tmp_path, compact(recs), monkeypatch)
+    assert fast.candidates == 2
+    same(fast, whole)
+
+
+@pytest.mark.parametrize("layout", ["pretty", "key order", "spaces"])
+def test_other_layouts_give_the_same_answer(layout: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    recs = [noise(event_id="a"), denied(event_id="d"), noise("Client.UnauthorizedOperation")]
+    if layout == "pretty":
+        body = json.dumps({"Records": recs}, indent=2).encode()
+    elif layout == "key order":
+        body = compact([dict(reversed(list(r.items()))) for r in recs])
+    else:
+        body = json.dumps({"Records": recs}).encode()
+    fast, whole, took = scan_both(tmp_path, body, monkeypatch)
+    assert fast.candidates == 2
+    same(fast, whole)
+
+
+def test_broken_records_are_named_by_index_on_both_paths(tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = noise("AccessDenied", event_id="bad")
+    bad["eventTime"] = "yesterday"
+    recs = [noise(event_id="a"), noise(event_id="b"), bad]
+    fast, whole, took = scan_both(tmp_path, compact(recs), monkeypatch)
+    assert took and fast.broken and fast.broken[0].startswith("record 2 (eventID bad)")
+    same(fast, whole)
+
+
+def test_substring_prefilter_keeps_denials_only(tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    codes = ["AccessDenied", "VpceAccessDenied", "Client.UnauthorizedOperation",
+             "AuthorizationError", "ThrottlingException", "accessdenied", "", None]
+    recs = [noise(code, event_id=f"e{i}") for i, code in enumerate(codes)]
+    fast, whole, _ = scan_both(tmp_path, compact(recs), monkeypatch)
+    kept = [json.loads(line)["errorcode"] for line in fast.rows.splitlines()]
+    assert kept == codes[:4]
+    same(fast, whole)
+
+
+def test_a_file_cut_inside_a_record_is_not_valid_json(tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    body = compact([noise(event_id="a"), denied(event_id="d")])
+    fast, whole, _ = scan_both(tmp_path, body[:-40], monkeypatch)
+    assert fast.error and fast.error.startswith("not valid JSON")
+    same(fast, whole)
+
+
+keys = st.sampled_from(["eventVersion", "errorCode", "eventName", "tags", "x", "Records"])
+values = st.recursive(
+    st.none() | st.integers() | st.sampled_from(
+        ["AccessDenied", "PutResourcePolicy", '{"eventVersion":', "ResourcePolicy", "]}", "\\"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@st.composite
+def a_record(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["denied", "noise", "error"]))
+    req = draw(values)
+    if kind == "denied":
+        return denied(event_id=draw(st.text(max_size=4)), request=req)
+    code = draw(st.sampled_from(["AccessDenied", "Throttling", "xUnauthorizedx"]))
+    return noise(code if kind == "error" else None, request=req,
+                 event_id=draw(st.text(max_size=4)))
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(recs=st.lists(a_record(), max_size=8))
+def test_any_records_same_answer_on_both_paths(recs, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    body = compact(recs)
+    fast, whole, _ = scan_both(tmp_path, body, monkeypatch)
+    # Records are counted by their "eventVersion" key, as in a file with no needle: a
+    # caller's nested key of that name adds one (coverage counts, never results).
+    same(fast, whole, exact_count=body.count(b'"eventVersion"') == len(recs))
