@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from auditor.aggregate import build_report
+from auditor.aggregate import build_report, finding_id
 from auditor.audit import run_audit
 from auditor.cli import app
 from auditor.config import AuditConfig, DateRange
@@ -272,3 +272,18 @@ def test_fail_on_exit_codes_on_the_demo_trail(demo_trail: DemoTrail, tmp_path: P
     data = json.loads((tmp_path / "o" / "report.json").read_text())
     assert [s["suppressed_by"] for s in data["suppressed"]] == ["0", "1"]
     assert data["totals"]["suppressed_attempts"] == 6
+
+
+# -- stable finding ids -----------------------------------------------------------------
+
+
+def test_finding_ids_are_pinned_and_survive_a_rerun_over_another_range(trail: Path) -> None:
+    # A ticket system dedupes on these ids: a change here reopens every ticket.
+    assert finding_id(PROD, ci_arn) == "BRP-27dd34b3e7c92e52"
+    one = run_audit(config(trail))
+    other = run_audit(config(trail, range=DateRange(date(2026, 10, 10), date(2026, 10, 10)),
+                             now=datetime(2027, 1, 1, tzinfo=timezone.utc), lookahead_days=0))
+    ids = {f.principal: f.id for f in one.findings}
+    assert {f.principal: f.id for f in other.findings}.items() <= ids.items()
+    assert ids[ci_arn] == "BRP-27dd34b3e7c92e52"
+    assert len(set(ids.values())) == len(ids)

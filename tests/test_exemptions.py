@@ -221,3 +221,9 @@ def test_cli_bad_exemptions_file_is_exit_2_before_any_scan(
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "give at least one of" in lines[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_the_documented_example_parses() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "exemptions.md").read_text()
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert [x.id for x in parse(example)] == ["ci-bootstrap", "sandbox"]
