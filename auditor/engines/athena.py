@@ -168,12 +168,15 @@ class AthenaEngine:
             print(f"auditor: warning: {store.warning}", file=sys.stderr)
 
         rows, records = merge(prep.units, prep.done)
-        records.extend(exc.record for _, exc in failures if isinstance(
-            exc, AthenaQueryFailed) and exc.record is not None)
+        # Failed and timed-out statements stay in provenance: a stopped query is billed.
+        records.extend(exc.record for _, exc in failures
+                       if isinstance(exc, AthenaQueryFailed) and exc.record is not None)
         if failures and not prep.done:
+            # Nothing at all was audited: that is a failed audit (exit 3), not a gap.
             first = failures[0][1]
-            more = f" ({len(failures)} of {len(prep.units)} queries failed)" if len(
-                failures) > 1 else ""
+            more = ""
+            if len(failures) > 1:
+                more = f" ({len(failures)} of {len(prep.units)} queries failed)"
             raise QueryFailed(f"{first}{more}", getattr(first, "query_id", None))
 
         result.rows = rows
