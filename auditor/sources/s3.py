@@ -235,8 +235,6 @@ def read_object(path: str, cache_dir: str | None = None) -> bytes:
     """The bytes of one object, from the cache when it holds them. When the object cannot
     be read after retries, raises OSError whose message names the object and the reason
     ("s3://b/k: NoSuchKey"); the prefilter records the file as unreadable."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     bucket, key = split_url(path)
     dest = cache_path(cache_dir, bucket, key) if cache_dir else None
     if dest is not None and os.path.isfile(dest):
@@ -246,6 +244,8 @@ def read_object(path: str, cache_dir: str | None = None) -> bytes:
                 return fh.read()
         except OSError:
             pass
+    from botocore.exceptions import BotoCoreError, ClientError  # not needed for a cache hit
+
     transient = _transient()
     last: BaseException | None = None
     for attempt in range(READ_TRIES):
