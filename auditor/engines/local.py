@@ -90,7 +90,9 @@ class LocalEngine:
             lister, config.source, plan.range, config.accounts, config.regions,
             days=plan.folder_days,
         )
-        workers = config.workers or os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+        # Reading from S3 waits on the network, not the CPU: more workers, one object each.
+        workers = config.workers or (4 * cores if config.source.startswith("s3://") else cores)
         cache = str(config.cache_dir) if config.cache_dir else None
 
         files_scanned = records = bytes_scanned = 0

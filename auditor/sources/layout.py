@@ -110,6 +110,7 @@ def discover(
         raise SourceError(f"no AWSLogs/ folder found under {root}")
     result = Discovery(roots=roots)
     folder_days = days if days is not None else rng.folder_days
+    wanted: list[tuple[str, str, date, str]] = []  # (account, region, day, folder)
     for awslogs in roots:
         for acct, acct_path in account_folders(lister, awslogs):
             if accounts and acct not in accounts:
@@ -121,17 +122,23 @@ def discover(
                 result.trails.add((acct, region))
                 region_path = lister.join(ct, region)
                 for day in folder_days:
-                    day_path = lister.join(region_path, f"{day:%Y}", f"{day:%m}", f"{day:%d}")
-                    any_log = False
-                    for name, size in sorted(lister.files(day_path)):
-                        path = lister.join(day_path, name)
-                        if name.endswith(LOG_SUFFIX):
-                            result.files.append(LogFile(path, acct, region, day, size))
-                            any_log = True
-                        else:
-                            result.skipped.append(path)
-                    if any_log:
-                        result.present.add((acct, region, day))
+                    folder = lister.join(region_path, f"{day:%Y}", f"{day:%m}", f"{day:%d}")
+                    wanted.append((acct, region, day, folder))
+    # A lister that can list many folders at once (S3: one round trip each) does so.
+    many = getattr(lister, "files_many", None)
+    folders = [w[3] for w in wanted]
+    listings = many(folders) if many else [lister.files(f) for f in folders]
+    for (acct, region, day, folder), listing in zip(wanted, listings):
+        any_log = False
+        for name, size in sorted(listing):
+            path = lister.join(folder, name)
+            if name.endswith(LOG_SUFFIX):
+                result.files.append(LogFile(path, acct, region, day, size))
+                any_log = True
+            else:
+                result.skipped.append(path)
+        if any_log:
+            result.present.add((acct, region, day))
     return result
 
 
