@@ -1,5 +1,11 @@
-"""report.csv: one row per attempt, for spreadsheets. Cells that a spreadsheet would
-read as a formula (starting with = + - @, tab or CR) are prefixed with a quote."""
+"""report.csv: one row per attempt, newest first, for spreadsheets.
+
+A cell that a spreadsheet could read as a formula is prefixed with `'`: one that starts,
+after any leading whitespace, with `=`, `+`, `-`, `@` (or their full-width forms), or
+with a tab or carriage return. Every cell is otherwise the value as logged, in double
+quotes (RFC 4180 quoting, "\n" line ends), so commas, quotes and line breaks stay inside
+their cell.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +14,44 @@ import io
 
 from auditor.aggregate import finding_id
 from auditor.model import Report
+from auditor.render.view import event_severity, event_suppression
 
 COLUMNS = (
-    "finding_id", "event_time", "account_id", "region", "principal", "principal_type",
-    "caller_account_id", "action", "error_code", "identity_arn", "access_key_id",
-    "source_ip", "user_agent", "resource", "event_id", "error_message", "suppressed",
+    "finding_id", "severity", "event_time", "account_id", "region", "principal",
+    "principal_type", "caller_account_id", "action", "error_code", "identity_arn", "session",
+    "access_key_id", "source_ip", "user_agent", "resource", "event_id", "error_message",
+    "request_parameters", "suppressed_by", "source_file",
 )
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def safe_cell(value: object) -> str:
     text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
+    if text.startswith(("\t", "\r")) or text.lstrip().startswith(_FORMULA_START):
         return "'" + text
     return text
 
 
 def render(report: Report) -> str:
-    suppressed = {f.id for f in report.suppressed}
+    severity = event_severity(report)
+    suppressed = event_suppression(report)
+    events = report.events
+    order = sorted(range(len(events)), key=lambda i: (events[i].event_time, events[i].event_id),
+                   reverse=True)
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    # Every cell quoted: with "\n" line ends, QUOTE_MINIMAL would leave a cell holding a
+    # bare "\r" unquoted, and readers would split the row there.
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
     w.writerow(COLUMNS)
-    for e in sorted(report.events, key=lambda e: (e.event_time, e.event_id), reverse=True):
+    for i in order:
+        e = events[i]
         fid = finding_id(e.account_id, e.principal)
         row = {
-            "finding_id": fid,
-            "suppressed": "yes" if fid in suppressed else "no",
             **{c: getattr(e, c) for c in COLUMNS if hasattr(e, c)},
+            "finding_id": fid,
+            "severity": severity.get((fid, suppressed.get(i)), ""),
+            "suppressed_by": suppressed.get(i, ""),
         }
         w.writerow([safe_cell(row.get(c)) for c in COLUMNS])
     return buf.getvalue()

@@ -26,13 +26,23 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
+# Report fields laid out by hand below; any other (newer) field is written under its own
+# name after these, and read back the same way, so additive model changes flow through.
+_LAID_OUT = ("schema_version", "rule", "range_start", "range_end", "engine", "totals",
+             "findings", "suppressed", "events", "coverage", "provenance")
+
+
+def _extra_fields() -> list[str]:
+    return [f.name for f in dataclasses.fields(Report) if f.name not in _LAID_OUT]
+
+
 def to_dict(report: Report) -> dict[str, Any]:
     cov = _plain(report.coverage)
     cov["complete"] = report.coverage.complete
     prov = _plain(report.provenance)
     prov["total_cost_usd"] = report.provenance.total_cost_usd
     prov["total_scanned_bytes"] = report.provenance.total_scanned_bytes
-    return {
+    out = {
         "schema_version": report.schema_version,
         "rule": _plain(report.rule),
         "range": {"start": report.range_start, "end": report.range_end},
@@ -44,6 +54,9 @@ def to_dict(report: Report) -> dict[str, Any]:
         "coverage": cov,
         "provenance": prov,
     }
+    for name in _extra_fields():
+        out[name] = _plain(getattr(report, name))
+    return out
 
 
 def render(report: Report) -> str:
@@ -80,7 +93,9 @@ def from_dict(data: dict[str, Any]) -> Report:
         )
     hints = typing.get_type_hints(Report)
     try:
+        extra = {n: _build(hints[n], data[n]) for n in _extra_fields() if n in data}
         return Report(
+            **extra,
             schema_version=data["schema_version"],
             rule=_build(hints["rule"], data["rule"]),
             range_start=data["range"]["start"],

@@ -1,4 +1,9 @@
-"""The Jinja environment for `reports/` templates and the per-format escaping filters."""
+"""The Jinja environment for `reports/` templates and the per-format escaping filters.
+
+HTML templates run with autoescape ON (every value is escaped unless a renderer marks
+its own static asset as safe); Markdown templates run with autoescape off and pipe every
+value taken from events through `md` (table cells, prose) or `mdcode` (code spans).
+"""
 
 from __future__ import annotations
 
@@ -6,29 +11,94 @@ import re
 from functools import lru_cache
 
 import jinja2
+from markupsafe import Markup, escape
 
 from auditor.resources import data_dir
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+# Every ASCII punctuation character CommonMark would read as markup; `\x` makes it text.
+# `$` is GitHub's math delimiter. `<`, `>` and `&` become entities instead (below).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~$])")
+# Line and paragraph breaks of every kind: a table row must stay on one line.
+_MD_BREAKS = re.compile(r"[\r\n\x0b\x0c\x85\u2028\u2029]+")
+# C0/C1 controls and the bidirectional overrides that can make text read backwards.
+_MD_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Text that would start a block if it began a line: a bullet, thematic break or setext
+# underline ("- ", "---", "==="), or an ordered-list marker ("1. ").
+_MD_LEADING = re.compile(r"^(?:([-=])(?=[-=\s]|$)|(\d{1,9})(\.)(?=\s|$))")
+# GitHub/GitLab turn bare URLs and www. names into links; a backslash keeps them text.
+_MD_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<![a-z0-9.])(www)(\.)")
 
 
 def md_escape(value: object) -> str:
-    """Event data as inert Markdown text: no markup, no HTML, no table breaks, one line."""
+    """Event data as inert Markdown text: no markup, no HTML, no table breaks, one line.
+
+    Renders as the original text on GitHub and GitLab (Jira shows the backslashes)."""
     if value is None:
         return ""
-    text = str(value)
+    text = _MD_BREAKS.sub(" ", str(value)).replace("\t", " ").strip()
+    text = _MD_INVISIBLE.sub("\ufffd", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = re.sub(r"[\r\n\u2028\u2029]+", " ", text)
-    return "".join(ch if ch >= " " or ch == "\t" else "\ufffd" for ch in text)
+    text = _MD_AUTOLINK.sub(lambda m: "\\:" if m.group(1) else f"{m.group(2)}\\.", text)
+    return _MD_LEADING.sub(
+        lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\.", text, count=1
+    )
 
 
 def md_code(value: object) -> str:
-    """A value shown as inline code in Markdown; backticks can't close it."""
-    text = "" if value is None else re.sub(r"[\r\n]+", " ", str(value))
-    text = text.replace("|", "\\|")
-    fence = "``" if "`" in text else "`"
-    return f"{fence} {text} {fence}" if "`" in text else f"`{text}`"
+    """A value as inline code (outside tables): literal text, any backticks inside it."""
+    text = "" if value is None else _MD_BREAKS.sub(" ", str(value)).replace("\t", " ")
+    text = _MD_INVISIBLE.sub("\ufffd", text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) or not text else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_fence(value: object) -> str:
+    """A fence for a code block that no backtick run inside the block can close."""
+    text = "" if value is None else str(value)
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+_WBR = re.compile(r"([:/]+)")
+
+
+def wbr(value: object) -> Markup:
+    """HTML: the value escaped, with line-break opportunities after `:` and `/` so that
+    ARNs wrap at their separators. Escaping comes first; the entities it writes contain
+    neither character, so only `<wbr>` is added."""
+    text = str(escape("" if value is None else str(value)))
+    return Markup(_WBR.sub(r"\1<wbr>", text))
+
+
+def clip(value: object, limit: int = 240) -> str:
+    """A long value cut for a table cell, saying how much was left out (the JSON and CSV
+    keep every character)."""
+    text = "" if value is None else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters in report.json)"
+
+
+def fmt_int(value: object) -> str:
+    return f"{int(value):,}" if value is not None else "n/a"  # type: ignore[call-overload]
+
+
+def fmt_bytes(value: object) -> str:
+    if value is None:
+        return "n/a"
+    n = float(value)  # type: ignore[arg-type]
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{int(n):,} bytes" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n:,.1f} TB"  # pragma: no cover
+
+
+def fmt_usd(value: object) -> str:
+    return "n/a" if value is None else f"${float(value):,.4f}"  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=2)
@@ -43,4 +113,16 @@ def env(autoescape: bool) -> jinja2.Environment:
     )
     e.filters["md"] = md_escape
     e.filters["mdcode"] = md_code
+    e.filters["mdfence"] = md_fence
+    e.filters["wbr"] = wbr
+    e.filters["clip"] = clip
+    e.filters["n"] = fmt_int
+    e.filters["bytes"] = fmt_bytes
+    e.filters["usd"] = fmt_usd
     return e
+
+
+def asset(name: str) -> str:
+    """The text of a static file in `reports/` (CSS, JS), read through the template loader."""
+    source, _, _ = env(True).loader.get_source(env(True), name)  # type: ignore[union-attr]
+    return source

@@ -1,13 +1,38 @@
-"""Derived figures the HTML and Markdown reports share (pure)."""
+"""Derived figures the HTML and Markdown reports share (pure: a Report in, a View out).
+
+Templates only lay out what is computed here: counts, orderings, chart geometry, the
+investigation guide with each finding's values, and the scrubbed command and config.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
-from auditor.model import Finding, Report
-from auditor.render import json_report
+from auditor.aggregate import finding_id
+from auditor.model import Event, Finding, PolicyPrincipal, QueryRecord, Report
+from auditor.render import charts, guide, json_report
+from auditor.severity import LEVELS, rank
+
+EVENT_ROWS = 200  # the HTML event table stops here; report.csv/report.json hold every row
+GUIDE_CARDS = 25  # per-finding investigation cards; the rest share the same steps
+TOP_PRINCIPALS = 10
+REDACTED = "[redacted]"
+SEVERITY_ORDER = tuple(reversed(LEVELS))  # high, medium, low
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    f: Finding
+    put: int
+    delete: int
+    type_word: str
+    why: tuple[str, ...]  # the severity's reasons, or the rule's default
+    flags: tuple[str, ...]  # short tags: cross-account, later success, "*" in policy...
 
 
 @dataclass(frozen=True)
@@ -16,16 +41,156 @@ class AccountRow:
     attempts: int
     principals: int
     cross_account_attempts: int
+    put: int
+    delete: int
     first_seen: str
     last_seen: str
+    regions: tuple[str, ...]
+    severity: str  # the highest among its findings
+
+
+@dataclass(frozen=True)
+class EventRow:
+    e: Event
+    finding_id: str
+    severity: str
+    suppressed_by: str | None
+    denial: str | None  # why AWS refused: the "because ..." of errorMessage, or all of it
+
+
+def denial_reason(message: str | None, limit: int = 300) -> str | None:
+    """The informative part of an AccessDenied message: which policy type refused."""
+    if not message:
+        return None
+    i = message.find(" because ")
+    text = message[i + 1:] if i >= 0 else message
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class PolicyFlag:
+    """An external or `*` principal named in an attempted policy, and who attempted it."""
+
+    value: str
+    kind: str
+    finding_id: str
+    principal: str
+    account_id: str
+
+
+@dataclass(frozen=True)
+class QueryRow:
+    q: QueryRecord
+    parameters: tuple[tuple[int, str], ...]  # (position, value), 1-based
 
 
 @dataclass(frozen=True)
 class View:
-    accounts: tuple[AccountRow, ...]
     json_sha256: str
+    first_day: str  # inclusive
+    last_day: str  # inclusive
+    days: int
+    severity_counts: dict[str, int]  # high, medium, low (active findings)
+    top_severity: str | None
+    findings: tuple[FindingRow, ...]
+    suppressed: tuple[FindingRow, ...]
+    accounts: tuple[AccountRow, ...]
+    policy_flags: tuple[PolicyFlag, ...]
+    missing_org_findings: int
+    events: tuple[EventRow, ...]  # newest first, at most EVENT_ROWS
+    events_total: int
+    events_left_out: int
     actions: dict[str, int]
     error_codes: dict[str, int]
+    chart_daily: charts.StackedChart
+    chart_principals: charts.HBarChart
+    chart_actions: charts.HBarChart
+    chart_codes: charts.HBarChart
+    general_guide: tuple[tuple[str, str], ...]
+    guides: tuple[guide.FindingGuide, ...]
+    guides_left_out: int
+    command: str | None
+    config: tuple[tuple[str, str], ...]
+    queries: tuple[QueryRow, ...]
+    total_cost_usd: float
+    total_scanned_bytes: int
+    estimated_scan_bytes: int | None
+    incomplete_reasons: tuple[str, ...]
+    exemptions: tuple[Any, ...]  # model.ExemptionStatus: every entry of --exemptions
+    expired_exemptions: int
+
+
+# ---------------------------------------------------------------- secrets, just in case
+
+_SECRET_NAME = re.compile(
+    r"secret|token|passw|credential|private|api[_-]?key|access[_-]?key|signature|session[_-]?key",
+    re.IGNORECASE,
+)
+_SECRET_FLAG = re.compile(
+    r"(--?[\w-]*(?:secret|token|passw|credential|api-?key|access-key|private)[\w-]*)(=|\s+)(\S+)",
+    re.IGNORECASE,
+)
+_SECRET_ASSIGN = re.compile(
+    r"((?:x-amz-security-token|x-amz-signature|x-amz-credential|aws_secret_access_key|"
+    r"aws_session_token|secret|token|password|passwd|api[_-]?key)[\w-]*\s*[=:]\s*)[^&\s'\"]+",
+    re.IGNORECASE,
+)
+_ACCESS_KEY = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+_SECRET_40 = re.compile(r"(?<![A-Za-z0-9/+=])(?=[^\s]*[a-z])(?=[^\s]*[A-Z])(?=[^\s]*[0-9])"
+                        r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+
+
+def scrub(text: str) -> str:
+    """Hide anything that looks like a credential (AWS keys, tokens, signed-URL parts)."""
+    text = _SECRET_FLAG.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _SECRET_ASSIGN.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    text = _ACCESS_KEY.sub(REDACTED, text)
+    return _SECRET_40.sub(REDACTED, text)
+
+
+def scrub_config(config: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (k, REDACTED if _SECRET_NAME.search(k) and v else scrub(str(v))) for k, v in config.items()
+    )
+
+
+# ---------------------------------------------------------------- findings and accounts
+
+
+def _why(f: Finding) -> tuple[str, ...]:
+    return f.reasons or (f"rule default ({f.severity})",)
+
+
+def _flags(f: Finding) -> tuple[str, ...]:
+    out = []
+    if f.later_success:
+        out.append("later success")
+    if f.policy.wildcard:
+        out.append("* in policy")
+    if f.policy.external_accounts:
+        out.append("external account in policy")
+    if f.policy.missing_org_condition:
+        out.append("no org condition")
+    if f.cross_account:
+        out.append("cross-account")
+    if f.other_denials:
+        out.append("other denials")
+    return tuple(out)
+
+
+def finding_row(f: Finding) -> FindingRow:
+    return FindingRow(
+        f=f,
+        put=f.actions.get("PutResourcePolicy", 0),
+        delete=f.actions.get("DeleteResourcePolicy", 0),
+        type_word=guide.TYPE_WORDS.get(f.principal_type, f.principal_type or "unknown"),
+        why=_why(f),
+        flags=_flags(f),
+    )
+
+
+def _by_severity(findings: tuple[Finding, ...]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (-rank(f.severity), -f.attempts, f.account_id, f.principal))
 
 
 def _accounts(findings: tuple[Finding, ...]) -> tuple[AccountRow, ...]:
@@ -38,23 +203,212 @@ def _accounts(findings: tuple[Finding, ...]) -> tuple[AccountRow, ...]:
             attempts=sum(f.attempts for f in fs),
             principals=len({f.principal for f in fs}),
             cross_account_attempts=sum(f.attempts for f in fs if f.cross_account),
+            put=sum(f.actions.get("PutResourcePolicy", 0) for f in fs),
+            delete=sum(f.actions.get("DeleteResourcePolicy", 0) for f in fs),
             first_seen=min(f.first_seen for f in fs),
             last_seen=max(f.last_seen for f in fs),
+            regions=tuple(sorted({r for f in fs for r in f.regions})),
+            severity=max((f.severity for f in fs), key=rank),
         )
         for a, fs in by.items()
     ]
     return tuple(sorted(rows, key=lambda r: (-r.attempts, r.account_id)))
 
 
-def view(report: Report) -> View:
+def _policy_flags(findings: tuple[Finding, ...]) -> tuple[PolicyFlag, ...]:
+    seen: dict[tuple[str, str], PolicyFlag] = {}
+    for f in findings:
+        pps: list[PolicyPrincipal] = [
+            p for p in f.policy.principals if p.kind in ("wildcard", "external-account")
+        ]
+        known = {p.value for p in pps}
+        if f.policy.wildcard and "*" not in known:
+            pps.append(PolicyPrincipal("*", "wildcard"))
+        for acct in f.policy.external_accounts:
+            if acct not in known and not any(p.account_id == acct for p in pps):
+                pps.append(PolicyPrincipal(acct, "external-account", acct))
+        for p in pps:
+            seen.setdefault((p.value, f.id), PolicyFlag(p.value, p.kind, f.id, f.principal, f.account_id))
+    return tuple(sorted(seen.values(), key=lambda p: (p.kind != "wildcard", p.value, p.finding_id)))
+
+
+# ---------------------------------------------------------------- events and charts
+
+
+def event_suppression(report: Report) -> dict[int, str]:
+    """index in report.events -> the exemption (or threshold) that suppressed it.
+
+    Events carry `suppressed_by` themselves; a report written before they did is read by
+    finding: an event whose (account, principal) has only a suppressed finding."""
+    reported = {f.id for f in report.findings}
+    only_suppressed = {
+        f.id: f.suppressed_by or "exemption" for f in report.suppressed if f.id not in reported
+    }
+    out: dict[int, str] = {}
+    for i, e in enumerate(report.events):
+        label = getattr(e, "suppressed_by", None)
+        if label is None:
+            label = only_suppressed.get(finding_id(e.account_id, e.principal))
+        if label is not None:
+            out[i] = label
+    return out
+
+
+def event_severity(report: Report) -> dict[tuple[str, str | None], str]:
+    """(finding id, suppressed_by or None) -> severity of the finding the event is in."""
+    sev: dict[tuple[str, str | None], str] = {(f.id, None): f.severity for f in report.findings}
+    for f in report.suppressed:
+        sev[(f.id, f.suppressed_by or "exemption")] = f.severity
+    return sev
+
+
+def _event_rows(report: Report) -> list[EventRow]:
+    supp = event_suppression(report)
+    sev = event_severity(report)
+    order = sorted(range(len(report.events)),
+                   key=lambda i: (report.events[i].event_time, report.events[i].event_id),
+                   reverse=True)
+    rows = []
+    for i in order:
+        e = report.events[i]
+        fid = finding_id(e.account_id, e.principal)
+        label = supp.get(i)
+        rows.append(EventRow(e, fid, sev.get((fid, label), ""), label,
+                             denial_reason(e.error_message)))
+    return rows
+
+
+def _checks(report: Report) -> guide.Checks:
+    def state(name: str) -> str:
+        runs = [q for q in report.provenance.queries if q.name == name]
+        failed = any(q.state != "SUCCEEDED" for q in runs) or any(
+            u.path == name or u.path.startswith(name + "/") for u in report.coverage.failed_queries
+        )
+        return "failed" if failed else "ok" if runs else "not run"
+
+    return guide.Checks(
+        later_success=state("later_success"),
+        other_denials=state("other_denials"),
+        lookahead_days=report.provenance.config.get("lookahead_days"),
+    )
+
+
+def _day(iso: str) -> date | None:
+    try:
+        return date.fromisoformat(iso[:10])
+    except ValueError:
+        return None
+
+
+def _range_days(report: Report) -> tuple[date, date]:
+    first = _day(report.range_start) or date(1970, 1, 1)
+    end = _day(report.range_end) or first
+    last = end - timedelta(days=1) if report.range_end[10:] in ("", "T00:00:00Z") else end
+    return first, max(first, last)
+
+
+def _charts(report: Report, active_events: list[EventRow], first: date, last: date):  # type: ignore[no-untyped-def]
+    counts: Counter[tuple[str, str]] = Counter()
+    for r in active_events:
+        d = _day(r.e.event_time)
+        if d is not None and first <= d <= last:
+            counts[(d.isoformat(), r.e.account_id)] += 1
+    per_account = Counter({a.account_id: a.attempts for a in _accounts(report.findings)})
+    order = sorted(per_account, key=lambda a: (-per_account[a], a))
+    daily = charts.daily_stacked(dict(counts), order, first, last)
+    top = sorted(report.findings, key=lambda f: (-f.attempts, -rank(f.severity), f.principal))
+    principals: Counter[str] = Counter()
+    worst: dict[str, str] = {}
+    for f in top:
+        principals[f.principal] += f.attempts
+        if rank(f.severity) >= rank(worst.get(f.principal, "low")):
+            worst[f.principal] = f.severity
+    prow = [(p, n, f"sev-{worst[p]}") for p, n in sorted(principals.items(), key=lambda kv: (-kv[1], kv[0]))]
+    actions, codes = _tallies(report.findings)
+    return (
+        daily,
+        charts.hbars(prow, what="Attempts by principal", limit=TOP_PRINCIPALS),
+        charts.hbars(
+            [(k, n, "s0") for k, n in actions.items()], what="Attempts by action",
+            width=470, label_w=200, label_chars=26,
+        ),
+        charts.hbars(
+            [(k, n, "s2") for k, n in codes.items()], what="Attempts by error code",
+            width=470, label_w=200, label_chars=26,
+        ),
+    )
+
+
+def _tallies(findings: tuple[Finding, ...]) -> tuple[dict[str, int], dict[str, int]]:
     actions: Counter[str] = Counter()
     codes: Counter[str] = Counter()
-    for f in report.findings:
+    for f in findings:
         actions.update(f.actions)
         codes.update(f.error_codes)
+
+    def order(c: Counter[str]) -> dict[str, int]:
+        return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    return order(actions), order(codes)
+
+
+def _incomplete(report: Report) -> tuple[str, ...]:
+    c = report.coverage
+    out = []
+    if c.files_unreadable:
+        out.append(f"{c.files_unreadable:,} log file(s) could not be read")
+    bad_records = len(c.unreadable) - c.files_unreadable
+    if bad_records > 0:
+        out.append(f"{bad_records:,} record(s) could not be used")
+    if c.failed_queries:
+        out.append(f"{len(c.failed_queries):,} query/chunk(s) failed")
+    return tuple(out)
+
+
+def view(report: Report) -> View:
+    first, last = _range_days(report)
+    active_ids = {f.id for f in report.findings}
+    all_events = _event_rows(report)
+    active_events = [r for r in all_events if r.suppressed_by is None and r.finding_id in active_ids]
+    daily, principals, actions_chart, codes_chart = _charts(report, active_events, first, last)
+    ordered = _by_severity(report.findings)
+    counts = Counter(f.severity for f in report.findings)
+    actions, codes = _tallies(report.findings)
+    prov = report.provenance
+    checks = _checks(report)
     return View(
+        json_sha256=hashlib.sha256(json_report.render(report).encode("utf-8")).hexdigest(),
+        first_day=first.isoformat(),
+        last_day=last.isoformat(),
+        days=(last - first).days + 1,
+        severity_counts={s: counts.get(s, 0) for s in SEVERITY_ORDER},
+        top_severity=ordered[0].severity if ordered else None,
+        findings=tuple(finding_row(f) for f in ordered),
+        suppressed=tuple(finding_row(f) for f in _by_severity(report.suppressed)),
         accounts=_accounts(report.findings),
-        json_sha256=hashlib.sha256(json_report.render(report).encode()).hexdigest(),
-        actions=dict(sorted(actions.items(), key=lambda kv: (-kv[1], kv[0]))),
-        error_codes=dict(sorted(codes.items(), key=lambda kv: (-kv[1], kv[0]))),
+        policy_flags=_policy_flags(report.findings),
+        missing_org_findings=sum(1 for f in report.findings if f.policy.missing_org_condition),
+        events=tuple(all_events[:EVENT_ROWS]),
+        events_total=len(all_events),
+        events_left_out=max(0, len(all_events) - EVENT_ROWS),
+        actions=actions,
+        error_codes=codes,
+        chart_daily=daily,
+        chart_principals=principals,
+        chart_actions=actions_chart,
+        chart_codes=codes_chart,
+        general_guide=guide.GENERAL,
+        guides=tuple(guide.finding_guide(f, checks, _flags(f)) for f in ordered[:GUIDE_CARDS]),
+        guides_left_out=max(0, len(ordered) - GUIDE_CARDS),
+        command=scrub(prov.command) if prov.command else None,
+        config=scrub_config(prov.config),
+        queries=tuple(
+            QueryRow(q, tuple(enumerate(q.parameters, start=1))) for q in prov.queries
+        ),
+        total_cost_usd=prov.total_cost_usd,
+        total_scanned_bytes=prov.total_scanned_bytes,
+        estimated_scan_bytes=prov.estimated_scan_bytes,
+        incomplete_reasons=_incomplete(report),
+        exemptions=tuple(getattr(report, "exemptions", ())),
+        expired_exemptions=sum(1 for x in getattr(report, "exemptions", ()) if x.expired),
     )

@@ -1,0 +1,220 @@
+"""Chart geometry for the HTML report's inline SVG (pure: numbers in, shapes out).
+
+The template only draws what is computed here, so a chart is as deterministic and as
+testable as the rest of the report. Labels are plain strings; the template escapes them.
+Colours are CSS classes (`s0`..`s7`, `sev-high`, ...) so light, dark and print styles
+apply to the SVG like to the page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+PALETTE = 8  # series classes s0..s7; beyond that, the rest is grouped as "other"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+    cls: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    pos: float
+    label: str
+
+
+@dataclass(frozen=True)
+class LegendItem:
+    cls: str
+    label: str
+    value: int
+
+
+@dataclass(frozen=True)
+class StackedChart:
+    """Vertical bars, one per day, stacked by series (account)."""
+
+    width: int
+    height: int
+    left: int
+    top: int
+    plot_w: float
+    plot_h: float
+    bars: tuple[Rect, ...]
+    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[Tick, ...]
+    legend: tuple[LegendItem, ...]
+    x_label: str
+    y_label: str
+    summary: str  # one sentence for screen readers and the <title>
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.plot_h
+
+
+@dataclass(frozen=True)
+class HBar:
+    label: str  # shown (possibly shortened)
+    full: str  # the whole value, in the bar's <title>
+    value: int
+    y: float
+    w: float
+    cls: str
+
+
+@dataclass(frozen=True)
+class HBarChart:
+    """Horizontal bars with a label column on the left and the value at the bar's end."""
+
+    width: int
+    height: int
+    label_w: int
+    bar_h: int
+    bars: tuple[HBar, ...]
+    summary: str
+    left_out: int = 0  # rows not drawn (shown as a note under the chart)
+
+
+def fmt_int(n: int) -> str:
+    return f"{n:,}"
+
+
+def nice_step(top: int, max_ticks: int = 5) -> int:
+    """An integer step of 1, 2 or 5 x 10^k giving at most `max_ticks` steps up to `top`."""
+    if top <= 0:
+        return 1
+    raw = top / max_ticks
+    mag = 10 ** max(0, math.floor(math.log10(raw))) if raw >= 1 else 1
+    for m in (1, 2, 5, 10):
+        if m * mag >= raw:
+            return int(m * mag)
+    return int(10 * mag)  # pragma: no cover - the loop always returns
+
+
+def short_label(text: str, limit: int) -> str:
+    """Keep the end of long values: an ARN's distinguishing part is its tail."""
+    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+
+
+def _day_label(d: date, first: bool) -> str:
+    label = f"{_MONTHS[d.month - 1]} {d.day}"
+    return f"{label} {d.year}" if first or (d.month == 1 and d.day == 1) else label
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def daily_stacked(
+    counts: dict[tuple[str, str], int],
+    series_order: Sequence[str],
+    first: date,
+    last: date,
+    *,
+    width: int = 960,
+    height: int = 240,
+) -> StackedChart:
+    """`counts[(YYYY-MM-DD, series)]` -> one stacked bar per day from `first` to `last`.
+
+    Series past the palette are merged into "other accounts" so colours stay distinct.
+    """
+    left, right, top, bottom = 48, 12, 12, 46
+    plot_w, plot_h = float(width - left - right), float(height - top - bottom)
+    shown = list(series_order[: PALETTE - 1]) if len(series_order) > PALETTE else list(series_order)
+    cls = {s: f"s{i}" for i, s in enumerate(shown)}
+    other = "other accounts"
+    per_day: dict[str, dict[str, int]] = {}
+    totals: dict[str, int] = {}
+    for (day, series), n in counts.items():
+        key = series if series in cls else other
+        per_day.setdefault(day, {})
+        per_day[day][key] = per_day[day].get(key, 0) + n
+        totals[key] = totals.get(key, 0) + n
+    if other in totals:
+        cls[other] = f"s{PALETTE - 1}"
+        shown.append(other)
+    days = _days(first, last)
+    peak = max((sum(v.values()) for v in per_day.values()), default=0)
+    step = nice_step(peak)
+    y_max = max(step, math.ceil(peak / step) * step)
+    slot = plot_w / max(1, len(days))
+    gap = min(4.0, slot * 0.2)
+    bars: list[Rect] = []
+    for i, d in enumerate(days):
+        iso = d.isoformat()
+        y = top + plot_h
+        for s in shown:
+            n = per_day.get(iso, {}).get(s, 0)
+            if not n:
+                continue
+            h = plot_h * n / y_max
+            y -= h
+            bars.append(
+                Rect(
+                    x=round(left + i * slot + gap / 2, 2), y=round(y, 2),
+                    w=round(max(1.0, slot - gap), 2), h=round(h, 2), cls=cls[s],
+                    title=f"{iso}: {fmt_int(n)} attempt{'s' if n != 1 else ''} in {s}",
+                )
+            )
+    every = max(1, math.ceil(len(days) / 12))
+    x_ticks = tuple(
+        Tick(round(left + (i + 0.5) * slot, 2), _day_label(d, i == 0))
+        for i, d in enumerate(days)
+        if i % every == 0
+    )
+    y_ticks = tuple(
+        Tick(round(top + plot_h - plot_h * v / y_max, 2), fmt_int(v))
+        for v in range(0, y_max + 1, step)
+    )
+    legend = tuple(LegendItem(cls[s], s, totals.get(s, 0)) for s in shown)
+    total = sum(totals.values())
+    return StackedChart(
+        width=width, height=height, left=left, top=top, plot_w=plot_w, plot_h=plot_h,
+        bars=tuple(bars), x_ticks=x_ticks, y_ticks=y_ticks, legend=legend,
+        x_label="day (UTC)", y_label="attempts",
+        summary=(
+            f"{fmt_int(total)} denied attempts from {first.isoformat()} to {last.isoformat()}, "
+            f"by day and account; busiest day {fmt_int(peak)}."
+        ),
+    )
+
+
+def hbars(
+    rows: Sequence[tuple[str, int, str]],
+    *,
+    what: str,
+    limit: int = 10,
+    width: int = 960,
+    label_w: int = 470,
+    label_chars: int = 64,
+) -> HBarChart:
+    """`rows` of (label, value, css class), largest first; at most `limit` drawn."""
+    value_w, bar_h, pad = 56, 20, 6
+    drawn = list(rows[:limit])
+    peak = max((v for _, v, _ in drawn), default=0) or 1
+    room = width - label_w - value_w
+    bars = tuple(
+        HBar(
+            label=short_label(label, label_chars), full=label, value=v,
+            y=i * (bar_h + pad), w=round(max(2.0, room * v / peak), 2), cls=c,
+        )
+        for i, (label, v, c) in enumerate(drawn)
+    )
+    height = max(1, len(bars)) * (bar_h + pad)
+    top = ", ".join(f"{label} ({fmt_int(v)})" for label, v, _ in drawn[:3])
+    return HBarChart(
+        width=width, height=height, label_w=label_w, bar_h=bar_h, bars=bars,
+        summary=f"{what}, largest first: {top}." if drawn else f"{what}: none.",
+        left_out=max(0, len(rows) - limit),
+    )
