@@ -1,0 +1,139 @@
+"""report.md: every finding, one line per table row, nothing from events read as markup."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from conftest import GOLDEN, PAYLOAD
+from hostile import STRINGS, UNSAFE_AGENT_WORDS, hostile, unescaped_count
+from hypothesis import HealthCheck, assume, given, settings
+
+from auditor.aggregate import finding_id
+from auditor.model import Report
+from auditor.render import markdown
+from auditor.render.templating import md_code, md_escape
+from tests.conftest import golden
+
+FINDINGS_HEADER = "| Severity | Finding | Principal |"
+FINDINGS_COLUMNS = 15
+
+
+def table_rows(md: str, header_start: str) -> list[str]:
+    lines = md.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return rows
+
+
+def event_part(md: str) -> str:
+    """Everything before the provenance block (which holds only our own SQL and settings)."""
+    return md.split("## Provenance", 1)[0]
+
+
+def test_golden(report: Report) -> None:
+    golden(GOLDEN / "report.md", markdown.render(report))
+
+
+def test_every_finding_gets_a_row_no_cap(report: Report) -> None:
+    f0 = report.findings[0]
+    many = tuple(
+        replace(f0, principal=f"arn:aws:iam::111122223333:role/r{i}",
+                id=finding_id("111122223333", f"arn:aws:iam::111122223333:role/r{i}"))
+        for i in range(450)
+    )
+    md = markdown.render(replace(report, findings=many))
+    rows = table_rows(md, FINDINGS_HEADER)
+    assert len(rows) == 450
+    assert {f.id for f in many} <= {r.split(" | ")[1] for r in rows}
+
+
+def test_summary_coverage_and_provenance_are_there(report: Report) -> None:
+    md = markdown.render(report)
+    assert "**20** denied attempts (14 put, 6 delete)" in md
+    assert "Findings by severity: 1 high, 2 medium, 1 low" in md
+    assert "> **Coverage is incomplete:**" in md
+    assert "failed query: later\\_success/2026-10: timed out after 1800 s" in md
+    assert "777788889999 us-east-1: 2026-10-09 to 2026-10-11 (3 days)" in md
+    assert "**expired**: suppressed nothing" in md
+    # provenance folds away on GitHub/GitLab; the SQL sits in a fence nothing can close
+    details = md.split("<details>", 1)[1]
+    assert details.rstrip().endswith("</details>")
+    assert "```sql\nSELECT eventid AS event_id" in details
+    assert "`1: 2026/10/01`" in details and "a1b2c3d4-0000-4000-8000-000000000001" in details
+    assert "wJalrXUtnFEMI" not in md and "--aws-secret-access-key [redacted]" in md
+
+
+def test_planted_payload_is_inert(report: Report) -> None:
+    part = event_part(markdown.render(report))
+    assert PAYLOAD not in part
+    assert "<" not in part  # no raw HTML at all before the provenance block
+    assert "&lt;script&gt;document.title" in part
+    assert "\\[link\\]\\(https\\://evil.example/\\)" in part  # no link, no autolink
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("a|b", "a\\|b"),
+        ("`x`", "\\`x\\`"),
+        ("[x](y)", "\\[x\\]\\(y\\)"),
+        ("<b>&amp;", "&lt;b&gt;&amp;amp;"),
+        ("line1\nline2\r\nline3\u2028x\u2029y\x85z", "line1 line2 line3 x y z"),
+        ("# heading", "\\# heading"),
+        ("> quote", "&gt; quote"),
+        ("- item", "\\- item"),
+        ("1. item", "1\\. item"),
+        ("203.0.113.10", "203.0.113.10"),
+        ("https://evil.example/x", "https\\://evil.example/x"),
+        ("see www.evil.example", "see www\\.evil.example"),
+        ("**bold** _it_ ~~s~~ $x$", "\\*\\*bold\\*\\* \\_it\\_ \\~\\~s\\~\\~ \\$x\\$"),
+        ("right\u202eleft", "right\ufffdleft"),
+        ("nul\x00bell\x07", "nul\ufffdbell\ufffd"),
+        (":x: emoji", ":x: emoji"),
+        (None, ""),
+    ],
+)
+def test_md_escape(raw: str | None, escaped: str) -> None:
+    assert md_escape(raw) == escaped
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("plain", "`plain`"),
+        ("a `b` c", "``a `b` c``"),
+        ("``x``", "``` ``x`` ```"),
+        ("`", "`` ` ``"),
+        ("two\nlines", "`two lines`"),
+    ],
+)
+def test_md_code_cannot_be_closed_from_inside(raw: str, code: str) -> None:
+    assert md_code(raw) == code
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(STRINGS)
+def test_any_string_in_any_event_field_stays_text(report: Report, s: str) -> None:
+    assume(not any(w in s.lower() for w in UNSAFE_AGENT_WORDS))
+    r = hostile(report, s)
+    md = markdown.render(r)
+    part = event_part(md)
+    assert "<" not in part  # never raw HTML from event data
+    rows = table_rows(md, FINDINGS_HEADER)
+    assert len(rows) == len(r.findings)  # one line per row
+    for row in rows:
+        assert unescaped_count(row, "|") == FINDINGS_COLUMNS + 1
+        assert unescaped_count(row, "`") == 0
+        assert unescaped_count(row, "[") == 0 and unescaped_count(row, "]") == 0
+    for line in part.split("\n"):
+        if line.startswith("|"):
+            assert unescaped_count(line, "`") == 0
+            assert unescaped_count(line, "[") == 0 and unescaped_count(line, "]") == 0
+    # a list item of the coverage section stays one item
+    bullets = [line for line in part.split("\n") if line.startswith("  - not read: ")]
+    assert len(bullets) == len(r.coverage.unreadable)
