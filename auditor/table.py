@@ -81,7 +81,12 @@ COLUMNS: list[tuple[str, Type]] = [
     ("vpcendpointid", S),
     ("vpcendpointaccountid", S),
     ("eventcategory", S),
+    ("addendum", ("struct", [("reason", S), ("updatedfields", S), ("originalrequestid", S),
+                             ("originaleventid", S)])),
     ("sessioncredentialfromconsole", S),
+    ("edgedevicedetails", S),
+    ("tlsdetails", ("struct", [("tlsversion", S), ("ciphersuite", S),
+                               ("clientprovidedhostheader", S)])),
 ]
 
 # Partition columns the local engine adds from the file's path (org-trail scheme).

@@ -24,7 +24,10 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `default`.`cloudtrail_logs` (
   vpcendpointid STRING,
   vpcendpointaccountid STRING,
   eventcategory STRING,
-  sessioncredentialfromconsole STRING
+  addendum STRUCT<reason:STRING,updatedfields:STRING,originalrequestid:STRING,originaleventid:STRING>,
+  sessioncredentialfromconsole STRING,
+  edgedevicedetails STRING,
+  tlsdetails STRUCT<tlsversion:STRING,ciphersuite:STRING,clientprovidedhostheader:STRING>
 )
 PARTITIONED BY (`account` STRING, `region` STRING, `timestamp` STRING)
 ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'
