@@ -234,6 +234,8 @@ def damaged_trail(root: Path) -> dict[str, str]:
     good = put(root, at(5, 12, 5), [denial(at(5), "good")], salt="good")
     day = good.parent
     good_json = json.dumps({"Records": [denial(at(5, 1), "in-damaged")]}).encode()
+    cut = good_json[: good_json.index(b"resourcePolicy") + 40]
+    assert b"ResourcePolicy" in cut  # the needle: this file is parsed, not just counted
     files = {
         "truncated.json.gz": (_gz(good_json)[:-20], "gzip"),
         "text.json.gz": (_gz(b"this is not JSON at all\n"), "not a CloudTrail log file"),
@@ -242,8 +244,7 @@ def damaged_trail(root: Path) -> dict[str, str]:
         "records-5-needle.json.gz": (_gz(b'{"Records": 5, "x": "ResourcePolicy"}'), "Records"),
         "records-object.json.gz": (_gz(b'{"Records": {"eventVersion": "1.09"}}'), "Records"),
         # Cut in the middle of a record, after a needle: the JSON cannot be parsed.
-        "cut-mid-record.json.gz": (_gz(good_json[: good_json.index(b"resourcePolicy") + 40]),
-                                   "JSON"),
+        "cut-mid-record.json.gz": (_gz(cut), "JSON"),
         # Cut at a record boundary, no needle: it would look whole to a lazy check.
         "cut-at-boundary.json.gz": (_gz(b'{"Records":[{"eventVersion":"1.09"},'
                                         b'{"eventVersion":"1.09"}'), "CloudTrail log file"),
