@@ -14,7 +14,7 @@ import io
 
 from auditor.aggregate import finding_id
 from auditor.model import Report
-from auditor.render.view import event_severity, event_suppression
+from auditor.render.events import event_severity, event_suppression
 
 COLUMNS = (
     "finding_id", "severity", "event_time", "account_id", "region", "principal",

@@ -7,21 +7,27 @@ investigation guide with each finding's values, and the scrubbed command and con
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from auditor.aggregate import finding_id
-from auditor.model import Event, Finding, PolicyPrincipal, QueryRecord, Report
+from auditor.model import (
+    Event,
+    ExemptionStatus,
+    Finding,
+    PolicyPrincipal,
+    QueryRecord,
+    Report,
+)
 from auditor.render import charts, guide, json_report
+from auditor.render.events import denial_reason, event_severity, event_suppression
+from auditor.render.scrub import scrub, scrub_config
 from auditor.severity import LEVELS, rank
 
 EVENT_ROWS = 200  # the HTML event table stops here; report.csv/report.json hold every row
 GUIDE_CARDS = 25  # per-finding investigation cards; the rest share the same steps
 TOP_PRINCIPALS = 10
-REDACTED = "[redacted]"
 SEVERITY_ORDER = tuple(reversed(LEVELS))  # high, medium, low
 
 
@@ -56,15 +62,6 @@ class EventRow:
     severity: str
     suppressed_by: str | None
     denial: str | None  # why AWS refused: the "because ..." of errorMessage, or all of it
-
-
-def denial_reason(message: str | None, limit: int = 300) -> str | None:
-    """The informative part of an AccessDenied message: which policy type refused."""
-    if not message:
-        return None
-    i = message.find(" because ")
-    text = message[i + 1:] if i >= 0 else message
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -116,42 +113,8 @@ class View:
     total_scanned_bytes: int
     estimated_scan_bytes: int | None
     incomplete_reasons: tuple[str, ...]
-    exemptions: tuple[Any, ...]  # model.ExemptionStatus: every entry of --exemptions
+    exemptions: tuple[ExemptionStatus, ...]  # every entry of --exemptions, in file order
     expired_exemptions: int
-
-
-# ---------------------------------------------------------------- secrets, just in case
-
-_SECRET_NAME = re.compile(
-    r"secret|token|passw|credential|private|api[_-]?key|access[_-]?key|signature|session[_-]?key",
-    re.IGNORECASE,
-)
-_SECRET_FLAG = re.compile(
-    r"(--?[\w-]*(?:secret|token|passw|credential|api-?key|access-key|private)[\w-]*)(=|\s+)(\S+)",
-    re.IGNORECASE,
-)
-_SECRET_ASSIGN = re.compile(
-    r"((?:x-amz-security-token|x-amz-signature|x-amz-credential|aws_secret_access_key|"
-    r"aws_session_token|secret|token|password|passwd|api[_-]?key)[\w-]*\s*[=:]\s*)[^&\s'\"]+",
-    re.IGNORECASE,
-)
-_ACCESS_KEY = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
-_SECRET_40 = re.compile(r"(?<![A-Za-z0-9/+=])(?=[^\s]*[a-z])(?=[^\s]*[A-Z])(?=[^\s]*[0-9])"
-                        r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
-
-
-def scrub(text: str) -> str:
-    """Hide anything that looks like a credential (AWS keys, tokens, signed-URL parts)."""
-    text = _SECRET_FLAG.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    text = _SECRET_ASSIGN.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
-    text = _ACCESS_KEY.sub(REDACTED, text)
-    return _SECRET_40.sub(REDACTED, text)
-
-
-def scrub_config(config: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (k, REDACTED if _SECRET_NAME.search(k) and v else scrub(str(v))) for k, v in config.items()
-    )
 
 
 # ---------------------------------------------------------------- findings and accounts
@@ -235,33 +198,6 @@ def _policy_flags(findings: tuple[Finding, ...]) -> tuple[PolicyFlag, ...]:
 # ---------------------------------------------------------------- events and charts
 
 
-def event_suppression(report: Report) -> dict[int, str]:
-    """index in report.events -> the exemption (or threshold) that suppressed it.
-
-    Events carry `suppressed_by` themselves; a report written before they did is read by
-    finding: an event whose (account, principal) has only a suppressed finding."""
-    reported = {f.id for f in report.findings}
-    only_suppressed = {
-        f.id: f.suppressed_by or "exemption" for f in report.suppressed if f.id not in reported
-    }
-    out: dict[int, str] = {}
-    for i, e in enumerate(report.events):
-        label = getattr(e, "suppressed_by", None)
-        if label is None:
-            label = only_suppressed.get(finding_id(e.account_id, e.principal))
-        if label is not None:
-            out[i] = label
-    return out
-
-
-def event_severity(report: Report) -> dict[tuple[str, str | None], str]:
-    """(finding id, suppressed_by or None) -> severity of the finding the event is in."""
-    sev: dict[tuple[str, str | None], str] = {(f.id, None): f.severity for f in report.findings}
-    for f in report.suppressed:
-        sev[(f.id, f.suppressed_by or "exemption")] = f.severity
-    return sev
-
-
 def _event_rows(report: Report) -> list[EventRow]:
     supp = event_suppression(report)
     sev = event_severity(report)
@@ -307,7 +243,9 @@ def _range_days(report: Report) -> tuple[date, date]:
     return first, max(first, last)
 
 
-def _charts(report: Report, active_events: list[EventRow], first: date, last: date):  # type: ignore[no-untyped-def]
+def _charts(
+    report: Report, active_events: list[EventRow], first: date, last: date
+) -> tuple[charts.StackedChart, charts.HBarChart, charts.HBarChart, charts.HBarChart]:
     counts: Counter[tuple[str, str]] = Counter()
     for r in active_events:
         d = _day(r.e.event_time)
@@ -409,6 +347,6 @@ def view(report: Report) -> View:
         total_scanned_bytes=prov.total_scanned_bytes,
         estimated_scan_bytes=prov.estimated_scan_bytes,
         incomplete_reasons=_incomplete(report),
-        exemptions=tuple(getattr(report, "exemptions", ())),
-        expired_exemptions=sum(1 for x in getattr(report, "exemptions", ()) if x.expired),
+        exemptions=report.exemptions,
+        expired_exemptions=sum(1 for x in report.exemptions if x.expired),
     )

@@ -174,7 +174,7 @@ def test_event_table_is_capped_and_says_where_the_rest_is(report: Report) -> Non
     out = html.render(replace(report, events=many))
     body = out.split('data-name="events"', 1)[1].split("</table>", 1)[0]
     assert body.count("<tr>") == view.EVENT_ROWS + 1  # + the header row
-    assert f"the 37 left out are in <code>report.csv</code>" in out
+    assert "the 37 left out are in <code>report.csv</code>" in out
 
 
 def test_empty_report_renders(empty_report: Report) -> None:

@@ -1,0 +1,39 @@
+"""Hide anything that looks like a credential in the command line and settings a report
+prints (pure). The config summary holds none by design; this is the belt to its braces."""
+
+from __future__ import annotations
+
+import re
+
+REDACTED = "[redacted]"
+
+_SECRET_NAME = re.compile(
+    r"secret|token|passw|credential|private|api[_-]?key|access[_-]?key|signature|session[_-]?key",
+    re.IGNORECASE,
+)
+_SECRET_FLAG = re.compile(
+    r"(--?[\w-]*(?:secret|token|passw|credential|api-?key|access-key|private)[\w-]*)(=|\s+)(\S+)",
+    re.IGNORECASE,
+)
+_SECRET_ASSIGN = re.compile(
+    r"((?:x-amz-security-token|x-amz-signature|x-amz-credential|aws_secret_access_key|"
+    r"aws_session_token|secret|token|password|passwd|api[_-]?key)[\w-]*\s*[=:]\s*)[^&\s'\"]+",
+    re.IGNORECASE,
+)
+_ACCESS_KEY = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+_SECRET_40 = re.compile(r"(?<![A-Za-z0-9/+=])(?=[^\s]*[a-z])(?=[^\s]*[A-Z])(?=[^\s]*[0-9])"
+                        r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+
+
+def scrub(text: str) -> str:
+    """Hide anything that looks like a credential (AWS keys, tokens, signed-URL parts)."""
+    text = _SECRET_FLAG.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _SECRET_ASSIGN.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    text = _ACCESS_KEY.sub(REDACTED, text)
+    return _SECRET_40.sub(REDACTED, text)
+
+
+def scrub_config(config: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (k, REDACTED if _SECRET_NAME.search(k) and v else scrub(str(v))) for k, v in config.items()
+    )
