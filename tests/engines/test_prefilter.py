@@ -215,12 +215,15 @@ def write_trail(root: Path, files: list[tuple[tuple, list[dict[str, Any]]]]) -> 
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(files=trails(), accounts=st.sampled_from([(), (ACCTS[0],)]))
-def test_prefilter_never_changes_a_result(files, accounts) -> None:  # type: ignore[no-untyped-def]
+@given(files=trails(), accounts=st.sampled_from([(), (ACCTS[0],)]),
+       regions=st.sampled_from([(), (REGIONS[1],)]))
+def test_prefilter_never_changes_a_result(  # type: ignore[no-untyped-def]
+    files, accounts, regions
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "trail"
         write_trail(root, files)
-        assert_same(root, accounts=accounts)
+        assert_same(root, accounts=accounts, regions=regions)
 
 
 def test_prefilter_never_changes_a_result_on_the_whole_corpus(
