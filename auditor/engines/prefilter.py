@@ -104,13 +104,9 @@ def _needle_records(data: bytes) -> tuple[int, list[tuple[int, object]]] | None:
     first = data.find(_RECORD_START)
     if first < 0 or b"".join(data[:first].split()) != _FILE_HEAD:
         return None
-    tail = data.rstrip()
-    if not tail.endswith(b"}"):
+    if not _WHOLE_TAIL.search(data[-64:]):
         return None
-    tail = tail[:-1].rstrip()
-    if not tail.endswith(b"]"):
-        return None
-    end_of_records = len(tail) - 1
+    end_of_records = data.rfind(b"]")  # the Records array's closing bracket
     hits: list[int] = []
     for needle in _NEEDLES:
         pos = data.find(needle, first)
