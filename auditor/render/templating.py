@@ -25,6 +25,10 @@ _MD_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200e\u
 # Text that would start a block if it began a line: a bullet, thematic break or setext
 # underline ("- ", "---", "==="), or an ordered-list marker ("1. ").
 _MD_LEADING = re.compile(r"^(?:([-=])(?=[-=\s]|$)|(\d{1,9})(\.)(?=\s|$))")
+# "@name" notifies a user or team on GitHub and GitLab ("@all": the whole GitLab project),
+# and a backslash does not stop it (mentions are found in the rendered text): an invisible
+# word joiner after the "@" does. CSV and JSON keep the value exact.
+_MD_MENTION = re.compile(r"@(?=\w)")
 # GitHub/GitLab turn bare URLs and www. names into links; a backslash keeps them text.
 _MD_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<![a-z0-9.])(www)(\.)")
 
@@ -40,6 +44,7 @@ def md_escape(value: object) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = _MD_AUTOLINK.sub(lambda m: "\\:" if m.group(1) else f"{m.group(2)}\\.", text)
+    text = _MD_MENTION.sub("@\u2060", text)
     return _MD_LEADING.sub(
         lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\.", text, count=1
     )

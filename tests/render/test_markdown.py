@@ -95,6 +95,9 @@ def test_planted_payload_is_inert(report: Report) -> None:
         ("right\u202eleft", "right\ufffdleft"),
         ("nul\x00bell\x07", "nul\ufffdbell\ufffd"),
         (":x: emoji", ":x: emoji"),
+        ("ping @all and @org/team, bob@example.com",
+         "ping @\u2060all and @\u2060org/team, bob@\u2060example.com"),
+        ("@ alone", "@ alone"),
         (None, ""),
     ],
 )
