@@ -104,7 +104,7 @@ def nice_step(top: int, max_ticks: int = 5) -> int:
 
 def short_label(text: str, limit: int) -> str:
     """Keep the end of long values: an ARN's distinguishing part is its tail."""
-    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]
 
 
 def _day_label(d: date, first: bool) -> str:
@@ -162,8 +162,11 @@ def daily_stacked(
             y -= h
             bars.append(
                 Rect(
-                    x=round(left + i * slot + gap / 2, 2), y=round(y, 2),
-                    w=round(max(1.0, slot - gap), 2), h=round(h, 2), cls=cls[s],
+                    x=round(left + i * slot + gap / 2, 2),
+                    y=round(y, 2),
+                    w=round(max(1.0, slot - gap), 2),
+                    h=round(h, 2),
+                    cls=cls[s],
                     title=f"{iso}: {fmt_int(n)} attempt{'s' if n != 1 else ''} in {s}",
                 )
             )
@@ -180,9 +183,18 @@ def daily_stacked(
     legend = tuple(LegendItem(cls[s], s, totals.get(s, 0)) for s in shown)
     total = sum(totals.values())
     return StackedChart(
-        width=width, height=height, left=left, top=top, plot_w=plot_w, plot_h=plot_h,
-        bars=tuple(bars), x_ticks=x_ticks, y_ticks=y_ticks, legend=legend,
-        x_label="day (UTC)", y_label="attempts",
+        width=width,
+        height=height,
+        left=left,
+        top=top,
+        plot_w=plot_w,
+        plot_h=plot_h,
+        bars=tuple(bars),
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+        legend=legend,
+        x_label="day (UTC)",
+        y_label="attempts",
         summary=(
             f"{fmt_int(total)} denied attempts from {first.isoformat()} to {last.isoformat()}, "
             f"by day and account; busiest day {fmt_int(peak)}."
@@ -206,15 +218,23 @@ def hbars(
     room = width - label_w - value_w
     bars = tuple(
         HBar(
-            label=short_label(label, label_chars), full=label, value=v,
-            y=i * (bar_h + pad), w=round(max(2.0, room * v / peak), 2), cls=c,
+            label=short_label(label, label_chars),
+            full=label,
+            value=v,
+            y=i * (bar_h + pad),
+            w=round(max(2.0, room * v / peak), 2),
+            cls=c,
         )
         for i, (label, v, c) in enumerate(drawn)
     )
     height = max(1, len(bars)) * (bar_h + pad)
     top = ", ".join(f"{label} ({fmt_int(v)})" for label, v, _ in drawn[:3])
     return HBarChart(
-        width=width, height=height, label_w=label_w, bar_h=bar_h, bars=bars,
+        width=width,
+        height=height,
+        label_w=label_w,
+        bar_h=bar_h,
+        bars=bars,
         summary=f"{what}, largest first: {top}." if drawn else f"{what}: none.",
         left_out=max(0, len(rows) - limit),
     )

@@ -17,10 +17,27 @@ from auditor.model import Report
 from auditor.render.events import event_severity, event_suppression
 
 COLUMNS = (
-    "finding_id", "severity", "event_time", "account_id", "region", "principal",
-    "principal_type", "caller_account_id", "action", "error_code", "identity_arn", "session",
-    "access_key_id", "source_ip", "user_agent", "resource", "event_id", "error_message",
-    "request_parameters", "suppressed_by", "source_file",
+    "finding_id",
+    "severity",
+    "event_time",
+    "account_id",
+    "region",
+    "principal",
+    "principal_type",
+    "caller_account_id",
+    "action",
+    "error_code",
+    "identity_arn",
+    "session",
+    "access_key_id",
+    "source_ip",
+    "user_agent",
+    "resource",
+    "event_id",
+    "error_message",
+    "request_parameters",
+    "suppressed_by",
+    "source_file",
 )
 
 _FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -37,8 +54,9 @@ def render(report: Report) -> str:
     severity = event_severity(report)
     suppressed = event_suppression(report)
     events = report.events
-    order = sorted(range(len(events)), key=lambda i: (events[i].event_time, events[i].event_id),
-                   reverse=True)
+    order = sorted(
+        range(len(events)), key=lambda i: (events[i].event_time, events[i].event_id), reverse=True
+    )
     buf = io.StringIO()
     # Every cell quoted: with "\n" line ends, QUOTE_MINIMAL would leave a cell holding a
     # bare "\r" unquoted, and readers would split the row there.

@@ -12,7 +12,7 @@ def denial_reason(message: str | None, limit: int = 300) -> str | None:
     if not message:
         return None
     i = message.find(" because ")
-    text = message[i + 1:] if i >= 0 else message
+    text = message[i + 1 :] if i >= 0 else message
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

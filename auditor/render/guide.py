@@ -65,39 +65,50 @@ class FindingGuide:
 GENERAL: tuple[tuple[str, str], ...] = (
     (
         "Who made the call",
-        "A denial means nothing changed, so the question is who tried and whether they "
-        "had any business doing so. Start from the identity (its ARN and type), the access "
-        "key it used, where the call came from and with which client.",
+        (
+            "A denial means nothing changed, so the question is who tried and whether they "
+            "had any business doing so. Start from the identity (its ARN and type), the "
+            "access key it used, where the call came from and with which client."
+        ),
     ),
     (
         "What they tried",
-        "PutResourcePolicy attaches a policy that decides who else may use a Bedrock "
-        "resource; DeleteResourcePolicy removes one. Read the error message for the exact "
-        "permission that was missing, and read the attempted policy: a \"*\" principal, an "
-        "account that is not yours, or a grant without an organisation condition is what "
-        "an attacker planting a back door would write.",
+        (
+            "PutResourcePolicy attaches a policy that decides who else may use a Bedrock "
+            "resource; DeleteResourcePolicy removes one. Read the error message for the "
+            'exact permission that was missing, and read the attempted policy: a "*" '
+            "principal, an account that is not yours, or a grant without an organisation "
+            "condition is what an attacker planting a back door would write."
+        ),
     ),
     (
         "What else they did",
-        "Denials on several services or actions in a short time suggest an identity "
-        "probing what it may do. A successful policy change by the same identity after "
-        "the denial matters most: the attempt may have worked on a second try.",
+        (
+            "Denials on several services or actions in a short time suggest an identity "
+            "probing what it may do. A successful policy change by the same identity after "
+            "the denial matters most: the attempt may have worked on a second try."
+        ),
     ),
     (
         "Is it expected?",
-        "Most denials are permission gaps: a role created before its policy, a deployment "
-        "pipeline running ahead of its grants, a developer experimenting in a sandbox "
-        "account. Confirm with the owner of the identity and a change ticket. If it is "
-        "expected and will recur, add an exemption with an owner, a ticket and an expiry "
-        "rather than ignoring the report.",
+        (
+            "Most denials are permission gaps: a role created before its policy, a "
+            "deployment that ran before its permissions were in place, someone trying "
+            "things out in a sandbox account. Confirm with the owner of the identity and a "
+            "change ticket. If it is expected and will recur, add an exemption with an "
+            "owner, a ticket and an expiry rather than ignoring the report."
+        ),
     ),
     (
         "Respond",
-        "If nobody can explain it, treat the credentials as compromised: deactivate the "
-        "access keys or revoke the role's active sessions, review everything the identity "
-        "did around that time, check the current policy of each target resource, and "
-        "keep bedrock:PutResourcePolicy and bedrock:DeleteResourcePolicy limited to the "
-        "few roles that need them. The companion rule de0e9ed8 reports successful changes.",
+        (
+            "If nobody can explain it, assume the credentials are in someone else's hands: "
+            "deactivate the access keys or revoke the role's active sessions, review "
+            "everything the identity did around that time, check the current policy of "
+            "each target resource, and keep bedrock:PutResourcePolicy and "
+            "bedrock:DeleteResourcePolicy limited to the few roles that need them. The "
+            "companion rule de0e9ed8 reports successful changes."
+        ),
     ),
 )
 
@@ -138,24 +149,37 @@ def _actor(f: Finding) -> tuple[Line, ...]:
     )
     lines: list[Line] = [
         (
-            _t(f"The {word} "), _v(f.principal), _t(" ("), _v(f.principal_type or "unknown type"),
-            _t(") was denied " + _times(f.attempts)), *when, _t("."),
+            _t(f"The {word} "),
+            _v(f.principal),
+            _t(" ("),
+            _v(f.principal_type or "unknown type"),
+            _t(") was denied " + _times(f.attempts)),
+            *when,
+            _t("."),
         ),
         (
-            _t("Source addresses: "), *_list(f.source_ips), _t("; user agents: "),
-            *_list(f.user_agents), _t("."),
+            _t("Source addresses: "),
+            *_list(f.source_ips),
+            _t("; user agents: "),
+            *_list(f.user_agents),
+            _t("."),
         ),
         (
-            _t("Access keys: "), *_list(f.access_key_ids), _t(f"; {f.sessions:,} session"
-                                                                f"{'s' if f.sessions != 1 else ''}"),
-            _t("; regions: "), *_list(f.regions), _t("."),
+            _t("Access keys: "),
+            *_list(f.access_key_ids),
+            _t(f"; {f.sessions:,} session{'s' if f.sessions != 1 else ''}"),
+            _t("; regions: "),
+            *_list(f.regions),
+            _t("."),
         ),
     ]
     if f.cross_account and f.caller_account_id:
         lines.append(
             (
-                _t("The caller belongs to account "), _v(f.caller_account_id),
-                _t(", not to the target account "), _v(f.account_id),
+                _t("The caller belongs to account "),
+                _v(f.caller_account_id),
+                _t(", not to the target account "),
+                _v(f.account_id),
                 _t(": someone outside the account tried to change who may use its resources."),
             )
         )
@@ -168,8 +192,13 @@ def _attempt(f: Finding) -> tuple[Line, ...]:
     p = f.policy
     lines: list[Line] = [
         (
-            _t("It tried "), *_counts(f.actions), _t(" on "), *_list(f.resources, "an unrecorded resource"),
-            _t("; refused with "), *_counts(f.error_codes), _t("."),
+            _t("It tried "),
+            *_counts(f.actions),
+            _t(" on "),
+            *_list(f.resources, "an unrecorded resource"),
+            _t("; refused with "),
+            *_counts(f.error_codes),
+            _t("."),
         )
     ]
     if p.principals:
@@ -178,27 +207,44 @@ def _attempt(f: Finding) -> tuple[Line, ...]:
             if i:
                 named.append(_t(", "))
             named += [_v(pp.value), _t(f" ({pp.kind})")]
-        lines.append((_t("The attempted policy names "), *named, _t("."),))
+        lines.append(
+            (
+                _t("The attempted policy names "),
+                *named,
+                _t("."),
+            )
+        )
     if p.wildcard:
         lines.append(
-            (_t("It grants "), _v("*"), _t(": anyone, in any account, could have used the resource."),)
+            (
+                _t("It grants "),
+                _v("*"),
+                _t(": anyone, in any account, could have used the resource."),
+            )
         )
     if p.external_accounts:
         lines.append(
             (
                 _t("It grants accounts that are neither the resource's own nor listed as yours: "),
-                *_list(p.external_accounts), _t("."),
+                *_list(p.external_accounts),
+                _t("."),
             )
         )
     if p.missing_org_condition:
         lines.append(
-            (_t("No "), _v("aws:PrincipalOrgID"), _t(" condition keeps the grant inside your organisation."),)
+            (
+                _t("No "),
+                _v("aws:PrincipalOrgID"),
+                _t(" condition keeps the grant inside your organisation."),
+            )
         )
     if p.unparsable:
         lines.append(
             (
-                _t(f"{p.unparsable:,} attempt{'s' if p.unparsable != 1 else ''} carried policy text "
-                   "that was redacted or not valid JSON; read it in report.json."),
+                _t(
+                    f"{p.unparsable:,} attempt{'s' if p.unparsable != 1 else ''} carried "
+                    "policy text that was redacted or not valid JSON; read it in report.json."
+                ),
             )
         )
     if f.actions.get("PutResourcePolicy") and not (p.principals or p.unparsable):
@@ -215,34 +261,49 @@ def _correlate(f: Finding, checks: Checks) -> tuple[Line, ...]:
     if f.later_success:
         lines.append(
             (
-                _t("It SUCCEEDED later: a Bedrock resource policy was changed by this principal at "),
+                _t(
+                    "It SUCCEEDED later: a Bedrock resource policy was changed by this "
+                    "principal at "
+                ),
                 _v(f.later_success),
                 _t(". Find that event and read the policy now in place."),
             )
         )
     elif checks.later_success == "ok":
-        window = (f" and the {checks.lookahead_days} days after it" if checks.lookahead_days
-                  else "")
+        window = f" and the {checks.lookahead_days} days after it" if checks.lookahead_days else ""
         lines.append(
-            (_t("No successful resource-policy change by the principal was found after its "
-                f"first denial (searched the range{window})."),)
+            (
+                _t(
+                    "No successful resource-policy change by the principal was found after its "
+                    f"first denial (searched the range{window})."
+                ),
+            )
         )
     elif checks.later_success == "failed":
         lines.append(
-            (_t("Whether it later succeeded could NOT be checked: the later-success query "
-                "failed (see Coverage). Search CloudTrail for its successful calls by hand."),)
+            (
+                _t(
+                    "Whether it later succeeded could NOT be checked: the later-success query "
+                    "failed (see Coverage). Search CloudTrail for its successful calls by hand."
+                ),
+            )
         )
     else:
         lines.append(
-            (_t("This report did not check for a later successful change: search CloudTrail "
-                "for the principal's successful PutResourcePolicy/DeleteResourcePolicy calls."),)
+            (
+                _t(
+                    "This report did not check for a later successful change: search CloudTrail "
+                    "for the principal's successful PutResourcePolicy/DeleteResourcePolicy calls."
+                ),
+            )
         )
     if f.other_denials:
         items = [f"{d.service} {d.action} ({d.error_code}) × {d.count}" for d in f.other_denials]
         total = sum(d.count for d in f.other_denials)
         lines.append(
             (
-                _t(f"It was also denied {_times(total)} elsewhere in the range: "), *_list(items),
+                _t(f"It was also denied {_times(total)} elsewhere in the range: "),
+                *_list(items),
                 _t("."),
             )
         )
@@ -260,27 +321,44 @@ def _correlate(f: Finding, checks: Checks) -> tuple[Line, ...]:
 def _expected(f: Finding) -> tuple[Line, ...]:
     lines: list[Line] = [
         (
-            _t("Ask the owner of account "), _v(f.account_id), _t(" whether "), _v(f.principal),
+            _t("Ask the owner of account "),
+            _v(f.account_id),
+            _t(" whether "),
+            _v(f.principal),
             _t(" should manage Bedrock resource policies, and look for a change ticket around "),
-            _v(f.first_seen[:10]), _t("."),
+            _v(f.first_seen[:10]),
+            _t("."),
         )
     ]
     agents = [ua for ua in f.user_agents if any(k in ua.lower() for k in _IAC_AGENTS)]
     if agents:
         lines.append(
             (
-                _t("The user agent "), *_list(agents),
-                _t(" is an infrastructure-as-code tool: a pipeline may have run before its "
-                   "permissions were granted."),
+                _t("The user agent "),
+                *_list(agents),
+                _t(
+                    " is an infrastructure-as-code tool: a pipeline may have run before its "
+                    "permissions were granted."
+                ),
             )
         )
     console = [ua for ua in f.user_agents if any(k in ua.lower() for k in _CONSOLE_AGENTS)]
     if console:
         lines.append(
-            (_t("The user agent "), *_list(console), _t(" points to a person at the console."),)
+            (
+                _t("The user agent "),
+                *_list(console),
+                _t(" points to a person at the console."),
+            )
         )
     if f.suppressed_by:
-        lines.append((_t("An exemption matched: "), _v(f.suppressed_by), _t("."),))
+        lines.append(
+            (
+                _t("An exemption matched: "),
+                _v(f.suppressed_by),
+                _t("."),
+            )
+        )
     return tuple(lines)
 
 
@@ -288,18 +366,27 @@ def _respond(f: Finding) -> tuple[Line, ...]:
     lines: list[Line] = []
     if f.access_key_ids:
         lines.append(
-            (_t("If it is not explained, deactivate the access keys "), *_list(f.access_key_ids),
-             _t("."),)
+            (
+                _t("If it is not explained, deactivate the access keys "),
+                *_list(f.access_key_ids),
+                _t("."),
+            )
         )
     if f.principal_type == "AssumedRole":
         lines.append(
-            (_t("Revoke the active sessions of "), _v(f.principal),
-             _t(" (IAM: revoke active sessions) before the keys expire on their own."),)
+            (
+                _t("Revoke the active sessions of "),
+                _v(f.principal),
+                _t(" (IAM: revoke active sessions) before the keys expire on their own."),
+            )
         )
     lines.append(
         (
-            _t("Check the current policy of "), *_list(f.resources, "each target resource"),
-            _t(" and review the principal's activity from "), _v(f.first_seen), _t(" onwards."),
+            _t("Check the current policy of "),
+            *_list(f.resources, "each target resource"),
+            _t(" and review the principal's activity from "),
+            _v(f.first_seen),
+            _t(" onwards."),
         )
     )
     return tuple(lines)

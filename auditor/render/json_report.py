@@ -28,8 +28,19 @@ def _plain(obj: Any) -> Any:
 
 # Report fields laid out by hand below; any other (newer) field is written under its own
 # name after these, and read back the same way, so additive model changes flow through.
-_LAID_OUT = ("schema_version", "rule", "range_start", "range_end", "engine", "totals",
-             "findings", "suppressed", "events", "coverage", "provenance")
+_LAID_OUT = (
+    "schema_version",
+    "rule",
+    "range_start",
+    "range_end",
+    "engine",
+    "totals",
+    "findings",
+    "suppressed",
+    "events",
+    "coverage",
+    "provenance",
+)
 
 
 def _extra_fields() -> list[str]:
@@ -87,10 +98,8 @@ def _build(tp: Any, value: Any) -> Any:
 
 def from_dict(data: dict[str, Any]) -> Report:
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
-        raise RenderError(
-            f"not a report.json of schema_version {SCHEMA_VERSION} "
-            f"(found {data.get('schema_version') if isinstance(data, dict) else type(data).__name__})"
-        )
+        found = data.get("schema_version") if isinstance(data, dict) else type(data).__name__
+        raise RenderError(f"not a report.json of schema_version {SCHEMA_VERSION} (found {found})")
     hints = typing.get_type_hints(Report)
     try:
         extra = {n: _build(hints[n], data[n]) for n in _extra_fields() if n in data}

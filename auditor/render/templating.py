@@ -21,7 +21,9 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~$])")
 # Line and paragraph breaks of every kind: a table row must stay on one line.
 _MD_BREAKS = re.compile(r"[\r\n\x0b\x0c\x85\u2028\u2029]+")
 # C0/C1 controls and the bidirectional overrides that can make text read backwards.
-_MD_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_MD_INVISIBLE = re.compile(
+    r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 # Text that would start a block if it began a line: a bullet, thematic break or setext
 # underline ("- ", "---", "==="), or an ordered-list marker ("1. ").
 _MD_LEADING = re.compile(r"^(?:([-=])(?=[-=\s]|$)|(\d{1,9})(\.)(?=\s|$))")

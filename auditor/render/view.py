@@ -153,7 +153,9 @@ def finding_row(f: Finding) -> FindingRow:
 
 
 def _by_severity(findings: tuple[Finding, ...]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (-rank(f.severity), -f.attempts, f.account_id, f.principal))
+    return sorted(
+        findings, key=lambda f: (-rank(f.severity), -f.attempts, f.account_id, f.principal)
+    )
 
 
 def _accounts(findings: tuple[Finding, ...]) -> tuple[AccountRow, ...]:
@@ -191,7 +193,9 @@ def _policy_flags(findings: tuple[Finding, ...]) -> tuple[PolicyFlag, ...]:
             if acct not in known and not any(p.account_id == acct for p in pps):
                 pps.append(PolicyPrincipal(acct, "external-account", acct))
         for p in pps:
-            seen.setdefault((p.value, f.id), PolicyFlag(p.value, p.kind, f.id, f.principal, f.account_id))
+            seen.setdefault(
+                (p.value, f.id), PolicyFlag(p.value, p.kind, f.id, f.principal, f.account_id)
+            )
     return tuple(sorted(seen.values(), key=lambda p: (p.kind != "wildcard", p.value, p.finding_id)))
 
 
@@ -201,16 +205,19 @@ def _policy_flags(findings: tuple[Finding, ...]) -> tuple[PolicyFlag, ...]:
 def _event_rows(report: Report) -> list[EventRow]:
     supp = event_suppression(report)
     sev = event_severity(report)
-    order = sorted(range(len(report.events)),
-                   key=lambda i: (report.events[i].event_time, report.events[i].event_id),
-                   reverse=True)
+    order = sorted(
+        range(len(report.events)),
+        key=lambda i: (report.events[i].event_time, report.events[i].event_id),
+        reverse=True,
+    )
     rows = []
     for i in order:
         e = report.events[i]
         fid = finding_id(e.account_id, e.principal)
         label = supp.get(i)
-        rows.append(EventRow(e, fid, sev.get((fid, label), ""), label,
-                             denial_reason(e.error_message)))
+        rows.append(
+            EventRow(e, fid, sev.get((fid, label), ""), label, denial_reason(e.error_message))
+        )
     return rows
 
 
@@ -261,18 +268,27 @@ def _charts(
         principals[f.principal] += f.attempts
         if rank(f.severity) >= rank(worst.get(f.principal, "low")):
             worst[f.principal] = f.severity
-    prow = [(p, n, f"sev-{worst[p]}") for p, n in sorted(principals.items(), key=lambda kv: (-kv[1], kv[0]))]
+    prow = [
+        (p, n, f"sev-{worst[p]}")
+        for p, n in sorted(principals.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
     actions, codes = _tallies(report.findings)
     return (
         daily,
         charts.hbars(prow, what="Attempts by principal", limit=TOP_PRINCIPALS),
         charts.hbars(
-            [(k, n, "s0") for k, n in actions.items()], what="Attempts by action",
-            width=470, label_w=200, label_chars=26,
+            [(k, n, "s0") for k, n in actions.items()],
+            what="Attempts by action",
+            width=470,
+            label_w=200,
+            label_chars=26,
         ),
         charts.hbars(
-            [(k, n, "s2") for k, n in codes.items()], what="Attempts by error code",
-            width=470, label_w=200, label_chars=26,
+            [(k, n, "s2") for k, n in codes.items()],
+            what="Attempts by error code",
+            width=470,
+            label_w=200,
+            label_chars=26,
         ),
     )
 
@@ -307,7 +323,9 @@ def view(report: Report) -> View:
     first, last = _range_days(report)
     active_ids = {f.id for f in report.findings}
     all_events = _event_rows(report)
-    active_events = [r for r in all_events if r.suppressed_by is None and r.finding_id in active_ids]
+    active_events = [
+        r for r in all_events if r.suppressed_by is None and r.finding_id in active_ids
+    ]
     daily, principals, actions_chart, codes_chart = _charts(report, active_events, first, last)
     ordered = _by_severity(report.findings)
     counts = Counter(f.severity for f in report.findings)
@@ -340,9 +358,7 @@ def view(report: Report) -> View:
         guides_left_out=max(0, len(ordered) - GUIDE_CARDS),
         command=scrub(prov.command) if prov.command else None,
         config=scrub_config(prov.config),
-        queries=tuple(
-            QueryRow(q, tuple(enumerate(q.parameters, start=1))) for q in prov.queries
-        ),
+        queries=tuple(QueryRow(q, tuple(enumerate(q.parameters, start=1))) for q in prov.queries),
         total_cost_usd=prov.total_cost_usd,
         total_scanned_bytes=prov.total_scanned_bytes,
         estimated_scan_bytes=prov.estimated_scan_bytes,

@@ -19,20 +19,48 @@ from auditor.model import Report
 # Fields that are not event data (our own values or fixed formats the renderers parse).
 KEEP = {"id", "severity", "event_time", "expired", "schema_version", "finding_id"}
 
-UNSAFE_AGENT_WORDS = ("terraform", "pulumi", "cloudformation", "aws-cdk", "cdk/", "crossplane",
-                      "ansible", "console.amazonaws.com", "aws internal", "signin.amazonaws.com")
+UNSAFE_AGENT_WORDS = (
+    "terraform",
+    "pulumi",
+    "cloudformation",
+    "aws-cdk",
+    "cdk/",
+    "crossplane",
+    "ansible",
+    "console.amazonaws.com",
+    "aws internal",
+    "signin.amazonaws.com",
+)
 
 
 # Random text, and text made of the characters that matter to HTML, Markdown and CSV
 # (so that tags, entities, quotes and breaks are generated often, not by luck).
-MARKUP = '<>&"\'`|[]()=+-@/:\\\n\r\t *#_!~$;aAbBscriptimgonerror'
+MARKUP = "<>&\"'`|[]()=+-@/:\\\n\r\t *#_!~$;aAbBscriptimgonerror"
 STRINGS = st.one_of(
     st.text(max_size=80),
     st.text(alphabet=st.sampled_from(MARKUP), max_size=60),
-    st.lists(st.sampled_from(["<script>", "</script>", "<img src=x onerror=alert(1)>",
-                              "<b>", "&amp;", "&#60;", "\"", "'", "<!--", "-->", "<![CDATA[",
-                              "javascript:", "</textarea>", "<svg onload=x>", "x"]),
-             max_size=6).map("".join),
+    st.lists(
+        st.sampled_from(
+            [
+                "<script>",
+                "</script>",
+                "<img src=x onerror=alert(1)>",
+                "<b>",
+                "&amp;",
+                "&#60;",
+                '"',
+                "'",
+                "<!--",
+                "-->",
+                "<![CDATA[",
+                "javascript:",
+                "</textarea>",
+                "<svg onload=x>",
+                "x",
+            ]
+        ),
+        max_size=6,
+    ).map("".join),
 )
 
 

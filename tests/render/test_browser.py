@@ -25,8 +25,10 @@ from auditor.model import Report
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not on PATH "
-                       "(apt-get install chromium; .ci/run installs it)"),
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Debian's chromium is not on PATH (apt-get install chromium; .ci/run installs it)",
+    ),
 ]
 
 
@@ -35,8 +37,8 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat = 8, b""
     while pos < len(data):
-        (n,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        (n,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]
         pos += 12 + n
         if kind == b"IHDR":
             w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
@@ -48,7 +50,7 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     rows, prev = [], bytearray(stride)
     for y in range(h):
         f = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for x in range(stride):
             a = line[x - bpp] if x >= bpp else 0
             b = prev[x]
@@ -75,7 +77,7 @@ def colours(data: bytes) -> tuple[set[tuple[int, ...]], float]:
     ink = total = 0
     for row in rows:
         for i in range(0, len(row), bpp):
-            px = tuple(row[i:i + 3])
+            px = tuple(row[i : i + 3])
             seen.add(px)
             total += 1
             ink += min(px) < 235
@@ -94,10 +96,13 @@ def page(report: Report, tmp_path_factory: pytest.TempPathFactory):  # type: ign
 
 def test_page_renders_and_is_not_blank(page) -> None:  # type: ignore[no-untyped-def]
     b, _ = page
-    shot = b.send("Page.captureScreenshot", {
-        "format": "png",
-        "clip": {"x": 0, "y": 0, "width": 1400, "height": 1000, "scale": 0.4},
-    })
+    shot = b.send(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "clip": {"x": 0, "y": 0, "width": 1400, "height": 1000, "scale": 0.4},
+        },
+    )
     import base64
 
     seen, ink = colours(base64.b64decode(shot["data"]))
@@ -150,7 +155,9 @@ def test_readable_with_javascript_off(report: Report, tmp_path: Path) -> None:
     with Browser() as b:
         b.open_page(javascript=False)
         b.navigate(tmp_path / "report.html")
-        rows = b.evaluate("document.querySelectorAll('table[data-name=principals] tbody tr').length")
+        rows = b.evaluate(
+            "document.querySelectorAll('table[data-name=principals] tbody tr').length"
+        )
         assert rows == len(report.findings)
         assert b.evaluate("document.querySelectorAll('.filter').length") == 0
         assert b.evaluate("document.body.innerText.includes('Investigation guide')")
@@ -163,7 +170,7 @@ def test_dark_and_print(report: Report, tmp_path: Path) -> None:
         b.open_page(color_scheme="dark")
         b.navigate(tmp_path / "report.html")
         bg = b.evaluate("getComputedStyle(document.body).backgroundColor")
-        r, g, bl = (int(x) for x in bg[bg.index("(") + 1:bg.index(")")].split(",")[:3])
+        r, g, bl = (int(x) for x in bg[bg.index("(") + 1 : bg.index(")")].split(",")[:3])
         assert r + g + bl < 120, bg
         b.send("Emulation.setEmulatedMedia", {"media": "print"})
         assert b.evaluate("getComputedStyle(document.querySelector('nav.toc')).display") == "none"

@@ -52,10 +52,18 @@ def test_planted_formula_is_neutralised(report: Report) -> None:
 @pytest.mark.parametrize(
     ("raw", "cell"),
     [
-        ("=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")"),
-        ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tx", "'\tx"), ("\rx", "'\rx"), ("  =1+1", "'  =1+1"), ("\n=1", "'\n=1"),
-        ("\uff1dcmd", "'\uff1dcmd"), ("a=b", "a=b"), ("", ""), (None, ""),
+        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("  =1+1", "'  =1+1"),
+        ("\n=1", "'\n=1"),
+        ("\uff1dcmd", "'\uff1dcmd"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (None, ""),
         ("arn:aws:iam::1:role/x", "arn:aws:iam::1:role/x"),
     ],
 )
@@ -63,7 +71,9 @@ def test_safe_cell(raw: str | None, cell: str) -> None:
     assert safe_cell(raw) == cell
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(STRINGS)
 def test_any_string_round_trips_neutralised(report: Report, s: str) -> None:
     r = hostile(report, s)

@@ -23,7 +23,7 @@ def table_rows(md: str, header_start: str) -> list[str]:
     lines = md.split("\n")
     start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
     rows = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         rows.append(line)
@@ -42,8 +42,11 @@ def test_golden(report: Report) -> None:
 def test_every_finding_gets_a_row_no_cap(report: Report) -> None:
     f0 = report.findings[0]
     many = tuple(
-        replace(f0, principal=f"arn:aws:iam::111122223333:role/r{i}",
-                id=finding_id("111122223333", f"arn:aws:iam::111122223333:role/r{i}"))
+        replace(
+            f0,
+            principal=f"arn:aws:iam::111122223333:role/r{i}",
+            id=finding_id("111122223333", f"arn:aws:iam::111122223333:role/r{i}"),
+        )
         for i in range(450)
     )
     md = markdown.render(replace(report, findings=many))
@@ -95,8 +98,10 @@ def test_planted_payload_is_inert(report: Report) -> None:
         ("right\u202eleft", "right\ufffdleft"),
         ("nul\x00bell\x07", "nul\ufffdbell\ufffd"),
         (":x: emoji", ":x: emoji"),
-        ("ping @all and @org/team, bob@example.com",
-         "ping @\u2060all and @\u2060org/team, bob@\u2060example.com"),
+        (
+            "ping @all and @org/team, bob@example.com",
+            "ping @\u2060all and @\u2060org/team, bob@\u2060example.com",
+        ),
         ("@ alone", "@ alone"),
         (None, ""),
     ],
@@ -119,7 +124,9 @@ def test_md_code_cannot_be_closed_from_inside(raw: str, code: str) -> None:
     assert md_code(raw) == code
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(STRINGS)
 def test_any_string_in_any_event_field_stays_text(report: Report, s: str) -> None:
     assume(not any(w in s.lower() for w in UNSAFE_AGENT_WORDS))

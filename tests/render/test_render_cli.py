@@ -38,14 +38,27 @@ def test_same_json_same_bytes_every_time(report: Report, tmp_path: Path) -> None
 
 
 def test_render_of_an_audits_json_equals_the_audits_own_reports(
-    demo_trail, tmp_path: Path  # type: ignore[no-untyped-def]
+    demo_trail,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    res = CliRunner().invoke(app, ["audit", "--source", str(demo_trail.root), "--month", "2026-10",
-                                   "--out", str(tmp_path / "demo")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--source",
+            str(demo_trail.root),
+            "--month",
+            "2026-10",
+            "--out",
+            str(tmp_path / "demo"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     render(tmp_path / "demo" / "report.json", tmp_path / "again")
     for name in FILES:
-        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "demo" / name).read_bytes(), name
+        assert (tmp_path / "again" / name).read_bytes() == (
+            tmp_path / "demo" / name
+        ).read_bytes(), name
 
 
 def test_one_format(report: Report, tmp_path: Path) -> None:
@@ -62,8 +75,9 @@ def test_one_format(report: Report, tmp_path: Path) -> None:
         ('{"schema_version": 7}', "schema_version 1"),
     ],
 )
-def test_bad_report_json_is_one_line_and_exit_2(tmp_path: Path, content: str | None,
-                                                message: str) -> None:
+def test_bad_report_json_is_one_line_and_exit_2(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
     src = tmp_path / "report.json"
     if content is not None:
         src.write_text(content, encoding="utf-8")
