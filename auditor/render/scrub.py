@@ -11,8 +11,10 @@ _SECRET_NAME = re.compile(
     r"secret|token|passw|credential|private|api[_-]?key|access[_-]?key|signature|session[_-]?key",
     re.IGNORECASE,
 )
+# a command-line flag named like a secret, and its value (quoted or not)
 _SECRET_FLAG = re.compile(
-    r"(--?[\w-]*(?:secret|token|passw|credential|api-?key|access-key|private)[\w-]*)(=|\s+)(\S+)",
+    r"(?<![^\s'\"])(--?[\w-]*(?:secret|token|passw|credential|api-?key|access-key|private)"
+    r"[\w-]*)(=|\s+)(['\"]?)[^\s'\"]+",
     re.IGNORECASE,
 )
 _SECRET_ASSIGN = re.compile(
@@ -22,14 +24,15 @@ _SECRET_ASSIGN = re.compile(
 )
 _ACCESS_KEY = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 _SECRET_40 = re.compile(
-    r"(?<![A-Za-z0-9/+=])(?=[^\s]*[a-z])(?=[^\s]*[A-Z])(?=[^\s]*[0-9])"
+    r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[A-Z])"
+    r"(?=[A-Za-z0-9/+]{0,39}[0-9])"
     r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
 )
 
 
 def scrub(text: str) -> str:
     """Hide anything that looks like a credential (AWS keys, tokens, signed-URL parts)."""
-    text = _SECRET_FLAG.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _SECRET_FLAG.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}{REDACTED}", text)
     text = _SECRET_ASSIGN.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _ACCESS_KEY.sub(REDACTED, text)
     return _SECRET_40.sub(REDACTED, text)
