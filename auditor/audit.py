@@ -8,6 +8,7 @@ from auditor.aggregate import build_report
 from auditor.config import AuditConfig
 from auditor.engines import get_engine
 from auditor.engines.base import Engine
+from auditor.errors import RenderError
 from auditor.exemptions import load as load_exemptions
 from auditor.model import Report
 from auditor.plan import build_plan
@@ -25,10 +26,16 @@ def run_audit(config: AuditConfig, engine: Engine | None = None) -> Report:
 
 
 def write_reports(report: Report, out: Path, formats: tuple[str, ...]) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
+    texts = render_all(report, formats)
     written = []
-    for name, text in render_all(report, formats).items():
-        path = out / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in texts.items():
+            path = out / name
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    except OSError as exc:
+        raise RenderError(
+            f"--out {out}: cannot write the reports: {exc.strerror or exc}"
+        ) from None
     return written

@@ -212,3 +212,30 @@ def test_the_wheel_ships_sql_and_report_templates(wheel: Path, tmp_path: Path) -
                           capture_output=True, text=True, env=env, timeout=120)
     assert demo.returncode == 0, demo.stderr
     assert (cwd / "d" / "report.html").is_file() and (cwd / "d" / "report.md").is_file()
+
+
+def test_out_that_is_a_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    trail = tiny_trail(tmp_path / "trail")
+    (tmp_path / "taken").write_text("not a folder")
+    result = run("audit", "--source", str(trail), *RANGE, "--out", str(tmp_path / "taken"))
+    assert "cannot write the reports" in assert_one_error_line(result)
+
+
+def test_source_may_name_the_awslogs_folder_itself(tmp_path: Path) -> None:
+    trail = tiny_trail(tmp_path / "trail")
+    out = tmp_path / "out"
+    result = run("audit", "--source", str(trail / "AWSLogs"), *RANGE, "--out", str(out),
+                 "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "report.json").read_text())["totals"]["attempts"] == 1
+
+
+def test_an_account_asked_for_but_absent_is_a_gap_not_silence(tmp_path: Path) -> None:
+    trail = tiny_trail(tmp_path / "trail")
+    out = tmp_path / "out"
+    result = run("audit", "--source", str(trail), *RANGE, "--out", str(out), "--format", "json",
+                 "--account", ACCT, "--account", "999988887777")
+    assert result.exit_code == 0, result.output
+    gaps = json.loads((out / "report.json").read_text())["coverage"]["gaps"]
+    assert [g["account_id"] for g in gaps] == ["999988887777"]
+    assert gaps[0]["days"] == 1

@@ -187,7 +187,7 @@ class AthenaEngine:
             failed_queries=tuple(
                 Unreadable(u.key, str(exc)) for u, exc in sorted(failures, key=lambda f: f[0].key)
             ),
-            gaps=gaps(disc, config.range) if disc else (),
+            gaps=gaps(disc, config.range, config.accounts, config.regions) if disc else (),
             accounts=config.accounts or (disc.accounts if disc else ()),
             regions=config.regions or (disc.regions if disc else ()),
         )

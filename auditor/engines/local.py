@@ -130,7 +130,7 @@ class LocalEngine:
             files_unreadable=files_bad,
             unreadable=tuple(unreadable),
             files_skipped=len(disc.skipped),
-            gaps=gaps(disc, plan.range),
+            gaps=gaps(disc, plan.range, config.accounts, config.regions),
             accounts=disc.accounts,
             regions=disc.regions,
         )

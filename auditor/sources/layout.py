@@ -67,7 +67,10 @@ class Discovery:
 
 
 def find_awslogs(lister: Lister, root: str) -> list[str]:
-    """Every `AWSLogs` folder at or below root (breadth first, a few levels deep)."""
+    """Every `AWSLogs` folder at or below root (breadth first, a few levels deep); root
+    itself when it is one."""
+    if root.rstrip("/").rsplit("/", 1)[-1] == "AWSLogs" or root.rstrip("/").endswith("AWSLogs"):
+        return [root.rstrip("/")]
     found: list[str] = []
     level = [root]
     for _ in range(MAX_PREFIX_DEPTH + 1):
@@ -142,9 +145,20 @@ def discover(
     return result
 
 
-def gaps(discovery: Discovery, rng: DateRange) -> tuple[Gap, ...]:
-    """Runs of days in the range on which an account/region delivered no log file."""
+def gaps(
+    discovery: Discovery,
+    rng: DateRange,
+    accounts: tuple[str, ...] = (),
+    regions: tuple[str, ...] = (),
+) -> tuple[Gap, ...]:
+    """Runs of days in the range on which an account/region delivered no log file; an
+    --account or --region asked for that has no folder at all is a gap of the whole range."""
     out: list[Gap] = []
+    whole = (rng.first.isoformat(), rng.last.isoformat(), len(rng.days))
+    for acct in sorted(set(accounts) - set(discovery.accounts)):
+        out.append(Gap(acct, "(no folder in any region)", *whole))
+    for region in sorted(set(regions) - set(discovery.regions)):
+        out.append(Gap("(no folder in any account)", region, *whole))
     for acct, region in sorted(discovery.trails):
         run: list[date] = []
         for day in rng.days + [None]:  # type: ignore[list-item]
