@@ -10,7 +10,6 @@ screenshots.
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
 import os
 import select
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any, Self
 
 CHROMIUM = shutil.which("chromium")
+BASH = shutil.which("bash") or "/bin/bash"
 
 # Everything Chromium would otherwise fetch on its own, plus a dead proxy and a
 # resolver that resolves nothing: a request the page made could not leave the machine
@@ -56,39 +56,33 @@ class Browser:
         if CHROMIUM is None:
             raise CDPError("chromium is not on PATH")
         self._profile = tempfile.TemporaryDirectory(prefix="auditor-chromium-")
-        # Our ends of two pipes, and the child's ends moved above fd 64 so that the
-        # child can dup2 them onto 3 and 4 without clobbering one with the other.
+        # Two pipes: we write commands, chromium reads them on fd 3; chromium writes
+        # replies on fd 4, we read them. A bash `exec` puts the child's ends on 3 and 4
+        # (no preexec_fn: forking with Python code to run is unsafe if threads exist).
         cmd_r, cmd_w = os.pipe()
         ev_r, ev_w = os.pipe()
-        child_r = fcntl.fcntl(cmd_r, fcntl.F_DUPFD, 64)
-        child_w = fcntl.fcntl(ev_w, fcntl.F_DUPFD, 64)
-        for fd in (cmd_r, ev_w):
-            os.close(fd)
-
-        def _child_fds() -> None:  # runs in the child between fork and exec
-            os.dup2(child_r, 3)
-            os.dup2(child_w, 4)
-
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        args = [
+            *FLAGS,
+            f"--user-data-dir={self._profile.name}",
+            f"--window-size={width},{height}",
+            "about:blank",
+        ]
         self.proc = subprocess.Popen(
             [
+                BASH,
+                "-c",
+                f'exec "$0" "$@" 3<&{cmd_r} 4>&{ev_w} {cmd_r}<&- {ev_w}>&-',
                 CHROMIUM,
-                *FLAGS,
-                f"--user-data-dir={self._profile.name}",
-                f"--window-size={width},{height}",
-                "about:blank",
+                *args,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=self.stderr,
-            # Python's own descriptors are not inheritable (PEP 446), so keeping inherited
-            # ones open passes exactly 3 and 4 (and the two spares, closed by exec? no:
-            # they stay open in chromium, harmlessly, until it exits).
-            close_fds=False,
-            preexec_fn=_child_fds,  # noqa: PLW1509 - tests only; no threads here
+            pass_fds=(cmd_r, ev_w),
         )
-        os.close(child_r)
-        os.close(child_w)
+        os.close(cmd_r)
+        os.close(ev_w)
         self._w = cmd_w
         self._r = ev_r
         self._buf = b""
