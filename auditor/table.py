@@ -141,31 +141,54 @@ def _scalar(v: Any) -> str | None:
     return orjson.dumps(v).decode()
 
 
-def _lower_keys(d: dict) -> dict:
-    return {k.lower(): v for k, v in d.items() if isinstance(k, str)}
-
-
 def shape(v: Any, t: Type) -> Any:
+    """A raw JSON value -> the value of a column of type t (None where the type does not fit).
+
+    Struct fields and columns absent from the input are left out: DuckDB reads them as NULL.
+    """
+    return _shaper(t)(v)
+
+
+def _shaper(t: Type):  # type: ignore[no-untyped-def]
+    key = repr(t)
+    fn = _SHAPERS.get(key)
+    if fn is None:
+        fn = _SHAPERS[key] = _compile(t)
+    return fn
+
+
+def _compile(t: Type):  # type: ignore[no-untyped-def]
     if t == S:
-        return _scalar(v)
+        return _scalar
     kind = t[0]
     if kind == "struct":
-        if not isinstance(v, dict):
-            return None
-        low = _lower_keys(v)
-        return {n: shape(low.get(n), ft) for n, ft in t[1]}
+        fields = {n: _compile(ft) for n, ft in t[1]}
+
+        def struct(v: Any) -> Any:
+            if not isinstance(v, dict):
+                return None
+            out = {}
+            for k, x in v.items():
+                if isinstance(k, str):
+                    f = fields.get(k.lower())
+                    if f is not None:
+                        out[k.lower()] = f(x)
+            return out
+
+        return struct
     if kind == "array":
-        if not isinstance(v, list):
-            return None
-        return [shape(x, t[1]) for x in v]
+        item = _compile(t[1])
+        return lambda v: [item(x) for x in v] if isinstance(v, list) else None
     if kind == "map":
-        if not isinstance(v, dict):
-            return None
-        return {str(k): shape(x, t[2]) for k, x in v.items()}
+        val = _compile(t[2])
+        return lambda v: {str(k): val(x) for k, x in v.items()} if isinstance(v, dict) else None
     raise ValueError(t)
+
+
+_SHAPERS: dict[str, Any] = {}
+_RECORD = _compile(("struct", COLUMNS))
 
 
 def shape_record(rec: dict) -> dict:
     """A raw CloudTrail record -> one row of the Athena table (without partitions)."""
-    low = _lower_keys(rec)
-    return {name: shape(low.get(name), t) for name, t in COLUMNS}
+    return _RECORD(rec)
