@@ -72,7 +72,7 @@ COLUMNS: list[tuple[str, Type]] = [
     ("requestid", S),
     ("eventid", S),
     ("readonly", S),
-    ("resources", ("array", ("struct", [("arn", S), ("accountid", S), ("type", S)]))),
+    ("resources", ("array", ("struct", [("arn", S, "ARN"), ("accountid", S), ("type", S)]))),
     ("eventtype", S),
     ("apiversion", S),
     ("recipientaccountid", S),
@@ -98,7 +98,7 @@ def duckdb_type(t: Type) -> str:
         return "VARCHAR"
     kind = t[0]
     if kind == "struct":
-        inner = ", ".join(f'"{n}" {duckdb_type(ft)}' for n, ft in t[1])
+        inner = ", ".join(f'"{n}" {duckdb_type(ft)}' for n, ft, *_ in t[1])
         return f"STRUCT({inner})"
     if kind == "array":
         return f"{duckdb_type(t[1])}[]"
@@ -112,12 +112,131 @@ def hive_type(t: Type) -> str:
         return "STRING"
     kind = t[0]
     if kind == "struct":
-        return "STRUCT<" + ",".join(f"{n}:{hive_type(ft)}" for n, ft in t[1]) + ">"
+        return "STRUCT<" + ",".join(f"{n}:{hive_type(ft)}" for n, ft, *_ in t[1]) + ">"
     if kind == "array":
         return f"ARRAY<{hive_type(t[1])}>"
     if kind == "map":
         return f"MAP<{hive_type(t[1])},{hive_type(t[2])}>"
     raise ValueError(t)
+
+
+# CloudTrail's own spelling of every key the table reads (its column names lower-case them).
+CAMEL = {
+    n.lower(): n
+    for n in (
+        "eventVersion userIdentity type principalId arn accountId invokedBy accessKeyId "
+        "userName onBehalfOf userId identityStoreArn sessionContext attributes "
+        "mfaAuthenticated creationDate sessionIssuer ec2RoleDelivery webIdFederationData "
+        "federatedProvider eventTime eventSource eventName awsRegion sourceIPAddress "
+        "userAgent errorCode errorMessage requestParameters responseElements "
+        "additionalEventData requestID eventID readOnly resources eventType apiVersion "
+        "recipientAccountId serviceEventDetails sharedEventID vpcEndpointId "
+        "vpcEndpointAccountId eventCategory addendum reason updatedFields originalRequestID "
+        "originalEventID sessionCredentialFromConsole edgeDeviceDetails tlsDetails "
+        "tlsVersion cipherSuite clientProvidedHostHeader"
+    ).split()
+}
+
+
+def _spell(field: tuple) -> str:
+    """CloudTrail's spelling of a struct field: its own where it differs (resources' ARN)."""
+    return field[2] if len(field) > 2 else CAMEL[field[0]]
+
+
+def _camel_type(t: Type) -> str:
+    """The DuckDB type of t with CloudTrail's key spelling (raw records are read as is)."""
+    if t == S:
+        return "VARCHAR"
+    kind = t[0]
+    if kind == "struct":
+        return "STRUCT(" + ", ".join(f'"{_spell(f)}" {_camel_type(f[1])}' for f in t[1]) + ")"
+    if kind == "array":
+        return f"{_camel_type(t[1])}[]"
+    if kind == "map":
+        return f"MAP({_camel_type(t[1])}, {_camel_type(t[2])})"
+    raise ValueError(t)
+
+
+def raw_row_columns() -> dict[str, str]:
+    """read_json columns of the local engine's row file: partitions, the source file and
+    the record `r` as CloudTrail wrote it (DuckDB turns objects, numbers and booleans in
+    a VARCHAR field into their JSON text, as Athena's JsonSerDe does)."""
+    cols = {name: "VARCHAR" for name, _ in PARTITIONS}
+    cols["_file"] = "VARCHAR"
+    cols["r"] = _camel_type(("struct", COLUMNS))
+    return cols
+
+
+def raw_row_select() -> str:
+    """The SELECT list that turns raw rows into the Athena table's columns."""
+    cols = [f'r."{CAMEL[name]}" AS {name}' for name, _ in COLUMNS]
+    cols += [f'"{name}"' for name, _ in PARTITIONS] + ["_file"]
+    return ", ".join(cols)
+
+
+def _check(t: Type):  # type: ignore[no-untyped-def]
+    """A function telling whether a value of type t can be handed to DuckDB as it is:
+    struct keys in CloudTrail's spelling (other keys are ignored), structs and arrays
+    where the type says so. Anything else is rewritten by `canonical`."""
+    if t == S:
+        return lambda v: True
+    kind = t[0]
+    if kind == "struct":
+        exact = {_spell(f): _check(f[1]) for f in t[1]}
+        lower = {f[0] for f in t[1]}
+
+        def struct(v: Any) -> bool:
+            if v is None:
+                return True
+            if not isinstance(v, dict):
+                return False
+            for k, x in v.items():
+                f = exact.get(k)
+                if f is not None:
+                    if not f(x):
+                        return False
+                elif not isinstance(k, str) or k.lower() in lower:
+                    return False
+            return True
+
+        return struct
+    if kind == "array":
+        item = _check(t[1])
+        return lambda v: v is None or (isinstance(v, list) and all(item(x) for x in v))
+    if kind == "map":
+        return lambda v: v is None or (
+            isinstance(v, dict) and all(isinstance(x, (str, type(None))) for x in v.values())
+        )
+    raise ValueError(t)
+
+
+def _canon(t: Type):  # type: ignore[no-untyped-def]
+    if t == S:
+        return lambda v: v
+    kind = t[0]
+    if kind == "struct":
+        fields = {f[0]: (_spell(f), _canon(f[1])) for f in t[1]}
+
+        def struct(v: Any) -> Any:
+            if not isinstance(v, dict):
+                return None
+            out = {}
+            for k, x in v.items():
+                if isinstance(k, str) and (f := fields.get(k.lower())) is not None:
+                    out[f[0]] = f[1](x)
+            return out
+
+        return struct
+    if kind == "array":
+        item = _canon(t[1])
+        return lambda v: [item(x) for x in v] if isinstance(v, list) else None
+    if kind == "map":
+        return lambda v: {str(k): _scalar(x) for k, x in v.items()} if isinstance(v, dict) else None
+    raise ValueError(t)
+
+
+is_canonical = _check(("struct", COLUMNS))
+canonical = _canon(("struct", COLUMNS))
 
 
 def duckdb_columns() -> dict[str, str]:
@@ -162,7 +281,7 @@ def _compile(t: Type):  # type: ignore[no-untyped-def]
         return _scalar
     kind = t[0]
     if kind == "struct":
-        fields = {n: _compile(ft) for n, ft in t[1]}
+        fields = {n: _compile(ft) for n, ft, *_ in t[1]}
 
         def struct(v: Any) -> Any:
             if not isinstance(v, dict):

@@ -142,3 +142,29 @@ def test_hive_ddl_types_match_aws_cloudtrail_table() -> None:
     assert "sessionissuer:STRUCT<type:STRING,principalid:STRING,arn:STRING,accountid:STRING," \
            "username:STRING>" in ui
     assert "attributes:MAP<STRING,STRING>" in ui
+
+
+def test_records_as_aws_writes_them_pass_on_untouched() -> None:
+    from auditor.table import canonical, is_canonical
+
+    assert is_canonical(RECORD)
+    rec = {"eventName": "X", "resources": [{"ARN": "arn:a", "accountId": "1", "type": "T"}],
+           "managementEvent": True, "requestParameters": {"any": ["shape", 1]}}
+    assert is_canonical(rec)  # unknown keys (managementEvent) are ignored by the reader
+    assert canonical(rec)["resources"] == rec["resources"]
+
+
+def test_other_key_spellings_and_wrong_shapes_are_rewritten() -> None:
+    from auditor.table import canonical, is_canonical
+
+    odd = {"EventName": "X", "useridentity": {"ARN": "arn:u", "SessionContext": []},
+           "resources": [{"arn": "arn:r"}, "x"], "userAgent": {"not": "text"}}
+    assert not is_canonical(odd)
+    fixed = canonical(odd)
+    assert fixed["eventName"] == "X"
+    assert fixed["userIdentity"] == {"arn": "arn:u", "sessionContext": None}
+    assert fixed["resources"] == [{"ARN": "arn:r"}, None]
+    assert fixed["userAgent"] == {"not": "text"}  # a STRING column: DuckDB writes its JSON text
+    assert is_canonical(fixed)
+    assert not is_canonical({"userIdentity": "a string"})
+    assert not is_canonical({"resources": {"ARN": "x"}})

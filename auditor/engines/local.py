@@ -22,7 +22,7 @@ from auditor.errors import ConfigError, QueryFailed
 from auditor.model import Coverage, QueryRecord, Unreadable
 from auditor.plan import LOCAL_TABLE, QueryPlan
 from auditor.sources.layout import Discovery, LogFile, discover, gaps
-from auditor.table import duckdb_columns
+from auditor.table import raw_row_columns, raw_row_select
 
 # Below this many files, worker processes cost more than they save.
 MIN_FILES_FOR_POOL = 16
@@ -142,14 +142,13 @@ class LocalEngine:
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET threads = 2")
-            cols = duckdb_columns()
-            spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in cols.items()) + "}"
+            spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in raw_row_columns().items()) + "}"
             # One row per eventID: an org trail and an older per-account trail in the same
             # bucket deliver the same event twice.
             con.execute(
-                f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM read_json(?, "
-                f"format = 'newline_delimited', columns = {spec}, "
-                f"maximum_object_size = 134217728) "
+                f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM (SELECT {raw_row_select()} "
+                f"FROM read_json(?, format = 'newline_delimited', columns = {spec}, "
+                f"maximum_object_size = 134217728)) "
                 f"QUALIFY eventid IS NULL OR "
                 f"row_number() OVER (PARTITION BY eventid ORDER BY _file) = 1",
                 [rows_path],

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass
 
 import orjson
-from isal import igzip
+from isal import igzip, isal_zlib
 
-from auditor.table import shape_record
+from auditor.table import canonical, is_canonical
 
 _EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 _RECORD_KEY = b'"eventVersion"'
@@ -51,7 +51,7 @@ class Task:
 class FileResult:
     path: str
     records: int = 0
-    rows: bytes = b""  # newline-delimited JSON rows of the Athena table
+    rows: bytes = b""  # newline-delimited {partitions, "_file", "r": record} (table.raw_row_*)
     candidates: int = 0
     error: str | None = None  # the file could not be read at all
     broken: list[str] | None = None  # records that could not be used, with reasons
@@ -92,8 +92,8 @@ def _is_candidate(rec: dict) -> bool:
     return False
 
 
-def _needle_records(data: bytes) -> tuple[int, list[tuple[int, object]]] | None:
-    """(record count, [(byte offset, parsed record)] for the records holding a needle)
+def _needle_records(data: bytes) -> tuple[int, list[tuple[int, object, bytes]]] | None:
+    """(record count, [(byte offset, parsed record, its bytes)] for the records holding a needle)
     for a file laid out as AWS writes it, else None: then the file is parsed whole.
 
     `{"eventVersion":` marks a record start: in valid JSON a `{` followed by `"` opens
@@ -113,7 +113,7 @@ def _needle_records(data: bytes) -> tuple[int, list[tuple[int, object]]] | None:
         while pos >= 0:
             hits.append(pos)
             pos = data.find(needle, pos + 1)
-    out: list[tuple[int, object]] = []
+    out: list[tuple[int, object, bytes]] = []
     done = -1  # end of the last record parsed
     for pos in sorted(hits):
         if pos < done:
@@ -130,8 +130,20 @@ def _needle_records(data: bytes) -> tuple[int, list[tuple[int, object]]] | None:
             return None
         if not isinstance(rec, dict):
             return None
-        out.append((start, rec))
+        out.append((start, rec, chunk))
     return data.count(_RECORD_KEY), out
+
+
+def gunzip(raw: bytes) -> bytes:
+    """One gzip member in one call (isal's inflate, ~25% faster than igzip.decompress's
+    reader); a file of several members goes through igzip, which reads them all."""
+    d = isal_zlib.decompressobj(wbits=31)
+    out = d.decompress(raw)
+    if not d.eof:
+        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+    if d.unused_data.strip(b"\x00"):
+        return igzip.decompress(raw)
+    return out
 
 
 def _looks_whole(data: bytes) -> bool:
@@ -171,7 +183,7 @@ def scan(task: Task) -> FileResult:
         res.error = "empty file"
         return res
     try:
-        data = igzip.decompress(raw)
+        data = gunzip(raw)
     except Exception as exc:  # noqa: BLE001
         res.error = f"not a complete gzip file: {exc}"
         return res
@@ -207,12 +219,12 @@ def scan(task: Task) -> FileResult:
         res.records = len(records)
         del data
         label = "record {}".format  # noqa: F811 - the whole-file path knows the index
-        indexed = list(enumerate(records))
+        indexed = [(i, rec, None) for i, rec in enumerate(records)]
     out: list[bytes] = []
     broken: list[str] = []
-    extra = {"account": task.account, "region": task.region, "timestamp": task.folder,
-             "_file": task.path}
-    for i, rec in indexed:
+    head = orjson.dumps({"account": task.account, "region": task.region,
+                         "timestamp": task.folder, "_file": task.path})[:-1] + b',"r":'
+    for i, rec, raw_bytes in indexed:
         if not isinstance(rec, dict):
             broken.append(f"{label(i)}: not a JSON object")
             continue
@@ -227,9 +239,11 @@ def scan(task: Task) -> FileResult:
         if ui is not None and not isinstance(ui, dict):
             broken.append(f"{label(i)} (eventID {str(rec.get('eventID'))[:64]}): userIdentity "
                           "is not an object; principal recorded as unknown")
-        row = shape_record(rec)
-        row.update(extra)
-        out.append(orjson.dumps(row))
+        if not is_canonical(rec):
+            raw_bytes = orjson.dumps(canonical(rec))
+        elif raw_bytes is None:
+            raw_bytes = orjson.dumps(rec)
+        out.append(head + raw_bytes + b"}")
     res.candidates = len(out)
     if out:
         res.rows = b"\n".join(out) + b"\n"

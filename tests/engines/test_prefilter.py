@@ -26,7 +26,7 @@ from auditor.engines.local import LocalEngine
 from auditor.plan import LOCAL_TABLE, build_plan
 from auditor.sqlgen import query_specs
 from auditor.synth import assumed_role, bedrock_policy_call, iam_user, log_key, root_user
-from auditor.table import duckdb_columns, shape_record
+from auditor.table import duckdb_columns, raw_row_columns, raw_row_select, shape_record
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "cloudtrail-real"
 RANGE = DateRange(date(2026, 10, 10), date(2026, 10, 11))
@@ -277,12 +277,25 @@ def test_candidates_become_athena_shaped_rows_with_partitions(tmp_path: Path) ->
     path.write_bytes(gzip.compress(json.dumps({"Records": [other, rec]}).encode()))
     res = _scan(path)
     assert (res.error, res.records, res.candidates, res.needle_hit) == (None, 2, 1, True)
-    (row,) = [orjson.loads(line) for line in res.rows.splitlines()]
-    # Columns and partitions only; those the record lacks are left out (read as NULL).
-    assert {"account", "region", "timestamp", "eventname", "useridentity"} <= set(row)
-    assert set(row) <= set(duckdb_columns())
+    (line,) = res.rows.splitlines()
+    raw = orjson.loads(line)
+    # The record goes on as CloudTrail wrote it, with its partitions and file beside it.
+    assert raw["r"] == json.loads(json.dumps(rec))
+    assert (raw["account"], raw["region"], raw["timestamp"], raw["_file"]) == (
+        ACCTS[0], REGIONS[0], "2026/10/10", str(path))
+    # DuckDB reads it as a row of AWS's CloudTrail table.
+    rows_path = tmp_path / "rows.ndjson"
+    rows_path.write_bytes(res.rows)
+    spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in raw_row_columns().items()) + "}"
+    con = duckdb.connect()
+    cur = con.execute(f"SELECT {raw_row_select()} FROM read_json(?, format = "
+                      f"'newline_delimited', columns = {spec})", [str(rows_path)])
+    names = [d[0] for d in cur.description]
+    (values,) = cur.fetchall()
+    row = dict(zip(names, values))
+    assert names == list(duckdb_columns())
     assert row["eventname"] == "PutResourcePolicy"
-    assert row["useridentity"]["sessioncontext"]["sessionissuer"]["arn"].endswith(":role/r")
+    assert row["useridentity"]["sessionContext"]["sessionIssuer"]["arn"].endswith(":role/r")
     assert json.loads(row["requestparameters"])["resourceArn"] == rec["requestParameters"][
         "resourceArn"]
     assert (row["account"], row["region"], row["timestamp"]) == (
@@ -338,12 +351,12 @@ def test_any_field_of_any_type_is_used_or_named_never_raised(  # type: ignore[no
     assert res.candidates + named >= 1 + sum(not isinstance(x, dict) for x in extra)
     for line in res.rows.splitlines():
         row = orjson.loads(line)
-        assert set(row) >= {"eventname", "useridentity", "account", "timestamp"}
+        assert set(row) == {"r", "account", "region", "timestamp", "_file"}
     if res.rows:  # DuckDB loads every row with the table's declared types
         with tempfile.TemporaryDirectory() as tmp:
             rows = Path(tmp) / "rows.ndjson"
             rows.write_bytes(res.rows)
-            spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in duckdb_columns().items()) + "}"
-            got = duckdb.sql(f"SELECT count(*) FROM read_json('{rows}', "
+            spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in raw_row_columns().items()) + "}"
+            got = duckdb.sql(f"SELECT {raw_row_select()} FROM read_json('{rows}', "
                              f"format = 'newline_delimited', columns = {spec})").fetchall()
-        assert got == [(res.candidates,)]
+        assert len(got) == res.candidates
