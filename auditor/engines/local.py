@@ -56,7 +56,8 @@ def _scan_all(
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     ctx = multiprocessing.get_context(method)
     with ctx.Pool(workers, initializer=prefilter.init, initargs=args) as pool:
-        chunk = max(1, min(8, len(tasks) // (workers * 16)))
+        # Large chunks: each task round trip costs the main process, and files are small.
+        chunk = max(1, len(tasks) // (workers * 8))
         yield from pool.imap_unordered(prefilter.scan, tasks, chunksize=chunk)
 
 
