@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.aggregate import build_report
 from auditor.config import AuditConfig
 from auditor.engines import get_engine
 from auditor.engines.base import Engine
@@ -12,7 +11,6 @@ from auditor.errors import RenderError
 from auditor.exemptions import load as load_exemptions
 from auditor.model import Report
 from auditor.plan import build_plan
-from auditor.render import render_all
 
 
 def run_audit(config: AuditConfig, engine: Engine | None = None) -> Report:
@@ -22,10 +20,14 @@ def run_audit(config: AuditConfig, engine: Engine | None = None) -> Report:
     plan = build_plan(config, engine.dialect)
     result = engine.execute(config, plan)
     assert config.now is not None
+    from auditor.aggregate import build_report  # after the scan: not on the start-up path
+
     return build_report(config, result, config.now, exemptions)
 
 
 def write_reports(report: Report, out: Path, formats: tuple[str, ...]) -> list[Path]:
+    from auditor.render import render_all
+
     texts = render_all(report, formats)
     written = []
     try:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, timedelta
 
 from auditor.config import AuditConfig, DateRange
@@ -27,23 +28,51 @@ class PlannedQuery:
 
 @dataclass(frozen=True)
 class QueryPlan:
+    """The queries of one range. Their SQL is rendered on first use of `queries`, so the
+    local engine can start reading files (which needs only the specs) before."""
+
     range: DateRange
     dialect: str
-    queries: tuple[PlannedQuery, ...]
+    specs: tuple[QuerySpec, ...]
+    context: dict[str, object] = field(compare=False, repr=False)
+    chunk: str | None = None
     lookahead_days: int = 0  # > 0 when a query reads past the range (later_success)
+
+    @cached_property
+    def queries(self) -> tuple[PlannedQuery, ...]:
+        out = []
+        for spec in self.specs:
+            r = render(spec.template, self.dialect, self.context)
+            out.append(
+                PlannedQuery(
+                    name=spec.name,
+                    title=spec.title,
+                    sql=r.sql,
+                    params=r.params,
+                    display=r.display,
+                    spec=spec,
+                    chunk=self.chunk,
+                )
+            )
+        return tuple(out)
 
     @property
     def needles(self) -> tuple[bytes, ...]:
-        return tuple(sorted({n.encode() for q in self.queries for n in q.spec.needles}))
+        return tuple(sorted({n.encode() for s in self.specs for n in s.needles}))
 
     @property
     def prefilters(self) -> tuple[dict[str, tuple[str, ...]], ...]:
-        return tuple(q.spec.prefilter for q in self.queries)
+        return tuple(s.prefilter for s in self.specs)
+
+    @property
+    def columns(self) -> tuple[tuple[str, ...] | None, ...]:
+        """Per query, the table columns it reads (None: undeclared, load whole records)."""
+        return tuple(s.columns for s in self.specs)
 
     @property
     def prefilters_contains(self) -> tuple[dict[str, tuple[str, ...]], ...]:
         """Per query, like `prefilters`: field -> substrings one of which it must hold."""
-        return tuple(q.spec.prefilter_contains for q in self.queries)
+        return tuple(s.prefilter_contains for s in self.specs)
 
     @property
     def folder_days(self) -> list[date]:
@@ -76,14 +105,10 @@ def query_context(config: AuditConfig, rng: DateRange, dialect: str) -> dict[str
 
 
 def _lookahead_end(rng: DateRange, days: int) -> str:
-    from datetime import timedelta
-
     return f"{(rng.last + timedelta(days=1 + days)).isoformat()}T00:00:00Z"
 
 
 def _lookahead_folder(rng: DateRange, days: int) -> str:
-    from datetime import timedelta
-
     return (rng.last + timedelta(days=1 + days)).strftime("%Y/%m/%d")
 
 
@@ -91,20 +116,13 @@ def build_plan(
     config: AuditConfig, dialect: str, rng: DateRange | None = None, chunk: str | None = None
 ) -> QueryPlan:
     rng = rng or config.range
-    ctx = query_context(config, rng, dialect)
-    queries = []
-    for spec in query_specs():
-        r = render(spec.template, dialect, ctx)
-        queries.append(
-            PlannedQuery(
-                name=spec.name,
-                title=spec.title,
-                sql=r.sql,
-                params=r.params,
-                display=r.display,
-                spec=spec,
-                chunk=chunk,
-            )
-        )
-    lookahead = config.lookahead_days if any(q.spec.lookahead for q in queries) else 0
-    return QueryPlan(range=rng, dialect=dialect, queries=tuple(queries), lookahead_days=lookahead)
+    specs = query_specs()
+    lookahead = config.lookahead_days if any(s.lookahead for s in specs) else 0
+    return QueryPlan(
+        range=rng,
+        dialect=dialect,
+        specs=specs,
+        context=query_context(config, rng, dialect),
+        chunk=chunk,
+        lookahead_days=lookahead,
+    )

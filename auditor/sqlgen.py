@@ -13,9 +13,10 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 from auditor.errors import ConfigError
 from auditor.resources import data_dir
@@ -53,6 +54,9 @@ class QuerySpec:
     # field -> substrings one of which the value must contain (for LIKE '%x%' clauses)
     prefilter_contains: dict[str, tuple[str, ...]] = field(default_factory=dict)
     lookahead: bool = False  # reads past the range, up to lookahead_last_folder
+    # The table columns the query reads, when declared: the local engine then loads only
+    # these for records no other query wants (tests/test_sql_columns.py checks the list).
+    columns: tuple[str, ...] | None = None
 
 
 @lru_cache(maxsize=1)
@@ -69,6 +73,7 @@ def query_specs() -> tuple[QuerySpec, ...]:
                 k: tuple(v) for k, v in q.get("prefilter_contains", {}).items()
             },
             lookahead=bool(q.get("lookahead", False)),
+            columns=tuple(q["columns"]) if "columns" in q else None,
         )
         for q in manifest["query"]
     )
@@ -76,6 +81,8 @@ def query_specs() -> tuple[QuerySpec, ...]:
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
+    import jinja2  # here, not at import time: the local engine renders while it scans
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("sql"))),
         undefined=jinja2.StrictUndefined,

@@ -47,7 +47,7 @@ def _tasks(files: list[LogFile]) -> list[prefilter.Task]:
 def _scan_all(
     tasks: list[prefilter.Task], plan: QueryPlan, workers: int, cache_dir: str | None
 ) -> Iterator[prefilter.FileResult]:
-    args = (plan.needles, plan.prefilters, cache_dir, plan.prefilters_contains)
+    args = (plan.needles, plan.prefilters, cache_dir, plan.prefilters_contains, plan.columns)
     if workers <= 1 or len(tasks) < MIN_FILES_FOR_POOL:
         prefilter.init(*args)
         for t in tasks:
@@ -104,9 +104,11 @@ class LocalEngine:
             rows_path = os.path.join(tmp, "candidates.ndjson")
             with open(rows_path, "wb") as out:
                 results = _scan_all(_tasks(disc.files), plan, workers, cache)
-                # Import DuckDB while the workers run (it is the slowest import here).
+                # Import DuckDB and render the SQL while the workers run.
                 first = next(results, None)
                 import duckdb
+
+                plan.queries  # noqa: B018 - renders (and caches) the SQL now
 
                 for res in _chain(first, results):
                     if res.error:

@@ -37,6 +37,7 @@ _NEEDLES: tuple[bytes, ...] = ()
 _PREFILTERS: tuple[dict[str, frozenset[str]], ...] = ()
 _CONTAINS: tuple[dict[str, tuple[str, ...]], ...] = ()
 _CACHE_DIR: str | None = None
+_COLUMNS: tuple[frozenset[str] | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,17 @@ def init(
     prefilters: tuple[dict[str, tuple[str, ...]], ...],
     cache_dir: str | None = None,
     contains: tuple[dict[str, tuple[str, ...]], ...] = (),
+    columns: tuple[tuple[str, ...] | None, ...] = (),
 ) -> None:
     """Per query i: `prefilters[i]` field -> exact values, `contains[i]` field ->
-    substrings; a record is a candidate when some query's conditions all hold."""
-    global _NEEDLES, _PREFILTERS, _CONTAINS, _CACHE_DIR
+    substrings; a record is a candidate when some query's conditions all hold.
+    `columns[i]`: the table columns query i reads, or None (the whole record)."""
+    global _NEEDLES, _PREFILTERS, _CONTAINS, _CACHE_DIR, _COLUMNS
     _NEEDLES = needles
     _PREFILTERS = tuple({k: frozenset(v) for k, v in pf.items()} for pf in prefilters)
     _CONTAINS = tuple(contains) + ({},) * (len(prefilters) - len(contains))
+    cols = tuple(columns) + (None,) * (len(prefilters) - len(columns))
+    _COLUMNS = tuple(None if c is None else frozenset(c) for c in cols)
     _CACHE_DIR = cache_dir
 
 
@@ -82,14 +87,23 @@ def read_bytes(path: str) -> bytes:
         return fh.read()
 
 
-def _is_candidate(rec: dict) -> bool:
-    for pf, pc in zip(_PREFILTERS, _CONTAINS):
+def _wanted(rec: dict) -> frozenset[str] | None | bool:
+    """False: no query wants the record; None: load it whole; else the only columns the
+    queries wanting it read."""
+    cols: frozenset[str] | bool = False
+    for pf, pc, qc in zip(_PREFILTERS, _CONTAINS, _COLUMNS):
         if all(isinstance(v := rec.get(k), str) and v in vals for k, vals in pf.items()) and all(
             isinstance(v := rec.get(k), str) and any(sub in v for sub in subs)
             for k, subs in pc.items()
         ):
-            return True
-    return False
+            if qc is None:
+                return None
+            cols = qc if cols is False else cols | qc  # type: ignore[operator]
+    return cols
+
+
+def _is_candidate(rec: dict) -> bool:
+    return _wanted(rec) is not False
 
 
 def _needle_records(data: bytes) -> tuple[int, list[tuple[int, object, bytes]]] | None:
@@ -228,7 +242,8 @@ def scan(task: Task) -> FileResult:
         if not isinstance(rec, dict):
             broken.append(f"{label(i)}: not a JSON object")
             continue
-        if not _is_candidate(rec):
+        cols = _wanted(rec)
+        if cols is False:
             continue
         et = rec.get("eventTime")
         if not isinstance(et, str) or not _EVENT_TIME.match(et):
@@ -239,7 +254,10 @@ def scan(task: Task) -> FileResult:
         if ui is not None and not isinstance(ui, dict):
             broken.append(f"{label(i)} (eventID {str(rec.get('eventID'))[:64]}): userIdentity "
                           "is not an object; principal recorded as unknown")
-        if not is_canonical(rec):
+        if cols is not None:  # only some columns are read: load only those
+            canon = rec if is_canonical(rec) else canonical(rec)
+            raw_bytes = orjson.dumps({k: v for k, v in canon.items() if k.lower() in cols})
+        elif not is_canonical(rec):
             raw_bytes = orjson.dumps(canonical(rec))
         elif raw_bytes is None:
             raw_bytes = orjson.dumps(rec)
