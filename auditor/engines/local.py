@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import date
 
 from auditor.config import AuditConfig
 from auditor.engines import prefilter
@@ -38,16 +39,23 @@ def open_lister(source: str):  # type: ignore[no-untyped-def]
     return LocalLister(source)
 
 
-def _tasks(files: list[LogFile]) -> list[prefilter.Task]:
-    # Largest first: keeps both workers busy to the end.
+def _tasks(files: list[LogFile], last_folder: date | None = None) -> list[prefilter.Task]:
+    """Largest first (keeps both workers busy to the end); a file delivered after
+    `last_folder` (the range's last day + 1) is read by the look-ahead queries only."""
     ordered = sorted(files, key=lambda f: -f.size)
-    return [prefilter.Task(f.path, f.account, f.region, f"{f.day:%Y/%m/%d}") for f in ordered]
+    return [
+        prefilter.Task(f.path, f.account, f.region, f"{f.day:%Y/%m/%d}",
+                       lookahead_only=last_folder is not None and f.day > last_folder)
+        for f in ordered
+    ]
 
 
 def _scan_all(
     tasks: list[prefilter.Task], plan: QueryPlan, workers: int, cache_dir: str | None
 ) -> Iterator[prefilter.FileResult]:
-    args = (plan.needles, plan.prefilters, cache_dir, plan.prefilters_contains, plan.columns)
+    args = (plan.needles, plan.prefilters, cache_dir, plan.prefilters_contains, plan.columns,
+            tuple(tuple(n.encode() for n in s.needles) for s in plan.specs),
+            tuple(s.lookahead for s in plan.specs))
     if workers <= 1 or len(tasks) < MIN_FILES_FOR_POOL:
         prefilter.init(*args)
         for t in tasks:
@@ -103,7 +111,8 @@ class LocalEngine:
         with tempfile.TemporaryDirectory(prefix="auditor-") as tmp:
             rows_path = os.path.join(tmp, "candidates.ndjson")
             with open(rows_path, "wb") as out:
-                results = _scan_all(_tasks(disc.files), plan, workers, cache)
+                tasks = _tasks(disc.files, plan.range.folder_days[-1])
+                results = _scan_all(tasks, plan, workers, cache)
                 # Import DuckDB and render the SQL while the workers run.
                 first = next(results, None)
                 import duckdb

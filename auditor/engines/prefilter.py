@@ -38,6 +38,8 @@ _PREFILTERS: tuple[dict[str, frozenset[str]], ...] = ()
 _CONTAINS: tuple[dict[str, tuple[str, ...]], ...] = ()
 _CACHE_DIR: str | None = None
 _COLUMNS: tuple[frozenset[str] | None, ...] = ()
+# (needles, prefilters, contains, columns) of the look-ahead queries alone, or None.
+_AHEAD: tuple | None = None  # type: ignore[type-arg]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Task:
     account: str
     region: str
     folder: str  # YYYY/MM/DD, the delivery folder (the `timestamp` partition)
+    lookahead_only: bool = False  # past the range: only look-ahead queries want it
 
 
 @dataclass
@@ -65,17 +68,31 @@ def init(
     cache_dir: str | None = None,
     contains: tuple[dict[str, tuple[str, ...]], ...] = (),
     columns: tuple[tuple[str, ...] | None, ...] = (),
+    query_needles: tuple[tuple[bytes, ...], ...] = (),
+    lookahead: tuple[bool, ...] = (),
 ) -> None:
     """Per query i: `prefilters[i]` field -> exact values, `contains[i]` field ->
     substrings; a record is a candidate when some query's conditions all hold.
-    `columns[i]`: the table columns query i reads, or None (the whole record)."""
-    global _NEEDLES, _PREFILTERS, _CONTAINS, _CACHE_DIR, _COLUMNS
+    `columns[i]`: the table columns query i reads, or None (the whole record).
+    `query_needles[i]` and `lookahead[i]` (optional) let a file past the range, which
+    only look-ahead queries read, be searched for their needles alone."""
+    global _NEEDLES, _PREFILTERS, _CONTAINS, _CACHE_DIR, _COLUMNS, _AHEAD
     _NEEDLES = needles
     _PREFILTERS = tuple({k: frozenset(v) for k, v in pf.items()} for pf in prefilters)
     _CONTAINS = tuple(contains) + ({},) * (len(prefilters) - len(contains))
     cols = tuple(columns) + (None,) * (len(prefilters) - len(columns))
     _COLUMNS = tuple(None if c is None else frozenset(c) for c in cols)
     _CACHE_DIR = cache_dir
+    if query_needles and lookahead:
+        keep = [i for i, ahead in enumerate(lookahead) if ahead]
+        _AHEAD = (
+            tuple(sorted({n for i in keep for n in query_needles[i]})),
+            tuple(_PREFILTERS[i] for i in keep),
+            tuple(_CONTAINS[i] for i in keep),
+            tuple(_COLUMNS[i] for i in keep),
+        )
+    else:
+        _AHEAD = None
 
 
 def read_bytes(path: str) -> bytes:
@@ -87,11 +104,19 @@ def read_bytes(path: str) -> bytes:
         return fh.read()
 
 
-def _wanted(rec: dict) -> frozenset[str] | None | bool:
+def _profile(task: Task) -> tuple:  # type: ignore[type-arg]
+    """(needles, prefilters, contains, columns) of the queries that read this file."""
+    if task.lookahead_only and _AHEAD is not None:
+        return _AHEAD
+    return (_NEEDLES, _PREFILTERS, _CONTAINS, _COLUMNS)
+
+
+def _wanted(rec: dict, prof: tuple | None = None) -> frozenset[str] | None | bool:  # type: ignore[type-arg]
     """False: no query wants the record; None: load it whole; else the only columns the
     queries wanting it read."""
+    _, prefilters, contains, columns = prof or (_NEEDLES, _PREFILTERS, _CONTAINS, _COLUMNS)
     cols: frozenset[str] | bool = False
-    for pf, pc, qc in zip(_PREFILTERS, _CONTAINS, _COLUMNS):
+    for pf, pc, qc in zip(prefilters, contains, columns):
         if all(isinstance(v := rec.get(k), str) and v in vals for k, vals in pf.items()) and all(
             isinstance(v := rec.get(k), str) and any(sub in v for sub in subs)
             for k, subs in pc.items()
@@ -106,7 +131,9 @@ def _is_candidate(rec: dict) -> bool:
     return _wanted(rec) is not False
 
 
-def _needle_records(data: bytes) -> tuple[int, list[tuple[int, object, bytes]]] | None:
+def _needle_records(
+    data: bytes, needles: tuple[bytes, ...] | None = None
+) -> tuple[int, list[tuple[int, object, bytes]]] | None:
     """(record count, [(byte offset, parsed record, its bytes)] for the records holding a needle)
     for a file laid out as AWS writes it, else None: then the file is parsed whole.
 
@@ -122,7 +149,7 @@ def _needle_records(data: bytes) -> tuple[int, list[tuple[int, object, bytes]]] 
         return None
     end_of_records = data.rfind(b"]")  # the Records array's closing bracket
     hits: list[int] = []
-    for needle in _NEEDLES:
+    for needle in _NEEDLES if needles is None else needles:
         pos = data.find(needle, first)
         while pos >= 0:
             hits.append(pos)
@@ -202,9 +229,10 @@ def scan(task: Task) -> FileResult:
         res.error = f"not a complete gzip file: {exc}"
         return res
     del raw
-    fast = _needle_records(data)
+    prof = _profile(task)
+    fast = _needle_records(data, prof[0])
     if (fast is not None and not fast[1]) or (
-        fast is None and not any(n in data for n in _NEEDLES)
+        fast is None and not any(n in data for n in prof[0])
     ):
         # Cannot hold a match: check the shape cheaply and count records.
         if not _looks_whole(data):
@@ -242,7 +270,7 @@ def scan(task: Task) -> FileResult:
         if not isinstance(rec, dict):
             broken.append(f"{label(i)}: not a JSON object")
             continue
-        cols = _wanted(rec)
+        cols = _wanted(rec, prof)
         if cols is False:
             continue
         et = rec.get("eventTime")

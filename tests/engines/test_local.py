@@ -16,6 +16,7 @@ from auditor.audit import write_reports
 from auditor.synth import (
     assumed_role,
     bedrock_policy_call,
+    event,
     iam_user,
     log_key,
     write_log,
@@ -372,3 +373,47 @@ def test_a_lone_surrogate_in_caller_text_does_not_hide_the_file(
     assert report.coverage.unreadable == ()
     (ev,) = [e for e in report.events if e.event_id == "evil"]
     assert ev.user_agent == "ua-\ufffd-x"
+
+
+def test_files_past_the_range_serve_the_look_ahead_only(tmp_path: Path, audit) -> None:
+    bob = iam_user(ACCT, "bob")
+    put(tmp_path, at(3, 12, 7), [denial(at(3), "d1", identity=bob)])
+    # Day 8 is past the range (1..3, folders 1..4) but inside the 7-day look-ahead: bob's
+    # later success counts; another denial there is outside the audit and is not loaded.
+    put(tmp_path, at(8, 9, 7), [
+        denial(at(8, 9), "ok1", identity=bob, error=None),
+        denial(at(8, 9, 1), "d-late", identity=iam_user(ACCT, "eve")),
+    ])
+    report = audit(tmp_path, date(2026, 10, 1), date(2026, 10, 3))
+    assert ids(report) == {"d1"}
+    (finding,) = report.findings
+    assert finding.later_success == "2026-10-08T09:00:00Z"
+    assert report.coverage.gaps  # days 1 and 2 have no logs; the look-ahead is not a gap
+    assert all(g.end <= "2026-10-03" for g in report.coverage.gaps)
+
+
+def test_a_look_ahead_file_is_searched_for_look_ahead_needles_only(tmp_path: Path) -> None:
+    from auditor.config import AuditConfig, DateRange
+    from auditor.engines import prefilter
+    from auditor.engines.local import _scan_all, _tasks
+    from auditor.plan import build_plan
+    from auditor.sources.layout import LogFile
+
+    path = put(tmp_path, at(8, 9, 7), [
+        denial(at(8, 9), "ok1", error=None),
+        event(at(8, 9, 1), identity=iam_user(ACCT, "eve"), source="s3.amazonaws.com",
+              name="GetObject", region=REGION, account=ACCT, error="AccessDenied",
+              message="denied", event_id="other-denial"),
+    ])
+    plan = build_plan(AuditConfig(range=DateRange(date(2026, 10, 1), date(2026, 10, 3))),
+                      "duckdb")
+    f = LogFile(str(path), ACCT, REGION, date(2026, 10, 8), path.stat().st_size)
+    (task,) = _tasks([f], plan.range.folder_days[-1])
+    assert task.lookahead_only
+    (res,) = list(_scan_all([task], plan, 1, None))
+    assert res.records == 2 and res.candidates == 1  # the success, not the S3 denial
+    assert b"ok1" in res.rows and b"other-denial" not in res.rows
+    (task_in_range,) = _tasks([f], date(2026, 10, 9))
+    (res,) = list(_scan_all([task_in_range], plan, 1, None))
+    assert res.candidates == 2
+    assert prefilter._AHEAD is not None
