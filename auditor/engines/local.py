@@ -131,7 +131,7 @@ class LocalEngine:
                         out.write(res.rows)
                     for b in res.broken or ():
                         unreadable.append(Unreadable(res.path, b))
-            result = self._run_sql(duckdb, rows_path, plan)
+            result = self._run_sql(duckdb, rows_path, plan, disc.overlapping)
 
         unreadable = [Unreadable(_display_path(u.path, config.source), u.reason) for u in unreadable]
         unreadable.sort(key=lambda u: (u.path, u.reason))
@@ -149,20 +149,25 @@ class LocalEngine:
         result.input_fingerprint = fingerprint(disc.files, config.source)
         return result
 
-    def _run_sql(self, duckdb, rows_path: str, plan: QueryPlan) -> EngineResult:  # type: ignore[no-untyped-def]
+    def _run_sql(
+        self, duckdb, rows_path: str, plan: QueryPlan, overlapping: bool = True
+    ) -> EngineResult:  # type: ignore[no-untyped-def]
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET threads = 2")
             spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in raw_row_columns().items()) + "}"
-            # One row per eventID: an org trail and an older per-account trail in the same
-            # bucket deliver the same event twice.
+            # One row per eventID where two trails deliver the same account and region
+            # (an org trail beside an older per-account trail): each event comes twice.
+            dedupe = (
+                " QUALIFY eventid IS NULL OR "
+                "row_number() OVER (PARTITION BY eventid ORDER BY _file) = 1"
+                if overlapping else ""
+            )
             con.execute(
                 f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM (SELECT {raw_row_select()} "
                 f"FROM read_json(?, format = 'newline_delimited', columns = {spec}, "
-                f"maximum_object_size = 134217728)) "
-                f"QUALIFY eventid IS NULL OR "
-                f"row_number() OVER (PARTITION BY eventid ORDER BY _file) = 1",
+                f"maximum_object_size = 134217728)){dedupe}",
                 [rows_path],
             )
             result = EngineResult()

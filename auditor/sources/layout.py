@@ -52,6 +52,9 @@ class Discovery:
     skipped: list[str] = field(default_factory=list)  # stray files in day folders
     present: set[tuple[str, str, date]] = field(default_factory=set)
     roots: list[str] = field(default_factory=list)  # the AWSLogs folders found
+    # An account/region delivered by two trails (an org trail and an older per-account
+    # trail, or two prefixes): the same event may sit in two files.
+    overlapping: bool = False
 
     @property
     def accounts(self) -> tuple[str, ...]:
@@ -122,6 +125,8 @@ def discover(
             for region in sorted(lister.dirs(ct)):
                 if regions and region not in regions:
                     continue
+                if (acct, region) in result.trails:
+                    result.overlapping = True
                 result.trails.add((acct, region))
                 region_path = lister.join(ct, region)
                 for day in folder_days:
