@@ -106,6 +106,33 @@ def _at_least(value: Any, low: int, name: str, high: int = 10**9) -> int:
     return value
 
 
+CONFIG_KEYS = {
+    "audit": {
+        "source", "from", "to", "engine", "format", "accounts", "regions", "strict",
+        "workers", "cache", "own_accounts", "lookahead_days", "min_attempts",
+        "repeat_threshold", "fail_on", "exemptions",
+    },
+    "athena": {
+        "database", "table", "workgroup", "output_location", "partition_scheme", "trail",
+        "query_timeout", "max_scan_gb", "concurrency", "state_dir",
+    },
+}
+
+
+def check_config_keys(file: dict[str, Any]) -> None:
+    """A misspelt setting is an error, not a silently ignored line."""
+    for section, values in file.items():
+        if section not in CONFIG_KEYS or not isinstance(values, dict):
+            raise ConfigError(
+                f"config file: unknown section [{section}] (use [audit] and [athena])"
+            )
+        unknown = sorted(set(values) - CONFIG_KEYS[section])
+        if unknown:
+            raise ConfigError(
+                f"config file: unknown setting(s) in [{section}]: {', '.join(unknown)}"
+            )
+
+
 def build_config(**kw: Any) -> Any:
     """Flags over the TOML file over defaults, in one place."""
     from auditor.config import (
@@ -122,6 +149,7 @@ def build_config(**kw: Any) -> Any:
     )
 
     file = read_config_file(kw.get("config"))
+    check_config_keys(file)
     a = file.get("audit", {})
     ath = file.get("athena", {})
     rng = parse_range(

@@ -239,3 +239,22 @@ def test_an_account_asked_for_but_absent_is_a_gap_not_silence(tmp_path: Path) ->
     gaps = json.loads((out / "report.json").read_text())["coverage"]["gaps"]
     assert [g["account_id"] for g in gaps] == ["999988887777"]
     assert gaps[0]["days"] == 1
+
+
+def test_a_misspelt_config_setting_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    trail = tiny_trail(tmp_path / "trail")
+    cfg = tmp_path / "auditor.toml"
+    cfg.write_text('[audit]\nsource = "x"\nmin_attempt = 3\n')
+    result = run("audit", "--source", str(trail), *RANGE, "--config", str(cfg))
+    assert "unknown setting(s) in [audit]: min_attempt" in assert_one_error_line(result)
+
+
+def test_config_file_settings_apply_and_flags_win(tmp_path: Path) -> None:
+    trail = tiny_trail(tmp_path / "trail")
+    out = tmp_path / "out"
+    cfg = tmp_path / "auditor.toml"
+    cfg.write_text(f'[audit]\nsource = "{tmp_path}/nope"\nformat = ["json"]\n'
+                   f'from = "2026-10-05"\nto = "2026-10-05"\n')
+    result = run("audit", "--source", str(trail), "--config", str(cfg), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["report.json"]
