@@ -26,3 +26,16 @@ def test_readme_names_every_exit_code_the_cli_uses():
     text = (REPO / "README.md").read_text(encoding="utf-8")
     for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 4 |"):
         assert code in text
+
+
+def test_the_readme_config_example_is_a_valid_config_file():
+    import re
+    import tomllib
+
+    from auditor.cli import check_config_keys
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```toml\n(.*?)```", text, re.S)
+    data = tomllib.loads(block)
+    check_config_keys(data)  # raises on a setting the program does not know
+    assert {"audit", "athena"} <= set(data)

@@ -432,7 +432,8 @@ def test_managed_policy_scopes_resources(template):
         for s in statements
         if "s3:ListBucket" in as_list(s["Action"]) and s["Resource"] == "arn:aws:s3:::trail-bucket"
     ]
-    assert trail_list["Condition"] == {"StringLike": {"s3:prefix": "AWSLogs/*"}}
+    # The trail root (listed one level deep to find AWSLogs/) and what is under AWSLogs/.
+    assert trail_list["Condition"] == {"StringLike": {"s3:prefix": ["", "AWSLogs/*"]}}
     assert not any("kms:Decrypt" in as_list(s["Action"]) for s in statements)
 
 
@@ -446,7 +447,8 @@ def test_managed_policy_follows_trail_prefix_and_optional_kms(template):
         for s in statements
         if "s3:ListBucket" in as_list(s["Action"]) and s["Resource"] == "arn:aws:s3:::trail-bucket"
     ]
-    assert trail_list["Condition"] == {"StringLike": {"s3:prefix": "org/logs/AWSLogs/*"}}
+    assert trail_list["Condition"] == {
+        "StringLike": {"s3:prefix": ["org/logs/", "org/logs/AWSLogs/*"]}}
     [kms] = [s for s in statements if "kms:Decrypt" in as_list(s["Action"])]
     assert kms["Resource"] == key
     assert as_list(kms["Action"]) == ["kms:Decrypt"]
