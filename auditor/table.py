@@ -237,6 +237,18 @@ def _canon(t: Type):  # type: ignore[no-untyped-def]
 
 is_canonical = _check(("struct", COLUMNS))
 canonical = _canon(("struct", COLUMNS))
+# Per column: (CloudTrail's key, check, rewrite), for loading a few columns of a record.
+COLUMN_FIXERS = {name: (CAMEL[name], _check(t), _canon(t)) for name, t in COLUMNS}
+
+
+def pick_columns(rec: dict, columns: frozenset[str]) -> dict:
+    """Only the given columns of a raw record, each as DuckDB can read it (see canonical)."""
+    out = {}
+    for k, v in rec.items():
+        if isinstance(k, str) and (low := k.lower()) in columns:
+            key, check, fix = COLUMN_FIXERS[low]
+            out[key] = v if check(v) else fix(v)
+    return out
 
 
 def duckdb_columns() -> dict[str, str]:

@@ -168,3 +168,14 @@ def test_other_key_spellings_and_wrong_shapes_are_rewritten() -> None:
     assert is_canonical(fixed)
     assert not is_canonical({"userIdentity": "a string"})
     assert not is_canonical({"resources": {"ARN": "x"}})
+
+
+def test_pick_columns_keeps_only_the_asked_columns_readable() -> None:
+    from auditor.table import is_canonical, pick_columns
+
+    rec = {"EventName": "X", "userIdentity": {"ARN": "a", "sessionContext": []},
+           "errorCode": "AccessDenied", "sourceIPAddress": "1.2.3.4"}
+    got = pick_columns(rec, frozenset({"eventname", "useridentity", "errorcode"}))
+    assert got == {"eventName": "X", "userIdentity": {"arn": "a", "sessionContext": None},
+                   "errorCode": "AccessDenied"}
+    assert is_canonical(got)

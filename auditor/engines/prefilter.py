@@ -15,13 +15,15 @@ Kept import-light (isal, orjson): it runs in forked workers.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import re
 from dataclasses import dataclass
 
 import orjson
 from isal import igzip, isal_zlib
 
-from auditor.table import canonical, is_canonical
+from auditor.table import canonical, is_canonical, pick_columns
 
 _EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 _RECORD_KEY = b'"eventVersion"'
@@ -131,6 +133,53 @@ def _is_candidate(rec: dict) -> bool:
     return _wanted(rec) is not False
 
 
+def _load_memmem():  # type: ignore[no-untyped-def]
+    """The C library's memmem: about 3x faster than bytes.find for needles of 10-20
+    bytes in JSON (glibc's two-way search with SIMD). None where there is none."""
+    try:
+        name = ctypes.util.find_library("c")
+        fn = ctypes.CDLL(name).memmem if name else None
+    except (OSError, AttributeError):
+        return None
+    if fn is not None:
+        fn.restype = ctypes.c_void_p
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
+    return fn
+
+
+_MEMMEM = _load_memmem()
+
+
+def positions(data: bytes, needle: bytes, start: int = 0) -> list[int]:
+    """Every offset >= start at which needle occurs (overlaps included), in order."""
+    out: list[int] = []
+    if _MEMMEM is None:
+        pos = data.find(needle, start)
+        while pos >= 0:
+            out.append(pos)
+            pos = data.find(needle, pos + 1)
+        return out
+    holder = ctypes.c_char_p(data)  # points at the bytes' own buffer: no copy
+    base = ctypes.cast(holder, ctypes.c_void_p).value or 0
+    end, m = len(data), len(needle)
+    off = start
+    while off <= end - m:
+        hit = _MEMMEM(base + off, end - off, needle, m)
+        if not hit:
+            break
+        out.append(hit - base)
+        off = hit - base + 1
+    return out
+
+
+def contains(data: bytes, needle: bytes) -> bool:
+    if _MEMMEM is None or len(data) < len(needle):
+        return needle in data
+    holder = ctypes.c_char_p(data)
+    base = ctypes.cast(holder, ctypes.c_void_p).value or 0
+    return bool(_MEMMEM(base, len(data), needle, len(needle)))
+
+
 def _needle_records(
     data: bytes, needles: tuple[bytes, ...] | None = None
 ) -> tuple[int, list[tuple[int, object, bytes]]] | None:
@@ -150,10 +199,7 @@ def _needle_records(
     end_of_records = data.rfind(b"]")  # the Records array's closing bracket
     hits: list[int] = []
     for needle in _NEEDLES if needles is None else needles:
-        pos = data.find(needle, first)
-        while pos >= 0:
-            hits.append(pos)
-            pos = data.find(needle, pos + 1)
+        hits.extend(positions(data, needle, first))
     out: list[tuple[int, object, bytes]] = []
     done = -1  # end of the last record parsed
     for pos in sorted(hits):
@@ -232,7 +278,7 @@ def scan(task: Task) -> FileResult:
     prof = _profile(task)
     fast = _needle_records(data, prof[0])
     if (fast is not None and not fast[1]) or (
-        fast is None and not any(n in data for n in prof[0])
+        fast is None and not any(contains(data, n) for n in prof[0])
     ):
         # Cannot hold a match: check the shape cheaply and count records.
         if not _looks_whole(data):
@@ -283,8 +329,7 @@ def scan(task: Task) -> FileResult:
             broken.append(f"{label(i)} (eventID {str(rec.get('eventID'))[:64]}): userIdentity "
                           "is not an object; principal recorded as unknown")
         if cols is not None:  # only some columns are read: load only those
-            canon = rec if is_canonical(rec) else canonical(rec)
-            raw_bytes = orjson.dumps({k: v for k, v in canon.items() if k.lower() in cols})
+            raw_bytes = orjson.dumps(pick_columns(rec, cols))
         elif not is_canonical(rec):
             raw_bytes = orjson.dumps(canonical(rec))
         elif raw_bytes is None:
