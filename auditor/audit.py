@@ -34,7 +34,7 @@ def write_reports(report: Report, out: Path, formats: tuple[str, ...]) -> list[P
         out.mkdir(parents=True, exist_ok=True)
         for name, text in texts.items():
             path = out / name
-            path.write_text(text, encoding="utf-8")
+            path.write_bytes(text.encode("utf-8"))  # the same bytes on every OS
             written.append(path)
     except OSError as exc:
         raise RenderError(

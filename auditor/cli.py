@@ -554,7 +554,11 @@ def render(
             raise RenderError(f"cannot read {report_json}: {exc.strerror}") from None
         report = json_report.loads(text)
         fmts = tuple(formats or ("json", "md", "html", "csv"))
-        written = write_reports(report, out, fmts)
+        try:
+            written = write_reports(report, out, fmts)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            # A hand-edited report.json whose values have the wrong types.
+            raise RenderError(f"{report_json}: a field has a value of the wrong type ({exc})") from None
         typer.echo("wrote " + ", ".join(str(p) for p in written))
         return 0
 

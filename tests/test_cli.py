@@ -258,3 +258,17 @@ def test_config_file_settings_apply_and_flags_win(tmp_path: Path) -> None:
     result = run("audit", "--source", str(trail), "--config", str(cfg), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["report.json"]
+
+
+def test_render_of_a_report_json_with_wrong_types_is_exit_2(tmp_path: Path) -> None:
+    trail = tiny_trail(tmp_path / "trail")
+    out = tmp_path / "out"
+    assert run("audit", "--source", str(trail), *RANGE, "--out", str(out),
+               "--format", "json").exit_code == 0
+    data = json.loads((out / "report.json").read_text())
+    data["findings"][0]["attempts"] = "many"
+    data["findings"][0]["first_seen"] = 5
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    result = run("render", str(bad), "--out", str(tmp_path / "again"))
+    assert "wrong type" in assert_one_error_line(result)
