@@ -28,8 +28,8 @@ from auditor.sources.layout import (
     LOG_SUFFIX,
     Discovery,
     Lister,
-    account_folders,
     find_awslogs,
+    region_folders,
 )
 
 PRICE_PER_TB_USD = 5.0
@@ -195,17 +195,8 @@ def discover_pairs(
 ) -> tuple[Discovery, list[tuple[str, str, str]]]:
     """The trail's (account, region, folder) triples, by delimiter listings only."""
     disc = Discovery(roots=find_awslogs(lister, root))
-    pairs: list[tuple[str, str, str]] = []
-    for awslogs in disc.roots:
-        for acct, acct_path in account_folders(lister, awslogs):
-            if accounts and acct not in accounts:
-                continue
-            ct = lister.join(acct_path, "CloudTrail")
-            for region in sorted(lister.dirs(ct)):
-                if regions and region not in regions:
-                    continue
-                disc.trails.add((acct, region))
-                pairs.append((acct, region, lister.join(ct, region)))
+    pairs = region_folders(lister, disc.roots, accounts, regions)
+    disc.trails.update((acct, region) for acct, region, _ in pairs)
     return disc, pairs
 
 

@@ -103,6 +103,27 @@ def account_folders(lister: Lister, awslogs: str) -> list[tuple[str, str]]:
     return out
 
 
+def region_folders(
+    lister: Lister,
+    roots: list[str],
+    accounts: tuple[str, ...] = (),
+    regions: tuple[str, ...] = (),
+) -> list[tuple[str, str, str]]:
+    """(account, region, folder) of every CloudTrail/<region> folder under the AWSLogs
+    roots, both layouts, pruned by --account/--region: delimiter listings only."""
+    out: list[tuple[str, str, str]] = []
+    for awslogs in roots:
+        for acct, acct_path in account_folders(lister, awslogs):
+            if accounts and acct not in accounts:
+                continue
+            ct = lister.join(acct_path, "CloudTrail")
+            for region in sorted(lister.dirs(ct)):
+                if regions and region not in regions:
+                    continue
+                out.append((acct, region, lister.join(ct, region)))
+    return out
+
+
 def discover(
     lister: Lister,
     root: str,
@@ -117,21 +138,13 @@ def discover(
     result = Discovery(roots=roots)
     folder_days = days if days is not None else rng.folder_days
     wanted: list[tuple[str, str, date, str]] = []  # (account, region, day, folder)
-    for awslogs in roots:
-        for acct, acct_path in account_folders(lister, awslogs):
-            if accounts and acct not in accounts:
-                continue
-            ct = lister.join(acct_path, "CloudTrail")
-            for region in sorted(lister.dirs(ct)):
-                if regions and region not in regions:
-                    continue
-                if (acct, region) in result.trails:
-                    result.overlapping = True
-                result.trails.add((acct, region))
-                region_path = lister.join(ct, region)
-                for day in folder_days:
-                    folder = lister.join(region_path, f"{day:%Y}", f"{day:%m}", f"{day:%d}")
-                    wanted.append((acct, region, day, folder))
+    for acct, region, region_path in region_folders(lister, roots, accounts, regions):
+        if (acct, region) in result.trails:
+            result.overlapping = True
+        result.trails.add((acct, region))
+        for day in folder_days:
+            folder = lister.join(region_path, f"{day:%Y}", f"{day:%m}", f"{day:%d}")
+            wanted.append((acct, region, day, folder))
     # A lister that can list many folders at once (S3: one round trip each) does so.
     many = getattr(lister, "files_many", None)
     folders = [w[3] for w in wanted]
