@@ -11,7 +11,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from auditor import __version__
@@ -100,7 +100,7 @@ def totals(findings: Iterable[Finding], suppressed: Iterable[Finding] = ()) -> T
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def config_summary(config: AuditConfig) -> dict[str, str]:
@@ -178,7 +178,7 @@ def build_report(
     now: datetime,
     exemptions: Sequence[Exemption] = (),
 ) -> Report:
-    today = now.astimezone(timezone.utc).date()
+    today = now.astimezone(UTC).date()
     events = sorted((event_from_row(r) for r in result.rows.get(MAIN_QUERY, [])),
                     key=_event_key)
     events, statuses = apply_exemptions(events, exemptions, today)

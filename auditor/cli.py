@@ -78,7 +78,9 @@ Table = Annotated[Optional[str], typer.Option("--table", help="Athena: CloudTrai
 Workgroup = Annotated[Optional[str], typer.Option("--workgroup", help="Athena: workgroup.")]
 OutputLocation = Annotated[
     Optional[str],
-    typer.Option("--output-location", help="Athena: s3:// results location (else the workgroup's)."),
+    typer.Option(
+        "--output-location", help="Athena: s3:// results location (else the workgroup's)."
+    ),
 ]
 Scheme = Annotated[
     Optional[str],
@@ -307,10 +309,13 @@ def audit(
     ] = None,
     max_scan_gb: Annotated[
         Optional[float],
-        typer.Option("--max-scan-gb", help="Athena: refuse a plan estimated to scan more (exit 2)."),
+        typer.Option(
+            "--max-scan-gb", help="Athena: refuse a plan estimated to scan more (exit 2)."
+        ),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Athena: print the plan, SQL and estimate; run nothing.")
+        bool,
+        typer.Option("--dry-run", help="Athena: print the plan, SQL and estimate; run nothing."),
     ] = False,
     concurrency: Annotated[
         Optional[int], typer.Option("--concurrency", help="Athena: monthly chunks at once [4].")
@@ -328,10 +333,13 @@ def audit(
     ] = None,
     lookahead_days: Annotated[
         Optional[int],
-        typer.Option("--lookahead-days", help="Days after the range to look for a later success [7]."),
+        typer.Option(
+            "--lookahead-days", help="Days after the range to look for a later success [7]."
+        ),
     ] = None,
     min_attempts: Annotated[
-        Optional[int], typer.Option("--min-attempts", help="Report principals with at least N attempts.")
+        Optional[int],
+        typer.Option("--min-attempts", help="Report principals with at least N attempts."),
     ] = None,
     fail_on: Annotated[
         Optional[str],
@@ -366,7 +374,9 @@ def audit(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the demo trail and reports.")] = Path(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the demo trail and reports.")
+    ] = Path(
         "demo-report"
     ),
 ) -> None:
@@ -558,7 +568,9 @@ def render(
             written = write_reports(report, out, fmts)
         except (TypeError, ValueError, AttributeError, KeyError) as exc:
             # A hand-edited report.json whose values have the wrong types.
-            raise RenderError(f"{report_json}: a field has a value of the wrong type ({exc})") from None
+            raise RenderError(
+                f"{report_json}: a field has a value of the wrong type ({exc})"
+            ) from None
         typer.echo("wrote " + ", ".join(str(p) for p in written))
         return 0
 

@@ -8,7 +8,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,9 @@ def parse_range(start: str | None, end: str | None, month: str | None) -> DateRa
             raise ConfigError(f"--month: {month!r} is too far in the future")
         return DateRange(date(y, mo, 1), date(y, mo, calendar.monthrange(y, mo)[1]))
     if not start or not end:
-        raise ConfigError("give a date range: --from YYYY-MM-DD --to YYYY-MM-DD, or --month YYYY-MM")
+        raise ConfigError(
+            "give a date range: --from YYYY-MM-DD --to YYYY-MM-DD, or --month YYYY-MM"
+        )
     first, last = parse_day(start, "--from"), parse_day(end, "--to")
     if first > last:
         raise ConfigError(f"--from {first} is after --to {last}")
@@ -139,7 +141,7 @@ class AuditConfig:
     now: datetime | None = None  # the clock, passed in for reproducible reports
 
     def with_now(self) -> AuditConfig:
-        return self if self.now else replace(self, now=datetime.now(timezone.utc))
+        return self if self.now else replace(self, now=datetime.now(UTC))
 
 
 def read_config_file(path: Path | None) -> dict[str, Any]:

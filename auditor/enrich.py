@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from auditor import policy, severity
@@ -83,7 +83,7 @@ def _instant(t: str) -> tuple[int, datetime | str]:
         dt = datetime.fromisoformat(t)
     except ValueError:
         return (1, t)
-    return (0, dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc))
+    return (0, dt if dt.tzinfo else dt.replace(tzinfo=UTC))
 
 
 def later_success(f: Finding, signals: Signals) -> str | None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, timedelta
+from functools import cached_property
 
 from auditor.config import AuditConfig, DateRange
 from auditor.sqlgen import QuerySpec, query_specs, quote_ident, render

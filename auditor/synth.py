@@ -14,7 +14,7 @@ import random
 import uuid
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ def _h(text: str) -> int:
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def assumed_role(account: str, role: str, session: str, path: str = "") -> dict[str, Any]:
@@ -140,7 +140,8 @@ def bedrock_policy_call(
     if request == "default":
         request = {"resourceArn": resource}
         if action == "PutResourcePolicy":
-            request["resourcePolicy"] = resource_policy or policy({"AWS": f"arn:aws:iam::{account}:root"})
+            own = policy({"AWS": f"arn:aws:iam::{account}:root"})
+            request["resourcePolicy"] = resource_policy or own
     msg = denied_message(identity.get("arn", "unknown"), action, resource) if error else None
     return event(when, identity=identity, source=BEDROCK, name=action, region=region,
                  account=account, request=request, error=error, message=msg, **kw)
@@ -201,12 +202,12 @@ def write_demo_trail(root: Path, month: date = date(2026, 10, 1), seed: int = 7)
     ci2 = assumed_role(prod, "ci-deployer", "gh-run-2")
     intruder = iam_user(dev, "contractor-bob")
     analyst = assumed_role(dev, "DataScience", "alice@example.com", path="teams/")
-    t0 = datetime(month.year, month.month, 1, tzinfo=timezone.utc)
+    t0 = datetime(month.year, month.month, 1, tzinfo=UTC)
     org_of = {prod: None, dev: org, audit: org}
 
     def add(acct: str, region: str, rec: dict[str, Any]) -> None:
         # Delivered in a file of its own, 7 minutes after the call (across midnight too).
-        when = datetime.strptime(rec["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        when = datetime.strptime(rec["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         write_log(root, log_key(acct, region, when + timedelta(minutes=7), org_of[acct],
                                 salt=rec["eventID"]), [rec])
         out.files += 1
@@ -256,7 +257,7 @@ def write_demo_trail(root: Path, month: date = date(2026, 10, 1), seed: int = 7)
             if acct == audit and 9 <= day.day <= 11:
                 continue  # the audit account's trail stopped for three days: a gap
             for hour in (0, 6, 12, 18):
-                delivered = datetime(day.year, day.month, day.day, hour, 5, tzinfo=timezone.utc)
+                delivered = datetime(day.year, day.month, day.day, hour, 5, tzinfo=UTC)
                 batch: list[dict[str, Any]] = []
                 for _ in range(rnd.randint(20, 40)):
                     src, name, ro = rnd.choice(_NOISE)

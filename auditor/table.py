@@ -48,7 +48,10 @@ USER_IDENTITY: Type = (
                         ),
                     ),
                     ("ec2roledelivery", S),
-                    ("webidfederationdata", ("struct", [("federatedprovider", S), ("attributes", ("map", S, S))])),
+                    (
+                        "webidfederationdata",
+                        ("struct", [("federatedprovider", S), ("attributes", ("map", S, S))]),
+                    ),
                 ],
             ),
         ),

@@ -5,7 +5,7 @@ events never changes a finding (property tests)."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -130,7 +130,7 @@ def test_report_totals_and_events_from_engine_rows() -> None:
     ]
     config = AuditConfig(range=DateRange(date(2026, 10, 1), date(2026, 10, 31)),
                          source="/trail")
-    now = datetime(2026, 11, 2, 3, 4, 5, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 2, 3, 4, 5, tzinfo=UTC)
     report = build_report(config, EngineResult(rows={"denied_policy_changes": rows},
                                                coverage=Coverage(files_scanned=2)), now)
     assert [e.event_id for e in report.events] == ["a", "b"]  # by time, not input order

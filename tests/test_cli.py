@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,7 @@ def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def tiny_trail(root: Path, damaged: bool = False) -> Path:
-    when = datetime(2026, 10, 5, 12, tzinfo=timezone.utc)
+    when = datetime(2026, 10, 5, 12, tzinfo=UTC)
     rec = bedrock_policy_call(when, identity=iam_user(ACCT, "bob"), account=ACCT,
                               region="us-east-1", event_id="e1")
     path = write_log(root, log_key(ACCT, "us-east-1", when), [rec])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,8 @@ from auditor.synth import (
 
 PROD, DEV, ORG, EXT = "111122223333", "444455556666", "222233334444", "999988887777"
 RANGE = DateRange(date(2026, 10, 10), date(2026, 10, 12))  # end: 2026-10-13T00:00Z
-NOW = datetime(2026, 11, 30, tzinfo=timezone.utc)
-T0 = datetime(2026, 10, 10, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+T0 = datetime(2026, 10, 10, tzinfo=UTC)
 REGION = "us-east-1"
 
 ci = assumed_role(PROD, "ci", "run-1")
@@ -106,7 +106,7 @@ def records() -> list[dict[str, Any]]:
 def write_trail(root: Path, recs: list[dict[str, Any]]) -> Path:
     for i, rec in enumerate(recs):
         when = datetime.strptime(rec["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(
-            tzinfo=timezone.utc)
+            tzinfo=UTC)
         write_log(root, log_key(PROD, REGION, when + timedelta(minutes=5), salt=str(i)), [rec])
     return root
 
@@ -282,7 +282,7 @@ def test_finding_ids_are_pinned_and_survive_a_rerun_over_another_range(trail: Pa
     assert finding_id(PROD, ci_arn) == "BRP-27dd34b3e7c92e52"
     one = run_audit(config(trail))
     other = run_audit(config(trail, range=DateRange(date(2026, 10, 10), date(2026, 10, 10)),
-                             now=datetime(2027, 1, 1, tzinfo=timezone.utc), lookahead_days=0))
+                             now=datetime(2027, 1, 1, tzinfo=UTC), lookahead_days=0))
     ids = {f.principal: f.id for f in one.findings}
     assert {f.principal: f.id for f in other.findings}.items() <= ids.items()
     assert ids[ci_arn] == "BRP-27dd34b3e7c92e52"

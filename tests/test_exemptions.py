@@ -4,7 +4,7 @@ suppresses nothing and is flagged; a bad file is one line and exit 2."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from auditor.exemptions import Exemption, apply, load, parse
 from auditor.model import Event, Report
 from auditor.synth import DemoTrail
 
-NOW = datetime(2026, 11, 15, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 15, 9, tzinfo=UTC)
 CI = "arn:aws:iam::111122223333:role/ci-deployer"
 BOB = "arn:aws:iam::444455556666:user/bob"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import copy
 import gzip
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,10 @@ from auditor.config import AuditConfig, DateRange
 from auditor.model import Report
 from auditor.synth import bedrock_policy_call, log_key, write_log
 
-NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
 DAY = date(2026, 10, 5)
-WHEN = datetime(2026, 10, 5, 12, tzinfo=timezone.utc)
-DELIVERED = datetime(2026, 10, 5, 12, 5, tzinfo=timezone.utc)
+WHEN = datetime(2026, 10, 5, 12, tzinfo=UTC)
+DELIVERED = datetime(2026, 10, 5, 12, 5, tzinfo=UTC)
 TRAIL_ACCOUNT = "123456789012"
 ABSENT = object()  # userIdentity key missing altogether
 
@@ -253,7 +253,7 @@ def test_whole_corpus_is_read_and_counted_exactly(
     samples_dir: Path, tmp_path: Path, layout: str
 ) -> None:
     files = corpus(samples_dir)
-    for i, (name, records) in enumerate(files.items()):
+    for name, records in files.items():
         key = log_key(TRAIL_ACCOUNT, "us-east-1", DELIVERED, salt=name)
         if layout == "compact":
             write_log(tmp_path, key, records)

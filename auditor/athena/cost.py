@@ -100,9 +100,9 @@ class S3Sizer:
         self.client = client
 
     def sizes(self, prefix: str) -> list[tuple[str, int]]:
-        from auditor.sources.s3 import split_url
-
         from botocore.exceptions import BotoCoreError, ClientError
+
+        from auditor.sources.s3 import split_url
 
         bucket, key = split_url(prefix)
         key = f"{key}/" if key else ""

@@ -133,7 +133,9 @@ class LocalEngine:
                         unreadable.append(Unreadable(res.path, b))
             result = self._run_sql(duckdb, rows_path, plan, disc.overlapping)
 
-        unreadable = [Unreadable(_display_path(u.path, config.source), u.reason) for u in unreadable]
+        unreadable = [
+            Unreadable(_display_path(u.path, config.source), u.reason) for u in unreadable
+        ]
         unreadable.sort(key=lambda u: (u.path, u.reason))
         result.coverage = Coverage(
             files_scanned=files_scanned,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -15,7 +15,7 @@ from auditor.config import AthenaSettings, AuditConfig, DateRange
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
-NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 # The columns of denied_policy_changes, in its SELECT order.
 MAIN_COLUMNS = (

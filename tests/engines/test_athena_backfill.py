@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +101,9 @@ def _records(seed: int = 11) -> list[dict[str, Any]]:
         for _ in range(rnd.randint(1, 5)):
             if rnd.random() < 0.4:
                 t = datetime(day.year, day.month, day.day, 23, 40 + rnd.randint(0, 19),
-                             rnd.randint(0, 59), tzinfo=timezone.utc)
+                             rnd.randint(0, 59), tzinfo=UTC)
             else:
-                t = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(
+                t = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
                     seconds=rnd.randint(0, 86399))
             acct = rnd.choice(ACCOUNTS)
             ident = assumed_role(acct, rnd.choice(PRINCIPALS), f"s{rnd.randint(1, 3)}")

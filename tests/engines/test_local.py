@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ REGION = "us-east-1"
 
 
 def at(day: int, hh: int = 12, mm: int = 0, ss: int = 0, month: int = 10) -> datetime:
-    return datetime(2026, month, day, hh, mm, ss, tzinfo=timezone.utc)
+    return datetime(2026, month, day, hh, mm, ss, tzinfo=UTC)
 
 
 def denial(when: datetime, eid: str, **kw: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import copy
 import gzip
 import json
 import tempfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,10 @@ from auditor.table import duckdb_columns, raw_row_columns, raw_row_select, shape
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "cloudtrail-real"
 RANGE = DateRange(date(2026, 10, 10), date(2026, 10, 11))
-T0 = datetime(2026, 10, 10, tzinfo=timezone.utc)
+T0 = datetime(2026, 10, 10, tzinfo=UTC)
 ACCTS = ("111122223333", "444455556666")
 REGIONS = ("us-east-1", "eu-west-1")
-NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def load_samples() -> list[dict[str, Any]]:

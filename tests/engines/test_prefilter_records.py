@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from auditor.engines import prefilter
 from auditor.plan import build_plan
 from auditor.synth import bedrock_policy_call, event, iam_user
 
-WHEN = datetime(2026, 10, 10, 12, tzinfo=timezone.utc)
+WHEN = datetime(2026, 10, 10, 12, tzinfo=UTC)
 BOB = iam_user("111122223333", "bob")
 
 

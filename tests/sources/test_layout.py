@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from auditor.sources.layout import discover
 from auditor.sources.local import LocalLister
 from auditor.synth import assumed_role, bedrock_policy_call, iam_user, log_key, write_log
 
-NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
 PREFIX = "tmp/mycorp/trails/"
 ORG = "o-a1b2c3d4e5"
 STD = "111122223333"  # a per-account trail
@@ -30,7 +30,7 @@ RANGE = DateRange(date(2026, 10, 1), date(2026, 10, 2))
 
 
 def at(day: int, hh: int = 12) -> datetime:
-    return datetime(2026, 10, day, hh, tzinfo=timezone.utc)
+    return datetime(2026, 10, day, hh, tzinfo=UTC)
 
 
 def audit(source: Path, **kw: Any) -> Report:
@@ -64,7 +64,7 @@ def build_tree(base: Path) -> dict[str, Any]:
             eid = f"{acct}-{region}-{day}"
             when = at(day, 0) if day == 3 else at(day)
             rec = bedrock_policy_call(
-                when if day < 3 else datetime(2026, 10, 2, 23, 58, tzinfo=timezone.utc),
+                when if day < 3 else datetime(2026, 10, 2, 23, 58, tzinfo=UTC),
                 identity=assumed_role(acct, "r", "s"), account=acct, region=region,
                 event_id=eid)
             logs.append(write_log(base, log_key(acct, region, when, org, prefix=PREFIX), [rec]))

@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from auditor.sources import s3 as s3src
 from auditor.sources.layout import discover
 from auditor.sources.s3 import S3Lister, cache_path, read_object, split_url
 
-NOW = datetime(2026, 11, 5, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 5, 12, 0, tzinfo=UTC)
 OCT = DateRange(date(2026, 10, 1), date(2026, 10, 31))
 PROD, DEV = "111122223333", "444455556666"
 ORG = "o-a1b2c3d4e5"
