@@ -2,7 +2,7 @@
 {%- import 'macros/common.sql' as c with context -%}
 -- auditor: later_success
 -- Successful Amazon Bedrock resource-policy changes (no errorCode) from the start of the
--- range to the end of the look-ahead window: did a denied principal get through later?
+-- range to the end of the look-ahead window: did a denied principal get through later.
 -- The principal key is the main query's, so rows join on it.
 SELECT
     eventid AS event_id,

@@ -119,3 +119,18 @@ def test_identifiers_are_validated(bad: str) -> None:
     cfg = AuditConfig(range=RANGE, engine="athena", athena=AthenaSettings(table=bad))
     with pytest.raises(ConfigError, match="identifier"):
         build_plan(cfg, "athena")
+
+
+def test_every_question_mark_is_a_parameter() -> None:
+    """Athena counts `?` placeholders against ExecutionParameters: none may hide in a
+    string literal or a comment of a shipped query."""
+    from datetime import date
+
+    from auditor.config import AuditConfig, DateRange
+    from auditor.plan import build_plan
+
+    cfg = AuditConfig(range=DateRange(date(2026, 9, 1), date(2026, 10, 31)),
+                      accounts=("111122223333",), regions=("us-east-1",))
+    for dialect in ("athena", "duckdb"):
+        for q in build_plan(cfg, dialect).queries:
+            assert q.sql.count("?") == len(q.params), (dialect, q.name)

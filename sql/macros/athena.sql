@@ -6,7 +6,7 @@ json_extract_scalar({{ col }}, '{{ path }}')
 regexp_like({{ col }}, '{{ pattern }}')
 {%- endmacro %}
 {% macro role_arn_from_session(col) -%}
-regexp_replace({{ col }}, '^arn:([^:]+):sts::([^:]*):assumed-role/([^/]+)(/.*)?$', 'arn:$1:iam::$2:role/$3')
+regexp_replace({{ col }}, '^arn:([^:]+):sts::([^:]*):assumed-role/([^/]+)(/.*|)$', 'arn:$1:iam::$2:role/$3')
 {%- endmacro %}
 {% macro first_resource_arn() -%}
 element_at(resources, 1).arn

@@ -9,7 +9,7 @@ CASE WHEN json_valid({{ col }}) AND json_type({{ col }}, '{{ path }}') NOT IN ('
 regexp_matches({{ col }}, '{{ pattern }}')
 {%- endmacro %}
 {% macro role_arn_from_session(col) -%}
-regexp_replace({{ col }}, '^arn:([^:]+):sts::([^:]*):assumed-role/([^/]+)(/.*)?$', 'arn:\1:iam::\2:role/\3')
+regexp_replace({{ col }}, '^arn:([^:]+):sts::([^:]*):assumed-role/([^/]+)(/.*|)$', 'arn:\1:iam::\2:role/\3')
 {%- endmacro %}
 {% macro first_resource_arn() -%}
 resources[1].arn

@@ -1,6 +1,6 @@
 -- auditor: later_success
 -- Successful Amazon Bedrock resource-policy changes (no errorCode) from the start of the
--- range to the end of the look-ahead window: did a denied principal get through later?
+-- range to the end of the look-ahead window: did a denied principal get through later.
 -- The principal key is the main query's, so rows join on it.
 SELECT
     eventid AS event_id,
@@ -14,7 +14,7 @@ SELECT
             THEN useridentity.sessioncontext.sessionissuer.arn
         WHEN useridentity.type = 'AssumedRole'
              AND regexp_like(useridentity.arn, '^arn:[^:]+:sts::[^:]*:assumed-role/[^/]+(/|$)')
-            THEN regexp_replace(useridentity.arn, '^arn:([^:]+):sts::([^:]*):assumed-role/([^/]+)(/.*)?$', 'arn:$1:iam::$2:role/$3')
+            THEN regexp_replace(useridentity.arn, '^arn:([^:]+):sts::([^:]*):assumed-role/([^/]+)(/.*|)$', 'arn:$1:iam::$2:role/$3')
         WHEN nullif(useridentity.arn, '') IS NOT NULL THEN useridentity.arn
         ELSE concat(
             coalesce(nullif(useridentity.type, ''), 'Unknown'), '/',

@@ -14,7 +14,7 @@ WITH denials AS (
                 THEN useridentity.sessioncontext.sessionissuer.arn
             WHEN useridentity.type = 'AssumedRole'
                  AND regexp_matches(useridentity.arn, '^arn:[^:]+:sts::[^:]*:assumed-role/[^/]+(/|$)')
-                THEN regexp_replace(useridentity.arn, '^arn:([^:]+):sts::([^:]*):assumed-role/([^/]+)(/.*)?$', 'arn:\1:iam::\2:role/\3')
+                THEN regexp_replace(useridentity.arn, '^arn:([^:]+):sts::([^:]*):assumed-role/([^/]+)(/.*|)$', 'arn:\1:iam::\2:role/\3')
             WHEN nullif(useridentity.arn, '') IS NOT NULL THEN useridentity.arn
             ELSE concat(
                 coalesce(nullif(useridentity.type, ''), 'Unknown'), '/',
