@@ -45,8 +45,27 @@ def replace_block(text: str, name: str, body: str) -> str:
     return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
 
 
+def demo_block() -> str:
+    """`auditor demo --out demo-report`, run in an empty folder: its output is the same
+    on every machine (the demo trail is seeded)."""
+    import os
+    import tempfile
+
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        try:
+            res = CliRunner().invoke(app, ["demo", "--out", "demo-report"])
+        finally:
+            os.chdir(here)
+    if res.exit_code != 0:
+        raise SystemExit(f"auditor demo failed: {res.output}")
+    return f"```text\n{res.stdout.rstrip()}\n```"
+
+
 def render(text: str) -> str:
-    return replace_block(text, "commands", commands_block())
+    text = replace_block(text, "commands", commands_block())
+    return replace_block(text, "demo-output", demo_block())
 
 
 def main() -> int:
