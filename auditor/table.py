@@ -97,7 +97,7 @@ PARTITIONS: list[tuple[str, Type]] = [("account", S), ("region", S), ("timestamp
 
 
 def duckdb_type(t: Type) -> str:
-    if t == S:
+    if isinstance(t, str):
         return "VARCHAR"
     kind = t[0]
     if kind == "struct":
@@ -111,7 +111,7 @@ def duckdb_type(t: Type) -> str:
 
 
 def hive_type(t: Type) -> str:
-    if t == S:
+    if isinstance(t, str):
         return "STRING"
     kind = t[0]
     if kind == "struct":
@@ -148,7 +148,7 @@ def _spell(field: tuple) -> str:
 
 def _camel_type(t: Type) -> str:
     """The DuckDB type of t with CloudTrail's key spelling (raw records are read as is)."""
-    if t == S:
+    if isinstance(t, str):
         return "VARCHAR"
     kind = t[0]
     if kind == "struct":
@@ -181,7 +181,7 @@ def _check(t: Type):  # type: ignore[no-untyped-def]
     """A function telling whether a value of type t can be handed to DuckDB as it is:
     struct keys in CloudTrail's spelling (other keys are ignored), structs and arrays
     where the type says so. Anything else is rewritten by `canonical`."""
-    if t == S:
+    if isinstance(t, str):
         return lambda v: True
     kind = t[0]
     if kind == "struct":
@@ -214,7 +214,7 @@ def _check(t: Type):  # type: ignore[no-untyped-def]
 
 
 def _canon(t: Type):  # type: ignore[no-untyped-def]
-    if t == S:
+    if isinstance(t, str):
         return lambda v: v
     kind = t[0]
     if kind == "struct":
@@ -292,7 +292,7 @@ def _shaper(t: Type):  # type: ignore[no-untyped-def]
 
 
 def _compile(t: Type):  # type: ignore[no-untyped-def]
-    if t == S:
+    if isinstance(t, str):
         return _scalar
     kind = t[0]
     if kind == "struct":

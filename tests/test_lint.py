@@ -19,3 +19,11 @@ def test_ruff_finds_nothing() -> None:
     res = subprocess.run([ruff, "check", "--output-format", "concise", "auditor", "tests",
                           "benchmarks", "scripts"], cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_mypy_finds_nothing() -> None:
+    mypy = shutil.which("mypy", path=str(Path(sys.executable).parent)) or shutil.which("mypy")
+    if mypy is None:
+        pytest.skip("mypy is not installed (pip install -e '.[test]' brings it)")
+    res = subprocess.run([mypy, "auditor"], cwd=REPO, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr

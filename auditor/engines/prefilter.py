@@ -18,7 +18,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import orjson
 from isal import igzip, isal_zlib
@@ -113,19 +115,21 @@ def _profile(task: Task) -> tuple:  # type: ignore[type-arg]
     return (_NEEDLES, _PREFILTERS, _CONTAINS, _COLUMNS)
 
 
-def _wanted(rec: dict, prof: tuple | None = None) -> frozenset[str] | None | bool:  # type: ignore[type-arg]
+def _wanted(
+    rec: dict, prof: tuple | None = None  # type: ignore[type-arg]
+) -> frozenset[str] | None | Literal[False]:
     """False: no query wants the record; None: load it whole; else the only columns the
     queries wanting it read."""
-    _, prefilters, contains, columns = prof or (_NEEDLES, _PREFILTERS, _CONTAINS, _COLUMNS)
-    cols: frozenset[str] | bool = False
-    for pf, pc, qc in zip(prefilters, contains, columns):
+    _, prefilters, substrings, columns = prof or (_NEEDLES, _PREFILTERS, _CONTAINS, _COLUMNS)
+    cols: frozenset[str] | Literal[False] = False
+    for pf, pc, qc in zip(prefilters, substrings, columns):
         if all(isinstance(v := rec.get(k), str) and v in vals for k, vals in pf.items()) and all(
             isinstance(v := rec.get(k), str) and any(sub in v for sub in subs)
             for k, subs in pc.items()
         ):
             if qc is None:
                 return None
-            cols = qc if cols is False else cols | qc  # type: ignore[operator]
+            cols = qc if cols is False else cols | qc
     return cols
 
 
@@ -287,6 +291,7 @@ def scan(task: Task) -> FileResult:
         res.records = fast[0] if fast is not None else data.count(_RECORD_KEY)
         return res
     res.needle_hit = True
+    indexed: Sequence[tuple[int, object, bytes | None]]
     if fast is not None:
         res.records, indexed = fast
 

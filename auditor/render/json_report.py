@@ -87,7 +87,7 @@ def _build(tp: Any, value: Any) -> Any:
         for f in dataclasses.fields(tp):
             if f.name in value:
                 kwargs[f.name] = _build(hints[f.name], value[f.name])
-        return tp(**kwargs)
+        return typing.cast(Any, tp)(**kwargs)
     if origin is tuple:
         (inner, *_rest) = typing.get_args(tp)
         return tuple(_build(inner, v) for v in value)
