@@ -121,18 +121,61 @@ CONFIG_KEYS = {
 }
 
 
+# What each setting must hold; anything else is bad input (exit 2), never a crash or a
+# string read letter by letter as a list.
+_TEXT, _LIST, _INT, _NUM = "text", "list of texts", "whole number", "number"
+_BOOL, _DAY = "boolean (true or false)", "date (YYYY-MM-DD)"
+CONFIG_TYPES = {
+    "source": _TEXT, "from": _DAY, "to": _DAY, "engine": _TEXT, "format": _LIST,
+    "accounts": _LIST, "regions": _LIST, "strict": _BOOL, "workers": _INT, "cache": _TEXT,
+    "own_accounts": _LIST, "lookahead_days": _INT, "min_attempts": _INT,
+    "repeat_threshold": _INT, "fail_on": _TEXT, "exemptions": _TEXT,
+    "database": _TEXT, "table": _TEXT, "workgroup": _TEXT, "output_location": _TEXT,
+    "partition_scheme": _TEXT, "trail": _TEXT, "query_timeout": _NUM, "max_scan_gb": _NUM,
+    "concurrency": _INT, "state_dir": _TEXT,
+}
+
+
+def _has_type(value: Any, kind: str) -> bool:
+    from datetime import date
+
+    if kind == _LIST:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == _BOOL:
+        return isinstance(value, bool)
+    if kind == _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == _NUM:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == _DAY:
+        return isinstance(value, (str, date))
+    return isinstance(value, str)
+
+
 def check_config_keys(file: dict[str, Any]) -> None:
-    """A misspelt setting is an error, not a silently ignored line."""
+    """A misspelt setting or a value of the wrong type is an error, not a silently
+    ignored line. TOML dates (`from = 2026-10-01`) are taken as the day they name."""
+    from datetime import date
+
     for section, values in file.items():
-        if section not in CONFIG_KEYS or not isinstance(values, dict):
+        if section not in CONFIG_KEYS:
             raise ConfigError(
                 f"config file: unknown section [{section}] (use [audit] and [athena])"
             )
+        if not isinstance(values, dict):
+            raise ConfigError(f"config file: {section} must be a [{section}] section")
         unknown = sorted(set(values) - CONFIG_KEYS[section])
         if unknown:
             raise ConfigError(
                 f"config file: unknown setting(s) in [{section}]: {', '.join(unknown)}"
             )
+        for key, value in values.items():
+            if not _has_type(value, CONFIG_TYPES[key]):
+                raise ConfigError(
+                    f"config file: [{section}] {key} = {value!r}: expected a {CONFIG_TYPES[key]}"
+                )
+            if isinstance(value, date):
+                values[key] = value.isoformat()
 
 
 def build_config(**kw: Any) -> Any:
@@ -180,6 +223,7 @@ def build_config(**kw: Any) -> Any:
     cache = _get(a, "cache", kw.get("cache"), None)
     exemptions = _get(a, "exemptions", kw.get("exemptions"), None)
     out = kw.get("out")
+    workers = _get(a, "workers", kw.get("workers"), None)
     return AuditConfig(
         range=rng,
         engine=engine,
@@ -189,7 +233,7 @@ def build_config(**kw: Any) -> Any:
         out=Path(out) if out else None,
         formats=formats,
         strict=bool(kw.get("strict")) or bool(a.get("strict", False)),
-        workers=_get(a, "workers", kw.get("workers"), None),
+        workers=_at_least(workers, 1, "--workers", high=1024) if workers is not None else None,
         cache_dir=Path(cache) if cache else None,
         athena=AthenaSettings(
             database=_get(ath, "database", kw.get("database"), "default"),
@@ -206,7 +250,7 @@ def build_config(**kw: Any) -> Any:
             state_dir=Path(state_dir) if state_dir else None,
         ),
         own_accounts=validate_accounts(
-            tuple(_get(a, "own_accounts", kw.get("own_account"), []) or [])
+            tuple(_get(a, "own_accounts", kw.get("own_account"), []) or []), "--own-account"
         ),
         lookahead_days=_at_least(_get(a, "lookahead_days", kw.get("lookahead_days"), 7),
                                  0, "--lookahead-days", high=366),
@@ -493,7 +537,9 @@ def ddl(
         from auditor import ddl as ddlmod
         from auditor.config import AthenaSettings, parse_day, read_config_file
 
-        ath = read_config_file(config).get("athena", {})
+        file = read_config_file(config)
+        check_config_keys(file)
+        ath = file.get("athena", {})
         root = _get(ath, "trail", trail, None)
         if not root:
             raise ConfigError("--trail s3://bucket/prefix is required (the trail's root)")

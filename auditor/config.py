@@ -87,10 +87,10 @@ def parse_range(start: str | None, end: str | None, month: str | None) -> DateRa
     return DateRange(first, last)
 
 
-def validate_accounts(values: tuple[str, ...]) -> tuple[str, ...]:
+def validate_accounts(values: tuple[str, ...], flag: str = "--account") -> tuple[str, ...]:
     for v in values:
         if not _ACCOUNT.match(v):
-            raise ConfigError(f"--account: {v!r} is not an account id")
+            raise ConfigError(f"{flag}: {v!r} is not an account id")
     return tuple(sorted(set(values)))
 
 

@@ -76,6 +76,9 @@ BAD_INPUT = {
     "bad region": (["--source", "{trail}", *RANGE, "--region", "US EAST"], "--region"),
     "missing config": (["--source", "{trail}", *RANGE, "--config", "{tmp}/none.toml"],
                        "does not exist"),
+    "no workers": (["--source", "{trail}", *RANGE, "--workers", "0"], "--workers"),
+    "bad own account": (["--source", "{trail}", *RANGE, "--own-account", "x!"],
+                        "--own-account"),
 }
 
 
@@ -272,3 +275,32 @@ def test_render_of_a_report_json_with_wrong_types_is_exit_2(tmp_path: Path) -> N
     bad.write_text(json.dumps(data))
     result = run("render", str(bad), "--out", str(tmp_path / "again"))
     assert "wrong type" in assert_one_error_line(result)
+
+
+@pytest.mark.parametrize("setting", [
+    'workers = "two"', 'strict = "false"', 'accounts = "111122223333"', 'format = "json"',
+    "exemptions = 5", "lookahead_days = 2.5", "audit = 3", '[athena]\nquery_timeout = "x"',
+])
+def test_a_config_value_of_the_wrong_type_is_one_line_and_exit_2(
+    tmp_path: Path, setting: str
+) -> None:
+    # Not a crash (exit 70), and not a string read letter by letter as a list of accounts
+    # or a "false" that turns --strict on.
+    trail = tiny_trail(tmp_path / "trail")
+    cfg = tmp_path / "auditor.toml"
+    section = "" if setting.startswith(("[", "audit =")) else "[audit]\n"
+    cfg.write_text(section + setting + "\n")
+    result = run("audit", "--source", str(trail), *RANGE, "--config", str(cfg),
+                 "--out", str(tmp_path / "out"))
+    assert "config file" in assert_one_error_line(result)
+    assert not (tmp_path / "out").exists()
+
+
+def test_config_dates_may_be_toml_dates(tmp_path: Path) -> None:
+    trail = tiny_trail(tmp_path / "trail")
+    cfg = tmp_path / "auditor.toml"
+    cfg.write_text("[audit]\nfrom = 2026-10-05\nto = 2026-10-05\n")
+    out = tmp_path / "out"
+    result = run("audit", "--source", str(trail), "--config", str(cfg), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "report.json").read_text())["totals"]["attempts"] == 1
