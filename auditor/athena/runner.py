@@ -44,20 +44,25 @@ def make_client(service: str = "athena", max_attempts: int = 5) -> Any:
     endpoint come from the usual AWS environment (AWS_PROFILE, AWS_ENDPOINT_URL, ...)."""
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
 
-    session = boto3.session.Session()
-    region = os.environ.get("AWS_REGION") or session.region_name
-    if not region:
-        raise ConfigError(
-            "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a region in your profile)"
+    try:
+        session = boto3.session.Session()
+        region = os.environ.get("AWS_REGION") or session.region_name
+        if not region:
+            raise ConfigError(
+                "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a region in your "
+                "profile)"
+            )
+        config = Config(
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            connect_timeout=10,
+            read_timeout=60,
+            user_agent_extra="auditor",
         )
-    config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
-        connect_timeout=10,
-        read_timeout=60,
-        user_agent_extra="auditor",
-    )
-    return session.client(service, region_name=region, config=config)
+        return session.client(service, region_name=region, config=config)
+    except BotoCoreError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
+        raise ConfigError(f"AWS settings: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,12 @@ class AthenaRunner:
         return self._rand() * min(self.retry.cap_s, self.retry.base_s * 2**attempt)
 
     def call(self, op: str, **kw: Any) -> Any:
-        from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            NoCredentialsError,
+            NoRegionError,
+        )
 
         for attempt in range(self.retry.attempts):
             try:
@@ -155,6 +165,9 @@ class AthenaRunner:
                 ) from None
             except NoRegionError:
                 raise ConfigError("no AWS region: set AWS_REGION") from None
+            except BotoCoreError as exc:
+                # Unreachable endpoint, timeouts after botocore's own retries, ...
+                raise AthenaApiError(f"Athena {op} failed: {type(exc).__name__}: {exc}") from None
         raise AssertionError("unreachable")
 
     # -- one statement -------------------------------------------------------------------

@@ -224,6 +224,33 @@ def test_unknown_workgroup_is_one_clear_error(athena: Any) -> None:
         runner(athena, workgroup="nope").run("q", "SELECT 1")
 
 
+def test_unreachable_endpoint_is_one_clear_error_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A wrong AWS_ENDPOINT_URL (or no network) used to escape as a raw botocore error
+    # (exit 70, "internal error"); it is a failed query naming the call instead.
+    for var in ("AWS_PROFILE", "AWS_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    client = make_client("athena", max_attempts=1)
+    with pytest.raises(AthenaApiError, match="start_query_execution failed: EndpointConnection"):
+        runner(client).run("q", "SELECT 1")
+
+
+def test_unknown_profile_is_a_config_error(monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    from auditor.errors import ConfigError
+
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    with pytest.raises(ConfigError, match="no-such-profile"):
+        make_client("s3")
+
+
 # -- the engine end to end (library) ------------------------------------------------------
 
 
