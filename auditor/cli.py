@@ -536,6 +536,7 @@ def ddl(
 
         from auditor import ddl as ddlmod
         from auditor.config import AthenaSettings, parse_day, read_config_file
+        from auditor.errors import SourceError
 
         file = read_config_file(config)
         check_config_keys(file)
@@ -550,7 +551,11 @@ def ddl(
             from auditor.athena.runner import make_client
             from auditor.sources.s3 import S3Lister
 
-            found = ddlmod.discover_layout(S3Lister(layout.root, make_client("s3")), root)
+            try:
+                found = ddlmod.discover_layout(S3Lister(layout.root, make_client("s3")), root,
+                                               layout.accounts)
+            except SourceError as exc:  # the lister speaks of --source; here it is --trail
+                raise SourceError(str(exc).replace("--source", "--trail", 1)) from None
             layout = replace(
                 found,
                 org_id=layout.org_id or found.org_id,

@@ -78,8 +78,11 @@ def layout_from_flags(
                        tuple(sorted(set(regions))))
 
 
-def discover_layout(lister: Lister, trail: str) -> TrailLayout:
-    """Org id, accounts and regions of a trail, from folder (delimiter) listings."""
+def discover_layout(lister: Lister, trail: str, accounts: tuple[str, ...] = ()) -> TrailLayout:
+    """Org id, accounts and regions of a trail, from folder (delimiter) listings.
+
+    `accounts` (--account) that are per-account trail folders beside an organisation
+    trail are read where they are, AWSLogs/<account>/, not under the organisation."""
     root, _ = parse_trail(trail)
     roots = find_awslogs(lister, root)
     if not roots:
@@ -93,6 +96,15 @@ def discover_layout(lister: Lister, trail: str) -> TrailLayout:
     orgs = [n for n in names if _ORG.match(n)]
     plain = [n for n in names if _FOLDER_ACCOUNT.match(n)]
     org_id = None
+    beside = set(accounts) & set(plain)
+    if orgs and beside:
+        if beside != set(accounts):
+            raise ConfigError(
+                f"--account: {', '.join(sorted(beside))} are per-account trail folders beside "
+                f"the organisation trail {orgs[0]}, the others are not: one table reads one "
+                f"layout, run `auditor ddl` once for each")
+        orgs = []  # the per-account layout of the accounts asked for
+        plain = sorted(beside)
     if orgs:
         org_id = orgs[0]
         if len(orgs) > 1:
@@ -102,18 +114,18 @@ def discover_layout(lister: Lister, trail: str) -> TrailLayout:
             notes.append(f"{len(plain)} per-account trail folder(s) beside the organisation "
                          f"trail are not covered by this table: {', '.join(plain[:5])}"
                          + (" ..." if len(plain) > 5 else ""))
-        accounts = sorted(a for a in lister.dirs(lister.join(awslogs, org_id))
-                          if _FOLDER_ACCOUNT.match(a))
+        found = sorted(a for a in lister.dirs(lister.join(awslogs, org_id))
+                       if _FOLDER_ACCOUNT.match(a))
         base = lister.join(awslogs, org_id)
     else:
-        accounts = plain
+        found = plain
         base = awslogs
     regions: set[str] = set()
-    for acct in accounts:
+    for acct in found:
         regions.update(r for r in lister.dirs(lister.join(base, acct, "CloudTrail"))
                        if _REGION.match(r))
     return TrailLayout(root=awslogs[: -len("/AWSLogs")], awslogs=awslogs, org_id=org_id,
-                       accounts=tuple(accounts), regions=tuple(sorted(regions)),
+                       accounts=tuple(found), regions=tuple(sorted(regions)),
                        notes=tuple(notes))
 
 

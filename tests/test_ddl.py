@@ -187,3 +187,27 @@ def test_cli_ddl_needs_a_trail(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("AUDITOR_CONFIG", str(tmp_path / "empty.toml"))
     result = CliRunner().invoke(app, ["ddl"])
     assert result.exit_code == 2 and "--trail" in result.stderr
+
+
+def test_cli_discover_reads_an_asked_per_account_trail_where_it_is(aws: None) -> None:
+    # 777788889999 delivers to AWSLogs/777788889999/, beside the organisation trail: its
+    # table must not point under AWSLogs/o-.../ (an empty table, so a silently clean audit).
+    _trail_bucket()
+    result = CliRunner().invoke(app, [
+        "ddl", "--trail", "s3://trail-bucket/audit", "--discover", "--account", "777788889999",
+    ])
+    assert result.exit_code == 0, result.output
+    assert ("LOCATION 's3://trail-bucket/audit/AWSLogs/777788889999/CloudTrail/ap-southeast-2/'"
+            in result.stdout)
+    assert ORG not in result.stdout
+    mixed = CliRunner().invoke(app, [
+        "ddl", "--trail", "s3://trail-bucket/audit", "--discover", "--partition-scheme", "org",
+        "--account", "777788889999", "--account", "111122223333",
+    ])
+    assert mixed.exit_code == 2 and "one table reads one layout" in mixed.stderr
+
+
+def test_cli_discover_of_a_missing_bucket_names_the_trail_flag(aws: None) -> None:
+    result = CliRunner().invoke(app, ["ddl", "--trail", "s3://no-such-bucket/x", "--discover"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "auditor: error: --trail s3://no-such-bucket/x: no such bucket"
