@@ -12,6 +12,7 @@ Exit codes (README "Exit codes"):
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -267,6 +268,20 @@ def _command_line() -> str:
     return "auditor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
+# Event data printed on the terminal: controls (a newline, an ANSI escape sequence), line
+# separators and bidirectional overrides are shown as \\uXXXX, and a value is cut to one
+# line of reading; the reports hold it whole.
+_TERMINAL_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
+)
+TERMINAL_MAX = 160
+
+
+def _terminal(value: object) -> str:
+    text = _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
+    return text if len(text) <= TERMINAL_MAX else text[: TERMINAL_MAX - 1] + "\u2026"
+
+
 def _summary(report: Any, written: list[Path]) -> str:
     c = report.coverage
     t = report.totals
@@ -281,7 +296,8 @@ def _summary(report: Any, written: list[Path]) -> str:
     ]
     for f in report.findings[:10]:
         lines.append(
-            f"    {f.severity:<6} {f.account_id}  {f.principal}  x{f.attempts}"
+            f"    {f.severity:<6} {_terminal(f.account_id)}  {_terminal(f.principal)}  "
+            f"x{f.attempts}"
         )
     if len(report.findings) > 10:
         lines.append(f"    ... and {len(report.findings) - 10} more (see the report)")
@@ -613,6 +629,10 @@ def render(
             text = report_json.read_text(encoding="utf-8")
         except OSError as exc:
             raise RenderError(f"cannot read {report_json}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise RenderError(
+                f"{report_json} is not a report.json: not UTF-8 text (byte {exc.start})"
+            ) from None
         report = json_report.loads(text)
         fmts = tuple(formats or ("json", "md", "html", "csv"))
         try:

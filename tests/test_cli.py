@@ -304,3 +304,35 @@ def test_config_dates_may_be_toml_dates(tmp_path: Path) -> None:
     result = run("audit", "--source", str(trail), "--config", str(cfg), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert json.loads((out / "report.json").read_text())["totals"]["attempts"] == 1
+
+
+def test_render_of_a_file_that_is_not_utf8_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "report.json"
+    bad.write_bytes(b'\xff\xfe{"schema_version": 1}')
+    result = run("render", str(bad), "--out", str(tmp_path / "again"))
+    assert "not UTF-8" in assert_one_error_line(result)
+
+
+def test_the_terminal_summary_shows_hostile_principals_inert_and_short(tmp_path: Path) -> None:
+    # An ARN is attacker-controlled: an ANSI escape or a newline must not reach the
+    # terminal (a forged summary line), and a 100 KB value must not flood it.
+    when = datetime(2026, 10, 5, 12, tzinfo=UTC)
+    who = iam_user(ACCT, "x")
+    who["arn"] = "arn:aws:iam::111122223333:user/\x1b]0;pwned\x07\n  0 denied attempt(s)\u202e" \
+        + "A" * 100_000
+    rec = bedrock_policy_call(when, identity=who, account=ACCT, region="us-east-1",
+                              event_id="e1")
+    write_log(tmp_path / "trail", log_key(ACCT, "us-east-1", when), [rec])
+    out = tmp_path / "out"
+    result = run("audit", "--source", str(tmp_path / "trail"), *RANGE, "--out", str(out),
+                 "--format", "json")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    (row,) = [ln for ln in lines if ln.startswith("    low ")]
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert "\\u001b]0;pwned\\u0007\\u000a" in row and row.endswith("\u2026  x1")
+    assert len(row) < 200
+    assert not any(ln.startswith("  0 denied") for ln in lines)
+    # The report keeps the value whole.
+    finding = json.loads((out / "report.json").read_text())["findings"][0]
+    assert finding["principal"] == who["arn"]
