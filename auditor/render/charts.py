@@ -129,8 +129,6 @@ def daily_stacked(
 
     Series past the palette are merged into "other accounts" so colours stay distinct.
     """
-    left, right, top, bottom = 48, 12, 12, 46
-    plot_w, plot_h = float(width - left - right), float(height - top - bottom)
     shown = list(series_order[: PALETTE - 1]) if len(series_order) > PALETTE else list(series_order)
     cls = {s: f"s{i}" for i, s in enumerate(shown)}
     other = "other accounts"
@@ -148,6 +146,11 @@ def daily_stacked(
     peak = max((sum(v.values()) for v in per_day.values()), default=0)
     step = nice_step(peak)
     y_max = max(step, math.ceil(peak / step) * step)
+    # Room left of the plot for the widest tick label ("12,000": ~7 px a character at
+    # 11 px) and, beyond it, the rotated axis title, so the two never overlap.
+    widest = max(len(fmt_int(v)) for v in range(0, y_max + 1, step))
+    left, right, top, bottom = max(48, 26 + 7 * widest), 12, 12, 46
+    plot_w, plot_h = float(width - left - right), float(height - top - bottom)
     slot = plot_w / max(1, len(days))
     gap = min(4.0, slot * 0.2)
     bars: list[Rect] = []

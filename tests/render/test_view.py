@@ -88,6 +88,19 @@ def test_daily_chart_stacks_and_labels() -> None:
     assert len(c.legend) == charts.PALETTE
 
 
+def test_daily_chart_leaves_room_for_wide_tick_labels() -> None:
+    # "4,000" right-aligned 6 px left of the plot must end clear of the rotated axis
+    # title drawn around x = 12 (11 px text: ~7 px a character).
+    from datetime import date
+
+    for peak in (3, 4_000, 250_000):
+        c = charts.daily_stacked({("2026-10-05", "a"): peak}, ["a"], date(2026, 10, 5),
+                                 date(2026, 10, 5))
+        widest = max(len(t.label) for t in c.y_ticks)
+        assert c.left - 6 - 7 * widest >= 20, (peak, c.left)
+        assert c.left + c.plot_w + 12 == c.width
+
+
 def test_events_of_an_older_report_are_matched_to_suppressed_findings(report: Report) -> None:
     old = replace(report, events=tuple(replace(e, suppressed_by=None) for e in report.events))
     assert set(event_suppression(old).values()) == {"onboarding-pipeline"}
