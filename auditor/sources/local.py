@@ -31,7 +31,12 @@ class LocalLister:
         try:
             with os.scandir(prefix) as it:
                 return [
-                    (e.name, e.stat().st_size) for e in it if e.is_file(follow_symlinks=True)
+                    (e.name, e.stat().st_size if e.is_file(follow_symlinks=True) else 0)
+                    for e in it
+                    # A broken symbolic link is listed too, so that its read fails and is
+                    # named in the coverage instead of the file vanishing.
+                    if e.is_file(follow_symlinks=True)
+                    or (e.is_symlink() and not e.is_dir(follow_symlinks=True))
                 ]
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             return []
