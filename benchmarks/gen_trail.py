@@ -38,7 +38,7 @@ import random
 import sys
 import time
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from multiprocessing import Pool
 
 import orjson
@@ -537,7 +537,7 @@ def build_file(task: dict) -> dict:
     rng = random.Random(f"file:{seed}:{density}:{acct}:{region}:{day.isoformat()}:{k}")
     c = account_context(seed, acct, region)
 
-    day0 = datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()
+    day0 = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
     slot = 86400 / fpd
     slot_start = day0 + k * slot
     deliver = slot_start + slot - rng.randint(1, 10) * 60  # minute 50-59 of the slot's last hour
@@ -712,7 +712,7 @@ def write_digests(out: str, bucket: str, results: list[dict], seed: int) -> int:
 
 def make_tasks(args) -> list[dict]:
     start = date.fromisoformat(args.start)
-    lo = datetime(start.year, start.month, start.day, tzinfo=timezone.utc).timestamp()
+    lo = datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp()
     hi = lo + args.days * 86400
     accts = account_ids(args.seed, args.accounts)
     regions = parse_regions(args.regions)
