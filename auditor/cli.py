@@ -291,8 +291,8 @@ def _summary(report: Any, written: list[Path]) -> str:
         f"  scanned {c.files_scanned:,} files, {c.records_scanned:,} records; "
         f"{c.files_unreadable} unreadable file(s), {len(c.unreadable) - c.files_unreadable} "
         f"unusable record(s), {len(c.gaps)} gap(s) with no logs",
-        f"  {t.attempts} denied attempt(s) by {t.principals} principal(s) "
-        f"in {t.accounts} account(s)",
+        f"  {t.attempts:,} denied attempt(s) by {t.principals:,} principal(s) "
+        f"in {t.accounts:,} account(s)",
     ]
     for f in report.findings[:10]:
         lines.append(
@@ -669,15 +669,42 @@ def _run(fn: Any) -> None:
     raise typer.Exit(code)
 
 
-def main() -> None:
+def _click_class(name: str) -> type[BaseException]:
+    """click's exception class of that name, from whichever click typer uses."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+def _exit_code(app_call: Any) -> int:
+    """Run the app; click's own usage errors become one line too (exit 2)."""
+    usage_error, click_exception = _click_class("UsageError"), _click_class("ClickException")
     try:
-        app()
+        result = app_call()
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if not isinstance(exc.code, (int, type(None))):
-            print(exc.code, file=sys.stderr)
-        # Reports are written and every file closed: skip the interpreter's teardown of
-        # DuckDB and friends (~0.1 s) as a command line tool may.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+        return 1
+    except usage_error as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `auditor`: the help
+            exc.show()  # type: ignore[attr-defined]
+            return int(exc.exit_code)  # type: ignore[attr-defined]
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+        print(f"auditor: error: {exc.format_message()}{where}", file=sys.stderr)  # type: ignore[attr-defined]
+        return 2
+    except click_exception as exc:
+        print(f"auditor: error: {exc.format_message()}", file=sys.stderr)  # type: ignore[attr-defined]
+        return int(exc.exit_code)  # type: ignore[attr-defined]
+    except typer.Abort:
+        print("auditor: interrupted", file=sys.stderr)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    code = _exit_code(lambda: app(standalone_mode=False))
+    # Reports are written and every file closed: skip the interpreter's teardown of
+    # DuckDB and friends (~0.1 s) as a command line tool may.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

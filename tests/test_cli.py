@@ -336,3 +336,26 @@ def test_the_terminal_summary_shows_hostile_principals_inert_and_short(tmp_path:
     # The report keeps the value whole.
     finding = json.loads((out / "report.json").read_text())["findings"][0]
     assert finding["principal"] == who["arn"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True,
+                          text=True, env=_env(), timeout=60)
+
+
+def test_click_usage_errors_are_one_line_too() -> None:
+    for args in (["audit", "--wrong"], ["audit", "--workers", "abc"], ["nosuchcommand"]):
+        res = _cli(*args)
+        assert res.returncode == 2, (args, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("auditor: error: "), res.stderr
+        assert "Traceback" not in res.stderr
+
+
+def test_exit_codes_survive_the_real_entry_point(tmp_path: Path) -> None:
+    trail = tiny_trail(tmp_path / "trail", damaged=True)
+    base = ["audit", "--source", str(trail), *RANGE, "--out", str(tmp_path / "o")]
+    assert _cli(*base).returncode == 0
+    assert _cli(*base, "--strict").returncode == 4
+    assert _cli(*base, "--fail-on", "low").returncode == 1
+    assert _cli("--version").stdout.startswith("auditor ")

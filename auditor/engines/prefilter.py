@@ -242,13 +242,14 @@ def _looks_whole(data: bytes) -> bool:
 
 
 def _lenient_loads(data: bytes) -> object | None:
-    """JSON that orjson refuses for an escaped lone surrogate ("\\ud800"): a caller can put
-    one in the policy text it sends, and one such record must not hide every attempt in
-    its file (Athena's reader accepts it). Each lone surrogate becomes U+FFFD."""
+    """JSON that orjson refuses for an escaped lone surrogate ("\\ud800") or for bytes that
+    are not UTF-8: a caller can put either in the text it sends, and one such record must
+    not hide every attempt in its file (Athena's reader accepts it). Each lone surrogate
+    and each invalid byte becomes U+FFFD."""
     import json
 
     try:
-        return _no_lone_surrogates(json.loads(data))
+        return _no_lone_surrogates(json.loads(data.decode("utf-8", "replace")))
     except ValueError:
         return None
 

@@ -170,3 +170,17 @@ def test_any_records_same_answer_on_both_paths(recs, tmp_path: Path,
     # Records are counted by their "eventVersion" key, as in a file with no needle: a
     # caller's nested key of that name adds one (coverage counts, never results).
     same(fast, whole, exact_count=body.count(b'"eventVersion"') == len(recs))
+
+
+def test_bytes_that_are_not_utf8_in_one_record_do_not_hide_the_file(tmp_path: Path) -> None:
+    bad = dict(denied(), userAgent="placeholder-agent", eventID="bad")
+    good = dict(denied(), eventID="good")
+    body = compact([bad, good]).replace(b"placeholder-agent", b"caf\xe9-agent")
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(gzip.compress(body, mtime=0))
+    res = prefilter.scan(prefilter.Task(str(path), "111122223333", "us-east-1", "2026/10/10"))
+    assert res.error is None
+    assert res.candidates == 2
+    rows = [json.loads(line)["r"] for line in res.rows.splitlines()]
+    assert {r["eventID"] for r in rows} == {"bad", "good"}
+    assert "caf\ufffd-agent" in {r["userAgent"] for r in rows}
