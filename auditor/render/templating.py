@@ -70,13 +70,27 @@ def md_fence(value: object) -> str:
 
 
 _WBR = re.compile(r"([:/]+)")
+# In HTML, C0/C1 controls (a browser drops NUL: "a\0b" would read "ab") and the
+# bidirectional controls (U+202E makes "admin\u202egnp.exe" read "adminexe.png") are
+# shown as visible code points instead; tab and newline stay.
+_HTML_INVISIBLE = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def visible(value: object) -> object:
+    """Strings with invisible or direction-changing characters made visible as [U+XXXX];
+    anything else (numbers, Markup our templates made) as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _HTML_INVISIBLE.sub(lambda m: f"[U+{ord(m.group()):04X}]", value)
+    return value
 
 
 def wbr(value: object) -> Markup:
     """HTML: the value escaped, with line-break opportunities after `:` and `/` so that
     ARNs wrap at their separators. Escaping comes first; the entities it writes contain
     neither character, so only `<wbr>` is added."""
-    text = str(escape("" if value is None else str(value)))
+    text = str(escape(visible("" if value is None else str(value))))
     return Markup(_WBR.sub(r"\1<wbr>", text))
 
 
@@ -117,6 +131,7 @@ def env(autoescape: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=visible if autoescape else None,
     )
     e.filters["md"] = md_escape
     e.filters["mdcode"] = md_code

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 
 from auditor.model import Report
 from auditor.render import html, json_report, view
-from auditor.render.templating import asset
+from auditor.render.templating import asset, visible
 from tests.conftest import golden
 
 
@@ -239,11 +239,12 @@ def test_any_string_in_any_event_field_stays_text(report: Report, s: str) -> Non
     assert shape(doc) == shape(base)  # no element or attribute came from the data
     assert "".join(doc.raw["script"]) == asset("report.js")
     text = "".join(doc.text)
-    for tagged in (f"{s}~",):
+    # Controls and bidi overrides are shown as [U+XXXX]; every other character as is.
+    for tagged in (f"{visible(s)}~",):
         assert tagged in text
     # the user agent of the first event, in full, as text
     ua = hostile(report, s).events[0].user_agent
-    assert ua is not None and ua in text
+    assert ua is not None and visible(ua) in text
 
 
 def test_wbr_filter_only_adds_break_hints() -> None:
@@ -253,3 +254,9 @@ def test_wbr_filter_only_adds_break_hints() -> None:
         "arn:<wbr>aws:<wbr>iam::<wbr>1:<wbr>role/<wbr>&lt;x&gt;&#34;&amp;"
     )
     assert re.sub(r"<wbr>", "", str(wbr("a:/b"))) == "a:/b"
+
+
+def test_direction_overrides_and_nul_are_shown_not_obeyed(report: Report) -> None:
+    out = html.render(hostile(report, "admin\u202egnp.exe nul-a\x00b"))
+    assert "admin[U+202E]gnp.exe" in out and "nul-a[U+0000]b" in out
+    assert "\u202e" not in out and "\x00" not in out
