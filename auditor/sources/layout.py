@@ -55,6 +55,7 @@ class Discovery:
     # An account/region delivered by two trails (an org trail and an older per-account
     # trail, or two prefixes): the same event may sit in two files.
     overlapping: bool = False
+    account_folders: set[str] = field(default_factory=set)  # every account folder met
 
     @property
     def accounts(self) -> tuple[str, ...]:
@@ -108,14 +109,18 @@ def region_folders(
     roots: list[str],
     accounts: tuple[str, ...] = (),
     regions: tuple[str, ...] = (),
+    seen: set[str] | None = None,
 ) -> list[tuple[str, str, str]]:
     """(account, region, folder) of every CloudTrail/<region> folder under the AWSLogs
-    roots, both layouts, pruned by --account/--region: delimiter listings only."""
+    roots, both layouts, pruned by --account/--region: delimiter listings only. `seen`
+    collects every account folder met (with or without CloudTrail/ logs)."""
     out: list[tuple[str, str, str]] = []
     for awslogs in roots:
         for acct, acct_path in account_folders(lister, awslogs):
             if accounts and acct not in accounts:
                 continue
+            if seen is not None:
+                seen.add(acct)
             ct = lister.join(acct_path, "CloudTrail")
             for region in sorted(lister.dirs(ct)):
                 if regions and region not in regions:
@@ -138,7 +143,9 @@ def discover(
     result = Discovery(roots=roots)
     folder_days = days if days is not None else rng.folder_days
     wanted: list[tuple[str, str, date, str]] = []  # (account, region, day, folder)
-    for acct, region, region_path in region_folders(lister, roots, accounts, regions):
+    for acct, region, region_path in region_folders(
+        lister, roots, accounts, regions, seen=result.account_folders
+    ):
         if (acct, region) in result.trails:
             result.overlapping = True
         result.trails.add((acct, region))
@@ -177,6 +184,9 @@ def gaps(
         out.append(Gap(acct, "(no folder in any region)", *whole))
     for region in sorted(set(regions) - set(discovery.regions)):
         out.append(Gap("(no folder in any account)", region, *whole))
+    # An account folder holding no CloudTrail/ logs (only CloudTrail-Digest/, say).
+    for acct in sorted(discovery.account_folders - set(discovery.accounts) - set(accounts)):
+        out.append(Gap(acct, "(no CloudTrail/ log folder)", *whole))
     for acct, region in sorted(discovery.trails):
         run: list[date] = []
         for day in rng.days + [None]:  # type: ignore[list-item]

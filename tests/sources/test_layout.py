@@ -194,3 +194,19 @@ def test_missing_source_is_a_source_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(SourceError, match="not a folder"):
         LocalLister(str(tmp_path / "file"))
+
+
+def test_an_account_with_only_digest_files_is_a_gap_not_a_clean_report(tmp_path: Path) -> None:
+    from auditor.config import DateRange
+    from auditor.sources.layout import discover, gaps
+    from auditor.sources.local import LocalLister
+
+    digest = tmp_path / "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/10/05/d.json.gz"
+    digest.parent.mkdir(parents=True)
+    digest.write_bytes(b"")
+    rng = DateRange(date(2026, 10, 5), date(2026, 10, 6))
+    disc = discover(LocalLister(str(tmp_path)), str(tmp_path), rng)
+    assert disc.files == []
+    (gap,) = gaps(disc, rng)
+    assert (gap.account_id, gap.region, gap.days) == (
+        "111122223333", "(no CloudTrail/ log folder)", 2)
