@@ -31,6 +31,7 @@ from auditor.sources.layout import (
     find_awslogs,
     region_folders,
 )
+from auditor.units import fmt_bytes
 
 PRICE_PER_TB_USD = 5.0
 MB = 1024**2
@@ -48,17 +49,6 @@ def query_cost_usd(scanned_bytes: int | None, state: str = "SUCCEEDED") -> float
         return 0.0
     billed = max(MIN_BILLED_BYTES, -(-int(scanned_bytes) // MB) * MB)
     return billed / TB * PRICE_PER_TB_USD
-
-
-def fmt_bytes(n: int | None) -> str:
-    if n is None:
-        return "unknown"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.2f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 def folder_span(params: Iterable[str]) -> tuple[date, date] | None:

@@ -14,6 +14,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from auditor.resources import data_dir
+from auditor.units import fmt_bytes
 
 # Every ASCII punctuation character CommonMark would read as markup; `\x` makes it text.
 # `$` is GitHub's math delimiter. `<`, `>` and `&` become entities instead (below).
@@ -105,17 +106,6 @@ def clip(value: object, limit: int = 240) -> str:
 
 def fmt_int(value: object) -> str:
     return f"{int(value):,}" if value is not None else "n/a"  # type: ignore[call-overload]
-
-
-def fmt_bytes(value: object) -> str:
-    if value is None:
-        return "n/a"
-    n = float(value)  # type: ignore[arg-type]
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{int(n):,} bytes" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1000
-    return f"{n:,.1f} TB"  # pragma: no cover
 
 
 def fmt_usd(value: object) -> str:

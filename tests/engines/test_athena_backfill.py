@@ -309,7 +309,7 @@ def test_progress_bar_reports_chunks_bytes_and_cost(athena: Any, capsys: Any) ->
     run_audit(config(date(2026, 9, 1), date(2026, 10, 31)),
               AthenaEngine(athena_client=fake, progress=True))
     err = capsys.readouterr().err
-    assert "2/2" in err and "GB scanned" in err and "$" in err
+    assert "2/2" in err and "GiB scanned" in err and "$" in err
 
 
 def test_unwritable_state_folder_warns_and_the_audit_goes_on(athena: Any, tmp_path: Path,

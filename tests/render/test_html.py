@@ -169,7 +169,7 @@ def test_sections_and_facts_a_reviewer_needs(report: Report) -> None:
     assert "expired" in text and "old-terraform" in text
     # provenance: SQL as run, parameters, ids, bytes, cost, estimate, fingerprint, checksum
     assert "a1b2c3d4-0000-4000-8000-000000000001" in text
-    assert "2026/10/01" in text and "$0.0062" in text and "estimated 1.3 GB, actual 1.2 GB" in text
+    assert "2026/10/01" in text and "$0.0062" in text and "estimated 1.2 GiB, actual 1.2 GiB" in text
     assert report.provenance.input_fingerprint in text
     assert 'WHERE "timestamp" BETWEEN ? AND ?' in text
 
