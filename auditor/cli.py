@@ -12,7 +12,6 @@ Exit codes (README "Exit codes"):
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -22,6 +21,8 @@ import typer
 
 from auditor import __version__
 from auditor.errors import AuditorError, ConfigError
+from auditor.render.terminal import summary
+from auditor.settings import check_config_keys, load_config, setting
 
 app = typer.Typer(
     name="auditor",
@@ -97,227 +98,8 @@ Trail = Annotated[
 ]
 
 
-def _get(section: dict[str, Any], key: str, flag: Any, default: Any) -> Any:
-    if flag is not None and flag != []:
-        return flag
-    return section.get(key, default)
-
-
-def _at_least(value: Any, low: int, name: str, high: int = 10**9) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"{name}: {value!r} is not a whole number from {low} to {high}")
-    return value
-
-
-CONFIG_KEYS = {
-    "audit": {
-        "source", "from", "to", "engine", "format", "accounts", "regions", "strict",
-        "workers", "cache", "own_accounts", "lookahead_days", "min_attempts",
-        "repeat_threshold", "fail_on", "exemptions",
-    },
-    "athena": {
-        "database", "table", "workgroup", "output_location", "partition_scheme", "trail",
-        "query_timeout", "max_scan_gb", "concurrency", "state_dir",
-    },
-}
-
-
-# What each setting must hold; anything else is bad input (exit 2), never a crash or a
-# string read letter by letter as a list.
-_TEXT, _LIST, _INT, _NUM = "text", "list of texts", "whole number", "number"
-_BOOL, _DAY = "boolean (true or false)", "date (YYYY-MM-DD)"
-CONFIG_TYPES = {
-    "source": _TEXT, "from": _DAY, "to": _DAY, "engine": _TEXT, "format": _LIST,
-    "accounts": _LIST, "regions": _LIST, "strict": _BOOL, "workers": _INT, "cache": _TEXT,
-    "own_accounts": _LIST, "lookahead_days": _INT, "min_attempts": _INT,
-    "repeat_threshold": _INT, "fail_on": _TEXT, "exemptions": _TEXT,
-    "database": _TEXT, "table": _TEXT, "workgroup": _TEXT, "output_location": _TEXT,
-    "partition_scheme": _TEXT, "trail": _TEXT, "query_timeout": _NUM, "max_scan_gb": _NUM,
-    "concurrency": _INT, "state_dir": _TEXT,
-}
-
-
-def _has_type(value: Any, kind: str) -> bool:
-    from datetime import date
-
-    if kind == _LIST:
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
-    if kind == _BOOL:
-        return isinstance(value, bool)
-    if kind == _INT:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == _NUM:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind == _DAY:
-        return isinstance(value, (str, date))
-    return isinstance(value, str)
-
-
-def check_config_keys(file: dict[str, Any]) -> None:
-    """A misspelt setting or a value of the wrong type is an error, not a silently
-    ignored line. TOML dates (`from = 2026-10-01`) are taken as the day they name."""
-    from datetime import date
-
-    for section, values in file.items():
-        if section not in CONFIG_KEYS:
-            raise ConfigError(
-                f"config file: unknown section [{section}] (use [audit] and [athena])"
-            )
-        if not isinstance(values, dict):
-            raise ConfigError(f"config file: {section} must be a [{section}] section")
-        unknown = sorted(set(values) - CONFIG_KEYS[section])
-        if unknown:
-            raise ConfigError(
-                f"config file: unknown setting(s) in [{section}]: {', '.join(unknown)}"
-            )
-        for key, value in values.items():
-            if not _has_type(value, CONFIG_TYPES[key]):
-                raise ConfigError(
-                    f"config file: [{section}] {key} = {value!r}: expected a {CONFIG_TYPES[key]}"
-                )
-            if isinstance(value, date):
-                values[key] = value.isoformat()
-
-
-def build_config(**kw: Any) -> Any:
-    """Flags over the TOML file over defaults, in one place."""
-    from auditor.config import (
-        ENGINES,
-        FORMATS,
-        PARTITION_SCHEMES,
-        SEVERITIES,
-        AthenaSettings,
-        AuditConfig,
-        parse_range,
-        read_config_file,
-        validate_accounts,
-        validate_regions,
-    )
-
-    file = read_config_file(kw.get("config"))
-    check_config_keys(file)
-    a = file.get("audit", {})
-    ath = file.get("athena", {})
-    rng = parse_range(
-        # With --month, the file's from/to give way but --from/--to flags still clash.
-        _get(a, "from", kw.get("start"), None) if not kw.get("month") else kw.get("start"),
-        _get(a, "to", kw.get("end"), None) if not kw.get("month") else kw.get("end"),
-        kw.get("month"),
-    )
-    engine = _get(a, "engine", kw.get("engine"), "local")
-    if engine not in ENGINES:
-        raise ConfigError(f"--engine: {engine!r} is not one of {', '.join(ENGINES)}")
-    formats = tuple(_get(a, "format", kw.get("formats"), ["json", "md", "html", "csv"]))
-    for f in formats:
-        if f not in FORMATS:
-            raise ConfigError(f"--format: {f!r} is not one of {', '.join(FORMATS)}")
-    scheme = _get(ath, "partition_scheme", kw.get("partition_scheme"), "timestamp")
-    if scheme not in PARTITION_SCHEMES:
-        raise ConfigError(
-            f"--partition-scheme: {scheme!r} is not one of {', '.join(PARTITION_SCHEMES)}"
-        )
-    fail_on = _get(a, "fail_on", kw.get("fail_on"), None)
-    if fail_on is not None and fail_on not in SEVERITIES:
-        raise ConfigError(f"--fail-on: {fail_on!r} is not one of {', '.join(SEVERITIES)}")
-    max_scan = _get(ath, "max_scan_gb", kw.get("max_scan_gb"), None)
-    state_dir = _get(ath, "state_dir", kw.get("state_dir"), None)
-    cache = _get(a, "cache", kw.get("cache"), None)
-    exemptions = _get(a, "exemptions", kw.get("exemptions"), None)
-    out = kw.get("out")
-    workers = _get(a, "workers", kw.get("workers"), None)
-    return AuditConfig(
-        range=rng,
-        engine=engine,
-        source=_get(a, "source", kw.get("source"), None),
-        accounts=validate_accounts(tuple(_get(a, "accounts", kw.get("account"), []) or [])),
-        regions=validate_regions(tuple(_get(a, "regions", kw.get("region"), []) or [])),
-        out=Path(out) if out else None,
-        formats=formats,
-        strict=bool(kw.get("strict")) or bool(a.get("strict", False)),
-        workers=_at_least(workers, 1, "--workers", high=1024) if workers is not None else None,
-        cache_dir=Path(cache) if cache else None,
-        athena=AthenaSettings(
-            database=_get(ath, "database", kw.get("database"), "default"),
-            table=_get(ath, "table", kw.get("table"), "cloudtrail_logs"),
-            workgroup=_get(ath, "workgroup", kw.get("workgroup"), "primary"),
-            output_location=_get(ath, "output_location", kw.get("output_location"), None),
-            partition_scheme=scheme,
-            trail=_get(ath, "trail", kw.get("trail"), None),
-            query_timeout=float(_get(ath, "query_timeout", kw.get("query_timeout"), 1800.0)),
-            max_scan_gb=float(max_scan) if max_scan is not None else None,
-            concurrency=int(_get(ath, "concurrency", kw.get("concurrency"), 4)),
-            dry_run=bool(kw.get("dry_run")),
-            resume=bool(kw.get("resume")),
-            state_dir=Path(state_dir) if state_dir else None,
-        ),
-        own_accounts=validate_accounts(
-            tuple(_get(a, "own_accounts", kw.get("own_account"), []) or []), "--own-account"
-        ),
-        lookahead_days=_at_least(_get(a, "lookahead_days", kw.get("lookahead_days"), 7),
-                                 0, "--lookahead-days", high=366),
-        min_attempts=_at_least(_get(a, "min_attempts", kw.get("min_attempts"), 1),
-                               1, "--min-attempts"),
-        repeat_threshold=_at_least(_get(a, "repeat_threshold", None, 5), 1, "repeat_threshold"),
-        fail_on=fail_on,
-        exemptions=Path(exemptions) if exemptions else None,
-        command=kw.get("command"),
-    )
-
-
 def _command_line() -> str:
     return "auditor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-
-
-# Event data printed on the terminal: controls (a newline, an ANSI escape sequence), line
-# separators and bidirectional overrides are shown as \\uXXXX, and a value is cut to one
-# line of reading; the reports hold it whole.
-_TERMINAL_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
-)
-TERMINAL_MAX = 160
-
-
-def _terminal(value: object) -> str:
-    text = _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
-    return text if len(text) <= TERMINAL_MAX else text[: TERMINAL_MAX - 1] + "\u2026"
-
-
-def _summary(report: Any, written: list[Path]) -> str:
-    c = report.coverage
-    t = report.totals
-    lines = [
-        f"auditor: {report.range_start} .. {report.range_end} (end exclusive), "
-        f"engine {report.engine}",
-        f"  scanned {c.files_scanned:,} files, {c.records_scanned:,} records; "
-        f"{c.files_unreadable} unreadable file(s), {len(c.unreadable) - c.files_unreadable} "
-        f"unusable record(s), {len(c.gaps)} gap(s) with no logs",
-        f"  {t.attempts:,} denied attempt(s) by {t.principals:,} principal(s) "
-        f"in {t.accounts:,} account(s)",
-    ]
-    for f in report.findings[:10]:
-        lines.append(
-            f"    {f.severity:<6} {_terminal(f.account_id)}  {_terminal(f.principal)}  "
-            f"x{f.attempts}"
-        )
-    if len(report.findings) > 10:
-        lines.append(f"    ... and {len(report.findings) - 10} more (see the report)")
-    if report.engine == "athena":
-        from auditor.athena.cost import fmt_bytes
-
-        p = report.provenance
-        est = p.estimated_scan_bytes
-        lines.append(
-            f"  Athena: {len(p.queries)} query(ies), {fmt_bytes(p.total_scanned_bytes)} scanned "
-            f"(estimate {fmt_bytes(est)}), cost ${p.total_cost_usd:.4f}; "
-            f"{len(c.failed_queries)} failed"
-        )
-    elif report.provenance.total_cost_usd:
-        lines.append(f"  Athena cost: ${report.provenance.total_cost_usd:.4f}")
-    if written:
-        lines.append("  wrote " + ", ".join(str(p) for p in written))
-    if not c.complete:
-        lines.append("  coverage is INCOMPLETE: see the report's Coverage section")
-    return "\n".join(lines)
 
 
 def _finish(report: Any, config: Any) -> int:
@@ -414,7 +196,7 @@ def audit(
     def go() -> int:
         from auditor.audit import run_audit, write_reports
 
-        cfg = build_config(**locals_, command=_command_line())
+        cfg = load_config(**locals_, command=_command_line())
         if cfg.athena.dry_run and cfg.engine == "athena":
             from auditor.athena.dryrun import dry_run
 
@@ -425,7 +207,7 @@ def audit(
             return 0
         report = run_audit(cfg)
         written = write_reports(report, out, cfg.formats)
-        typer.echo(_summary(report, written))
+        typer.echo(summary(report, written))
         return _finish(report, cfg)
 
     locals_ = dict(locals())
@@ -457,13 +239,13 @@ def demo(
         typer.echo(f"demo: wrote a synthetic trail of {trail.files} log files to {trail_dir}")
         for note in trail.notes:
             typer.echo(f"  {note}")
-        cfg = build_config(
+        cfg = load_config(
             source=str(trail_dir), month="2026-10", out=str(out),
             command=_command_line(), config=None,
         )
         report = run_audit(cfg)
         written = write_reports(report, out, cfg.formats)
-        typer.echo(_summary(report, written))
+        typer.echo(summary(report, written))
         return 0
 
     _run(go)
@@ -487,7 +269,7 @@ def sql(
     def go() -> int:
         from auditor.plan import build_plan
 
-        cfg = build_config(**locals_)
+        cfg = load_config(**locals_)
         if cfg.engine == "athena":
             # A backfill is sent as monthly chunks: print every statement of every chunk.
             from auditor.athena.backfill import plan_units
@@ -557,10 +339,10 @@ def ddl(
         file = read_config_file(config)
         check_config_keys(file)
         ath = file.get("athena", {})
-        root = _get(ath, "trail", trail, None)
+        root = setting(ath, "trail", trail, None)
         if not root:
             raise ConfigError("--trail s3://bucket/prefix is required (the trail's root)")
-        scheme = _get(ath, "partition_scheme", partition_scheme, "timestamp")
+        scheme = setting(ath, "partition_scheme", partition_scheme, "timestamp")
         start = parse_day(start_date, "--start-date") if start_date else ddlmod.DEFAULT_START
         layout = ddlmod.layout_from_flags(root, org_id, tuple(account or ()), tuple(region or ()))
         if discover:
@@ -585,10 +367,10 @@ def ddl(
                 err=True,
             )
         settings = AthenaSettings(
-            database=_get(ath, "database", database, "default"),
-            table=_get(ath, "table", table, "cloudtrail_logs"),
-            workgroup=_get(ath, "workgroup", workgroup, "primary"),
-            output_location=_get(ath, "output_location", output_location, None),
+            database=setting(ath, "database", database, "default"),
+            table=setting(ath, "table", table, "cloudtrail_logs"),
+            workgroup=setting(ath, "workgroup", workgroup, "primary"),
+            output_location=setting(ath, "output_location", output_location, None),
             query_timeout=float(ath.get("query_timeout", 300.0)),
         )
         stmt = ddlmod.create_table(layout, scheme, settings.database, settings.table, start)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli import build_config
 from auditor.config import (
     DateRange,
     parse_range,
@@ -17,6 +16,7 @@ from auditor.config import (
     validate_regions,
 )
 from auditor.errors import ConfigError
+from auditor.settings import load_config as build_config
 
 
 def test_range_is_inclusive_days_with_one_folder_of_delivery_lag() -> None:

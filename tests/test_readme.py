@@ -31,7 +31,7 @@ def test_the_readme_config_example_is_a_valid_config_file():
     import re
     import tomllib
 
-    from auditor.cli import check_config_keys
+    from auditor.settings import check_config_keys
 
     text = (REPO / "README.md").read_text(encoding="utf-8")
     (block,) = re.findall(r"```toml\n(.*?)```", text, re.S)

@@ -1,0 +1,177 @@
+"""Flags over the TOML config file over defaults, merged in one place into an
+AuditConfig (AWS settings come from the environment, read by boto3 itself)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from auditor.config import AuditConfig
+from auditor.errors import ConfigError
+
+
+def setting(section: dict[str, Any], key: str, flag: Any, default: Any) -> Any:
+    if flag is not None and flag != []:
+        return flag
+    return section.get(key, default)
+
+
+def _at_least(value: Any, low: int, name: str, high: int = 10**9) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{name}: {value!r} is not a whole number from {low} to {high}")
+    return value
+
+
+CONFIG_KEYS = {
+    "audit": {
+        "source", "from", "to", "engine", "format", "accounts", "regions", "strict",
+        "workers", "cache", "own_accounts", "lookahead_days", "min_attempts",
+        "repeat_threshold", "fail_on", "exemptions",
+    },
+    "athena": {
+        "database", "table", "workgroup", "output_location", "partition_scheme", "trail",
+        "query_timeout", "max_scan_gb", "concurrency", "state_dir",
+    },
+}
+
+
+# What each setting must hold; anything else is bad input (exit 2), never a crash or a
+# string read letter by letter as a list.
+_TEXT, _LIST, _INT, _NUM = "text", "list of texts", "whole number", "number"
+_BOOL, _DAY = "boolean (true or false)", "date (YYYY-MM-DD)"
+CONFIG_TYPES = {
+    "source": _TEXT, "from": _DAY, "to": _DAY, "engine": _TEXT, "format": _LIST,
+    "accounts": _LIST, "regions": _LIST, "strict": _BOOL, "workers": _INT, "cache": _TEXT,
+    "own_accounts": _LIST, "lookahead_days": _INT, "min_attempts": _INT,
+    "repeat_threshold": _INT, "fail_on": _TEXT, "exemptions": _TEXT,
+    "database": _TEXT, "table": _TEXT, "workgroup": _TEXT, "output_location": _TEXT,
+    "partition_scheme": _TEXT, "trail": _TEXT, "query_timeout": _NUM, "max_scan_gb": _NUM,
+    "concurrency": _INT, "state_dir": _TEXT,
+}
+
+
+def _has_type(value: Any, kind: str) -> bool:
+    from datetime import date
+
+    if kind == _LIST:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == _BOOL:
+        return isinstance(value, bool)
+    if kind == _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == _NUM:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == _DAY:
+        return isinstance(value, (str, date))
+    return isinstance(value, str)
+
+
+def check_config_keys(file: dict[str, Any]) -> None:
+    """A misspelt setting or a value of the wrong type is an error, not a silently
+    ignored line. TOML dates (`from = 2026-10-01`) are taken as the day they name."""
+    from datetime import date
+
+    for section, values in file.items():
+        if section not in CONFIG_KEYS:
+            raise ConfigError(
+                f"config file: unknown section [{section}] (use [audit] and [athena])"
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(f"config file: {section} must be a [{section}] section")
+        unknown = sorted(set(values) - CONFIG_KEYS[section])
+        if unknown:
+            raise ConfigError(
+                f"config file: unknown setting(s) in [{section}]: {', '.join(unknown)}"
+            )
+        for key, value in values.items():
+            if not _has_type(value, CONFIG_TYPES[key]):
+                raise ConfigError(
+                    f"config file: [{section}] {key} = {value!r}: expected a {CONFIG_TYPES[key]}"
+                )
+            if isinstance(value, date):
+                values[key] = value.isoformat()
+
+
+def load_config(**kw: Any) -> AuditConfig:
+    """Flags over the TOML file over defaults, in one place."""
+    from auditor.config import (
+        ENGINES,
+        FORMATS,
+        PARTITION_SCHEMES,
+        SEVERITIES,
+        AthenaSettings,
+        AuditConfig,
+        parse_range,
+        read_config_file,
+        validate_accounts,
+        validate_regions,
+    )
+
+    file = read_config_file(kw.get("config"))
+    check_config_keys(file)
+    a = file.get("audit", {})
+    ath = file.get("athena", {})
+    rng = parse_range(
+        # With --month, the file's from/to give way but --from/--to flags still clash.
+        setting(a, "from", kw.get("start"), None) if not kw.get("month") else kw.get("start"),
+        setting(a, "to", kw.get("end"), None) if not kw.get("month") else kw.get("end"),
+        kw.get("month"),
+    )
+    engine = setting(a, "engine", kw.get("engine"), "local")
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine: {engine!r} is not one of {', '.join(ENGINES)}")
+    formats = tuple(setting(a, "format", kw.get("formats"), ["json", "md", "html", "csv"]))
+    for f in formats:
+        if f not in FORMATS:
+            raise ConfigError(f"--format: {f!r} is not one of {', '.join(FORMATS)}")
+    scheme = setting(ath, "partition_scheme", kw.get("partition_scheme"), "timestamp")
+    if scheme not in PARTITION_SCHEMES:
+        raise ConfigError(
+            f"--partition-scheme: {scheme!r} is not one of {', '.join(PARTITION_SCHEMES)}"
+        )
+    fail_on = setting(a, "fail_on", kw.get("fail_on"), None)
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise ConfigError(f"--fail-on: {fail_on!r} is not one of {', '.join(SEVERITIES)}")
+    max_scan = setting(ath, "max_scan_gb", kw.get("max_scan_gb"), None)
+    state_dir = setting(ath, "state_dir", kw.get("state_dir"), None)
+    cache = setting(a, "cache", kw.get("cache"), None)
+    exemptions = setting(a, "exemptions", kw.get("exemptions"), None)
+    out = kw.get("out")
+    workers = setting(a, "workers", kw.get("workers"), None)
+    return AuditConfig(
+        range=rng,
+        engine=engine,
+        source=setting(a, "source", kw.get("source"), None),
+        accounts=validate_accounts(tuple(setting(a, "accounts", kw.get("account"), []) or [])),
+        regions=validate_regions(tuple(setting(a, "regions", kw.get("region"), []) or [])),
+        out=Path(out) if out else None,
+        formats=formats,
+        strict=bool(kw.get("strict")) or bool(a.get("strict", False)),
+        workers=_at_least(workers, 1, "--workers", high=1024) if workers is not None else None,
+        cache_dir=Path(cache) if cache else None,
+        athena=AthenaSettings(
+            database=setting(ath, "database", kw.get("database"), "default"),
+            table=setting(ath, "table", kw.get("table"), "cloudtrail_logs"),
+            workgroup=setting(ath, "workgroup", kw.get("workgroup"), "primary"),
+            output_location=setting(ath, "output_location", kw.get("output_location"), None),
+            partition_scheme=scheme,
+            trail=setting(ath, "trail", kw.get("trail"), None),
+            query_timeout=float(setting(ath, "query_timeout", kw.get("query_timeout"), 1800.0)),
+            max_scan_gb=float(max_scan) if max_scan is not None else None,
+            concurrency=int(setting(ath, "concurrency", kw.get("concurrency"), 4)),
+            dry_run=bool(kw.get("dry_run")),
+            resume=bool(kw.get("resume")),
+            state_dir=Path(state_dir) if state_dir else None,
+        ),
+        own_accounts=validate_accounts(
+            tuple(setting(a, "own_accounts", kw.get("own_account"), []) or []), "--own-account"
+        ),
+        lookahead_days=_at_least(setting(a, "lookahead_days", kw.get("lookahead_days"), 7),
+                                 0, "--lookahead-days", high=366),
+        min_attempts=_at_least(setting(a, "min_attempts", kw.get("min_attempts"), 1),
+                               1, "--min-attempts"),
+        repeat_threshold=_at_least(setting(a, "repeat_threshold", None, 5), 1, "repeat_threshold"),
+        fail_on=fail_on,
+        exemptions=Path(exemptions) if exemptions else None,
+        command=kw.get("command"),
+    )
