@@ -65,6 +65,17 @@ class QueryPlan:
         return tuple(s.prefilter for s in self.specs)
 
     @property
+    def lookahead_gate(self) -> int | None:
+        """Index of the query whose prefilter hits in the range decide whether the
+        look-ahead days are read at all (None: always read them)."""
+        names = [s.name for s in self.specs]
+        gates = {s.lookahead_if for s in self.specs if s.lookahead}
+        if len(gates) != 1 or None in gates:
+            return None
+        (gate,) = gates
+        return names.index(gate) if gate in names else None
+
+    @property
     def columns(self) -> tuple[tuple[str, ...] | None, ...]:
         """Per query, the table columns it reads (None: undeclared, load whole records)."""
         return tuple(s.columns for s in self.specs)

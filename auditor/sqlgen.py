@@ -57,6 +57,10 @@ class QuerySpec:
     # The table columns the query reads, when declared: the local engine then loads only
     # these for records no other query wants (tests/test_sql_columns.py checks the list).
     columns: tuple[str, ...] | None = None
+    # A look-ahead query whose rows matter only when this other query has rows: the
+    # local engine reads the look-ahead days only if some record in the range passed
+    # that query's prefilter (a necessary condition of its WHERE).
+    lookahead_if: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -74,6 +78,7 @@ def query_specs() -> tuple[QuerySpec, ...]:
             },
             lookahead=bool(q.get("lookahead", False)),
             columns=tuple(q["columns"]) if "columns" in q else None,
+            lookahead_if=q.get("lookahead_if"),
         )
         for q in manifest["query"]
     )

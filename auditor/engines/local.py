@@ -13,7 +13,8 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 
 from auditor.config import AuditConfig
@@ -50,23 +51,36 @@ def _tasks(files: list[LogFile], last_folder: date | None = None) -> list[prefil
     ]
 
 
-def _scan_all(
-    tasks: list[prefilter.Task], plan: QueryPlan, workers: int, cache_dir: str | None
-) -> Iterator[prefilter.FileResult]:
+Scan = Callable[[list[prefilter.Task]], Iterator[prefilter.FileResult]]
+
+
+@contextmanager
+def _scanner(
+    plan: QueryPlan, workers: int, cache_dir: str | None, n_files: int
+) -> Iterator[Scan]:
+    """A function scanning tasks in worker processes (one pool for every batch, forked
+    before DuckDB is loaded), or in this process for a handful of files."""
     args = (plan.needles, plan.prefilters, cache_dir, plan.prefilters_contains, plan.columns,
             tuple(tuple(n.encode() for n in s.needles) for s in plan.specs),
-            tuple(s.lookahead for s in plan.specs))
-    if workers <= 1 or len(tasks) < MIN_FILES_FOR_POOL:
+            tuple(s.lookahead for s in plan.specs), plan.lookahead_gate)
+    if workers <= 1 or n_files < MIN_FILES_FOR_POOL:
         prefilter.init(*args)
-        for t in tasks:
-            yield prefilter.scan(t)
+        yield lambda tasks: (prefilter.scan(t) for t in tasks)
         return
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     ctx = multiprocessing.get_context(method)
     with ctx.Pool(workers, initializer=prefilter.init, initargs=args) as pool:
         # Large chunks: each task round trip costs the main process, and files are small.
-        chunk = max(1, len(tasks) // (workers * 8))
-        yield from pool.imap_unordered(prefilter.scan, tasks, chunksize=chunk)
+        yield lambda tasks: pool.imap_unordered(
+            prefilter.scan, tasks, chunksize=max(1, len(tasks) // (workers * 8))
+        )
+
+
+def _scan_all(
+    tasks: list[prefilter.Task], plan: QueryPlan, workers: int, cache_dir: str | None
+) -> Iterator[prefilter.FileResult]:
+    with _scanner(plan, workers, cache_dir, len(tasks)) as scan:
+        yield from scan(tasks)
 
 
 def _display_path(path: str, source: str) -> str:
@@ -112,25 +126,39 @@ class LocalEngine:
             rows_path = os.path.join(tmp, "candidates.ndjson")
             with open(rows_path, "wb") as out:
                 tasks = _tasks(disc.files, plan.range.folder_days[-1])
-                results = _scan_all(tasks, plan, workers, cache)
-                # Import DuckDB and render the SQL while the workers run.
-                first = next(results, None)
-                import duckdb
+                in_range = [t for t in tasks if not t.lookahead_only]
+                ahead = [t for t in tasks if t.lookahead_only]
+                gate_hits = 0
 
-                plan.queries  # noqa: B018 - renders (and caches) the SQL now
+                def consume(results: Iterator[prefilter.FileResult]) -> None:
+                    nonlocal files_scanned, records, bytes_scanned, files_bad, gate_hits
+                    for res in results:
+                        if res.error:
+                            files_bad += 1
+                            unreadable.append(Unreadable(res.path, res.error))
+                            continue
+                        files_scanned += 1
+                        records += res.records
+                        bytes_scanned += sizes.get(res.path, 0)
+                        gate_hits += res.gate_hits
+                        if res.rows:
+                            out.write(res.rows)
+                        for b in res.broken or ():
+                            unreadable.append(Unreadable(res.path, b))
 
-                for res in _chain(first, results):
-                    if res.error:
-                        files_bad += 1
-                        unreadable.append(Unreadable(res.path, res.error))
-                        continue
-                    files_scanned += 1
-                    records += res.records
-                    bytes_scanned += sizes.get(res.path, 0)
-                    if res.rows:
-                        out.write(res.rows)
-                    for b in res.broken or ():
-                        unreadable.append(Unreadable(res.path, b))
+                with _scanner(plan, workers, cache, len(tasks)) as scan:
+                    results = scan(in_range)
+                    # Import DuckDB and render the SQL while the workers run.
+                    first = next(results, None)
+                    import duckdb
+
+                    plan.queries  # noqa: B018 - renders (and caches) the SQL now
+                    consume(_chain(first, results))
+                    # The look-ahead days serve a query that matters only when its gate
+                    # query can have rows: with no record in the range meeting the gate's
+                    # prefilter (a necessary condition), they are not read at all.
+                    if ahead and (plan.lookahead_gate is None or gate_hits):
+                        consume(scan(ahead))
             result = self._run_sql(duckdb, rows_path, plan, disc.overlapping)
 
         unreadable = [

@@ -44,6 +44,7 @@ _CACHE_DIR: str | None = None
 _COLUMNS: tuple[frozenset[str] | None, ...] = ()
 # (needles, prefilters, contains, columns) of the look-ahead queries alone, or None.
 _AHEAD: tuple | None = None  # type: ignore[type-arg]
+_GATE: int | None = None  # query index counted in FileResult.gate_hits
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class FileResult:
     error: str | None = None  # the file could not be read at all
     broken: list[str] | None = None  # records that could not be used, with reasons
     needle_hit: bool = False
+    gate_hits: int = 0  # records passing the look-ahead gate query's prefilter
 
 
 def init(
@@ -74,13 +76,15 @@ def init(
     columns: tuple[tuple[str, ...] | None, ...] = (),
     query_needles: tuple[tuple[bytes, ...], ...] = (),
     lookahead: tuple[bool, ...] = (),
+    gate: int | None = None,
 ) -> None:
     """Per query i: `prefilters[i]` field -> exact values, `contains[i]` field ->
     substrings; a record is a candidate when some query's conditions all hold.
     `columns[i]`: the table columns query i reads, or None (the whole record).
     `query_needles[i]` and `lookahead[i]` (optional) let a file past the range, which
     only look-ahead queries read, be searched for their needles alone."""
-    global _NEEDLES, _PREFILTERS, _CONTAINS, _CACHE_DIR, _COLUMNS, _AHEAD
+    global _NEEDLES, _PREFILTERS, _CONTAINS, _CACHE_DIR, _COLUMNS, _AHEAD, _GATE
+    _GATE = gate
     _NEEDLES = needles
     _PREFILTERS = tuple({k: frozenset(v) for k, v in pf.items()} for pf in prefilters)
     _CONTAINS = tuple(contains) + ({},) * (len(prefilters) - len(contains))
@@ -131,6 +135,16 @@ def _wanted(
                 return None
             cols = qc if cols is False else cols | qc
     return cols
+
+
+def _passes(rec: dict, i: int) -> bool:
+    """Whether rec meets query i's prefilter."""
+    return all(
+        isinstance(v := rec.get(k), str) and v in vals for k, vals in _PREFILTERS[i].items()
+    ) and all(
+        isinstance(v := rec.get(k), str) and any(sub in v for sub in subs)
+        for k, subs in _CONTAINS[i].items()
+    )
 
 
 def _is_candidate(rec: dict) -> bool:
@@ -325,6 +339,8 @@ def scan(task: Task) -> FileResult:
         cols = _wanted(rec, prof)
         if cols is False:
             continue
+        if _GATE is not None and not task.lookahead_only and _passes(rec, _GATE):
+            res.gate_hits += 1
         et = rec.get("eventTime")
         if not isinstance(et, str) or not _EVENT_TIME.match(et):
             broken.append(f"{label(i)} (eventID {str(rec.get('eventID'))[:64]}): eventTime "

@@ -417,3 +417,38 @@ def test_a_look_ahead_file_is_searched_for_look_ahead_needles_only(tmp_path: Pat
     (res,) = list(_scan_all([task_in_range], plan, 1, None))
     assert res.candidates == 2
     assert prefilter._AHEAD is not None
+
+
+def test_look_ahead_days_are_not_read_when_the_range_has_no_denial(
+    tmp_path: Path, audit
+) -> None:
+    bob = iam_user(ACCT, "bob")
+    put(tmp_path, at(3, 12, 7), [event(at(3), identity=bob, source="s3.amazonaws.com",
+                                       name="GetObject", region=REGION, account=ACCT,
+                                       event_id="unrelated")])
+    put(tmp_path, at(8, 9, 7), [denial(at(8, 9), "ok-ahead", identity=bob, error=None)])
+    report = audit(tmp_path, date(2026, 10, 1), date(2026, 10, 3))
+    assert report.findings == ()
+    assert report.coverage.files_scanned == 1  # day 8 was not needed, so not read
+    # With a denial in the range, the same look-ahead file is read and used.
+    put(tmp_path, at(2, 12, 7), [denial(at(2), "d1", identity=bob)])
+    report = audit(tmp_path, date(2026, 10, 1), date(2026, 10, 3))
+    assert report.coverage.files_scanned == 3
+    (finding,) = report.findings
+    assert finding.later_success == "2026-10-08T09:00:00Z"
+
+
+def test_worker_pool_reads_the_look_ahead_after_the_range(tmp_path: Path, audit) -> None:
+    bob = iam_user(ACCT, "bob")
+    for i in range(20):  # enough files for worker processes
+        put(tmp_path, at(1 + i % 3, 1 + i, 7), [event(
+            at(1 + i % 3, 1 + i), identity=bob, source="s3.amazonaws.com", name="GetObject",
+            region=REGION, account=ACCT, event_id=f"noise-{i}")], salt=str(i))
+    put(tmp_path, at(2, 12, 7), [denial(at(2), "d1", identity=bob)])
+    put(tmp_path, at(9, 9, 7), [denial(at(9, 9), "ok-ahead", identity=bob, error=None)])
+    one = audit(tmp_path, date(2026, 10, 1), date(2026, 10, 3), workers=1)
+    two = audit(tmp_path, date(2026, 10, 1), date(2026, 10, 3), workers=2)
+    # The same answer (query timings in provenance differ, naturally).
+    assert (one.findings, one.events, one.coverage) == (two.findings, two.events, two.coverage)
+    assert two.coverage.files_scanned == 22
+    assert two.findings[0].later_success == "2026-10-09T09:00:00Z"

@@ -113,6 +113,11 @@ def assert_same(root: Path, **kw: Any) -> dict[str, list[tuple]]:
     got, want = engine_rows(root, config), oracle_rows(root, config)
     assert set(got) == {s.name for s in query_specs()}
     for spec in query_specs():
+        if spec.lookahead_if and not want[spec.lookahead_if]:
+            # Its gate query has no rows, so the look-ahead days need not be read and
+            # its rows (unused: no finding to join them to) may be fewer, never others.
+            assert set(got[spec.name]) <= set(want[spec.name]), f"query {spec.name} differs"
+            continue
         assert got[spec.name] == want[spec.name], f"query {spec.name} differs"
     return got
 
