@@ -101,6 +101,7 @@ def query_context(config: AuditConfig, rng: DateRange, dialect: str) -> dict[str
         table = quote_ident(f"{a.database}.{a.table}")
         scheme = a.partition_scheme
     folders = rng.folder_days
+    ahead = DateRange(rng.first, rng.last + timedelta(days=config.lookahead_days))
     return {
         "table": table,
         "scheme": scheme,
@@ -110,17 +111,9 @@ def query_context(config: AuditConfig, rng: DateRange, dialect: str) -> dict[str
         "end": rng.end_iso,
         "accounts": list(config.accounts),
         "regions": list(config.regions),
-        "lookahead_end": _lookahead_end(rng, config.lookahead_days),
-        "lookahead_last_folder": _lookahead_folder(rng, config.lookahead_days),
+        "lookahead_end": ahead.end_iso,
+        "lookahead_last_folder": ahead.folder_days[-1].strftime("%Y/%m/%d"),
     }
-
-
-def _lookahead_end(rng: DateRange, days: int) -> str:
-    return f"{(rng.last + timedelta(days=1 + days)).isoformat()}T00:00:00Z"
-
-
-def _lookahead_folder(rng: DateRange, days: int) -> str:
-    return (rng.last + timedelta(days=1 + days)).strftime("%Y/%m/%d")
 
 
 def build_plan(

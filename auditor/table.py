@@ -275,22 +275,6 @@ def _scalar(v: Any) -> str | None:
     return orjson.dumps(v).decode()
 
 
-def shape(v: Any, t: Type) -> Any:
-    """A raw JSON value -> the value of a column of type t (None where the type does not fit).
-
-    Struct fields and columns absent from the input are left out: DuckDB reads them as NULL.
-    """
-    return _shaper(t)(v)
-
-
-def _shaper(t: Type):  # type: ignore[no-untyped-def]
-    key = repr(t)
-    fn = _SHAPERS.get(key)
-    if fn is None:
-        fn = _SHAPERS[key] = _compile(t)
-    return fn
-
-
 def _compile(t: Type):  # type: ignore[no-untyped-def]
     if isinstance(t, str):
         return _scalar
@@ -319,7 +303,6 @@ def _compile(t: Type):  # type: ignore[no-untyped-def]
     raise ValueError(t)
 
 
-_SHAPERS: dict[str, Any] = {}
 _RECORD = _compile(("struct", COLUMNS))
 
 

@@ -8,6 +8,7 @@ of a local or S3 copy of the trail.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing
 import os
 import sys
@@ -153,7 +154,7 @@ class LocalEngine:
                     import duckdb
 
                     plan.queries  # noqa: B018 - renders (and caches) the SQL now
-                    consume(_chain(first, results))
+                    consume(itertools.chain([first] if first else [], results))
                     # The look-ahead days serve a query that matters only when its gate
                     # query can have rows: with no record in the range meeting the gate's
                     # prefilter (a necessary condition), they are not read at all.
@@ -228,9 +229,4 @@ class LocalEngine:
         finally:
             con.close()
 
-
-def _chain(first, rest):  # type: ignore[no-untyped-def]
-    if first is not None:
-        yield first
-    yield from rest
 

@@ -119,6 +119,15 @@ def _profile(task: Task) -> tuple:  # type: ignore[type-arg]
     return (_NEEDLES, _PREFILTERS, _CONTAINS, _COLUMNS)
 
 
+def _meets(
+    rec: dict, exact: dict[str, frozenset[str]], subs: dict[str, tuple[str, ...]]
+) -> bool:
+    """Whether rec meets one query's prefilter: exact field values and substrings."""
+    return all(isinstance(v := rec.get(k), str) and v in vals for k, vals in exact.items()) and all(
+        isinstance(v := rec.get(k), str) and any(sub in v for sub in ss) for k, ss in subs.items()
+    )
+
+
 def _wanted(
     rec: dict, prof: tuple | None = None  # type: ignore[type-arg]
 ) -> frozenset[str] | None | Literal[False]:
@@ -127,28 +136,11 @@ def _wanted(
     _, prefilters, substrings, columns = prof or (_NEEDLES, _PREFILTERS, _CONTAINS, _COLUMNS)
     cols: frozenset[str] | Literal[False] = False
     for pf, pc, qc in zip(prefilters, substrings, columns):
-        if all(isinstance(v := rec.get(k), str) and v in vals for k, vals in pf.items()) and all(
-            isinstance(v := rec.get(k), str) and any(sub in v for sub in subs)
-            for k, subs in pc.items()
-        ):
+        if _meets(rec, pf, pc):
             if qc is None:
                 return None
             cols = qc if cols is False else cols | qc
     return cols
-
-
-def _passes(rec: dict, i: int) -> bool:
-    """Whether rec meets query i's prefilter."""
-    return all(
-        isinstance(v := rec.get(k), str) and v in vals for k, vals in _PREFILTERS[i].items()
-    ) and all(
-        isinstance(v := rec.get(k), str) and any(sub in v for sub in subs)
-        for k, subs in _CONTAINS[i].items()
-    )
-
-
-def _is_candidate(rec: dict) -> bool:
-    return _wanted(rec) is not False
 
 
 def _load_memmem():  # type: ignore[no-untyped-def]
@@ -339,7 +331,10 @@ def scan(task: Task) -> FileResult:
         cols = _wanted(rec, prof)
         if cols is False:
             continue
-        if _GATE is not None and not task.lookahead_only and _passes(rec, _GATE):
+        gate = _GATE
+        if gate is not None and not task.lookahead_only and _meets(
+            rec, _PREFILTERS[gate], _CONTAINS[gate]
+        ):
             res.gate_hits += 1
         et = rec.get("eventTime")
         if not isinstance(et, str) or not _EVENT_TIME.match(et):
