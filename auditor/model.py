@@ -145,6 +145,30 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class Shortfall:
+    """One reason the audit did not read everything it was asked to, beyond a named
+    unreadable file or failed query: coverage is incomplete while any is present.
+
+    kind is one of SHORTFALL_KINDS; detail is one line naming what and why."""
+
+    kind: str
+    detail: str
+
+
+# The kinds of shortfall (docs/report-schema.md explains each).
+SHORTFALL_KINDS = (
+    "nothing-read",  # the audit read no log file / Athena scanned nothing
+    "missing-scope",  # an --account/--region asked for has no folder
+    "unlisted",  # a folder that could not be listed (permissions, I/O)
+    "not-delivered",  # the range reaches into CloudTrail's delivery lag (or the future)
+    "other-trail",  # an AWSLogs/ folder deeper under the source, not read
+    "saved-state",  # a saved backfill chunk that did not verify (rerun or failed)
+    "limit",  # a file or record past a size limit
+    "other",
+)
+
+
+@dataclass(frozen=True)
 class Coverage:
     files_scanned: int = 0
     records_scanned: int = 0
@@ -156,10 +180,11 @@ class Coverage:
     accounts: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     failed_queries: tuple[Unreadable, ...] = ()  # (query/chunk name, reason)
+    shortfalls: tuple[Shortfall, ...] = ()  # what else was not read, and why
 
     @property
     def complete(self) -> bool:
-        return not self.unreadable and not self.failed_queries
+        return not self.unreadable and not self.failed_queries and not self.shortfalls
 
 
 @dataclass(frozen=True)

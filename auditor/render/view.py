@@ -316,6 +316,7 @@ def _incomplete(report: Report) -> tuple[str, ...]:
         out.append(f"{bad_records:,} record(s) could not be used")
     if c.failed_queries:
         out.append(f"{len(c.failed_queries):,} query/chunk(s) failed")
+    out.extend(s.detail for s in c.shortfalls)
     return tuple(out)
 
 
