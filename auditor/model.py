@@ -134,6 +134,25 @@ class Unreadable:
 
 
 @dataclass(frozen=True)
+class FailedQuery:
+    """A query (of one backfill chunk, when split) that did not give its rows.
+
+    One typed key for every engine and renderer: `query` is the query's name as in
+    sql/queries.toml, `chunk` the backfill chunk ("2026-10") or None for the whole range.
+    `reason` is the engine's own words (Athena's StateChangeReason), kept whole."""
+
+    query: str
+    chunk: str | None
+    reason: str
+    query_id: str | None = None
+    state: str | None = None  # FAILED | CANCELLED | UNKNOWN (stop refused: ...) | ...
+
+    @property
+    def key(self) -> str:
+        return f"{self.chunk}/{self.query}" if self.chunk else self.query
+
+
+@dataclass(frozen=True)
 class Gap:
     """Days in the range for which an account/region has no log file at all."""
 
@@ -179,8 +198,11 @@ class Coverage:
     gaps: tuple[Gap, ...] = ()
     accounts: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
-    failed_queries: tuple[Unreadable, ...] = ()  # (query/chunk name, reason)
+    failed_queries: tuple[FailedQuery, ...] = ()
     shortfalls: tuple[Shortfall, ...] = ()  # what else was not read, and why
+    # what the reader should know that does not make coverage incomplete (e.g. a saved
+    # backfill chunk that did not verify and was rerun)
+    notes: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -200,6 +222,7 @@ class QueryRecord:
     cost_usd: float | None = None
     rows: int = 0
     chunk: str | None = None  # backfill chunk ("2026-10") when split
+    from_saved_state: bool = False  # read back from --resume state, not run in this audit
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ tests/engines/test_athena_backfill.py checks with DuckDB that merged chunks equa
 query over the whole range, for split points anywhere.
 
 Each finished unit is saved as one JSON file in the state folder (temp file + rename),
-so `--resume` reruns only the units without a file, or whose SQL changed since.
+with a SHA-256 over its SQL, parameters, rows and record, so `--resume` reruns only the
+units without a file that verifies (missing, edited, truncated, or other SQL).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from auditor.plan import PlannedQuery, build_plan
 from auditor.resources import data_dir
 
 DEFAULT_STATE_ROOT = Path(".auditor-state")
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the SQL, parameters and a SHA-256 in every file
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _MERGE = re.compile(r"^(rows|whole|sum:[a-z_][a-z0-9_]*)$")
 
@@ -108,10 +109,12 @@ def chunks_at(rng: DateRange, cuts: Iterable[date]) -> list[Chunk]:
 
 @dataclass(frozen=True)
 class Unit:
-    """One query of one chunk."""
+    """One query of one chunk, and the first and last delivery folder it reads (what its
+    partition filter bounds: the cost guard sizes exactly these)."""
 
     chunk: Chunk
     query: PlannedQuery
+    folders: tuple[date, date]
 
     @property
     def key(self) -> str:
@@ -125,6 +128,18 @@ class Unit:
         return h.hexdigest()
 
 
+def folder_span(rng: DateRange, lookahead: bool, lookahead_days: int) -> tuple[date, date]:
+    """The delivery folders a query over `rng` reads: first .. last+1, and the look-ahead
+    days for a look-ahead query (plan.query_context's first_folder, last_folder and
+    lookahead_last_folder, which the SQL's partition filter binds)."""
+    last = rng.last + timedelta(days=lookahead_days if lookahead else 0)
+    return rng.folder_days[0], DateRange(rng.first, last).folder_days[-1]
+
+
+def make_unit(chunk: Chunk, query: PlannedQuery, lookahead_days: int) -> Unit:
+    return Unit(chunk, query, folder_span(chunk.range, query.spec.lookahead, lookahead_days))
+
+
 def plan_units(config: AuditConfig, dialect: str = "athena",
                chunks: list[Chunk] | None = None) -> list[Unit]:
     """The statements to run: every query per chunk (monthly unless given), except the
@@ -132,18 +147,19 @@ def plan_units(config: AuditConfig, dialect: str = "athena",
     chunks = chunks if chunks is not None else month_chunks(config.range)
     if len(chunks) <= 1:
         only = chunks[0] if chunks else Chunk(f"{config.range.first:%Y-%m}", config.range)
-        return [Unit(only, q) for q in build_plan(config, dialect, only.range).queries]
+        return [make_unit(only, q, config.lookahead_days)
+                for q in build_plan(config, dialect, only.range).queries]
     units: list[Unit] = []
     whole = Chunk(f"{config.range.first}..{config.range.last}", config.range)
     for q in build_plan(config, dialect, config.range).queries:
         if merge_kind(q.name) == "whole":
-            units.append(Unit(whole, q))
+            units.append(make_unit(whole, q, config.lookahead_days))
     for i, c in enumerate(chunks):
         # Only the last chunk looks past its end: the look-ahead windows stay disjoint.
         cfg = config if i == len(chunks) - 1 else replace(config, lookahead_days=0)
         for q in build_plan(cfg, dialect, c.range, chunk=c.label).queries:
             if merge_kind(q.name) != "whole":
-                units.append(Unit(c, q))
+                units.append(make_unit(c, q, cfg.lookahead_days))
     return units
 
 
@@ -169,12 +185,28 @@ def record_from_dict(d: dict[str, Any]) -> QueryRecord:
     return QueryRecord(**kw)
 
 
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str).encode()
+
+
+def state_digest(sql: str, params: list[str], rows: Any, record: Any) -> str:
+    """SHA-256 over a saved unit's SQL, parameters, rows and record (canonical JSON)."""
+    return hashlib.sha256(_canonical(
+        {"sql": sql, "params": list(params), "rows": rows, "record": record})).hexdigest()
+
+
 class StateStore:
-    """The state folder of one plan: one `<chunk>__<query>.json` per finished unit."""
+    """The state folder of one plan: one `<chunk>__<query>.json` per finished unit.
+
+    Each file carries its unit's SQL and parameters and a SHA-256 over them, its rows and
+    its record: a file that does not verify (edited, truncated, saved from other SQL) is
+    not trusted; `rejected` names it and why, and the unit is run again."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.warning: str | None = None  # the first failure to save or clear, if any
+        self.rejected: dict[str, str] = {}  # unit key -> "<file>: why it was not trusted"
 
     def _path(self, unit: Unit) -> Path:
         name = f"{unit.chunk.label}__{unit.query.name}"
@@ -183,29 +215,56 @@ class StateStore:
         return self.folder / f"{name}.json"
 
     def load(self, unit: Unit) -> tuple[list[dict[str, Any]], QueryRecord] | None:
-        """A saved unit, or None when missing, unreadable or saved from different SQL."""
+        """A saved unit that verifies, else None (missing, or named in `rejected`). The
+        record says it came from saved state."""
+        path = self._path(unit)
         try:
-            data = json.loads(self._path(unit).read_text(encoding="utf-8"))
-            if (data.get("version") != STATE_VERSION or data.get("key") != unit.key
-                    or data.get("fingerprint") != unit.fingerprint):
-                return None
-            return list(data["rows"]), record_from_dict(data["record"])
-        except (OSError, ValueError, KeyError, TypeError):
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return None
+        except OSError as exc:
+            return self._reject(unit, path, f"unreadable ({exc.strerror or exc})")
+        try:
+            data = json.loads(text)
+            if data.get("version") != STATE_VERSION:
+                return self._reject(unit, path, f"state version {data.get('version')!r}")
+            if (data.get("key") != unit.key or data.get("sql") != unit.query.sql
+                    or list(data.get("params")) != list(unit.query.params)):
+                return self._reject(unit, path, "saved from other SQL or parameters")
+            digest = state_digest(data["sql"], data["params"], data["rows"], data["record"])
+            if data.get("digest") != digest:
+                return self._reject(unit, path, "its SHA-256 does not match (edited?)")
+            rec = replace(record_from_dict(data["record"]), from_saved_state=True)
+            return list(data["rows"]), rec
+        except (ValueError, KeyError, TypeError) as exc:
+            return self._reject(unit, path, f"not a complete state file ({type(exc).__name__})")
+
+    def _reject(
+        self, unit: Unit, path: Path, why: str
+    ) -> tuple[list[dict[str, Any]], QueryRecord] | None:
+        self.rejected[unit.key] = f"{path}: {why}"
+        return None
 
     def save(self, unit: Unit, rows: list[dict[str, Any]], record: QueryRecord) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             path = self._path(unit)
             tmp = path.with_suffix(f".{os.getpid()}.part")
+            # Through JSON first, so the digest is over exactly what load() reads back.
+            saved_rows = json.loads(json.dumps(rows, default=str))
+            saved_rec = json.loads(json.dumps(
+                record_to_dict(replace(record, from_saved_state=False)), default=str))
+            params = list(unit.query.params)
             tmp.write_text(
                 json.dumps({
                     "version": STATE_VERSION,
                     "key": unit.key,
-                    "fingerprint": unit.fingerprint,
-                    "record": record_to_dict(record),
-                    "rows": rows,
-                }, default=str),
+                    "sql": unit.query.sql,
+                    "params": params,
+                    "digest": state_digest(unit.query.sql, params, saved_rows, saved_rec),
+                    "record": saved_rec,
+                    "rows": saved_rows,
+                }),
                 encoding="utf-8",
             )
             os.replace(tmp, path)

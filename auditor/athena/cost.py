@@ -6,8 +6,9 @@ and MB are binary here (2**40, 2**20), as in Athena's console.
 
 The estimate: CloudTrail's log files are gzip'd JSON, which Athena cannot prune by
 column, so a query scans every byte of every partition it reads. Summing the sizes of
-the objects under the partitions a query bounds (its `YYYY/MM/DD` parameters) is
-therefore a close upper bound of its `DataScannedInBytes`. Only listings are used: the
+the objects under the partitions a query bounds (its planned folder span, and the
+accounts/regions its scheme prunes: `PARTITION_PRUNES`) is therefore a close upper
+bound of its `DataScannedInBytes`. Only listings are used: the
 account and region folders (delimiter listings, as discovery does), then one
 recursive listing per month wholly in range and one per day of a partial month. Never
 the whole bucket.
@@ -15,7 +16,6 @@ the whole bucket.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +40,15 @@ TB = 1024**4
 MIN_BILLED_BYTES = 10 * MB
 LIST_WORKERS = 16
 
-_FOLDER = re.compile(r"^(\d{4})/(\d{2})/(\d{2})$")
+# Which of --account/--region each --partition-scheme's partition filter binds
+# (sql/macros/common.sql partition_filter; tests/engines/test_athena_honest.py checks the
+# rendered SQL against this). Any other is filtered only in WHERE, after Athena has read
+# every folder of the table, so the estimate must not shrink with it.
+PARTITION_PRUNES: dict[str, frozenset[str]] = {
+    "timestamp": frozenset(),
+    "org": frozenset({"account", "region"}),
+    "manual": frozenset({"region"}),
+}
 
 
 def query_cost_usd(scanned_bytes: int | None, state: str = "SUCCEEDED") -> float:
@@ -49,16 +57,6 @@ def query_cost_usd(scanned_bytes: int | None, state: str = "SUCCEEDED") -> float
         return 0.0
     billed = max(MIN_BILLED_BYTES, -(-int(scanned_bytes) // MB) * MB)
     return billed / TB * PRICE_PER_TB_USD
-
-
-def folder_span(params: Iterable[str]) -> tuple[date, date] | None:
-    """The first and last delivery folder a query reads: its `YYYY/MM/DD` parameters."""
-    days = []
-    for p in params:
-        m = _FOLDER.match(p)
-        if m:
-            days.append(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
-    return (min(days), max(days)) if days else None
 
 
 class Sizer(Protocol):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.athena.cost import GB, check_budget, fmt_bytes, folder_span
+from auditor.athena.cost import GB, check_budget, fmt_bytes
 from auditor.config import AuditConfig
 from auditor.errors import BudgetError
 
@@ -56,8 +56,7 @@ def dry_run(config: AuditConfig, engine: object = None) -> tuple[str, BudgetErro
 
     lines += ["", f"  {'chunk':<24} {'query':<28} {'folders':<23} {'estimate':>12}  state"]
     for u in prep.units:
-        span = folder_span(u.query.params)
-        folders = f"{span[0]:%Y/%m/%d}..{span[1]:%Y/%m/%d}" if span else "?"
+        folders = f"{u.folders[0]:%Y/%m/%d}..{u.folders[1]:%Y/%m/%d}"
         size = fmt_bytes(est.per_unit.get(u.key)) if est else "unknown"
         state = "done" if u.key in prep.done else "to run"
         lines.append(f"  {u.chunk.label:<24} {u.query.name:<28} {folders:<23} {size:>12}  {state}")

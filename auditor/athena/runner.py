@@ -29,12 +29,14 @@ from auditor.athena.cost import query_cost_usd
 from auditor.config import AthenaSettings
 from auditor.errors import ConfigError, QueryFailed
 from auditor.model import QueryRecord
+from auditor.render.scrub import inert
 from auditor.sqlgen import sql_literal
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 THROTTLE_CODES = frozenset({"ThrottlingException", "TooManyRequestsException"})
 MAX_QUERY_BYTES = 262_144  # Athena's limit on query text
 RESULTS_PAGE = 1000  # get_query_results' maximum page
+REASON_MAX = 1000  # characters of Athena's reason in an error line
 
 Row = dict[str, Any]
 
@@ -74,11 +76,16 @@ class RetryPolicy:
 
 
 class AthenaQueryFailed(QueryFailed):
-    """A query ended FAILED or CANCELLED, or ran past --query-timeout."""
+    """A query ended FAILED or CANCELLED, or ran past --query-timeout. `reason` is
+    Athena's own (whole, not made inert: the message is, for a terminal), `state` the
+    final state as far as we know it."""
 
-    def __init__(self, message: str, query_id: str | None, record: QueryRecord | None) -> None:
+    def __init__(self, message: str, query_id: str | None, record: QueryRecord | None,
+                 reason: str = "", state: str | None = None) -> None:
         super().__init__(message, query_id)
         self.record = record
+        self.reason = reason or message
+        self.state = state if state is not None else (record.state if record else None)
 
 
 class AthenaApiError(QueryFailed):
@@ -191,11 +198,14 @@ class AthenaRunner:
             kw["ResultConfiguration"] = {"OutputLocation": s.output_location}
         return str(self.call("start_query_execution", **kw)["QueryExecutionId"])
 
-    def stop(self, qid: str) -> None:
+    def stop(self, qid: str) -> str | None:
+        """Ask Athena to stop a query: None once asked, else why Athena refused (then
+        the query may still be running, and billing)."""
         try:
             self.call("stop_query_execution", QueryExecutionId=qid)
-        except QueryFailed:
-            pass  # already finished, or not ours to stop: nothing more to do
+        except QueryFailed as exc:
+            return str(exc)
+        return None
 
     def describe(self, qid: str) -> dict[str, Any]:
         return dict(self.call("get_query_execution", QueryExecutionId=qid)["QueryExecution"])
@@ -215,17 +225,27 @@ class AthenaRunner:
                 raise Interrupted(qid)
             now = self._clock()
             if now >= deadline:
-                self.stop(qid)
+                refused = self.stop(qid)
                 try:
                     ex = self.describe(qid)
                 except QueryFailed:
                     pass
                 rec = self._record(name, "", (), qid, ex, chunk=None)
+                reason = f"did not finish within --query-timeout {timeout:g}s (last state {state})"
+                if refused is None:
+                    reason += "; it was stopped"
+                    final = "CANCELLED"
+                else:
+                    # Not stopped: the query may still be running in Athena, and billing.
+                    reason += (f"; stopping it was refused ({refused}): it may still be "
+                               f"running and billing, stop it by hand")
+                    final = f"UNKNOWN (stop refused: {refused})"
                 raise AthenaQueryFailed(
-                    f"Athena query {name} ({qid}) did not finish within --query-timeout "
-                    f"{timeout:g}s (last state {state}); it was stopped",
+                    f"Athena query {name} ({qid}) {inert(reason, None)}",
                     qid,
-                    replace(rec, state="CANCELLED"),
+                    replace(rec, state=final),
+                    reason=reason,
+                    state=final,
                 )
             self._sleep(min(interval, max(0.0, deadline - now)))
             interval = min(interval * 2, self.settings.poll_interval)
@@ -296,10 +316,14 @@ class AthenaRunner:
                 rows = self.results(qid) if fetch else []
                 return rows, replace(rec, rows=len(rows))
             err = status.get("AthenaError", {}) or {}
-            reason = (status.get("StateChangeReason") or err.get("ErrorMessage")
-                      or "no reason given").strip()
+            reason = str(status.get("StateChangeReason") or err.get("ErrorMessage")
+                         or "no reason given").strip()
             if rec.state == "FAILED" and err.get("Retryable") and reruns < self.retry.failed_reruns:
                 reruns += 1
                 self._sleep(self._backoff(reruns))
                 continue
-            raise AthenaQueryFailed(f"Athena query {name} ({qid}) {rec.state}: {reason}", qid, rec)
+            # Athena's reason is outside text: inert in the message (a terminal prints it).
+            raise AthenaQueryFailed(
+                f"Athena query {name} ({qid}) {rec.state}: {inert(reason, REASON_MAX)}",
+                qid, rec, reason=reason, state=rec.state,
+            )

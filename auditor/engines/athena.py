@@ -4,10 +4,14 @@
     listings (cost guard) -> units run concurrently (retries, deadline) -> each finished
     unit saved in the state folder -> rows merged in date order -> EngineResult
 
-A unit that still fails after retries is named in `coverage.failed_queries` and the
-audit goes on; only when nothing at all succeeded does the audit fail (QueryFailed,
-exit 3). Files and records are not counted by Athena (0 in coverage); bytes are the
-sum of `DataScannedInBytes`.
+An enrichment unit (later_success, other_denials) that still fails after retries is
+named in `coverage.failed_queries` and the audit goes on, incomplete. A unit of the
+rule's own query (denied_policy_changes) failing fails the audit (QueryFailed, exit 3):
+a report without those rows would read as clean. Finished units stay saved, so
+`--resume` redoes only the failed ones. Saved units are trusted only when they verify
+(backfill.StateStore); a run that scanned 0 bytes is a `nothing-read` shortfall. Files
+and records are not counted by Athena (0 in coverage); bytes are the sum of
+`DataScannedInBytes`.
 """
 
 from __future__ import annotations
@@ -19,22 +23,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.aggregate import MAIN_QUERY
 from auditor.athena.backfill import (
     StateStore,
     Unit,
     default_state_dir,
+    make_unit,
     merge,
     month_chunks,
     plan_units,
 )
 from auditor.athena.cost import (
+    PARTITION_PRUNES,
     ListerSizer,
     S3Sizer,
     ScanEstimate,
     check_budget,
     estimate,
     fmt_bytes,
-    folder_span,
 )
 from auditor.athena.runner import (
     AthenaApiError,
@@ -47,8 +53,9 @@ from auditor.athena.runner import (
 from auditor.config import AuditConfig
 from auditor.engines.base import EngineResult
 from auditor.errors import ConfigError, QueryFailed, SourceError
-from auditor.model import Coverage, QueryRecord, Unreadable
+from auditor.model import Coverage, FailedQuery, QueryRecord, Shortfall
 from auditor.plan import QueryPlan
+from auditor.render.scrub import inert
 from auditor.sources.layout import gaps
 
 
@@ -60,6 +67,7 @@ class Prepared:
     units: list[Unit]
     state_dir: Path
     done: dict[str, tuple[list[Row], QueryRecord]] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)  # saved units that did not verify
     estimate: ScanEstimate | None = None
     estimate_note: str = ""
 
@@ -104,7 +112,7 @@ class AthenaEngine:
             raise ConfigError(f"--query-timeout: {a.query_timeout:g} must be positive")
         chunks = month_chunks(config.range)
         if len(chunks) == 1 and plan.range == config.range:
-            units = [Unit(chunks[0], q) for q in plan.queries]
+            units = [make_unit(chunks[0], q, config.lookahead_days) for q in plan.queries]
         else:
             units = plan_units(config, self.dialect, chunks)
         prepared = Prepared(units=units, state_dir=a.state_dir or default_state_dir(units))
@@ -114,6 +122,7 @@ class AthenaEngine:
                 got = store.load(u)
                 if got is not None:
                     prepared.done[u.key] = got
+            prepared.rejected = dict(store.rejected)
         if a.trail:
             prepared.estimate = self._estimate(config, units)
         else:
@@ -126,10 +135,12 @@ class AthenaEngine:
     def _estimate(self, config: AuditConfig, units: list[Unit]) -> ScanEstimate:
         trail = config.athena.trail
         assert trail
-        spans = {}
-        for u in units:
-            days = u.chunk.range.folder_days
-            spans[u.key] = folder_span(u.query.params) or (days[0], days[-1])
+        spans = {u.key: u.folders for u in units}
+        # Size only what the SQL prunes: an --account/--region the partition filter does
+        # not bind is filtered in WHERE, after Athena has read every folder.
+        prunes = PARTITION_PRUNES[config.athena.partition_scheme]
+        accounts = config.accounts if "account" in prunes else ()
+        regions = config.regions if "region" in prunes else ()
         try:
             if trail.startswith("s3://"):
                 from auditor.sources.s3 import S3Lister
@@ -142,7 +153,7 @@ class AthenaEngine:
 
                 lister = LocalLister(trail)
                 sizer = ListerSizer(lister)
-            return estimate(lister, sizer, trail, spans, config.accounts, config.regions)
+            return estimate(lister, sizer, trail, spans, accounts, regions)
         except SourceError as exc:  # the listers speak of --source; here it is --trail
             raise SourceError(str(exc).replace("--source", "--trail", 1)) from None
 
@@ -157,7 +168,8 @@ class AthenaEngine:
         if a.dry_run:
             # Nothing runs: say so in coverage rather than report an empty audit as clean.
             result.coverage = Coverage(failed_queries=tuple(
-                Unreadable(u.key, "not run: --dry-run") for u in prep.units))
+                FailedQuery(u.query.name, u.chunk.label, "not run: --dry-run")
+                for u in prep.units))
             return result
 
         store = StateStore(prep.state_dir)
@@ -169,30 +181,58 @@ class AthenaEngine:
 
         rows, records = merge(prep.units, prep.done)
         # Failed and timed-out statements stay in provenance: a stopped query is billed.
-        records.extend(exc.record for _, exc in failures
-                       if isinstance(exc, AthenaQueryFailed) and exc.record is not None)
-        if failures and not prep.done:
-            # Nothing at all was audited: that is a failed audit (exit 3), not a gap.
-            first = failures[0][1]
-            more = ""
-            if len(failures) > 1:
-                more = f" ({len(failures)} of {len(prep.units)} queries failed)"
-            raise QueryFailed(f"{first}{more}", getattr(first, "query_id", None))
+        records.extend(exc.record for _, exc in failures if exc.record is not None)
+        failures.sort(key=lambda f: f[0].key)
+        self._raise_if_rule_failed(prep, failures, store)
 
         result.rows = rows
         result.queries = records
         disc = est.discovery if est else None
+        failed_keys = {u.key for u, _ in failures}
+        shortfalls = [
+            Shortfall("saved-state", f"saved chunk {why}; rerunning it failed too")
+            for key, why in sorted(prep.rejected.items()) if key in failed_keys
+        ]
+        notes = [f"saved chunk {why}: not trusted, rerun"
+                 for key, why in sorted(prep.rejected.items()) if key not in failed_keys]
+        nothing = _nothing_read(config, records, est)
+        if nothing:
+            shortfalls.append(Shortfall("nothing-read", nothing))
         result.coverage = Coverage(
             bytes_scanned=sum(r.data_scanned_bytes or 0 for r in records),
             failed_queries=tuple(
-                Unreadable(u.key, str(exc)) for u, exc in sorted(failures, key=lambda f: f[0].key)
+                FailedQuery(u.query.name, u.chunk.label, exc.reason, exc.query_id, exc.state)
+                for u, exc in failures
             ),
             gaps=gaps(disc, config.range, config.accounts, config.regions) if disc else (),
             accounts=config.accounts or (disc.accounts if disc else ()),
             regions=config.regions or (disc.regions if disc else ()),
+            shortfalls=tuple(shortfalls),
+            notes=tuple(notes),
         )
         return result
 
+    @staticmethod
+    def _raise_if_rule_failed(
+        prep: Prepared, failures: list[tuple[Unit, AthenaQueryFailed]], store: StateStore
+    ) -> None:
+        """Exit 3 when any unit of the rule's own query failed: the report would lack
+        denials it cannot see, and read as clean."""
+        rule = [(u, exc) for u, exc in failures if u.query.name == MAIN_QUERY]
+        if not rule:
+            return
+        u, first = rule[0]
+        more = ""
+        if len(failures) > 1:
+            more = f" ({len(failures)} of {len(prep.units)} queries failed)"
+        msg = f"{inert(first, None)}{more}"
+        if len(prep.chunks) > 1:
+            msg = f"chunk {u.chunk.label}: {msg}"
+        saved = len(prep.done)
+        if saved and not store.warning:
+            msg += (f"; {saved} finished query/chunk(s) are saved in {prep.state_dir}: "
+                    f"rerun with --resume to redo only the failed ones")
+        raise QueryFailed(msg, first.query_id)
     def _client(self) -> Any:
         if self._athena is None:
             self._athena = make_client("athena")
@@ -200,10 +240,10 @@ class AthenaEngine:
 
     def _run_units(
         self, config: AuditConfig, prep: Prepared, store: StateStore
-    ) -> list[tuple[Unit, Exception]]:
+    ) -> list[tuple[Unit, AthenaQueryFailed]]:
         """Run the missing units, `--concurrency` at a time. Returns the failed ones."""
         todo = prep.todo
-        failures: list[tuple[Unit, Exception]] = []
+        failures: list[tuple[Unit, AthenaQueryFailed]] = []
         if not todo:
             return failures
         cancel = threading.Event()
@@ -250,6 +290,29 @@ class AthenaEngine:
         if fatal is not None:
             raise fatal
         return failures
+
+
+def _nothing_read(
+    config: AuditConfig, records: list[QueryRecord], est: ScanEstimate | None
+) -> str | None:
+    """Why a run that read nothing is not a clean audit: Athena scanned 0 bytes in all,
+    or for the rule's query, over a range that should hold logs (not in the future, and
+    not known empty from the --trail listing)."""
+    ran = [r for r in records if r.state == "SUCCEEDED"]
+    if not ran:
+        return None
+    if config.now is not None and config.range.first > config.now.date():
+        return None
+    if est is not None and est.total == 0:
+        return None  # the trail holds nothing there: gaps say so
+    span = f"{config.range.first}..{config.range.last}"
+    why = "the table's partitions may not match the trail (check LOCATION / projection)"
+    if sum(r.data_scanned_bytes or 0 for r in ran) == 0:
+        return f"Athena scanned 0 bytes for {span}: {why}"
+    main = [r for r in ran if r.name == MAIN_QUERY]
+    if main and sum(r.data_scanned_bytes or 0 for r in main) == 0:
+        return f"Athena's rule query {MAIN_QUERY} scanned 0 bytes for {span}: {why}"
+    return None
 
 
 class _Progress:

@@ -1,11 +1,29 @@
 """Hide anything that looks like a credential in the command line and settings a report
-prints (pure). The config summary holds none by design; this is the belt to its braces."""
+prints (pure). The config summary holds none by design; this is the belt to its braces.
+And make outside text inert for a terminal (`inert`)."""
 
 from __future__ import annotations
 
 import re
 
 REDACTED = "[redacted]"
+
+# Text from outside (event data, Athena's error reasons) printed on a terminal: controls
+# (a newline, an ANSI escape sequence), line separators and bidirectional overrides are
+# shown as \\uXXXX, and a value is cut to one line of reading; the reports hold it whole.
+_TERMINAL_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
+)
+TERMINAL_MAX = 160
+
+
+def inert(value: object, limit: int | None = TERMINAL_MAX) -> str:
+    """`value` as one inert line for a terminal (see above); cut to `limit` characters."""
+    text = _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "\u2026"
+
 
 _SECRET_NAME = re.compile(
     r"secret|token|passw|credential|private|api[_-]?key|access[_-]?key|signature|session[_-]?key",

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from auditor.model import Report
+from auditor.render.scrub import inert as _terminal
 from auditor.units import fmt_bytes
-
-# Event data printed on the terminal: controls (a newline, an ANSI escape sequence), line
-# separators and bidirectional overrides are shown as \\uXXXX, and a value is cut to one
-# line of reading; the reports hold it whole.
-_TERMINAL_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
-)
-TERMINAL_MAX = 160
-
-
-def _terminal(value: object) -> str:
-    text = _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
-    return text if len(text) <= TERMINAL_MAX else text[: TERMINAL_MAX - 1] + "\u2026"
 
 
 def summary(report: Report, written: list[Path]) -> str:
@@ -50,6 +37,13 @@ def summary(report: Report, written: list[Path]) -> str:
             f"(estimate {fmt_bytes(est)}), cost ${p.total_cost_usd:.4f}; "
             f"{len(c.failed_queries)} failed"
         )
+    for fq in c.failed_queries[:10]:
+        state = f"{fq.state}: " if fq.state else ""
+        qid = f" ({fq.query_id})" if fq.query_id else ""
+        what = _terminal(fq.key + qid)
+        lines.append(f"    failed {what}: {_terminal(state + fq.reason)}")
+    if len(c.failed_queries) > 10:
+        lines.append(f"    ... and {len(c.failed_queries) - 10} more failed (see the report)")
     elif report.provenance.total_cost_usd:
         lines.append(f"  Athena cost: ${report.provenance.total_cost_usd:.4f}")
     if written:

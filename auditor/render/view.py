@@ -225,7 +225,7 @@ def _checks(report: Report) -> guide.Checks:
     def state(name: str) -> str:
         runs = [q for q in report.provenance.queries if q.name == name]
         failed = any(q.state != "SUCCEEDED" for q in runs) or any(
-            u.path == name or u.path.startswith(name + "/") for u in report.coverage.failed_queries
+            f.query == name for f in report.coverage.failed_queries
         )
         return "failed" if failed else "ok" if runs else "not run"
 

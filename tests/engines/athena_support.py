@@ -94,7 +94,7 @@ def throttle(op: str, code: str = "ThrottlingException") -> ClientError:
 class FakeAthena:
     """A real boto3 Athena client (talking to moto) with what moto lacks added on top."""
 
-    def __init__(self, client: Any, scanned: int = 0, engine_ms: int = 0) -> None:
+    def __init__(self, client: Any, scanned: int = 1024**2, engine_ms: int = 0) -> None:
         self.client = client
         self.scanned = scanned
         self.engine_ms = engine_ms

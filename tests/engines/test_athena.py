@@ -328,7 +328,7 @@ def test_interrupt_stops_the_running_query(athena: Any) -> None:
 
 def test_estimate_sums_only_in_range_folders_of_the_selected_accounts(tmp_path: Path) -> None:
     from auditor.athena.backfill import plan_units
-    from auditor.athena.cost import ListerSizer, estimate, folder_span
+    from auditor.athena.cost import ListerSizer, estimate
     from auditor.sources.local import LocalLister
 
     root = tmp_path / "trail"
@@ -341,7 +341,7 @@ def test_estimate_sums_only_in_range_folders_of_the_selected_accounts(tmp_path: 
         p.write_bytes(b"\0" * n)
     cfg = replace(config(*OCT), accounts=("111122223333",), lookahead_days=0)
     units = plan_units(cfg)
-    spans = {u.key: folder_span(u.query.params) for u in units}
+    spans = {u.key: u.folders for u in units}
     lister = LocalLister(str(root))
     est = estimate(lister, ListerSizer(lister), str(root), spans, ("111122223333",))
     assert all(v == 20 + 300 + 4000 for v in est.per_unit.values())

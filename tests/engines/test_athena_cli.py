@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlglot
-from athena_support import FakeAthena, backend, denied_row, seed
+from athena_support import FakeAthena, backend, denied_row, query_name, seed
 from typer.testing import CliRunner
 
 from auditor.cli import app
@@ -99,7 +99,15 @@ def _audit(*extra: str, out: Path) -> Any:
     ])
 
 
-def test_end_to_end_report_from_seeded_rows(trail: str, tmp_path: Path) -> None:
+def test_end_to_end_report_from_seeded_rows(trail: str, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import auditor.engines.athena as engine_mod
+    from auditor.athena.runner import make_client
+
+    # moto reports 0 bytes scanned, which is not a clean audit: add statistics
+    monkeypatch.setattr(engine_mod, "make_client", lambda service="athena", **kw: (
+        FakeAthena(make_client(service, **kw)) if service == "athena"
+        else make_client(service, **kw)))
     before = len(backend().executions)
     seed([denied_row("ev-1", "2026-10-03T09:00:00Z", principal=f"arn:aws:iam::{ACCT}:role/ci"),
           denied_row("ev-2", "2026-10-31T23:58:00Z", principal=f"arn:aws:iam::{ACCT}:role/ci",
@@ -187,7 +195,9 @@ def test_failed_chunk_is_exit_0_or_4_with_strict(env: str, tmp_path: Path,
         fake = FakeAthena(make_client(service, **kw))
 
         def fail_september(qid: str, call: dict[str, Any]) -> None:
-            if call["ExecutionParameters"][0] == "'2026/09/01'":
+            # an enrichment query: the rule's own query failing is exit 3 (next test)
+            if (call["ExecutionParameters"][0] == "'2026/09/01'"
+                    and query_name(call) != "denied_policy_changes"):
                 fake.fail[qid] = ("FAILED", "HIVE_BAD_DATA: broken file", False)
 
         fake.on_start = fail_september
@@ -205,8 +215,9 @@ def test_failed_chunk_is_exit_0_or_4_with_strict(env: str, tmp_path: Path,
         assert result.exit_code == code, result.output
         assert "INCOMPLETE" in result.stdout
         report = json.loads((out / "report.json").read_text())
-        failed = [f["path"] for f in report["coverage"]["failed_queries"]]
-        assert failed == sorted(f"2026-09/{s.name}" for s in query_specs())
+        failed = [(f["chunk"], f["query"]) for f in report["coverage"]["failed_queries"]]
+        assert failed == sorted(("2026-09", s.name) for s in query_specs()
+                                if s.name != "denied_policy_changes")
         assert "FAILED: HIVE\\_BAD\\_DATA: broken file" in (out / "report.md").read_text()
 
 
@@ -227,6 +238,34 @@ def test_every_chunk_failing_is_exit_3_naming_the_query(env: str, tmp_path: Path
     assert result.exit_code == 3
     assert "CANCELLED" in result.stderr and "BytesScannedCutoffPerQuery" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_one_failed_rule_chunk_is_exit_3_one_inert_line_and_no_report(
+        env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import auditor.engines.athena as engine_mod
+
+    def client(service: str = "athena", **kw: Any) -> Any:
+        from auditor.athena.runner import make_client
+
+        fake = FakeAthena(make_client(service, **kw))
+
+        def fail(qid: str, call: dict[str, Any]) -> None:
+            if (call["ExecutionParameters"][0] == "'2026/09/01'"
+                    and query_name(call) == "denied_policy_changes"):
+                fake.fail[qid] = ("FAILED", "HIVE_BAD_DATA\x1b[2J\u202ereversed\nnext", False)
+
+        fake.on_start = fail
+        return fake
+
+    monkeypatch.setattr(engine_mod, "make_client", client)
+    out = tmp_path / "x"
+    result = CliRunner().invoke(app, ["audit", "--engine", "athena", "--from", "2026-08-01",
+                                      "--to", "2026-10-31", "--out", str(out)])
+    assert result.exit_code == 3, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert "2026-09" in line and "denied_policy_changes" in line and "--resume" in line
+    assert "\\u001b[2J\\u202ereversed\\u000anext" in line
+    assert not out.exists() and "0 denied attempt" not in result.stdout
 
 
 def test_sql_prints_every_chunk_statement() -> None:

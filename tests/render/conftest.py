@@ -17,6 +17,7 @@ from auditor.model import (
     DenialCount,
     Event,
     ExemptionStatus,
+    FailedQuery,
     Finding,
     Gap,
     PolicyAnalysis,
@@ -371,9 +372,13 @@ def build_report() -> Report:
             accounts=(ACCT_A, ACCT_B, "777788889999"),
             regions=("eu-west-1", "us-east-1"),
             failed_queries=(
-                Unreadable(
-                    "later_success/2026-10",
-                    "timed out after 1800 s (query a1b2c3d4-...-0002 cancelled)",
+                FailedQuery(
+                    "later_success",
+                    "2026-10",
+                    "did not finish within --query-timeout 1800s (last state RUNNING); "
+                    "it was stopped",
+                    "a1b2c3d4-0000-0000-0000-000000000002",
+                    "CANCELLED",
                 ),
             ),
         ),

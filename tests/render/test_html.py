@@ -164,7 +164,8 @@ def test_sections_and_facts_a_reviewer_needs(report: Report) -> None:
     assert "the attempted policy grants * (anyone)" in text
     # coverage holes named with their reasons
     assert "not a complete gzip file" in text and "record has no eventTime" in text
-    assert "later_success/2026-10" in text and "timed out after 1800 s" in text
+    assert "2026-10/later_success" in text and "CANCELLED: did not finish within" in text
+    assert "a1b2c3d4-0000-0000-0000-000000000002" in text
     assert "2026-10-09" in text and "2026-10-11" in text
     assert "expired" in text and "old-terraform" in text
     # provenance: SQL as run, parameters, ids, bytes, cost, estimate, fingerprint, checksum

@@ -60,7 +60,8 @@ def test_summary_coverage_and_provenance_are_there(report: Report) -> None:
     assert "**20** denied attempts (14 put, 6 delete)" in md
     assert "Findings by severity: 1 high, 2 medium, 1 low" in md
     assert "> **Coverage is incomplete:**" in md
-    assert "failed query: later\\_success/2026-10: timed out after 1800 s" in md
+    assert ("failed query: 2026-10/later\\_success (a1b2c3d4-0000-0000-0000-000000000002): "
+            "CANCELLED: did not finish within") in md
     assert "777788889999 us-east-1: 2026-10-09 to 2026-10-11 (3 days)" in md
     assert "**expired**: suppressed nothing" in md
     # provenance folds away on GitHub/GitLab; the SQL sits in a fence nothing can close
