@@ -38,19 +38,33 @@ def out_lock(out: Path) -> Iterator[None]:
         finally:
             _held[key] -= 1
         return
+    created = [p for p in (key, *key.parents) if not os.path.lexists(p)]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(
             f"--out {out}: cannot write the reports: {exc.strerror or exc}"
         ) from None
-    fd = _acquire(out / LOCK_NAME, out)
+    try:
+        fd = _acquire(out / LOCK_NAME, out)
+    except BaseException:
+        _remove_empty(created)
+        raise
     _held[key] = 1
     try:
         yield
     finally:
         del _held[key]
         _release(out / LOCK_NAME, fd)
+        _remove_empty(created)  # a run that wrote nothing leaves no folder behind
+
+
+def _remove_empty(created: list[Path]) -> None:
+    for folder in created:  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (reports, a demo trail) or not ours to remove
+            return
 
 
 def _acquire(path: Path, out: Path) -> int | None:

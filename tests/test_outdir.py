@@ -188,3 +188,10 @@ def test_the_lock_is_reentrant_in_one_process_and_removed_after(tmp_path: Path) 
             replace_files(out, {"report.json": b"{}"})
         assert (out / LOCK_NAME).exists()
     assert [p.name for p in out.iterdir()] == ["report.json"]
+
+
+def test_a_run_that_fails_before_writing_leaves_no_out_folder(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["audit", "--source", str(tmp_path / "nope"), *DAY,
+                                   "--out", str(tmp_path / "a" / "b")])
+    assert res.exit_code == 2
+    assert not (tmp_path / "a").exists()
