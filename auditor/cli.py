@@ -7,6 +7,7 @@ Exit codes (README "Exit codes"):
   3  a query failed, was cancelled or timed out
   4  --strict and coverage is incomplete (unreadable files/records, failed queries)
   130 interrupted
+  141 stdout closed early (`auditor sql | head`): stopped quietly, as on SIGPIPE
 """
 
 from __future__ import annotations
