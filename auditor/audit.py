@@ -26,18 +26,18 @@ def run_audit(config: AuditConfig, engine: Engine | None = None) -> Report:
 
 
 def write_reports(report: Report, out: Path, formats: tuple[str, ...]) -> list[Path]:
-    from auditor.render import render_all
+    """Write report.<format> for each format to `out`, all or nothing (auditor.outdir):
+    an older run's report.* of the other formats are removed, not left looking current."""
+    from auditor.outdir import out_lock, replace_files
+    from auditor.render import FILENAMES, render_all
 
     texts = render_all(report, formats)
-    written = []
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for name, text in texts.items():
-            path = out / name
-            path.write_bytes(text.encode("utf-8"))  # the same bytes on every OS
-            written.append(path)
-    except OSError as exc:
-        raise RenderError(
-            f"--out {out}: cannot write the reports: {exc.strerror or exc}"
-        ) from None
-    return written
+    stale = [name for name in FILENAMES.values() if name not in texts]
+    with out_lock(out):
+        try:
+            # The same bytes on every OS.
+            return replace_files(out, ((n, t.encode("utf-8")) for n, t in texts.items()), stale)
+        except OSError as exc:
+            raise RenderError(
+                f"--out {out}: cannot write the reports: {exc.strerror or exc}"
+            ) from None

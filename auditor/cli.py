@@ -7,6 +7,7 @@ Exit codes (README "Exit codes"):
   3  a query failed, was cancelled or timed out
   4  --strict and coverage is incomplete (unreadable files/records, failed queries)
   130 interrupted
+  141 stdout closed early (`auditor sql | head`): stopped quietly, as on SIGPIPE
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import typer
 from auditor import __version__
 from auditor.errors import AuditorError, ConfigError
 from auditor.render.terminal import summary
-from auditor.settings import check_config_keys, load_config, setting
+from auditor.settings import check_config_keys, load_config, query_timeout, setting
 
 app = typer.Typer(
     name="auditor",
@@ -195,6 +196,7 @@ def audit(
 
     def go() -> int:
         from auditor.audit import run_audit, write_reports
+        from auditor.outdir import out_lock
 
         cfg = load_config(**locals_, command=_command_line())
         if cfg.athena.dry_run and cfg.engine == "athena":
@@ -205,8 +207,9 @@ def audit(
             if over_budget is not None:
                 raise over_budget
             return 0
-        report = run_audit(cfg)
-        written = write_reports(report, out, cfg.formats)
+        with out_lock(out):  # a second audit into this --out refuses before it scans
+            report = run_audit(cfg)
+            written = write_reports(report, out, cfg.formats)
         typer.echo(summary(report, written))
         return _finish(report, cfg)
 
@@ -228,23 +231,22 @@ def demo(
         from datetime import date
 
         from auditor.audit import run_audit, write_reports
-        from auditor.synth import write_demo_trail
+        from auditor.outdir import out_lock
+        from auditor.synth import remove_demo_trail, write_demo_trail
 
         trail_dir = out / "trail"
-        if trail_dir.exists():
-            import shutil
-
-            shutil.rmtree(trail_dir)
-        trail = write_demo_trail(trail_dir, month=date(2026, 10, 1))
-        typer.echo(f"demo: wrote a synthetic trail of {trail.files} log files to {trail_dir}")
-        for note in trail.notes:
-            typer.echo(f"  {note}")
-        cfg = load_config(
-            source=str(trail_dir), month="2026-10", out=str(out),
-            command=_command_line(), config=None,
-        )
-        report = run_audit(cfg)
-        written = write_reports(report, out, cfg.formats)
+        with out_lock(out):
+            remove_demo_trail(trail_dir)
+            trail = write_demo_trail(trail_dir, month=date(2026, 10, 1))
+            typer.echo(f"demo: wrote a synthetic trail of {trail.files} log files to {trail_dir}")
+            for note in trail.notes:
+                typer.echo(f"  {note}")
+            cfg = load_config(
+                source=str(trail_dir), month="2026-10", out=str(out),
+                command=_command_line(), config=None,
+            )
+            report = run_audit(cfg)
+            written = write_reports(report, out, cfg.formats)
         typer.echo(summary(report, written))
         return 0
 
@@ -333,7 +335,12 @@ def ddl(
         from dataclasses import replace
 
         from auditor import ddl as ddlmod
-        from auditor.config import AthenaSettings, parse_day, read_config_file
+        from auditor.config import (
+            AthenaSettings,
+            not_before_cloudtrail,
+            parse_day,
+            read_config_file,
+        )
         from auditor.errors import SourceError
 
         file = read_config_file(config)
@@ -343,7 +350,8 @@ def ddl(
         if not root:
             raise ConfigError("--trail s3://bucket/prefix is required (the trail's root)")
         scheme = setting(ath, "partition_scheme", partition_scheme, "timestamp")
-        start = parse_day(start_date, "--start-date") if start_date else ddlmod.DEFAULT_START
+        start = (not_before_cloudtrail(parse_day(start_date, "--start-date"), "--start-date")
+                 if start_date else ddlmod.DEFAULT_START)
         layout = ddlmod.layout_from_flags(root, org_id, tuple(account or ()), tuple(region or ()))
         if discover:
             from auditor.athena.runner import make_client
@@ -371,7 +379,7 @@ def ddl(
             table=setting(ath, "table", table, "cloudtrail_logs"),
             workgroup=setting(ath, "workgroup", workgroup, "primary"),
             output_location=setting(ath, "output_location", output_location, None),
-            query_timeout=float(ath.get("query_timeout", 300.0)),
+            query_timeout=query_timeout(ath.get("query_timeout", 300.0)),
         )
         stmt = ddlmod.create_table(layout, scheme, settings.database, settings.table, start)
         for note in stmt.notes:
@@ -441,6 +449,8 @@ def _run(fn: Any) -> None:
     except KeyboardInterrupt:
         typer.echo("auditor: interrupted", err=True)
         code = 130
+    except BrokenPipeError:  # stdout closed early (`auditor sql | head`): stop quietly
+        code = _stdout_closed()
     except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
         if _state["debug"]:
             raise
@@ -449,6 +459,21 @@ def _run(fn: Any) -> None:
         )
         code = 70
     raise typer.Exit(code)
+
+
+EXIT_PIPE = 141  # 128 + SIGPIPE, as a shell reports a command whose reader went away
+
+
+def _stdout_closed() -> int:
+    """Point stdout at /dev/null so no later flush (ours, or the interpreter's at exit)
+    meets the broken pipe again; the exit code of a command killed by SIGPIPE."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return EXIT_PIPE
 
 
 def _click_class(name: str) -> type[BaseException]:
@@ -477,16 +502,35 @@ def _exit_code(app_call: Any) -> int:
     except click_exception as exc:
         print(f"auditor: error: {exc.format_message()}", file=sys.stderr)  # type: ignore[attr-defined]
         return int(exc.exit_code)  # type: ignore[attr-defined]
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         print("auditor: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # --help or --version into a closed pipe
+        return _stdout_closed()
     return result if isinstance(result, int) else 0
 
 
 def main() -> None:
-    code = _exit_code(lambda: app(standalone_mode=False))
+    try:
+        code = _exit_code(lambda: app(standalone_mode=False))
+    except KeyboardInterrupt:  # between commands' own handlers: still one line
+        code = 130
+        _print_err("auditor: interrupted")
     # Reports are written and every file closed: skip the interpreter's teardown of
     # DuckDB and friends (~0.1 s) as a command line tool may.
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away: nothing more to say
+            if stream is sys.stdout and code == 0:
+                code = EXIT_PIPE
+        except KeyboardInterrupt:
+            code = 130
     os._exit(code)
+
+
+def _print_err(line: str) -> None:
+    try:
+        print(line, file=sys.stderr)
+    except (OSError, ValueError):
+        pass

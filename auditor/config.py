@@ -66,6 +66,20 @@ def parse_day(text: str, flag: str) -> date:
     return day
 
 
+# CloudTrail began on 2013-11-01 (its launch month): no log can be older, so an earlier
+# range is a typo (2031 for 2013, 1026 for 2026), never a request for data.
+CLOUDTRAIL_FIRST_DAY = date(2013, 11, 1)
+
+
+def not_before_cloudtrail(day: date, flag: str) -> date:
+    if day < CLOUDTRAIL_FIRST_DAY:
+        raise ConfigError(
+            f"{flag}: {day} is before CloudTrail existed (its first logs are from "
+            f"{CLOUDTRAIL_FIRST_DAY})"
+        )
+    return day
+
+
 def parse_range(start: str | None, end: str | None, month: str | None) -> DateRange:
     if month:
         if start or end:
@@ -76,6 +90,9 @@ def parse_range(start: str | None, end: str | None, month: str | None) -> DateRa
         y, mo = int(m.group(1)), int(m.group(2))
         if y > LATEST_DAY.year:
             raise ConfigError(f"--month: {month!r} is too far in the future")
+        if (y, mo) < (CLOUDTRAIL_FIRST_DAY.year, CLOUDTRAIL_FIRST_DAY.month):
+            raise ConfigError(f"--month: {month} is before CloudTrail existed (its first "
+                              f"logs are from {CLOUDTRAIL_FIRST_DAY:%Y-%m})")
         return DateRange(date(y, mo, 1), date(y, mo, calendar.monthrange(y, mo)[1]))
     if not start or not end:
         raise ConfigError(
@@ -84,7 +101,7 @@ def parse_range(start: str | None, end: str | None, month: str | None) -> DateRa
     first, last = parse_day(start, "--from"), parse_day(end, "--to")
     if first > last:
         raise ConfigError(f"--from {first} is after --to {last}")
-    return DateRange(first, last)
+    return DateRange(not_before_cloudtrail(first, "--from"), last)
 
 
 def validate_accounts(values: tuple[str, ...], flag: str = "--account") -> tuple[str, ...]:

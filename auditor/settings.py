@@ -3,6 +3,7 @@ AuditConfig (AWS settings come from the environment, read by boto3 itself)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,31 @@ def _at_least(value: Any, low: int, name: str, high: int = 10**9) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ConfigError(f"{name}: {value!r} is not a whole number from {low} to {high}")
     return value
+
+
+def _finite(value: Any, name: str, *, zero: bool) -> float:
+    """A real number of seconds or gigabytes: not nan, not infinite, not negative
+    (and, unless `zero`, above 0)."""
+    import math
+
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or (number == 0 and not zero):
+        kind = "a number of 0 or more" if zero else "a number above 0"
+        raise ConfigError(f"{name}: {value!r} is not {kind}")
+    return number
+
+
+def query_timeout(value: Any) -> float:
+    return _finite(value, "--query-timeout", zero=False)
+
+
+# Worker processes beyond this many per core only cost memory and file handles.
+WORKERS_PER_CORE = 64
+MAX_CONCURRENCY = 64  # monthly chunks in flight on Athena; far above its DML quotas
+
+
+def _max_workers() -> int:
+    return min(1024, WORKERS_PER_CORE * (os.cpu_count() or 1))
 
 
 CONFIG_KEYS = {
@@ -147,7 +173,8 @@ def load_config(**kw: Any) -> AuditConfig:
         out=Path(out) if out else None,
         formats=formats,
         strict=bool(kw.get("strict")) or bool(a.get("strict", False)),
-        workers=_at_least(workers, 1, "--workers", high=1024) if workers is not None else None,
+        workers=_at_least(workers, 1, "--workers", high=_max_workers())
+        if workers is not None else None,
         cache_dir=Path(cache) if cache else None,
         athena=AthenaSettings(
             database=setting(ath, "database", kw.get("database"), "default"),
@@ -156,9 +183,13 @@ def load_config(**kw: Any) -> AuditConfig:
             output_location=setting(ath, "output_location", kw.get("output_location"), None),
             partition_scheme=scheme,
             trail=setting(ath, "trail", kw.get("trail"), None),
-            query_timeout=float(setting(ath, "query_timeout", kw.get("query_timeout"), 1800.0)),
-            max_scan_gb=float(max_scan) if max_scan is not None else None,
-            concurrency=int(setting(ath, "concurrency", kw.get("concurrency"), 4)),
+            query_timeout=query_timeout(
+                setting(ath, "query_timeout", kw.get("query_timeout"), 1800.0)
+            ),
+            max_scan_gb=_finite(max_scan, "--max-scan-gb", zero=True)
+            if max_scan is not None else None,
+            concurrency=_at_least(setting(ath, "concurrency", kw.get("concurrency"), 4),
+                                  1, "--concurrency", high=MAX_CONCURRENCY),
             dry_run=bool(kw.get("dry_run")),
             resume=bool(kw.get("resume")),
             state_dir=Path(state_dir) if state_dir else None,

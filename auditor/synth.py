@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import uuid
 import zlib
@@ -176,6 +177,9 @@ _NOISE = [
 ]
 
 
+DEMO_MARKER = ".auditor-demo"  # in a trail folder the demo wrote: it may replace it
+
+
 @dataclass
 class DemoTrail:
     root: Path
@@ -193,6 +197,8 @@ def write_demo_trail(root: Path, month: date = date(2026, 10, 1), seed: int = 7)
     insight siblings, and one damaged log file."""
     rnd = random.Random(seed)
     out = DemoTrail(root=root, month=month)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / DEMO_MARKER).write_text("written by `auditor demo`, which may replace this folder\n")
     prod, dev, audit = "111122223333", "444455556666", "777788889999"
     org = "o-a1b2c3d4e5"
     regions = ["us-east-1", "eu-west-1"]
@@ -285,3 +291,20 @@ def write_demo_trail(root: Path, month: date = date(2026, 10, 1), seed: int = 7)
     damaged.write_bytes(gzip.compress(b'{"Records":[{"eventVersion":"1.09"}]}')[:-12])
     out.notes.append("1 damaged file (truncated gzip), 1 stray file, digest and insight siblings")
     return out
+
+
+def remove_demo_trail(root: Path) -> None:
+    """Remove a trail folder `write_demo_trail` made (it holds DEMO_MARKER); refuse
+    (ConfigError) a folder it did not make: the demo never deletes a user's files."""
+    import shutil
+
+    from auditor.errors import ConfigError
+
+    if not os.path.lexists(root):
+        return
+    if root.is_symlink() or not root.is_dir() or not (root / DEMO_MARKER).is_file():
+        raise ConfigError(
+            f"demo: {root} exists and was not written by the demo; "
+            "move it away or choose another --out"
+        )
+    shutil.rmtree(root)

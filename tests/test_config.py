@@ -122,3 +122,17 @@ def test_a_bad_value_in_the_file_is_a_config_error(tmp_path: Path) -> None:
     cfg_file.write_text('[audit]\nengine = "bigquery"\nfrom = "2026-10-01"\nto = "2026-10-02"\n')
     with pytest.raises(ConfigError, match="--engine"):
         build_config(config=cfg_file)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "month", "flag"),
+    [("2013-10-31", "2026-10-01", None, "--from"), ("1026-10-01", "1026-10-31", None, "--from"),
+     (None, None, "2013-10", "--month"), (None, None, "0001-01", "--month")],
+)
+def test_a_range_before_cloudtrail_existed_is_refused(  # type: ignore[no-untyped-def]
+    start, end, month, flag: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"^{flag}: .* before CloudTrail existed"):
+        parse_range(start, end, month)
+    assert parse_range(None, None, "2013-11").first == date(2013, 11, 1)
+    assert parse_range("2013-11-01", "2013-11-01", None).first == date(2013, 11, 1)

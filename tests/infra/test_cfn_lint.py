@@ -334,6 +334,23 @@ def test_results_bucket_policy_denies_plain_http(template):
     assert all(s["Effect"] == "Deny" for s in statements)
 
 
+def test_results_bucket_policy_denies_other_accounts(template):
+    _, policy = one_resource(template, "AWS::S3::BucketPolicy")
+    ev = Evaluator(template, BASE_PARAMS)
+    statements = as_list(ev.eval(policy["Properties"]["PolicyDocument"])["Statement"])
+    [others] = [s for s in statements
+                if "aws:PrincipalAccount" in s.get("Condition", {}).get("StringNotEquals", {})]
+    assert others["Effect"] == "Deny" and others["Principal"] == "*"
+    assert as_list(others["Action"]) == ["s3:*"]
+    assert others["Condition"] == {
+        "StringNotEquals": {"aws:PrincipalAccount": ACCOUNT},
+        # AWS services acting for a principal of the account (Athena) are not cut off.
+        "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+    }
+    arn = f"arn:aws:s3:::{RESULTS_BUCKET}"
+    assert set(as_list(others["Resource"])) == {arn, arn + "/*"}
+
+
 # --------------------------------------------------------------------------- workgroup
 
 
@@ -378,11 +395,11 @@ def test_managed_policy_has_no_wildcards(template, overrides):
         for resource in as_list(stmt["Resource"]):
             assert resource != "*", f"{stmt['Sid']}: Resource *"
             assert resource.startswith("arn:aws:"), resource
-            # The only wildcards allowed: objects under the trail's AWSLogs/ and in
-            # the results bucket. No account-, region- or bucket-wide patterns.
-            if "*" in resource:
-                assert resource.count("*") == 1 and resource.endswith(
-                    ("/AWSLogs/*", f":::{RESULTS_BUCKET}/*")
+            # The only wildcards allowed: objects under an account's CloudTrail/ folder
+            # and in the results bucket. No account-, region- or bucket-wide patterns.
+            if "*" in resource or "?" in resource:
+                assert re.search(r"/AWSLogs/(o-[^/]+/)?\?{12}/CloudTrail/\*$", resource) or (
+                    resource == f"arn:aws:s3:::{RESULTS_BUCKET}/*"
                 ), f"{stmt['Sid']}: broad resource {resource}"
 
 
@@ -417,36 +434,45 @@ def test_managed_policy_scopes_resources(template):
 
     results = f"arn:aws:s3:::{RESULTS_BUCKET}"
     assert _allowed(statements, "s3:GetObject") == {
-        "arn:aws:s3:::trail-bucket/AWSLogs/*",
+        "arn:aws:s3:::trail-bucket/AWSLogs/????????????/CloudTrail/*",
+        "arn:aws:s3:::trail-bucket/AWSLogs/o-*/????????????/CloudTrail/*",
         results + "/*",
     }
     assert _allowed(statements, "s3:PutObject") == {results + "/*"}
     assert _allowed(statements, "s3:AbortMultipartUpload") == {results + "/*"}
     assert _allowed(statements, "s3:ListBucket") == {"arn:aws:s3:::trail-bucket", results}
     assert _allowed(statements, "s3:GetBucketLocation") == {"arn:aws:s3:::trail-bucket", results}
-    # Listing the trail bucket is limited to the CloudTrail prefix.
-    [trail_list] = [
-        s
-        for s in statements
-        if "s3:ListBucket" in as_list(s["Action"]) and s["Resource"] == "arn:aws:s3:::trail-bucket"
+    # Listing the trail bucket: folder names down to CloudTrail/, anything below it.
+    assert _trail_listing_conditions(statements) == [
+        {"StringEquals": {"s3:delimiter": "/"},
+         "StringLike": {"s3:prefix": ["", "AWSLogs/", "AWSLogs/o-*/"]}},
+        {"StringLike": {"s3:prefix": ["AWSLogs/????????????/CloudTrail/*",
+                                      "AWSLogs/o-*/????????????/CloudTrail/*"]}},
     ]
-    # The trail root (listed one level deep to find AWSLogs/) and what is under AWSLogs/.
-    assert trail_list["Condition"] == {"StringLike": {"s3:prefix": ["", "AWSLogs/*"]}}
     assert not any("kms:Decrypt" in as_list(s["Action"]) for s in statements)
+
+
+def _trail_listing_conditions(statements: list[dict]) -> list[dict]:
+    return [s["Condition"] for s in statements if "s3:ListBucket" in as_list(s["Action"])
+            and s["Resource"] == "arn:aws:s3:::trail-bucket"]
 
 
 def test_managed_policy_follows_trail_prefix_and_optional_kms(template):
     key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{KEY_ID}"
-    params = {**BASE_PARAMS, "TrailPrefix": "org/logs", "TrailKmsKeyArn": key}
+    params = {**BASE_PARAMS, "TrailPrefix": "org/logs", "TrailKmsKeyArn": key,
+              "OrganizationId": "o-abcd123456"}
     statements = policy_statements(template, params)
-    assert "arn:aws:s3:::trail-bucket/org/logs/AWSLogs/*" in _allowed(statements, "s3:GetObject")
-    [trail_list] = [
-        s
-        for s in statements
-        if "s3:ListBucket" in as_list(s["Action"]) and s["Resource"] == "arn:aws:s3:::trail-bucket"
+    assert _allowed(statements, "s3:GetObject") >= {
+        "arn:aws:s3:::trail-bucket/org/logs/AWSLogs/????????????/CloudTrail/*",
+        "arn:aws:s3:::trail-bucket/org/logs/AWSLogs/o-abcd123456/????????????/CloudTrail/*",
+    }
+    assert _trail_listing_conditions(statements) == [
+        {"StringEquals": {"s3:delimiter": "/"},
+         "StringLike": {"s3:prefix": ["org/logs/", "org/logs/AWSLogs/",
+                                      "org/logs/AWSLogs/o-abcd123456/"]}},
+        {"StringLike": {"s3:prefix": ["org/logs/AWSLogs/????????????/CloudTrail/*",
+                                      "org/logs/AWSLogs/o-abcd123456/????????????/CloudTrail/*"]}},
     ]
-    assert trail_list["Condition"] == {
-        "StringLike": {"s3:prefix": ["org/logs/", "org/logs/AWSLogs/*"]}}
     [kms] = [s for s in statements if "kms:Decrypt" in as_list(s["Action"])]
     assert kms["Resource"] == key
     assert as_list(kms["Action"]) == ["kms:Decrypt"]
