@@ -26,7 +26,7 @@ SELECT
     requestparameters AS request_parameters
 FROM {{ table }}
 WHERE {{ c.partition_filter(scheme) }}
-    AND {{ c.time_filter() }}
+    AND {{ c.time_filter(d) }}
     {{- c.account_filter() }}
     AND eventsource = 'bedrock.amazonaws.com'
     AND eventname IN ('PutResourcePolicy', 'DeleteResourcePolicy')

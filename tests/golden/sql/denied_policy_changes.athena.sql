@@ -43,7 +43,7 @@ SELECT
     requestparameters AS request_parameters
 FROM "cloudtrail"."cloudtrail_logs"
 WHERE "timestamp" BETWEEN '2026/10/01' AND '2026/10/11'
-    AND eventtime >= '2026-10-01T00:00:00Z' AND eventtime < '2026-10-11T00:00:00Z'
+    AND from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp('2026-10-01T00:00:00Z') AND from_iso8601_timestamp(eventtime) < from_iso8601_timestamp('2026-10-11T00:00:00Z')
     AND eventsource = 'bedrock.amazonaws.com'
     AND eventname IN ('PutResourcePolicy', 'DeleteResourcePolicy')
     AND errorcode IN ('AccessDenied', 'AccessDeniedException')
