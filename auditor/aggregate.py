@@ -28,6 +28,7 @@ _EVENT_FIELDS = (
     "event_id", "event_time", "account_id", "region", "action", "error_code",
     "error_message", "principal", "principal_type", "caller_account_id", "identity_arn",
     "session", "access_key_id", "source_ip", "user_agent", "resource", "request_parameters",
+    "source_file",
 )
 
 
@@ -40,7 +41,7 @@ def event_from_row(row: dict[str, Any]) -> Event:
     for k in ("event_id", "event_time", "account_id", "region", "action", "error_code",
               "principal", "principal_type"):
         vals[k] = vals[k] or ""
-    return Event(**vals, source_file=_s(row.get("_file")))  # type: ignore[arg-type]
+    return Event(**vals)  # type: ignore[arg-type]
 
 
 def finding_id(account_id: str, principal: str) -> str:

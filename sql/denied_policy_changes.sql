@@ -23,7 +23,8 @@ SELECT
         nullif({{ d.json_string('requestparameters', '$.resourceArn') }}, ''),
         nullif(regexp_extract(errormessage, 'on resource: (arn:[^ ]+)', 1), ''),
         nullif({{ d.first_resource_arn() }}, '')) AS resource,
-    requestparameters AS request_parameters
+    requestparameters AS request_parameters,
+    {{ d.source_file() }} AS source_file
 FROM {{ table }}
 WHERE {{ c.partition_filter(scheme) }}
     AND {{ c.time_filter(d) }}

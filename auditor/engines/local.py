@@ -161,6 +161,9 @@ class LocalEngine:
                     if ahead and (plan.lookahead_gate is None or gate_hits):
                         consume(scan(ahead))
             result = self._run_sql(duckdb, rows_path, plan, disc.overlapping)
+        for row in itertools.chain.from_iterable(result.rows.values()):
+            if row.get("source_file"):
+                row["source_file"] = _display_path(row["source_file"], config.source)
 
         unreadable = [
             Unreadable(_display_path(u.path, config.source), u.reason) for u in unreadable
