@@ -20,7 +20,7 @@ from auditor.engines.base import EngineResult
 from auditor.enrich import LATER_SUCCESS_QUERY, OTHER_DENIALS_QUERY, Signals, enrich
 from auditor.exemptions import Exemption
 from auditor.exemptions import apply as apply_exemptions
-from auditor.model import RULE, Event, Finding, Provenance, Report, Totals
+from auditor.model import RULE, UNKNOWN_ACCOUNT, Event, Finding, Provenance, Report, Totals
 
 MAIN_QUERY = "denied_policy_changes"
 
@@ -38,9 +38,10 @@ def _s(v: Any) -> str | None:
 
 def event_from_row(row: dict[str, Any]) -> Event:
     vals = {k: _s(row.get(k)) for k in _EVENT_FIELDS}
-    for k in ("event_id", "event_time", "account_id", "region", "action", "error_code",
+    for k in ("event_id", "event_time", "region", "action", "error_code",
               "principal", "principal_type"):
         vals[k] = vals[k] or ""
+    vals["account_id"] = vals["account_id"] or UNKNOWN_ACCOUNT
     return Event(**vals)  # type: ignore[arg-type]
 
 
@@ -69,7 +70,7 @@ def group_findings(events: Iterable[Event]) -> list[Finding]:
                 principal=principal,
                 principal_type=min(types, key=lambda t: (-types[t], t)),
                 caller_account_id=caller,
-                cross_account=any(
+                cross_account=account != UNKNOWN_ACCOUNT and any(
                     e.caller_account_id and e.caller_account_id != account for e in evs
                 ),
                 attempts=len(evs),
