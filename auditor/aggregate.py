@@ -11,7 +11,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from auditor import __version__
@@ -20,7 +20,18 @@ from auditor.engines.base import EngineResult
 from auditor.enrich import LATER_SUCCESS_QUERY, OTHER_DENIALS_QUERY, Signals, enrich
 from auditor.exemptions import Exemption
 from auditor.exemptions import apply as apply_exemptions
-from auditor.model import RULE, UNKNOWN_ACCOUNT, Event, Finding, Provenance, Report, Totals
+from auditor.model import (
+    RULE,
+    UNKNOWN_ACCOUNT,
+    Coverage,
+    Event,
+    Finding,
+    Provenance,
+    Report,
+    Shortfall,
+    Totals,
+)
+from auditor.sources.layout import NO_ACCOUNT_FOLDER, NO_REGION_FOLDER
 
 MAIN_QUERY = "denied_policy_changes"
 
@@ -174,6 +185,56 @@ def split_findings(
     return reported, suppressed
 
 
+# CloudTrail typically delivers a log file within 5-15 minutes of its events (DOMAIN.md,
+# section 1) but gives no bound; events later than this before `now` may not be in the
+# trail yet, so a range reaching past `now - DELIVERY_MARGIN` is not a complete audit.
+DELIVERY_MARGIN = timedelta(hours=1)
+
+
+def _minute(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def report_shortfalls(config: AuditConfig, result: EngineResult, now: datetime
+                      ) -> tuple[Shortfall, ...]:
+    """What the engine's coverage implies was not read, whatever the engine: nothing at
+    all, an --account/--region with no folder, hours CloudTrail may not have delivered."""
+    cov = result.coverage
+    out: list[Shortfall] = []
+    if config.engine == "local" and cov.files_scanned == 0:
+        out.append(Shortfall("nothing-read", "no log file was read: the source holds none "
+                             "for this range, accounts and regions"))
+    ran = [q for q in result.queries if q.data_scanned_bytes is not None]
+    # (a query that returned rows read something, whatever its statistics say)
+    if config.engine != "local" and ran and all(
+        q.data_scanned_bytes == 0 and q.rows == 0 for q in ran
+    ):
+        out.append(Shortfall("nothing-read", "Athena scanned no data: the table holds no "
+                             "log for this range, accounts and regions"))
+    for g in cov.gaps:
+        if g.region == NO_REGION_FOLDER:
+            out.append(Shortfall("missing-scope", f"--account {g.account_id}: no folder "
+                                 "of this account in the trail"))
+        elif g.account_id == NO_ACCOUNT_FOLDER:
+            out.append(Shortfall("missing-scope", f"--region {g.region}: no folder of this "
+                                 "region in the trail"))
+    start = datetime.fromisoformat(config.range.start_iso)
+    end = datetime.fromisoformat(config.range.end_iso)
+    settled = now.astimezone(UTC) - DELIVERY_MARGIN
+    if settled < end:
+        margin = int(DELIVERY_MARGIN.total_seconds() // 60)
+        out.append(Shortfall("not-delivered", (
+            f"events after {_minute(max(settled, start))} may not be delivered yet "
+            f"(CloudTrail delivers within ~15 min; this audit allows {margin} min; "
+            f"range ends {_minute(end)}, generated {_minute(now)})")))
+    return tuple(out)
+
+
+def with_shortfalls(config: AuditConfig, result: EngineResult, now: datetime) -> Coverage:
+    cov = result.coverage
+    return replace(cov, shortfalls=cov.shortfalls + report_shortfalls(config, result, now))
+
+
 def build_report(
     config: AuditConfig,
     result: EngineResult,
@@ -202,7 +263,7 @@ def build_report(
         totals=totals(findings, hidden),
         findings=findings,
         events=tuple(sorted(all_events, key=_event_key)),
-        coverage=result.coverage,
+        coverage=with_shortfalls(config, result, now),
         provenance=Provenance(
             tool_version=__version__,
             generated_at=_iso(now),

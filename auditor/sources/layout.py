@@ -21,6 +21,10 @@ from auditor.errors import SourceError
 from auditor.model import Gap
 
 LOG_SUFFIX = ".json.gz"
+# The region (account) of the gap naming an --account (--region) asked for that has no
+# folder at all: `aggregate` turns such gaps into `missing-scope` shortfalls.
+NO_REGION_FOLDER = "(no folder in any region)"
+NO_ACCOUNT_FOLDER = "(no folder in any account)"
 MAX_PREFIX_DEPTH = 4
 
 
@@ -181,9 +185,9 @@ def gaps(
     out: list[Gap] = []
     whole = (rng.first.isoformat(), rng.last.isoformat(), len(rng.days))
     for acct in sorted(set(accounts) - set(discovery.accounts)):
-        out.append(Gap(acct, "(no folder in any region)", *whole))
+        out.append(Gap(acct, NO_REGION_FOLDER, *whole))
     for region in sorted(set(regions) - set(discovery.regions)):
-        out.append(Gap("(no folder in any account)", region, *whole))
+        out.append(Gap(NO_ACCOUNT_FOLDER, region, *whole))
     # An account folder holding no CloudTrail/ logs (only CloudTrail-Digest/, say).
     for acct in sorted(discovery.account_folders - set(discovery.accounts) - set(accounts)):
         out.append(Gap(acct, "(no CloudTrail/ log folder)", *whole))
