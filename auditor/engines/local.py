@@ -24,7 +24,7 @@ from auditor.engines.base import EngineResult
 from auditor.errors import ConfigError, QueryFailed
 from auditor.model import Coverage, QueryRecord, Unreadable
 from auditor.plan import LOCAL_TABLE, QueryPlan
-from auditor.sources.layout import Discovery, LogFile, discover, gaps
+from auditor.sources.layout import Discovery, LogFile, discover, gaps, shortfalls
 from auditor.table import raw_row_columns, raw_row_select
 
 # Below this many files, worker processes cost more than they save.
@@ -179,6 +179,7 @@ class LocalEngine:
             gaps=gaps(disc, plan.range, config.accounts, config.regions),
             accounts=disc.accounts,
             regions=disc.regions,
+            shortfalls=shortfalls(disc, config.source),
         )
         result.input_fingerprint = fingerprint(disc.files, config.source)
         return result
