@@ -11,7 +11,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from auditor import __version__
@@ -20,7 +20,18 @@ from auditor.engines.base import EngineResult
 from auditor.enrich import LATER_SUCCESS_QUERY, OTHER_DENIALS_QUERY, Signals, enrich
 from auditor.exemptions import Exemption
 from auditor.exemptions import apply as apply_exemptions
-from auditor.model import RULE, Event, Finding, Provenance, Report, Totals
+from auditor.model import (
+    RULE,
+    UNKNOWN_ACCOUNT,
+    Coverage,
+    Event,
+    Finding,
+    Provenance,
+    Report,
+    Shortfall,
+    Totals,
+)
+from auditor.sources.layout import NO_ACCOUNT_FOLDER, NO_REGION_FOLDER
 
 MAIN_QUERY = "denied_policy_changes"
 
@@ -28,6 +39,7 @@ _EVENT_FIELDS = (
     "event_id", "event_time", "account_id", "region", "action", "error_code",
     "error_message", "principal", "principal_type", "caller_account_id", "identity_arn",
     "session", "access_key_id", "source_ip", "user_agent", "resource", "request_parameters",
+    "source_file",
 )
 
 
@@ -37,10 +49,11 @@ def _s(v: Any) -> str | None:
 
 def event_from_row(row: dict[str, Any]) -> Event:
     vals = {k: _s(row.get(k)) for k in _EVENT_FIELDS}
-    for k in ("event_id", "event_time", "account_id", "region", "action", "error_code",
+    for k in ("event_id", "event_time", "region", "action", "error_code",
               "principal", "principal_type"):
         vals[k] = vals[k] or ""
-    return Event(**vals, source_file=_s(row.get("_file")))  # type: ignore[arg-type]
+    vals["account_id"] = vals["account_id"] or UNKNOWN_ACCOUNT
+    return Event(**vals)  # type: ignore[arg-type]
 
 
 def finding_id(account_id: str, principal: str) -> str:
@@ -68,7 +81,7 @@ def group_findings(events: Iterable[Event]) -> list[Finding]:
                 principal=principal,
                 principal_type=min(types, key=lambda t: (-types[t], t)),
                 caller_account_id=caller,
-                cross_account=any(
+                cross_account=account != UNKNOWN_ACCOUNT and any(
                     e.caller_account_id and e.caller_account_id != account for e in evs
                 ),
                 attempts=len(evs),
@@ -172,6 +185,50 @@ def split_findings(
     return reported, suppressed
 
 
+# CloudTrail typically delivers a log file within 5-15 minutes of its events (DOMAIN.md,
+# section 1) but gives no bound; events later than this before `now` may not be in the
+# trail yet, so a range reaching past `now - DELIVERY_MARGIN` is not a complete audit.
+DELIVERY_MARGIN = timedelta(hours=1)
+
+
+def _minute(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def report_shortfalls(config: AuditConfig, result: EngineResult, now: datetime
+                      ) -> tuple[Shortfall, ...]:
+    """What the engine's coverage implies was not read, whatever the engine: nothing at
+    all, an --account/--region with no folder, hours CloudTrail may not have delivered."""
+    cov = result.coverage
+    out: list[Shortfall] = []
+    if config.engine == "local" and cov.files_scanned == 0:
+        out.append(Shortfall("nothing-read", "no log file was read: the source holds none "
+                             "for this range, accounts and regions"))
+    # (Athena's "scanned nothing" is decided by its engine, which knows the estimate.)
+    for g in cov.gaps:
+        if g.region == NO_REGION_FOLDER:
+            out.append(Shortfall("missing-scope", f"--account {g.account_id}: no folder "
+                                 "of this account in the trail"))
+        elif g.account_id == NO_ACCOUNT_FOLDER:
+            out.append(Shortfall("missing-scope", f"--region {g.region}: no folder of this "
+                                 "region in the trail"))
+    start = datetime.fromisoformat(config.range.start_iso)
+    end = datetime.fromisoformat(config.range.end_iso)
+    settled = now.astimezone(UTC) - DELIVERY_MARGIN
+    if settled < end:
+        margin = int(DELIVERY_MARGIN.total_seconds() // 60)
+        out.append(Shortfall("not-delivered", (
+            f"events after {_minute(max(settled, start))} may not be delivered yet "
+            f"(CloudTrail delivers within ~15 min; this audit allows {margin} min; "
+            f"range ends {_minute(end)}, generated {_minute(now)})")))
+    return tuple(out)
+
+
+def with_shortfalls(config: AuditConfig, result: EngineResult, now: datetime) -> Coverage:
+    cov = result.coverage
+    return replace(cov, shortfalls=cov.shortfalls + report_shortfalls(config, result, now))
+
+
 def build_report(
     config: AuditConfig,
     result: EngineResult,
@@ -200,7 +257,7 @@ def build_report(
         totals=totals(findings, hidden),
         findings=findings,
         events=tuple(sorted(all_events, key=_event_key)),
-        coverage=result.coverage,
+        coverage=with_shortfalls(config, result, now),
         provenance=Provenance(
             tool_version=__version__,
             generated_at=_iso(now),

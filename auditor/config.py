@@ -20,8 +20,12 @@ PARTITION_SCHEMES = ("timestamp", "org", "manual")
 SEVERITIES = ("low", "medium", "high")
 DEFAULT_CONFIG_PATH = Path("~/.config/auditor/config.toml")
 
-_ACCOUNT = re.compile(r"^[0-9A-Za-z-]{1,64}$")
-_REGION = re.compile(r"^[a-z0-9-]{2,40}$")
+# What an --account/--own-account and a --region flag (or config setting) must look like.
+# Record data is another matter: account ids in records and folders are taken as found.
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+# us-east-1, ap-southeast-5, cn-north-1, us-gov-west-1, us-iso-east-1, us-isob-east-1,
+# eu-isoe-west-1, us-isof-south-1
+REGION_NAME = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$")
 
 
 @dataclass(frozen=True)
@@ -105,16 +109,20 @@ def parse_range(start: str | None, end: str | None, month: str | None) -> DateRa
 
 
 def validate_accounts(values: tuple[str, ...], flag: str = "--account") -> tuple[str, ...]:
+    """The one check of account ids given as flags or settings: 12 digits each.
+    Returns them deduplicated and sorted."""
     for v in values:
-        if not _ACCOUNT.match(v):
-            raise ConfigError(f"{flag}: {v!r} is not an account id")
+        if not isinstance(v, str) or not ACCOUNT_ID.match(v):
+            raise ConfigError(f"{flag}: {v!r} is not a 12-digit account id")
     return tuple(sorted(set(values)))
 
 
-def validate_regions(values: tuple[str, ...]) -> tuple[str, ...]:
+def validate_regions(values: tuple[str, ...], flag: str = "--region") -> tuple[str, ...]:
+    """The one check of region names given as flags or settings (REGION_NAME).
+    Returns them deduplicated and sorted."""
     for v in values:
-        if not _REGION.match(v):
-            raise ConfigError(f"--region: {v!r} is not a region name")
+        if not isinstance(v, str) or not REGION_NAME.match(v):
+            raise ConfigError(f"{flag}: {v!r} is not a region name (like us-east-1)")
     return tuple(sorted(set(values)))
 
 

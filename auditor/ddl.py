@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from auditor.config import REGION_NAME, validate_accounts, validate_regions
 from auditor.errors import ConfigError, SourceError
 from auditor.sources.layout import Lister, find_awslogs
 from auditor.sqlgen import quote_ident
@@ -33,9 +34,7 @@ DEFAULT_START = date(2013, 11, 1)  # CloudTrail's launch month: no log can be ol
 
 _TRAIL = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/[A-Za-z0-9!_.*()/=+@ ,-]*)?$")
 _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
 _FOLDER_ACCOUNT = re.compile(r"^(?!o-)[0-9A-Za-z-]{1,64}$")  # as found in fixtures
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 
 PLACEHOLDER_ACCOUNT = "<account-id>"
 PLACEHOLDER_REGION = "<region>"
@@ -68,14 +67,8 @@ def layout_from_flags(
     root, awslogs = parse_trail(trail)
     if org_id is not None and not _ORG.match(org_id):
         raise ConfigError(f"--org-id: {org_id!r} is not an organization id (o-...)")
-    for a in accounts:
-        if not _ACCOUNT.match(a):
-            raise ConfigError(f"--account: {a!r} is not a 12-digit account id")
-    for r in regions:
-        if not _REGION.match(r):
-            raise ConfigError(f"--region: {r!r} is not a region name")
-    return TrailLayout(root, awslogs, org_id, tuple(sorted(set(accounts))),
-                       tuple(sorted(set(regions))))
+    return TrailLayout(root, awslogs, org_id, validate_accounts(accounts),
+                       validate_regions(regions))
 
 
 def discover_layout(lister: Lister, trail: str, accounts: tuple[str, ...] = ()) -> TrailLayout:
@@ -123,7 +116,7 @@ def discover_layout(lister: Lister, trail: str, accounts: tuple[str, ...] = ()) 
     regions: set[str] = set()
     for acct in found:
         regions.update(r for r in lister.dirs(lister.join(base, acct, "CloudTrail"))
-                       if _REGION.match(r))
+                       if REGION_NAME.match(r))
     return TrailLayout(root=awslogs[: -len("/AWSLogs")], awslogs=awslogs, org_id=org_id,
                        accounts=tuple(found), regions=tuple(sorted(regions)),
                        notes=tuple(notes))

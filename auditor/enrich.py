@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auditor import policy, severity
-from auditor.model import DenialCount, Event, Finding, PolicyAnalysis
+from auditor.model import UNKNOWN_ACCOUNT, DenialCount, Event, Finding, PolicyAnalysis
 
 LATER_SUCCESS_QUERY = "later_success"
 OTHER_DENIALS_QUERY = "other_denials"
@@ -64,7 +64,8 @@ class Signals:
 
 def resource_account(e: Event) -> str | None:
     """The account owning the target: from the resource ARN, else the call's account."""
-    return policy.account_of(e.resource) or e.account_id or None
+    known = e.account_id if e.account_id != UNKNOWN_ACCOUNT else None
+    return policy.account_of(e.resource) or known or None
 
 
 def policy_analysis(events: Iterable[Event], own_accounts: Iterable[str]) -> PolicyAnalysis:

@@ -28,13 +28,18 @@ class Rule:
 RULE = Rule()
 
 
+# The account of a record that names none (no recipientAccountId): shown and counted,
+# never taken for a cross-account attempt or for the owner of a resource.
+UNKNOWN_ACCOUNT = "unknown"
+
+
 @dataclass(frozen=True)
 class Event:
     """One denied attempt, as the main query returns it (already rule-matched)."""
 
     event_id: str
     event_time: str  # ISO-8601 UTC with Z, as CloudTrail wrote it
-    account_id: str  # recipientAccountId: the account the call was made against
+    account_id: str  # recipientAccountId: the account the call was made against, or UNKNOWN_ACCOUNT
     region: str
     action: str  # PutResourcePolicy | DeleteResourcePolicy
     error_code: str

@@ -23,10 +23,11 @@ SELECT
         nullif({{ d.json_string('requestparameters', '$.resourceArn') }}, ''),
         nullif(regexp_extract(errormessage, 'on resource: (arn:[^ ]+)', 1), ''),
         nullif({{ d.first_resource_arn() }}, '')) AS resource,
-    requestparameters AS request_parameters
+    requestparameters AS request_parameters,
+    {{ d.source_file() }} AS source_file
 FROM {{ table }}
 WHERE {{ c.partition_filter(scheme) }}
-    AND {{ c.time_filter() }}
+    AND {{ c.time_filter(d) }}
     {{- c.account_filter() }}
     AND eventsource = 'bedrock.amazonaws.com'
     AND eventname IN ('PutResourcePolicy', 'DeleteResourcePolicy')

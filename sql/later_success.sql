@@ -15,7 +15,7 @@ SELECT
         nullif({{ d.first_resource_arn() }}, '')) AS resource
 FROM {{ table }}
 WHERE {{ c.partition_filter(scheme, until=lookahead_last_folder) }}
-    AND eventtime >= {{ bind(start) }} AND eventtime < {{ bind(lookahead_end) }}
+    AND {{ c.time_filter(d, until=lookahead_end) }}
     {{- c.account_filter() }}
     AND eventsource = 'bedrock.amazonaws.com'
     AND eventname IN ('PutResourcePolicy', 'DeleteResourcePolicy')

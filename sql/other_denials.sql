@@ -16,7 +16,7 @@ WITH denials AS (
         errorcode AS error_code
     FROM {{ table }}
     WHERE {{ c.partition_filter(scheme) }}
-        AND {{ c.time_filter() }}
+        AND {{ c.time_filter(d) }}
         {{- c.account_filter() | indent(4) }}
         AND (errorcode LIKE '%AccessDenied%'
              OR errorcode LIKE '%Unauthorized%'

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -141,3 +142,24 @@ def test_report_totals_and_events_from_engine_rows() -> None:
     assert report.provenance.generated_at == "2026-11-02T03:04:05Z"
     assert report.coverage.files_scanned == 2
     assert event_from_row(rows[1]).source_ip is None
+
+
+def test_a_record_without_recipient_account_is_unknown_not_cross_account(
+    tmp_path: Path,
+) -> None:
+    from auditor.audit import run_audit
+    from auditor.synth import bedrock_policy_call, iam_user, log_key, write_log
+
+    when = datetime(2026, 10, 5, 12, tzinfo=UTC)
+    rec = bedrock_policy_call(when, identity=iam_user("111122223333", "bob"),
+                              account="111122223333", region="us-east-1", event_id="e1")
+    del rec["recipientAccountId"]
+    write_log(tmp_path / "t", log_key("111122223333", "us-east-1", when), [rec])
+    day = date(2026, 10, 5)
+    report = run_audit(AuditConfig(range=DateRange(day, day), source=str(tmp_path / "t"),
+                                   workers=1, lookahead_days=0,
+                                   now=datetime(2026, 12, 1, tzinfo=UTC)))
+    (f,) = report.findings
+    assert f.account_id == "unknown" and report.events[0].account_id == "unknown"
+    assert not f.cross_account
+    assert report.totals.attempts == 1 and report.totals.cross_account_attempts == 0

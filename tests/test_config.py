@@ -136,3 +136,51 @@ def test_a_range_before_cloudtrail_existed_is_refused(  # type: ignore[no-untype
         parse_range(start, end, month)
     assert parse_range(None, None, "2013-11").first == date(2013, 11, 1)
     assert parse_range("2013-11-01", "2013-11-01", None).first == date(2013, 11, 1)
+
+
+REAL_REGIONS = ("us-east-1", "eu-central-2", "ap-southeast-5", "il-central-1", "ca-west-1",
+                "mx-central-1", "us-gov-west-1", "cn-north-1", "cn-northwest-1",
+                "us-iso-east-1", "us-isob-east-1", "eu-isoe-west-1", "us-isof-south-1")
+
+
+def test_accounts_are_12_digits_and_regions_region_shaped() -> None:
+    for bad in ("12345", "1234567890123", "abcdefghijkl", "o-a1b2c3d4e5", "11112222333a"):
+        with pytest.raises(ConfigError, match="12-digit"):
+            validate_accounts((bad,))
+    assert validate_regions(REAL_REGIONS) == tuple(sorted(REAL_REGIONS))
+    for bad in ("global", "us-east", "useast1", "us-east-1a", "aws-global", "a-b-1", "east-1"):
+        with pytest.raises(ConfigError, match="--region"):
+            validate_regions((bad,))
+
+
+@pytest.mark.parametrize("argv", [
+    ["audit", "--source", ".", "--month", "2026-10", "--account", "12345"],
+    ["audit", "--source", ".", "--month", "2026-10", "--region", "mars-1"],
+    ["audit", "--source", ".", "--month", "2026-10", "--own-account", "123"],
+    ["sql", "--month", "2026-10", "--account", "1111-2222-3333"],
+    ["sql", "--month", "2026-10", "--region", "us-east"],
+    ["ddl", "--trail", "s3://my-trail-bucket/p", "--account", "1234", "--region", "us-east-1"],
+    ["ddl", "--trail", "s3://my-trail-bucket/p", "--account", "111122223333", "--region", "global"],
+])
+def test_a_bad_account_or_region_flag_is_one_line_and_exit_2(argv: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from auditor.cli import app
+
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and ("--account" in lines[0] or "--region" in lines[0]
+                                or "--own-account" in lines[0]), result.output
+
+
+def test_a_bad_account_in_the_config_file_is_refused(tmp_path: Path) -> None:
+    from auditor.settings import load_config
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[audit]\naccounts = ["12345"]\n')
+    with pytest.raises(ConfigError, match="12-digit"):
+        load_config(config=cfg, month="2026-10")
+    cfg.write_text('[audit]\nregions = ["moon-base"]\n')
+    with pytest.raises(ConfigError, match="region"):
+        load_config(config=cfg, month="2026-10")

@@ -53,6 +53,12 @@ def _columns_named(node: exp.Expression | None, name: str) -> bool:
     return isinstance(node, exp.Column) and node.name.lower() == name
 
 
+def _instant_of(node: exp.Expression | None, name: str) -> bool:
+    """from_iso8601_timestamp(<column name>)."""
+    return (node is not None and "FROM_ISO8601_TIMESTAMP" in node.sql("athena").upper()
+            and any(_columns_named(c, name) for c in node.find_all(exp.Column)))
+
+
 @pytest.mark.parametrize("scheme", ["timestamp", "org"])
 @pytest.mark.parametrize("name", NAMES)
 def test_athena_query_parses_and_bounds_the_timestamp_partition(name: str, scheme: str) -> None:
@@ -66,10 +72,12 @@ def test_athena_query_parses_and_bounds_the_timestamp_partition(name: str, schem
     for b in bounds:
         low, high = b.args["low"].this, b.args["high"].this
         assert low == FIRST and high >= LAST
-    # eventtime filtered exactly: a lower bound at the range start and an upper bound
-    assert any(_columns_named(n.this, "eventtime") and n.expression.this == RANGE.start_iso
+    # eventtime filtered exactly, as instants: a lower bound at the range start and an
+    # upper bound, both sides parsed by from_iso8601_timestamp
+    assert any(_instant_of(n.this, "eventtime") and RANGE.start_iso in n.expression.sql("athena")
+               and "FROM_ISO8601_TIMESTAMP" in n.expression.sql("athena").upper()
                for n in tree.find_all(exp.GTE))
-    assert any(_columns_named(n.this, "eventtime") for n in tree.find_all(exp.LT))
+    assert any(_instant_of(n.this, "eventtime") for n in tree.find_all(exp.LT))
     assert '"timestamp" BETWEEN ? AND ?' in q.sql
 
 
@@ -80,7 +88,7 @@ def test_manual_scheme_bounds_year_month_day(name: str) -> None:
     bounds = [b for b in tree.find_all(exp.Between) if isinstance(b.this, (exp.Concat, exp.DPipe))
               or "concat" in b.this.sql().lower()]
     assert bounds and bounds[0].args["low"].this == FIRST
-    assert "timestamp" not in q.sql
+    assert '"timestamp"' not in q.sql
 
 
 @pytest.mark.parametrize("name", NAMES)

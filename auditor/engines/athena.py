@@ -57,6 +57,7 @@ from auditor.model import Coverage, FailedQuery, QueryRecord, Shortfall
 from auditor.plan import QueryPlan
 from auditor.render.scrub import inert
 from auditor.sources.layout import gaps
+from auditor.sources.layout import shortfalls as listing_shortfalls
 
 
 @dataclass
@@ -195,6 +196,8 @@ class AthenaEngine:
         ]
         notes = [f"saved chunk {why}: not trusted, rerun"
                  for key, why in sorted(prep.rejected.items()) if key not in failed_keys]
+        if disc is not None and config.athena.trail:
+            shortfalls.extend(listing_shortfalls(disc, config.athena.trail))
         nothing = _nothing_read(config, records, est)
         if nothing:
             shortfalls.append(Shortfall("nothing-read", nothing))

@@ -24,7 +24,7 @@ from auditor.engines.base import EngineResult
 from auditor.errors import ConfigError, QueryFailed
 from auditor.model import Coverage, QueryRecord, Unreadable
 from auditor.plan import LOCAL_TABLE, QueryPlan
-from auditor.sources.layout import Discovery, LogFile, discover, gaps
+from auditor.sources.layout import Discovery, LogFile, discover, gaps, shortfalls
 from auditor.table import raw_row_columns, raw_row_select
 
 # Below this many files, worker processes cost more than they save.
@@ -161,6 +161,9 @@ class LocalEngine:
                     if ahead and (plan.lookahead_gate is None or gate_hits):
                         consume(scan(ahead))
             result = self._run_sql(duckdb, rows_path, plan, disc.overlapping)
+        for row in itertools.chain.from_iterable(result.rows.values()):
+            if row.get("source_file"):
+                row["source_file"] = _display_path(row["source_file"], config.source)
 
         unreadable = [
             Unreadable(_display_path(u.path, config.source), u.reason) for u in unreadable
@@ -176,6 +179,7 @@ class LocalEngine:
             gaps=gaps(disc, plan.range, config.accounts, config.regions),
             accounts=disc.accounts,
             regions=disc.regions,
+            shortfalls=shortfalls(disc, config.source),
         )
         result.input_fingerprint = fingerprint(disc.files, config.source)
         return result

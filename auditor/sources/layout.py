@@ -8,6 +8,11 @@ Siblings of `CloudTrail/` (CloudTrail-Digest/, CloudTrail-Insight/, ...) are nev
 Discovery only lists folders: the account and region folders, then the exact day
 folders of the range, so cost grows with the range, not with the trail. A `Lister`
 hides whether the folders are on disk or in S3.
+
+A folder that does not exist lists as empty; one that exists but cannot be listed
+(permissions, I/O, S3 AccessDenied on a sub-prefix) raises `ListingError`, and discovery
+records it in `Discovery.unlisted` and goes on: each becomes an `unlisted` shortfall,
+never a silent "no logs delivered".
 """
 
 from __future__ import annotations
@@ -18,21 +23,36 @@ from typing import Protocol
 
 from auditor.config import DateRange
 from auditor.errors import SourceError
-from auditor.model import Gap
+from auditor.model import Gap, Shortfall
 
 LOG_SUFFIX = ".json.gz"
+# The region (account) of the gap naming an --account (--region) asked for that has no
+# folder at all: `aggregate` turns such gaps into `missing-scope` shortfalls.
+NO_REGION_FOLDER = "(no folder in any region)"
+NO_ACCOUNT_FOLDER = "(no folder in any account)"
 MAX_PREFIX_DEPTH = 4
+
+
+class ListingError(SourceError):
+    """A folder that exists (or may) but could not be listed: not the same as empty."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: cannot list: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 class Lister(Protocol):
     def join(self, *parts: str) -> str: ...
 
     def dirs(self, prefix: str) -> list[str]:
-        """Names of the immediate sub-folders of prefix (empty when it does not exist)."""
+        """Names of the immediate sub-folders of prefix (empty when it does not exist;
+        ListingError when it cannot be listed)."""
         ...
 
     def files(self, prefix: str) -> list[tuple[str, int]]:
-        """(name, size) of the files directly in prefix."""
+        """(name, size) of the files directly in prefix (empty when it does not exist;
+        ListingError when it cannot be listed)."""
         ...
 
 
@@ -56,6 +76,7 @@ class Discovery:
     # trail, or two prefixes): the same event may sit in two files.
     overlapping: bool = False
     account_folders: set[str] = field(default_factory=set)  # every account folder met
+    unlisted: list[tuple[str, str]] = field(default_factory=list)  # (folder, reason)
 
     @property
     def accounts(self) -> tuple[str, ...]:
@@ -70,35 +91,52 @@ class Discovery:
         return sum(f.size for f in self.files)
 
 
-def find_awslogs(lister: Lister, root: str) -> list[str]:
-    """Every `AWSLogs` folder at or below root (breadth first, a few levels deep); root
-    itself when it is one."""
+def _dirs(lister: Lister, path: str, unlisted: list[tuple[str, str]] | None) -> list[str]:
+    """lister.dirs(path), a listing error recorded in `unlisted` (raised without it)."""
+    try:
+        return sorted(lister.dirs(path))
+    except ListingError as exc:
+        if unlisted is None:
+            raise
+        unlisted.append((exc.path, exc.reason))
+        return []
+
+
+def find_awslogs(
+    lister: Lister, root: str, unlisted: list[tuple[str, str]] | None = None
+) -> list[str]:
+    """Every `AWSLogs` folder at or below root, up to MAX_PREFIX_DEPTH folders deep
+    (breadth first; never inside an AWSLogs folder); root itself when it is one.
+
+    Every one found is read, not only the shallowest: a second trail (or a copy of one,
+    `backup/AWSLogs/`) beside the first is part of the source, and an event delivered to
+    both is counted once (discovery marks the overlap, the engine dedupes by eventID).
+    The search lists every folder above that depth, so point --source at the trail's
+    prefix, not at a bucket full of other data. The root itself must be listable (else
+    ListingError); a deeper folder that is not is recorded in `unlisted`."""
     if root.rstrip("/").rsplit("/", 1)[-1] == "AWSLogs" or root.rstrip("/").endswith("AWSLogs"):
         return [root.rstrip("/")]
     found: list[str] = []
     level = [root]
-    for _ in range(MAX_PREFIX_DEPTH + 1):
+    for depth in range(MAX_PREFIX_DEPTH + 1):
         nxt: list[str] = []
         for prefix in level:
-            for name in sorted(lister.dirs(prefix)):
+            for name in _dirs(lister, prefix, unlisted if depth else None):
                 path = lister.join(prefix, name)
-                if name == "AWSLogs":
-                    found.append(path)
-                elif not found:
-                    nxt.append(path)
-        if found:
-            return found
+                (found if name == "AWSLogs" else nxt).append(path)
         level = nxt
     return found
 
 
-def account_folders(lister: Lister, awslogs: str) -> list[tuple[str, str]]:
+def account_folders(
+    lister: Lister, awslogs: str, unlisted: list[tuple[str, str]] | None = None
+) -> list[tuple[str, str]]:
     """(account id, folder) for both layouts under one AWSLogs folder."""
     out: list[tuple[str, str]] = []
-    for name in sorted(lister.dirs(awslogs)):
+    for name in _dirs(lister, awslogs, unlisted):
         path = lister.join(awslogs, name)
         if name.startswith("o-"):
-            out.extend((acct, lister.join(path, acct)) for acct in sorted(lister.dirs(path)))
+            out.extend((acct, lister.join(path, acct)) for acct in _dirs(lister, path, unlisted))
         else:
             out.append((name, path))
     return out
@@ -110,19 +148,21 @@ def region_folders(
     accounts: tuple[str, ...] = (),
     regions: tuple[str, ...] = (),
     seen: set[str] | None = None,
+    unlisted: list[tuple[str, str]] | None = None,
 ) -> list[tuple[str, str, str]]:
     """(account, region, folder) of every CloudTrail/<region> folder under the AWSLogs
     roots, both layouts, pruned by --account/--region: delimiter listings only. `seen`
-    collects every account folder met (with or without CloudTrail/ logs)."""
+    collects every account folder met (with or without CloudTrail/ logs); `unlisted`
+    the folders that could not be listed (raised when it is None)."""
     out: list[tuple[str, str, str]] = []
     for awslogs in roots:
-        for acct, acct_path in account_folders(lister, awslogs):
+        for acct, acct_path in account_folders(lister, awslogs, unlisted):
             if accounts and acct not in accounts:
                 continue
             if seen is not None:
                 seen.add(acct)
             ct = lister.join(acct_path, "CloudTrail")
-            for region in sorted(lister.dirs(ct)):
+            for region in _dirs(lister, ct, unlisted):
                 if regions and region not in regions:
                     continue
                 out.append((acct, region, lister.join(ct, region)))
@@ -137,14 +177,15 @@ def discover(
     regions: tuple[str, ...] = (),
     days: list[date] | None = None,
 ) -> Discovery:
-    roots = find_awslogs(lister, root)
+    unlisted: list[tuple[str, str]] = []
+    roots = find_awslogs(lister, root, unlisted)
     if not roots:
         raise SourceError(f"no AWSLogs/ folder found under {root}")
-    result = Discovery(roots=roots)
+    result = Discovery(roots=roots, unlisted=unlisted)
     folder_days = days if days is not None else rng.folder_days
     wanted: list[tuple[str, str, date, str]] = []  # (account, region, day, folder)
     for acct, region, region_path in region_folders(
-        lister, roots, accounts, regions, seen=result.account_folders
+        lister, roots, accounts, regions, seen=result.account_folders, unlisted=unlisted
     ):
         if (acct, region) in result.trails:
             result.overlapping = True
@@ -152,11 +193,15 @@ def discover(
         for day in folder_days:
             folder = lister.join(region_path, f"{day:%Y}", f"{day:%m}", f"{day:%d}")
             wanted.append((acct, region, day, folder))
-    # A lister that can list many folders at once (S3: one round trip each) does so.
+    # A lister that can list many folders at once (S3: one round trip each) does so; it
+    # hands back a ListingError in place of a folder it could not list.
     many = getattr(lister, "files_many", None)
     folders = [w[3] for w in wanted]
-    listings = many(folders) if many else [lister.files(f) for f in folders]
+    listings = many(folders) if many else [_files(lister, f) for f in folders]
     for (acct, region, day, folder), listing in zip(wanted, listings):
+        if isinstance(listing, ListingError):
+            unlisted.append((listing.path, listing.reason))
+            continue
         any_log = False
         for name, size in sorted(listing):
             path = lister.join(folder, name)
@@ -170,6 +215,28 @@ def discover(
     return result
 
 
+def _files(lister: Lister, folder: str) -> list[tuple[str, int]] | ListingError:
+    try:
+        return lister.files(folder)
+    except ListingError as exc:
+        return exc
+
+
+def relative(path: str, source: str) -> str:
+    """A path (local or s3://) relative to --source, as reports name folders."""
+    base = source.rstrip("/") + "/"
+    return path[len(base):] if path.startswith(base) else path
+
+
+def shortfalls(discovery: Discovery, source: str) -> tuple[Shortfall, ...]:
+    """What discovery could not look at: each folder it could not list."""
+    return tuple(
+        Shortfall("unlisted", f"{relative(path, source) or '.'}/: could not be listed "
+                  f"({reason}); any log file in it was not read")
+        for path, reason in sorted(set(discovery.unlisted))
+    )
+
+
 def gaps(
     discovery: Discovery,
     rng: DateRange,
@@ -181,9 +248,9 @@ def gaps(
     out: list[Gap] = []
     whole = (rng.first.isoformat(), rng.last.isoformat(), len(rng.days))
     for acct in sorted(set(accounts) - set(discovery.accounts)):
-        out.append(Gap(acct, "(no folder in any region)", *whole))
+        out.append(Gap(acct, NO_REGION_FOLDER, *whole))
     for region in sorted(set(regions) - set(discovery.regions)):
-        out.append(Gap("(no folder in any account)", region, *whole))
+        out.append(Gap(NO_ACCOUNT_FOLDER, region, *whole))
     # An account folder holding no CloudTrail/ logs (only CloudTrail-Digest/, say).
     for acct in sorted(discovery.account_folders - set(discovery.accounts) - set(accounts)):
         out.append(Gap(acct, "(no CloudTrail/ log folder)", *whole))

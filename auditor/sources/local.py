@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 from auditor.errors import SourceError
+from auditor.sources.layout import ListingError
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 class LocalLister:
@@ -21,11 +26,14 @@ class LocalLister:
         return os.path.join(*parts)
 
     def dirs(self, prefix: str) -> list[str]:
+        """Sub-folders; [] when prefix does not exist; ListingError when it cannot be read."""
         try:
             with os.scandir(prefix) as it:
                 return [e.name for e in it if e.is_dir(follow_symlinks=True)]
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
+        except (FileNotFoundError, NotADirectoryError):
             return []
+        except OSError as exc:  # PermissionError, EIO, ...: not the same as empty
+            raise ListingError(prefix, _why(exc)) from None
 
     def files(self, prefix: str) -> list[tuple[str, int]]:
         try:
@@ -38,5 +46,7 @@ class LocalLister:
                     if e.is_file(follow_symlinks=True)
                     or (e.is_symlink() and not e.is_dir(follow_symlinks=True))
                 ]
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
+        except (FileNotFoundError, NotADirectoryError):
             return []
+        except OSError as exc:
+            raise ListingError(prefix, _why(exc)) from None

@@ -20,9 +20,12 @@ import os
 import random
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.errors import SourceError
+
+if TYPE_CHECKING:
+    from auditor.sources.layout import ListingError
 
 SCHEME = "s3://"
 PAGE_SIZE = 1000  # keys per ListObjectsV2 page (S3's maximum)
@@ -121,7 +124,9 @@ class S3Lister:
         except BotoCoreError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
             raise SourceError(f"--source {source}: {exc}") from None
         # Fail now, with one line, if the bucket is missing or closed to us.
+        self._ready = False
         self._page(self._key_prefix(self.join(source)), max_keys=1)
+        self._ready = True
 
     def join(self, *parts: str) -> str:
         head = parts[0].rstrip("/")
@@ -146,7 +151,16 @@ class S3Lister:
         try:
             return self.client.list_objects_v2(**kw)
         except (ClientError, BotoCoreError) as exc:
-            raise _listing_error(self.source, exc) from None
+            err = _listing_error(self.source, exc)
+            if not getattr(self, "_ready", False):
+                raise err from None
+            # The source itself could be listed: a sub-prefix closed to us (a bucket
+            # policy denying it, say) or failing after retries is a folder not read,
+            # recorded by discovery, never an empty folder.
+            from auditor.sources.layout import ListingError
+
+            where = f"s3://{self.bucket}/{prefix}".rstrip("/")
+            raise ListingError(where, str(err).split(": ", 1)[-1]) from None
 
     def _pages(self, path: str):  # type: ignore[no-untyped-def]
         prefix = self._key_prefix(path)
@@ -176,19 +190,28 @@ class S3Lister:
                     out.append((name, int(obj.get("Size", 0))))
         return out
 
+    def _files_or_error(self, prefix: str) -> list[tuple[str, int]] | ListingError:
+        from auditor.sources.layout import ListingError
+
+        try:
+            return self.files(prefix)
+        except ListingError as exc:
+            return exc
+
     def files_many(
         self, prefixes: list[str], threads: int = LIST_THREADS
-    ) -> list[list[tuple[str, int]]]:
-        """`files()` of many folders at once, in order: a listing is one round trip of
-        tens of milliseconds, and an org trail has one day folder per account, region and
-        day. (botocore clients are thread-safe; sessions are not, so the one client is
+    ) -> list[list[tuple[str, int]] | ListingError]:
+        """`files()` of many folders at once, in order, a ListingError in place of a
+        folder that could not be listed: a listing is one round trip of tens of
+        milliseconds, and an org trail has one day folder per account, region and day.
+        (botocore clients are thread-safe; sessions are not, so the one client is
         shared.)"""
         if len(prefixes) <= 1 or threads <= 1:
-            return [self.files(p) for p in prefixes]
+            return [self._files_or_error(p) for p in prefixes]
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(min(threads, len(prefixes))) as pool:
-            return list(pool.map(self.files, prefixes))
+            return list(pool.map(self._files_or_error, prefixes))
 
 
 def cache_path(cache_dir: str, bucket: str, key: str) -> str | None:

@@ -11,3 +11,12 @@ regexp_replace({{ col }}, '^arn:([^:]+):sts::([^:]*):assumed-role/([^/]+)(/.*|)$
 {% macro first_resource_arn() -%}
 element_at(resources, 1).arn
 {%- endmacro %}
+{#- An ISO-8601 UTC time (a column or a bound value) as an instant, so that times compare
+    as times, not text ('.' sorts before 'Z'). -#}
+{% macro instant(expr) -%}
+from_iso8601_timestamp({{ expr }})
+{%- endmacro %}
+{#- The log file a row came from: Athena's hidden column, the object's s3:// URL. -#}
+{% macro source_file() -%}
+"$path"
+{%- endmacro %}

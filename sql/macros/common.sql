@@ -50,8 +50,11 @@ concat(year, '/', month, '/', day) BETWEEN {{ bind(first_folder) }} AND {{ bind(
 {%- endif -%}
 {%- endmacro %}
 
-{% macro time_filter() -%}
-eventtime >= {{ bind(start) }} AND eventtime < {{ bind(end) }}
+{#- eventTime in [start, until) (`until` defaults to the range end), compared as instants
+    in both dialects: '2026-10-01T00:00:00.500Z' is after '2026-10-01T00:00:00Z', though
+    it sorts before it as text. The bounds stay bound values. -#}
+{% macro time_filter(d, until=none) -%}
+{{ d.instant('eventtime') }} >= {{ d.instant(bind(start)) }} AND {{ d.instant('eventtime') }} < {{ d.instant(bind(end if until is none else until)) }}
 {%- endmacro %}
 
 {% macro account_filter() -%}

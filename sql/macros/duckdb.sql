@@ -14,3 +14,12 @@ regexp_replace({{ col }}, '^arn:([^:]+):sts::([^:]*):assumed-role/([^/]+)(/.*|)$
 {% macro first_resource_arn() -%}
 resources[1].arn
 {%- endmacro %}
+{#- An ISO-8601 UTC time (a column or a bound value) as an instant, so that times compare
+    as times, not text ('.' sorts before 'Z'). The engine sets TimeZone = 'UTC'. -#}
+{% macro instant(expr) -%}
+CAST({{ expr }} AS TIMESTAMPTZ)
+{%- endmacro %}
+{#- The log file a row came from (the local table's column). -#}
+{% macro source_file() -%}
+_file
+{%- endmacro %}

@@ -279,4 +279,4 @@ def test_sql_prints_every_chunk_statement() -> None:
     for month in ("2026-08", "2026-09", "2026-10"):
         assert f"({month})" in result.stdout
     assert "\"timestamp\" BETWEEN '2026/08/20' AND '2026/09/01'" in result.stdout
-    assert "eventtime < '2026-10-11T00:00:00Z'" in result.stdout
+    assert "from_iso8601_timestamp(eventtime) < from_iso8601_timestamp('2026-10-11T00:00:00Z')" in result.stdout

@@ -67,7 +67,8 @@ def oracle_rows(root: Path, config: AuditConfig) -> dict[str, list[tuple]]:
             if "CloudTrail" not in path.parts:
                 continue
             for rec in json.loads(gzip.decompress(path.read_bytes()))["Records"]:
-                row = shape_record(rec) | _partitions(path)
+                # source_file as the engine reports it: relative to --source
+                row = shape_record(rec) | _partitions(path) | {"_file": str(path.relative_to(root))}
                 out.write(orjson.dumps(row) + b"\n")
     con = duckdb.connect(":memory:")
     try:

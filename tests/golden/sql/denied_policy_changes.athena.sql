@@ -40,10 +40,11 @@ SELECT
         nullif(json_extract_scalar(requestparameters, '$.resourceArn'), ''),
         nullif(regexp_extract(errormessage, 'on resource: (arn:[^ ]+)', 1), ''),
         nullif(element_at(resources, 1).arn, '')) AS resource,
-    requestparameters AS request_parameters
+    requestparameters AS request_parameters,
+    "$path" AS source_file
 FROM "cloudtrail"."cloudtrail_logs"
 WHERE "timestamp" BETWEEN '2026/10/01' AND '2026/10/11'
-    AND eventtime >= '2026-10-01T00:00:00Z' AND eventtime < '2026-10-11T00:00:00Z'
+    AND from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp('2026-10-01T00:00:00Z') AND from_iso8601_timestamp(eventtime) < from_iso8601_timestamp('2026-10-11T00:00:00Z')
     AND eventsource = 'bedrock.amazonaws.com'
     AND eventname IN ('PutResourcePolicy', 'DeleteResourcePolicy')
     AND errorcode IN ('AccessDenied', 'AccessDeniedException')

@@ -41,10 +41,11 @@ SELECT
     THEN json_extract_string(requestparameters, '$.resourceArn') END, ''),
         nullif(regexp_extract(errormessage, 'on resource: (arn:[^ ]+)', 1), ''),
         nullif(resources[1].arn, '')) AS resource,
-    requestparameters AS request_parameters
+    requestparameters AS request_parameters,
+    _file AS source_file
 FROM cloudtrail
 WHERE "timestamp" BETWEEN '2026/10/01' AND '2026/10/11'
-    AND eventtime >= '2026-10-01T00:00:00Z' AND eventtime < '2026-10-11T00:00:00Z'
+    AND CAST(eventtime AS TIMESTAMPTZ) >= CAST('2026-10-01T00:00:00Z' AS TIMESTAMPTZ) AND CAST(eventtime AS TIMESTAMPTZ) < CAST('2026-10-11T00:00:00Z' AS TIMESTAMPTZ)
     AND eventsource = 'bedrock.amazonaws.com'
     AND eventname IN ('PutResourcePolicy', 'DeleteResourcePolicy')
     AND errorcode IN ('AccessDenied', 'AccessDeniedException')

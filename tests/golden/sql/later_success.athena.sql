@@ -32,7 +32,7 @@ SELECT
         nullif(element_at(resources, 1).arn, '')) AS resource
 FROM "cloudtrail"."cloudtrail_logs"
 WHERE "timestamp" BETWEEN '2026/10/01' AND '2026/10/18'
-    AND eventtime >= '2026-10-01T00:00:00Z' AND eventtime < '2026-10-18T00:00:00Z'
+    AND from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp('2026-10-01T00:00:00Z') AND from_iso8601_timestamp(eventtime) < from_iso8601_timestamp('2026-10-18T00:00:00Z')
     AND eventsource = 'bedrock.amazonaws.com'
     AND eventname IN ('PutResourcePolicy', 'DeleteResourcePolicy')
     AND coalesce(errorcode, '') = ''

@@ -33,7 +33,7 @@ SELECT
         nullif(resources[1].arn, '')) AS resource
 FROM cloudtrail
 WHERE "timestamp" BETWEEN '2026/10/01' AND '2026/10/18'
-    AND eventtime >= '2026-10-01T00:00:00Z' AND eventtime < '2026-10-18T00:00:00Z'
+    AND CAST(eventtime AS TIMESTAMPTZ) >= CAST('2026-10-01T00:00:00Z' AS TIMESTAMPTZ) AND CAST(eventtime AS TIMESTAMPTZ) < CAST('2026-10-18T00:00:00Z' AS TIMESTAMPTZ)
     AND eventsource = 'bedrock.amazonaws.com'
     AND eventname IN ('PutResourcePolicy', 'DeleteResourcePolicy')
     AND coalesce(errorcode, '') = ''

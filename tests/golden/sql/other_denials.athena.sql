@@ -33,7 +33,7 @@ WITH denials AS (
         errorcode AS error_code
     FROM "cloudtrail"."cloudtrail_logs"
     WHERE "timestamp" BETWEEN '2026/10/01' AND '2026/10/11'
-        AND eventtime >= '2026-10-01T00:00:00Z' AND eventtime < '2026-10-11T00:00:00Z'
+        AND from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp('2026-10-01T00:00:00Z') AND from_iso8601_timestamp(eventtime) < from_iso8601_timestamp('2026-10-11T00:00:00Z')
         AND (errorcode LIKE '%AccessDenied%'
              OR errorcode LIKE '%Unauthorized%'
              OR errorcode LIKE '%AuthorizationError%')

@@ -33,7 +33,7 @@ WITH denials AS (
         errorcode AS error_code
     FROM cloudtrail
     WHERE "timestamp" BETWEEN '2026/10/01' AND '2026/10/11'
-        AND eventtime >= '2026-10-01T00:00:00Z' AND eventtime < '2026-10-11T00:00:00Z'
+        AND CAST(eventtime AS TIMESTAMPTZ) >= CAST('2026-10-01T00:00:00Z' AS TIMESTAMPTZ) AND CAST(eventtime AS TIMESTAMPTZ) < CAST('2026-10-11T00:00:00Z' AS TIMESTAMPTZ)
         AND (errorcode LIKE '%AccessDenied%'
              OR errorcode LIKE '%Unauthorized%'
              OR errorcode LIKE '%AuthorizationError%')
