@@ -104,6 +104,11 @@ def clip(value: object, limit: int = 240) -> str:
     return f"{text[:limit]}… ({len(text) - limit:,} more characters in report.json)"
 
 
+def md_clip(value: object, limit: int = 160) -> str:
+    """A long event value cut for a ticket's table cell, then made inert Markdown."""
+    return md_escape(None if value is None else clip(value, limit))
+
+
 def fmt_int(value: object) -> str:
     return f"{int(value):,}" if value is not None else "n/a"  # type: ignore[call-overload]
 
@@ -126,6 +131,7 @@ def env(autoescape: bool) -> jinja2.Environment:
     e.filters["md"] = md_escape
     e.filters["mdcode"] = md_code
     e.filters["mdfence"] = md_fence
+    e.filters["mdclip"] = md_clip
     e.filters["wbr"] = wbr
     e.filters["clip"] = clip
     e.filters["n"] = fmt_int

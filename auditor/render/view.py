@@ -76,6 +76,18 @@ class PolicyFlag:
 
 
 @dataclass(frozen=True)
+class PolicyGroup:
+    """One external or `*` principal named in attempted policies, over every finding."""
+
+    value: str
+    kind: str
+    findings: int
+    accounts: int  # target accounts
+    attempts: int  # attempts of the findings that named it
+    flags: tuple[PolicyFlag, ...]  # who attempted it, most attempts first
+
+
+@dataclass(frozen=True)
 class QueryRow:
     q: QueryRecord
     parameters: tuple[tuple[int, str], ...]  # (position, value), 1-based
@@ -93,6 +105,7 @@ class View:
     suppressed: tuple[FindingRow, ...]
     accounts: tuple[AccountRow, ...]
     policy_flags: tuple[PolicyFlag, ...]
+    policy_groups: tuple[PolicyGroup, ...]  # policy_flags grouped by value, most findings first
     missing_org_findings: int
     events: tuple[EventRow, ...]  # newest first, at most EVENT_ROWS
     events_total: int
@@ -197,6 +210,31 @@ def _policy_flags(findings: tuple[Finding, ...]) -> tuple[PolicyFlag, ...]:
                 (p.value, f.id), PolicyFlag(p.value, p.kind, f.id, f.principal, f.account_id)
             )
     return tuple(sorted(seen.values(), key=lambda p: (p.kind != "wildcard", p.value, p.finding_id)))
+
+
+def _policy_groups(
+    flags: tuple[PolicyFlag, ...], findings: tuple[Finding, ...]
+) -> tuple[PolicyGroup, ...]:
+    attempts = {f.id: f.attempts for f in findings}
+    by: dict[str, list[PolicyFlag]] = {}
+    for p in flags:
+        by.setdefault(p.value, []).append(p)
+    groups = [
+        PolicyGroup(
+            value=value,
+            kind=ps[0].kind,
+            findings=len(ps),
+            accounts=len({p.account_id for p in ps}),
+            attempts=sum(attempts.get(p.finding_id, 0) for p in ps),
+            flags=tuple(
+                sorted(ps, key=lambda p: (-attempts.get(p.finding_id, 0), p.principal))
+            ),
+        )
+        for value, ps in by.items()
+    ]
+    return tuple(
+        sorted(groups, key=lambda g: (g.kind != "wildcard", -g.findings, -g.attempts, g.value))
+    )
 
 
 # ---------------------------------------------------------------- events and charts
@@ -333,6 +371,7 @@ def view(report: Report) -> View:
     actions, codes = _tallies(report.findings)
     prov = report.provenance
     checks = _checks(report)
+    flags = _policy_flags(report.findings)
     return View(
         json_sha256=hashlib.sha256(json_report.render(report).encode("utf-8")).hexdigest(),
         first_day=first.isoformat(),
@@ -343,7 +382,8 @@ def view(report: Report) -> View:
         findings=tuple(finding_row(f) for f in ordered),
         suppressed=tuple(finding_row(f) for f in _by_severity(report.suppressed)),
         accounts=_accounts(report.findings),
-        policy_flags=_policy_flags(report.findings),
+        policy_flags=flags,
+        policy_groups=_policy_groups(flags, report.findings),
         missing_org_findings=sum(1 for f in report.findings if f.policy.missing_org_condition),
         events=tuple(all_events[:EVENT_ROWS]),
         events_total=len(all_events),
