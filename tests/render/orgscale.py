@@ -71,7 +71,9 @@ def build_org_report(
             [PolicyPrincipal("*", "wildcard")] * wildcard
             + [PolicyPrincipal(f"arn:aws:iam::{x}:root", "external-account", x) for x in ext]
         )
-        severity = "high" if wildcard or i % 50 == 0 else "medium" if ext or caller != acct else "low"
+        severity = (
+            "high" if wildcard or i % 50 == 0 else "medium" if ext or caller != acct else "low"
+        )
         region = regions[i % len(regions)]
         times = sorted(
             start + timedelta(seconds=rnd.randrange(days * 86_400)) for _ in range(attempts)
@@ -154,7 +156,9 @@ def build_org_report(
         ),
         accounts=tuple(accts),
         regions=regions,
-        shortfalls=tuple(Shortfall("unlisted", f"folder {k} could not be listed") for k in range(14)),
+        shortfalls=tuple(
+            Shortfall("unlisted", f"folder {k} could not be listed") for k in range(14)
+        ),
     )
     return Report(
         rule=RULE,
