@@ -114,6 +114,8 @@ class View:
     error_codes: dict[str, int]
     chart_daily: charts.StackedChart
     chart_principals: charts.HBarChart
+    chart_daily_narrow: charts.StackedChart  # the same charts laid out for a phone
+    chart_principals_narrow: charts.HBarChart
     chart_actions: charts.HBarChart
     chart_codes: charts.HBarChart
     general_guide: tuple[tuple[str, str], ...]
@@ -288,9 +290,19 @@ def _range_days(report: Report) -> tuple[date, date]:
     return first, max(first, last)
 
 
+NARROW = 420  # the phone layout's chart width: 12 px text stays ~11 px at 400 px wide
+
+
 def _charts(
     report: Report, active_events: list[EventRow], first: date, last: date
-) -> tuple[charts.StackedChart, charts.HBarChart, charts.HBarChart, charts.HBarChart]:
+) -> tuple[
+    charts.StackedChart,
+    charts.HBarChart,
+    charts.HBarChart,
+    charts.HBarChart,
+    charts.StackedChart,
+    charts.HBarChart,
+]:
     counts: Counter[tuple[str, str]] = Counter()
     for r in active_events:
         d = _day(r.e.event_time)
@@ -327,6 +339,15 @@ def _charts(
             width=470,
             label_w=200,
             label_chars=26,
+        ),
+        charts.daily_stacked(dict(counts), order, first, last, width=NARROW, height=220),
+        charts.hbars(
+            prow,
+            what="Attempts by principal",
+            limit=TOP_PRINCIPALS,
+            width=NARROW,
+            label_w=190,
+            label_chars=24,
         ),
     )
 
@@ -365,7 +386,9 @@ def view(report: Report) -> View:
     active_events = [
         r for r in all_events if r.suppressed_by is None and r.finding_id in active_ids
     ]
-    daily, principals, actions_chart, codes_chart = _charts(report, active_events, first, last)
+    daily, principals, actions_chart, codes_chart, daily_n, principals_n = _charts(
+        report, active_events, first, last
+    )
     ordered = _by_severity(report.findings)
     counts = Counter(f.severity for f in report.findings)
     actions, codes = _tallies(report.findings)
@@ -392,6 +415,8 @@ def view(report: Report) -> View:
         error_codes=codes,
         chart_daily=daily,
         chart_principals=principals,
+        chart_daily_narrow=daily_n,
+        chart_principals_narrow=principals_n,
         chart_actions=actions_chart,
         chart_codes=codes_chart,
         general_guide=guide.GENERAL,
