@@ -28,6 +28,11 @@ from auditor.severity import LEVELS, rank
 EVENT_ROWS = 200  # the HTML event table stops here; report.csv/report.json hold every row
 GUIDE_CARDS = 25  # per-finding investigation cards; the rest share the same steps
 TOP_PRINCIPALS = 10
+# Long HTML tables show this many rows; the rest sit in a <details> "show all" (no JS).
+FIRST_ROWS = 50  # findings
+FIRST_ACCOUNTS = 25
+FIRST_GROUPS = 15  # external or * principals in attempted policies, grouped by value
+ATTEMPTED_BY = 3  # principals named per group before "and N more"
 SEVERITY_ORDER = tuple(reversed(LEVELS))  # high, medium, low
 
 
@@ -88,6 +93,24 @@ class PolicyGroup:
 
 
 @dataclass(frozen=True)
+class PrincipalRow:
+    """One principal over every account it was denied in."""
+
+    principal: str
+    severity: str  # the highest of its findings
+    accounts: int
+    attempts: int
+    cross_account_attempts: int
+
+
+@dataclass(frozen=True)
+class AccountSeverity:
+    account_id: str
+    counts: tuple[int, ...]  # findings per level, in SEVERITY_ORDER
+    attempts: int
+
+
+@dataclass(frozen=True)
 class QueryRow:
     q: QueryRecord
     parameters: tuple[tuple[int, str], ...]  # (position, value), 1-based
@@ -106,6 +129,9 @@ class View:
     accounts: tuple[AccountRow, ...]
     policy_flags: tuple[PolicyFlag, ...]
     policy_groups: tuple[PolicyGroup, ...]  # policy_flags grouped by value, most findings first
+    top_principals: tuple[PrincipalRow, ...]  # across accounts, most attempts first
+    principals_left_out: int
+    account_severity: tuple[AccountSeverity, ...]  # worst first
     missing_org_findings: int
     events: tuple[EventRow, ...]  # newest first, at most EVENT_ROWS
     events_total: int
@@ -228,14 +254,44 @@ def _policy_groups(
             findings=len(ps),
             accounts=len({p.account_id for p in ps}),
             attempts=sum(attempts.get(p.finding_id, 0) for p in ps),
-            flags=tuple(
-                sorted(ps, key=lambda p: (-attempts.get(p.finding_id, 0), p.principal))
-            ),
+            flags=tuple(sorted(ps, key=lambda p: (-attempts.get(p.finding_id, 0), p.principal))),
         )
         for value, ps in by.items()
     ]
     return tuple(
         sorted(groups, key=lambda g: (g.kind != "wildcard", -g.findings, -g.attempts, g.value))
+    )
+
+
+def _principal_rows(findings: tuple[Finding, ...]) -> list[PrincipalRow]:
+    by: dict[str, list[Finding]] = {}
+    for f in findings:
+        by.setdefault(f.principal, []).append(f)
+    rows = [
+        PrincipalRow(
+            principal=p,
+            severity=max((f.severity for f in fs), key=rank),
+            accounts=len({f.account_id for f in fs}),
+            attempts=sum(f.attempts for f in fs),
+            cross_account_attempts=sum(f.attempts for f in fs if f.cross_account),
+        )
+        for p, fs in by.items()
+    ]
+    return sorted(rows, key=lambda r: (-rank(r.severity), -r.attempts, r.principal))
+
+
+def _account_severity(findings: tuple[Finding, ...]) -> tuple[AccountSeverity, ...]:
+    by: dict[str, Counter[str]] = {}
+    attempts: Counter[str] = Counter()
+    for f in findings:
+        by.setdefault(f.account_id, Counter())[f.severity] += 1
+        attempts[f.account_id] += f.attempts
+    rows = [
+        AccountSeverity(a, tuple(c.get(s, 0) for s in SEVERITY_ORDER), attempts[a])
+        for a, c in by.items()
+    ]
+    return tuple(
+        sorted(rows, key=lambda r: (tuple(-n for n in r.counts), -r.attempts, r.account_id))
     )
 
 
@@ -379,7 +435,21 @@ def _incomplete(report: Report) -> tuple[str, ...]:
     return tuple(out)
 
 
+_LAST: list[tuple[Report, View]] = []  # the last report and its view
+
+
 def view(report: Report) -> View:
+    """The View of a report. Rendering every format of one report asks for it once per
+    file (report.md, findings.md, report.html, report.jira.txt): the last one is kept,
+    matched by identity (a Report is frozen)."""
+    if _LAST and _LAST[0][0] is report:
+        return _LAST[0][1]
+    v = _view(report)
+    _LAST[:] = [(report, v)]
+    return v
+
+
+def _view(report: Report) -> View:
     first, last = _range_days(report)
     active_ids = {f.id for f in report.findings}
     all_events = _event_rows(report)
@@ -395,6 +465,7 @@ def view(report: Report) -> View:
     prov = report.provenance
     checks = _checks(report)
     flags = _policy_flags(report.findings)
+    principal_rows = _principal_rows(report.findings)
     return View(
         json_sha256=hashlib.sha256(json_report.render(report).encode("utf-8")).hexdigest(),
         first_day=first.isoformat(),
@@ -407,6 +478,9 @@ def view(report: Report) -> View:
         accounts=_accounts(report.findings),
         policy_flags=flags,
         policy_groups=_policy_groups(flags, report.findings),
+        top_principals=tuple(principal_rows[:TOP_PRINCIPALS]),
+        principals_left_out=max(0, len(principal_rows) - TOP_PRINCIPALS),
+        account_severity=_account_severity(report.findings),
         missing_org_findings=sum(1 for f in report.findings if f.policy.missing_org_condition),
         events=tuple(all_events[:EVENT_ROWS]),
         events_total=len(all_events),

@@ -94,8 +94,9 @@ def test_daily_chart_leaves_room_for_wide_tick_labels() -> None:
     from datetime import date
 
     for peak in (3, 4_000, 250_000):
-        c = charts.daily_stacked({("2026-10-05", "a"): peak}, ["a"], date(2026, 10, 5),
-                                 date(2026, 10, 5))
+        c = charts.daily_stacked(
+            {("2026-10-05", "a"): peak}, ["a"], date(2026, 10, 5), date(2026, 10, 5)
+        )
         widest = max(len(t.label) for t in c.y_ticks)
         assert c.left - 6 - 7 * widest >= 20, (peak, c.left)
         assert c.left + c.plot_w + 12 == c.width
@@ -151,14 +152,18 @@ def test_chart_labels_show_years_when_the_range_spans_two() -> None:
     m = charts.daily_stacked({("2026-03-02", "a"): 1}, ["a"], date(2025, 6, 1), date(2026, 6, 30))
     assert m.bucket == "month" and m.x_ticks[0].label == "Jun 2025"
     assert all(t.label[-4:] in ("2025", "2026") for t in m.x_ticks)
-    one = charts.daily_stacked({("2026-10-02", "a"): 1}, ["a"], date(2026, 10, 1), date(2026, 10, 31))
+    one = charts.daily_stacked(
+        {("2026-10-02", "a"): 1}, ["a"], date(2026, 10, 1), date(2026, 10, 31)
+    )
     assert one.x_ticks[0].label == "Oct 1 2026" and one.x_ticks[1].label.count(" ") == 1
 
 
 def test_narrow_chart_has_fewer_ticks_and_readable_text() -> None:
     from datetime import date
 
-    wide = charts.daily_stacked({("2026-10-02", "a"): 1}, ["a"], date(2026, 10, 1), date(2026, 10, 31))
+    wide = charts.daily_stacked(
+        {("2026-10-02", "a"): 1}, ["a"], date(2026, 10, 1), date(2026, 10, 31)
+    )
     narrow = charts.daily_stacked(
         {("2026-10-02", "a"): 1}, ["a"], date(2026, 10, 1), date(2026, 10, 31), width=420
     )
