@@ -15,7 +15,7 @@ from typing import Any
 from auditor.errors import ConfigError
 
 ENGINES = ("local", "athena")
-FORMATS = ("json", "md", "html", "csv")
+FORMATS = ("json", "md", "html", "csv", "jira", "ocsf")
 PARTITION_SCHEMES = ("timestamp", "org", "manual")
 SEVERITIES = ("low", "medium", "high")
 DEFAULT_CONFIG_PATH = Path("~/.config/auditor/config.toml")

@@ -104,7 +104,7 @@ def test_audit_writes_the_reports_under_fixed_names(tmp_path: Path) -> None:
     result = run("audit", "--source", str(trail), *RANGE, "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == ["report.csv", "report.html", "report.json", "report.md"]
+    assert names == ["findings.md", "report.csv", "report.html", "report.json", "report.md"]
     data = json.loads((tmp_path / "out" / "report.json").read_text())
     assert data["schema_version"] == 1
     assert data["range"] == {"start": "2026-10-05T00:00:00Z", "end": "2026-10-06T00:00:00Z"}

@@ -1,4 +1,7 @@
-"""Renderers: each takes a Report and returns text. None does I/O."""
+"""Renderers: each takes a Report and returns text. None does I/O.
+
+A format writes one file, except `md`: a ticket-sized `report.md` and the full
+per-finding `findings.md` next to it."""
 
 from __future__ import annotations
 
@@ -6,28 +9,58 @@ from collections.abc import Callable
 
 from auditor.model import Report
 
-FILENAMES = {"json": "report.json", "md": "report.md", "html": "report.html", "csv": "report.csv"}
+Renderer = Callable[[Report], str]
+
+FILENAMES = {
+    "json": "report.json",
+    "md": "report.md",
+    "html": "report.html",
+    "csv": "report.csv",
+    "jira": "report.jira.txt",
+    "ocsf": "report.ocsf.json",
+}
 
 
-def renderer(fmt: str) -> Callable[[Report], str]:
+def renderer(fmt: str) -> Renderer:
+    """The renderer of a format's main file (FILENAMES[fmt])."""
+    return outputs(fmt)[0][1]
+
+
+def outputs(fmt: str) -> list[tuple[str, Renderer]]:
+    """(file name, renderer) for every file a format writes."""
     if fmt == "json":
-        from auditor.render.json_report import render
-    elif fmt == "md":
-        from auditor.render.markdown import render
-    elif fmt == "html":
-        from auditor.render.html import render
-    elif fmt == "csv":
-        from auditor.render.csv_report import render
-    else:
-        from auditor.errors import ConfigError
+        from auditor.render import json_report
 
-        raise ConfigError(f"unknown format {fmt!r} (use json, md, html, csv)")
-    return render
+        return [(FILENAMES[fmt], json_report.render)]
+    if fmt == "md":
+        from auditor.render import markdown
+
+        return [(FILENAMES[fmt], markdown.render), ("findings.md", markdown.render_findings)]
+    if fmt == "html":
+        from auditor.render import html
+
+        return [(FILENAMES[fmt], html.render)]
+    if fmt == "csv":
+        from auditor.render import csv_report
+
+        return [(FILENAMES[fmt], csv_report.render)]
+    if fmt == "jira":
+        from auditor.render import jira
+
+        return [(FILENAMES[fmt], jira.render)]
+    if fmt == "ocsf":
+        from auditor.render import ocsf  # needs the `ocsf` extra: imported only here
+
+        return [(FILENAMES[fmt], ocsf.render)]
+    from auditor.errors import ConfigError
+
+    raise ConfigError(f"unknown format {fmt!r} (use {', '.join(FILENAMES)})")
 
 
 def render_all(report: Report, formats: tuple[str, ...]) -> dict[str, str]:
     """File name -> text. JSON first: the HTML/Markdown provenance quote its SHA-256."""
     out: dict[str, str] = {}
     for fmt in sorted(formats, key=lambda f: f != "json"):
-        out[FILENAMES[fmt]] = renderer(fmt)(report)
+        for name, render in outputs(fmt):
+            out[name] = render(report)
     return out

@@ -57,6 +57,7 @@ class StackedChart:
     x_label: str
     y_label: str
     summary: str  # one sentence for screen readers and the <title>
+    bucket: str = "day"  # what one bar counts: day, week or month
 
     @property
     def bottom(self) -> float:
@@ -107,13 +108,50 @@ def short_label(text: str, limit: int) -> str:
     return text if len(text) <= limit else "…" + text[-(limit - 1) :]
 
 
-def _day_label(d: date, first: bool) -> str:
-    label = f"{_MONTHS[d.month - 1]} {d.day}"
-    return f"{label} {d.year}" if first or (d.month == 1 and d.day == 1) else label
+BUCKETS = ("day", "week", "month")
+DAY_MAX = 62  # up to two months: one bar a day
+WEEK_MAX = 366  # up to a year: one bar a week (weeks start on Monday, ISO 8601)
 
 
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+def bucket_for(first: date, last: date) -> str:
+    """The bar width for a range: day up to two months, week up to a year, then month."""
+    days = (last - first).days + 1
+    return "day" if days <= DAY_MAX else "week" if days <= WEEK_MAX else "month"
+
+
+def bucket_start(d: date, bucket: str) -> date:
+    if bucket == "week":
+        return d - timedelta(days=d.weekday())
+    if bucket == "month":
+        return d.replace(day=1)
+    return d
+
+
+def _next(d: date, bucket: str) -> date:
+    if bucket == "week":
+        return d + timedelta(days=7)
+    if bucket == "month":
+        return date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    return d + timedelta(days=1)
+
+
+def bucket_starts(first: date, last: date, bucket: str) -> list[date]:
+    out, d = [], bucket_start(first, bucket)
+    while d <= last:
+        out.append(d)
+        d = _next(d, bucket)
+    return out
+
+
+def _label(d: date, bucket: str, *, with_year: bool) -> str:
+    text = _MONTHS[d.month - 1] if bucket == "month" else f"{_MONTHS[d.month - 1]} {d.day}"
+    return f"{text} {d.year}" if with_year else text
+
+
+def _title(d: date, bucket: str) -> str:
+    if bucket == "month":
+        return f"{d:%Y-%m}"
+    return f"week of {d.isoformat()}" if bucket == "week" else d.isoformat()
 
 
 def daily_stacked(
@@ -124,26 +162,32 @@ def daily_stacked(
     *,
     width: int = 960,
     height: int = 240,
+    bucket: str | None = None,
 ) -> StackedChart:
-    """`counts[(YYYY-MM-DD, series)]` -> one stacked bar per day from `first` to `last`.
+    """`counts[(YYYY-MM-DD, series)]` -> one stacked bar per day, week or month (`bucket`,
+    else chosen from the range's length) from `first` to `last`.
 
     Series past the palette are merged into "other accounts" so colours stay distinct.
+    Tick labels carry the year on the first tick and at each new year, and on every tick
+    when the range spans more than one year. A narrow chart (`width`) gets fewer ticks.
     """
+    bucket = bucket or bucket_for(first, last)
     shown = list(series_order[: PALETTE - 1]) if len(series_order) > PALETTE else list(series_order)
     cls = {s: f"s{i}" for i, s in enumerate(shown)}
     other = "other accounts"
-    per_day: dict[str, dict[str, int]] = {}
+    per_slot: dict[date, dict[str, int]] = {}
     totals: dict[str, int] = {}
     for (day, series), n in counts.items():
         key = series if series in cls else other
-        per_day.setdefault(day, {})
-        per_day[day][key] = per_day[day].get(key, 0) + n
+        slot_day = bucket_start(date.fromisoformat(day), bucket)
+        per_slot.setdefault(slot_day, {})
+        per_slot[slot_day][key] = per_slot[slot_day].get(key, 0) + n
         totals[key] = totals.get(key, 0) + n
     if other in totals:
         cls[other] = f"s{PALETTE - 1}"
         shown.append(other)
-    days = _days(first, last)
-    peak = max((sum(v.values()) for v in per_day.values()), default=0)
+    slots = bucket_starts(first, last, bucket)
+    peak = max((sum(v.values()) for v in per_slot.values()), default=0)
     step = nice_step(peak)
     y_max = max(step, math.ceil(peak / step) * step)
     # Room left of the plot for the widest tick label ("12,000": ~7 px a character at
@@ -151,14 +195,13 @@ def daily_stacked(
     widest = max(len(fmt_int(v)) for v in range(0, y_max + 1, step))
     left, right, top, bottom = max(48, 26 + 7 * widest), 12, 12, 46
     plot_w, plot_h = float(width - left - right), float(height - top - bottom)
-    slot = plot_w / max(1, len(days))
+    slot = plot_w / max(1, len(slots))
     gap = min(4.0, slot * 0.2)
     bars: list[Rect] = []
-    for i, d in enumerate(days):
-        iso = d.isoformat()
+    for i, d in enumerate(slots):
         y = top + plot_h
         for s in shown:
-            n = per_day.get(iso, {}).get(s, 0)
+            n = per_slot.get(d, {}).get(s, 0)
             if not n:
                 continue
             h = plot_h * n / y_max
@@ -170,15 +213,25 @@ def daily_stacked(
                     w=round(max(1.0, slot - gap), 2),
                     h=round(h, 2),
                     cls=cls[s],
-                    title=f"{iso}: {fmt_int(n)} attempt{'s' if n != 1 else ''} in {s}",
+                    title=f"{_title(d, bucket)}: {fmt_int(n)} attempt{'s' * (n != 1)} in {s}",
                 )
             )
-    every = max(1, math.ceil(len(days) / 12))
-    x_ticks = tuple(
-        Tick(round(left + (i + 0.5) * slot, 2), _day_label(d, i == 0))
-        for i, d in enumerate(days)
-        if i % every == 0
-    )
+    # A label needs ~80 px ("Oct 12 2026" at 11 px); fewer ticks on a narrow chart.
+    many_years = first.year != last.year
+    max_ticks = max(3, min(12, int(plot_w // (90 if many_years else 70))))
+    every = max(1, math.ceil(len(slots) / max_ticks))
+    x_ticks = []
+    last_year = None
+    for i, d in enumerate(slots):
+        if i % every:
+            continue
+        x_ticks.append(
+            Tick(
+                round(left + (i + 0.5) * slot, 2),
+                _label(d, bucket, with_year=many_years or d.year != last_year),
+            )
+        )
+        last_year = d.year
     y_ticks = tuple(
         Tick(round(top + plot_h - plot_h * v / y_max, 2), fmt_int(v))
         for v in range(0, y_max + 1, step)
@@ -193,15 +246,18 @@ def daily_stacked(
         plot_w=plot_w,
         plot_h=plot_h,
         bars=tuple(bars),
-        x_ticks=x_ticks,
+        x_ticks=tuple(x_ticks),
         y_ticks=y_ticks,
         legend=legend,
-        x_label="day (UTC)",
+        x_label={"day": "day (UTC)", "week": "week from Monday (UTC)", "month": "month (UTC)"}[
+            bucket
+        ],
         y_label="attempts",
         summary=(
             f"{fmt_int(total)} denied attempts from {first.isoformat()} to {last.isoformat()}, "
-            f"by day and account; busiest day {fmt_int(peak)}."
+            f"by {bucket} and account; busiest {bucket} {fmt_int(peak)}."
         ),
+        bucket=bucket,
     )
 
 

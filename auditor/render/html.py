@@ -16,7 +16,7 @@ from markupsafe import Markup
 from auditor.errors import RenderError
 from auditor.model import Report
 from auditor.render.templating import asset, env
-from auditor.render.view import view
+from auditor.render.view import FIRST_ACCOUNTS, FIRST_GROUPS, FIRST_ROWS, view
 
 
 def csp_hash(text: str) -> str:
@@ -47,5 +47,14 @@ def render(report: Report) -> str:
     return (
         env(True)
         .get_template("report.html.j2")
-        .render(r=report, v=view(report), css=Markup(css), js=Markup(js), csp=csp(css, js))
+        .render(
+            r=report,
+            v=view(report),
+            css=Markup(css),
+            js=Markup(js),
+            csp=csp(css, js),
+            rows_shown=FIRST_ROWS,
+            accounts_shown=FIRST_ACCOUNTS,
+            groups_shown=FIRST_GROUPS,
+        )
     )

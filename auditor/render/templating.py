@@ -70,6 +70,41 @@ def md_fence(value: object) -> str:
     return "`" * max(3, longest + 1)
 
 
+# Jira wiki markup: every character that starts or ends markup ({macro}, [link], |cell|,
+# *bold*, _italic_, -strike-, +under+, ^sup^, ~sub~, !image!, ??cite??, # list, (x) and
+# :P emoticons) is escaped with a backslash. A backslash itself (and "\\" would be a line
+# break) and "&" are written as HTML entities, which Jira renders as the character; so is
+# the "." of a leading "h1." / "bq." that would make a heading or a quote.
+_JIRA_SPECIAL = re.compile(r"[{}\[\]|*_\-+^~!()?#]|:(?=[PpDd]|//)|[&\\]|^(?:h[1-6]|bq)(\.)")
+_JIRA_ENTITY = {"&": "&amp;", "\\": "&#92;"}
+
+
+def _jira_char(m: re.Match[str]) -> str:
+    if m.group(1):  # the "." of a leading "h1." or "bq."
+        return m.group(0)[:-1] + "&#46;"
+    return _JIRA_ENTITY.get(m.group(0)) or "\\" + m.group(0)
+
+
+def jira_escape(value: object) -> str:
+    """Event data as inert Jira wiki text on one line (a table cell or a list item)."""
+    if value is None:
+        return ""
+    text = _MD_BREAKS.sub(" ", str(value)).replace("\t", " ").strip()
+    text = _MD_INVISIBLE.sub("\ufffd", text)
+    return _JIRA_SPECIAL.sub(_jira_char, text)
+
+
+def jira_clip(value: object, limit: int = 160) -> str:
+    """A long event value cut for a ticket's table cell, then made inert Jira text."""
+    return jira_escape(None if value is None else clip(value, limit))
+
+
+def jira_block(value: object) -> str:
+    """Text for a {noformat} block: literal, except the one thing that would end it."""
+    text = "" if value is None else str(value)
+    return re.sub(r"(?i)\{noformat", "{ noformat", text)
+
+
 _WBR = re.compile(r"([:/]+)")
 # In HTML, C0/C1 controls (a browser drops NUL: "a\0b" would read "ab") and the
 # bidirectional controls (U+202E makes "admin\u202egnp.exe" read "adminexe.png") are
@@ -104,6 +139,11 @@ def clip(value: object, limit: int = 240) -> str:
     return f"{text[:limit]}… ({len(text) - limit:,} more characters in report.json)"
 
 
+def md_clip(value: object, limit: int = 160) -> str:
+    """A long event value cut for a ticket's table cell, then made inert Markdown."""
+    return md_escape(None if value is None else clip(value, limit))
+
+
 def fmt_int(value: object) -> str:
     return f"{int(value):,}" if value is not None else "n/a"  # type: ignore[call-overload]
 
@@ -126,6 +166,10 @@ def env(autoescape: bool) -> jinja2.Environment:
     e.filters["md"] = md_escape
     e.filters["mdcode"] = md_code
     e.filters["mdfence"] = md_fence
+    e.filters["mdclip"] = md_clip
+    e.filters["jira"] = jira_escape
+    e.filters["jiraclip"] = jira_clip
+    e.filters["jiranoformat"] = jira_block
     e.filters["wbr"] = wbr
     e.filters["clip"] = clip
     e.filters["n"] = fmt_int

@@ -28,6 +28,11 @@ from auditor.severity import LEVELS, rank
 EVENT_ROWS = 200  # the HTML event table stops here; report.csv/report.json hold every row
 GUIDE_CARDS = 25  # per-finding investigation cards; the rest share the same steps
 TOP_PRINCIPALS = 10
+# Long HTML tables show this many rows; the rest sit in a <details> "show all" (no JS).
+FIRST_ROWS = 50  # findings
+FIRST_ACCOUNTS = 25
+FIRST_GROUPS = 15  # external or * principals in attempted policies, grouped by value
+ATTEMPTED_BY = 3  # principals named per group before "and N more"
 SEVERITY_ORDER = tuple(reversed(LEVELS))  # high, medium, low
 
 
@@ -76,6 +81,36 @@ class PolicyFlag:
 
 
 @dataclass(frozen=True)
+class PolicyGroup:
+    """One external or `*` principal named in attempted policies, over every finding."""
+
+    value: str
+    kind: str
+    findings: int
+    accounts: int  # target accounts
+    attempts: int  # attempts of the findings that named it
+    flags: tuple[PolicyFlag, ...]  # who attempted it, most attempts first
+
+
+@dataclass(frozen=True)
+class PrincipalRow:
+    """One principal over every account it was denied in."""
+
+    principal: str
+    severity: str  # the highest of its findings
+    accounts: int
+    attempts: int
+    cross_account_attempts: int
+
+
+@dataclass(frozen=True)
+class AccountSeverity:
+    account_id: str
+    counts: tuple[int, ...]  # findings per level, in SEVERITY_ORDER
+    attempts: int
+
+
+@dataclass(frozen=True)
 class QueryRow:
     q: QueryRecord
     parameters: tuple[tuple[int, str], ...]  # (position, value), 1-based
@@ -93,6 +128,10 @@ class View:
     suppressed: tuple[FindingRow, ...]
     accounts: tuple[AccountRow, ...]
     policy_flags: tuple[PolicyFlag, ...]
+    policy_groups: tuple[PolicyGroup, ...]  # policy_flags grouped by value, most findings first
+    top_principals: tuple[PrincipalRow, ...]  # across accounts, most attempts first
+    principals_left_out: int
+    account_severity: tuple[AccountSeverity, ...]  # worst first
     missing_org_findings: int
     events: tuple[EventRow, ...]  # newest first, at most EVENT_ROWS
     events_total: int
@@ -101,6 +140,8 @@ class View:
     error_codes: dict[str, int]
     chart_daily: charts.StackedChart
     chart_principals: charts.HBarChart
+    chart_daily_narrow: charts.StackedChart  # the same charts laid out for a phone
+    chart_principals_narrow: charts.HBarChart
     chart_actions: charts.HBarChart
     chart_codes: charts.HBarChart
     general_guide: tuple[tuple[str, str], ...]
@@ -199,6 +240,61 @@ def _policy_flags(findings: tuple[Finding, ...]) -> tuple[PolicyFlag, ...]:
     return tuple(sorted(seen.values(), key=lambda p: (p.kind != "wildcard", p.value, p.finding_id)))
 
 
+def _policy_groups(
+    flags: tuple[PolicyFlag, ...], findings: tuple[Finding, ...]
+) -> tuple[PolicyGroup, ...]:
+    attempts = {f.id: f.attempts for f in findings}
+    by: dict[str, list[PolicyFlag]] = {}
+    for p in flags:
+        by.setdefault(p.value, []).append(p)
+    groups = [
+        PolicyGroup(
+            value=value,
+            kind=ps[0].kind,
+            findings=len(ps),
+            accounts=len({p.account_id for p in ps}),
+            attempts=sum(attempts.get(p.finding_id, 0) for p in ps),
+            flags=tuple(sorted(ps, key=lambda p: (-attempts.get(p.finding_id, 0), p.principal))),
+        )
+        for value, ps in by.items()
+    ]
+    return tuple(
+        sorted(groups, key=lambda g: (g.kind != "wildcard", -g.findings, -g.attempts, g.value))
+    )
+
+
+def _principal_rows(findings: tuple[Finding, ...]) -> list[PrincipalRow]:
+    by: dict[str, list[Finding]] = {}
+    for f in findings:
+        by.setdefault(f.principal, []).append(f)
+    rows = [
+        PrincipalRow(
+            principal=p,
+            severity=max((f.severity for f in fs), key=rank),
+            accounts=len({f.account_id for f in fs}),
+            attempts=sum(f.attempts for f in fs),
+            cross_account_attempts=sum(f.attempts for f in fs if f.cross_account),
+        )
+        for p, fs in by.items()
+    ]
+    return sorted(rows, key=lambda r: (-rank(r.severity), -r.attempts, r.principal))
+
+
+def _account_severity(findings: tuple[Finding, ...]) -> tuple[AccountSeverity, ...]:
+    by: dict[str, Counter[str]] = {}
+    attempts: Counter[str] = Counter()
+    for f in findings:
+        by.setdefault(f.account_id, Counter())[f.severity] += 1
+        attempts[f.account_id] += f.attempts
+    rows = [
+        AccountSeverity(a, tuple(c.get(s, 0) for s in SEVERITY_ORDER), attempts[a])
+        for a, c in by.items()
+    ]
+    return tuple(
+        sorted(rows, key=lambda r: (tuple(-n for n in r.counts), -r.attempts, r.account_id))
+    )
+
+
 # ---------------------------------------------------------------- events and charts
 
 
@@ -250,9 +346,19 @@ def _range_days(report: Report) -> tuple[date, date]:
     return first, max(first, last)
 
 
+NARROW = 420  # the phone layout's chart width: 12 px text stays ~11 px at 400 px wide
+
+
 def _charts(
     report: Report, active_events: list[EventRow], first: date, last: date
-) -> tuple[charts.StackedChart, charts.HBarChart, charts.HBarChart, charts.HBarChart]:
+) -> tuple[
+    charts.StackedChart,
+    charts.HBarChart,
+    charts.HBarChart,
+    charts.HBarChart,
+    charts.StackedChart,
+    charts.HBarChart,
+]:
     counts: Counter[tuple[str, str]] = Counter()
     for r in active_events:
         d = _day(r.e.event_time)
@@ -290,6 +396,15 @@ def _charts(
             label_w=200,
             label_chars=26,
         ),
+        charts.daily_stacked(dict(counts), order, first, last, width=NARROW, height=220),
+        charts.hbars(
+            prow,
+            what="Attempts by principal",
+            limit=TOP_PRINCIPALS,
+            width=NARROW,
+            label_w=190,
+            label_chars=24,
+        ),
     )
 
 
@@ -320,19 +435,37 @@ def _incomplete(report: Report) -> tuple[str, ...]:
     return tuple(out)
 
 
+_LAST: list[tuple[Report, View]] = []  # the last report and its view
+
+
 def view(report: Report) -> View:
+    """The View of a report. Rendering every format of one report asks for it once per
+    file (report.md, findings.md, report.html, report.jira.txt): the last one is kept,
+    matched by identity (a Report is frozen)."""
+    if _LAST and _LAST[0][0] is report:
+        return _LAST[0][1]
+    v = _view(report)
+    _LAST[:] = [(report, v)]
+    return v
+
+
+def _view(report: Report) -> View:
     first, last = _range_days(report)
     active_ids = {f.id for f in report.findings}
     all_events = _event_rows(report)
     active_events = [
         r for r in all_events if r.suppressed_by is None and r.finding_id in active_ids
     ]
-    daily, principals, actions_chart, codes_chart = _charts(report, active_events, first, last)
+    daily, principals, actions_chart, codes_chart, daily_n, principals_n = _charts(
+        report, active_events, first, last
+    )
     ordered = _by_severity(report.findings)
     counts = Counter(f.severity for f in report.findings)
     actions, codes = _tallies(report.findings)
     prov = report.provenance
     checks = _checks(report)
+    flags = _policy_flags(report.findings)
+    principal_rows = _principal_rows(report.findings)
     return View(
         json_sha256=hashlib.sha256(json_report.render(report).encode("utf-8")).hexdigest(),
         first_day=first.isoformat(),
@@ -343,7 +476,11 @@ def view(report: Report) -> View:
         findings=tuple(finding_row(f) for f in ordered),
         suppressed=tuple(finding_row(f) for f in _by_severity(report.suppressed)),
         accounts=_accounts(report.findings),
-        policy_flags=_policy_flags(report.findings),
+        policy_flags=flags,
+        policy_groups=_policy_groups(flags, report.findings),
+        top_principals=tuple(principal_rows[:TOP_PRINCIPALS]),
+        principals_left_out=max(0, len(principal_rows) - TOP_PRINCIPALS),
+        account_severity=_account_severity(report.findings),
         missing_org_findings=sum(1 for f in report.findings if f.policy.missing_org_condition),
         events=tuple(all_events[:EVENT_ROWS]),
         events_total=len(all_events),
@@ -352,6 +489,8 @@ def view(report: Report) -> View:
         error_codes=codes,
         chart_daily=daily,
         chart_principals=principals,
+        chart_daily_narrow=daily_n,
+        chart_principals_narrow=principals_n,
         chart_actions=actions_chart,
         chart_codes=codes_chart,
         general_guide=guide.GENERAL,

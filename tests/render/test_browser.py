@@ -176,3 +176,107 @@ def test_dark_and_print(report: Report, tmp_path: Path) -> None:
         assert b.evaluate("getComputedStyle(document.querySelector('nav.toc')).display") == "none"
         assert b.pdf()[:5] == b"%PDF-"
         assert b.console_errors() == []
+
+
+# ---------------------------------------------------------------- organisation scale
+
+
+@pytest.fixture(scope="module")
+def org_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from orgscale import build_org_report
+
+    out = tmp_path_factory.mktemp("org")
+    write_reports(build_org_report(), out, ("json", "html"))
+    return out / "report.html"
+
+
+def _chart_text_px(b: Browser, selector: str) -> float:
+    """The rendered size, in CSS pixels, of the first tick label of a visible chart: its
+    font size times the SVG's scale (text in an SVG scales with its viewBox)."""
+    return b.evaluate(f"""(() => {{
+        const svg = Array.from(document.querySelectorAll('{selector}'))
+            .find(s => s.getBoundingClientRect().width > 0);
+        const t = svg.querySelector('text.tick');
+        return parseFloat(getComputedStyle(t).fontSize) * svg.getScreenCTM().a;
+    }})()""")
+
+
+@pytest.mark.parametrize("width", [1400, 420])
+def test_org_scale_page_at_desktop_and_phone_width(org_page: Path, width: int) -> None:
+    import base64
+
+    with Browser(width=max(width, 800), height=1000) as b:
+        b.open_page()
+        # a headless window has a minimum width: emulate the phone's viewport instead
+        b.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": width < 600},
+        )
+        b.navigate(org_page)
+        assert b.evaluate("document.documentElement.clientWidth") <= width
+        shot = b.send("Page.captureScreenshot", {"format": "png"})
+        seen, ink = colours(base64.b64decode(shot["data"]))
+        assert len(seen) > 100, "screenshot looks blank"
+        assert ink > 0.03
+        # the severity counts lead the page: in the first screen at either width
+        top = b.evaluate("document.querySelector('.sevlead').getBoundingClientRect().top")
+        assert top < 1000 * (1 if width > 900 else 1.6)
+        px = _chart_text_px(b, "#charts svg.chart")
+        assert px >= 9.5, f"chart text renders at {px:.1f} px at {width} px wide"
+        narrow_shown = b.evaluate(
+            "getComputedStyle(document.querySelector('.narrow-only')).display !== 'none'"
+        )
+        assert narrow_shown == (width < 600)
+        # "show all" works without script: the rows are in the DOM, folded
+        assert b.evaluate("document.querySelectorAll('details.more').length") >= 3
+        assert b.console_errors() == []
+
+
+def test_org_scale_prints_with_header_text(org_page: Path) -> None:
+    import shutil
+    import subprocess
+
+    with Browser() as b:
+        b.open_page()
+        b.navigate(org_page)
+        b.send("Emulation.setEmulatedMedia", {"media": "print"})
+        # sort buttons (added by the script) print as their label, in black on grey
+        th = b.evaluate("""(() => {
+            const th = document.querySelector('table.findings thead th');
+            const btn = th.querySelector('button');
+            const s = getComputedStyle(th);
+            return [th.innerText.trim(), btn.innerText.trim(), s.color,
+                    getComputedStyle(btn).color, getComputedStyle(btn).visibility,
+                    getComputedStyle(th.parentElement.parentElement).display];
+        })()""")
+        black = "rgb(0, 0, 0)"
+        assert th == ["Severity", "Severity", black, black, "visible", "table-header-group"]
+        # and the header row, as laid out for print, has dark text pixels on it
+        import base64
+
+        rect = b.evaluate("""(() => {
+            const r = document.querySelector('table.findings thead').getBoundingClientRect();
+            return {x: r.x, y: r.y + window.scrollY, width: r.width, height: r.height};
+        })()""")
+        shot = b.send(
+            "Page.captureScreenshot",
+            {"format": "png", "captureBeyondViewport": True, "clip": {**rect, "scale": 1}},
+        )
+        _, bpp, rows = png_pixels(base64.b64decode(shot["data"]))
+        dark = sum(
+            1 for row in rows for i in range(0, len(row), bpp) if max(row[i : i + 3]) < 110
+        )
+        assert dark > 200, "the printed header row has no text on it"
+        # the SQL stays folded, and a heading is not left at the foot of a page
+        assert b.evaluate("document.querySelectorAll('#provenance details[open]').length") == 0
+        assert b.evaluate("getComputedStyle(document.querySelector('h2')).breakAfter") == "avoid"
+        pdf = b.pdf()
+        assert pdf[:5] == b"%PDF-"
+        assert b.console_errors() == []
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed: PDF text not checked")
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    for header in ("Principal in policy", "Attempts", "Severity", "First seen"):
+        assert header in text

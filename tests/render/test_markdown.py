@@ -16,7 +16,8 @@ from auditor.render.templating import md_code, md_escape
 from tests.conftest import golden
 
 FINDINGS_HEADER = "| Severity | Finding | Principal |"
-FINDINGS_COLUMNS = 15
+FINDINGS_COLUMNS = 15  # findings.md
+TOP_COLUMNS = 12  # report.md
 
 
 def table_rows(md: str, header_start: str) -> list[str]:
@@ -39,7 +40,11 @@ def test_golden(report: Report) -> None:
     golden(GOLDEN / "report.md", markdown.render(report))
 
 
-def test_every_finding_gets_a_row_no_cap(report: Report) -> None:
+def test_golden_findings(report: Report) -> None:
+    golden(GOLDEN / "findings.md", markdown.render_findings(report))
+
+
+def test_every_finding_gets_a_row_in_findings_md(report: Report) -> None:
     f0 = report.findings[0]
     many = tuple(
         replace(
@@ -49,10 +54,17 @@ def test_every_finding_gets_a_row_no_cap(report: Report) -> None:
         )
         for i in range(450)
     )
-    md = markdown.render(replace(report, findings=many))
+    md = markdown.render_findings(replace(report, findings=many))
     rows = table_rows(md, FINDINGS_HEADER)
     assert len(rows) == 450
     assert {f.id for f in many} <= {r.split(" | ")[1] for r in rows}
+    # report.md shows the top ones that fit a GitHub comment, and says where the rest are
+    top = markdown.render(replace(report, findings=many))
+    assert len(top) <= 65_536 - 1_536
+    shown = table_rows(top, FINDINGS_HEADER)
+    assert 100 <= len(shown) < 450
+    assert f"**The top {len(shown)} of 450 findings**" in top
+    assert f"The other {450 - len(shown)} are in findings.md" in top
 
 
 def test_summary_coverage_and_provenance_are_there(report: Report) -> None:
@@ -67,13 +79,15 @@ def test_summary_coverage_and_provenance_are_there(report: Report) -> None:
     # provenance folds away on GitHub/GitLab; the SQL sits in a fence nothing can close
     details = md.split("<details>", 1)[1]
     assert details.rstrip().endswith("</details>")
+    assert "the SQL of each, as run, is in findings.md" in details
+    details = markdown.render_findings(report).split("<details>", 1)[1]
     assert "```sql\nSELECT eventid AS event_id" in details
     assert "`1: 2026/10/01`" in details and "a1b2c3d4-0000-4000-8000-000000000001" in details
     assert "wJalrXUtnFEMI" not in md and "--aws-secret-access-key [redacted]" in md
 
 
 def test_planted_payload_is_inert(report: Report) -> None:
-    part = event_part(markdown.render(report))
+    part = event_part(markdown.render(report)) + event_part(markdown.render_findings(report))
     assert PAYLOAD not in part
     assert "<" not in part  # no raw HTML at all before the provenance block
     assert "&lt;script&gt;document.title" in part
@@ -132,13 +146,20 @@ def test_md_code_cannot_be_closed_from_inside(raw: str, code: str) -> None:
 def test_any_string_in_any_event_field_stays_text(report: Report, s: str) -> None:
     assume(not any(w in s.lower() for w in UNSAFE_AGENT_WORDS))
     r = hostile(report, s)
-    md = markdown.render(r)
+    for md, columns in (
+        (markdown.render(r), TOP_COLUMNS),
+        (markdown.render_findings(r), FINDINGS_COLUMNS),
+    ):
+        check_inert(md, columns, r)
+
+
+def check_inert(md: str, columns: int, r: Report) -> None:
     part = event_part(md)
     assert "<" not in part  # never raw HTML from event data
     rows = table_rows(md, FINDINGS_HEADER)
     assert len(rows) == len(r.findings)  # one line per row
     for row in rows:
-        assert unescaped_count(row, "|") == FINDINGS_COLUMNS + 1
+        assert unescaped_count(row, "|") == columns + 1
         assert unescaped_count(row, "`") == 0
         assert unescaped_count(row, "[") == 0 and unescaped_count(row, "]") == 0
     for line in part.split("\n"):

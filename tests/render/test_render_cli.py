@@ -64,7 +64,7 @@ def test_render_of_an_audits_json_equals_the_audits_own_reports(
 def test_one_format(report: Report, tmp_path: Path) -> None:
     write_reports(report, tmp_path, ("json",))
     render(tmp_path / "report.json", tmp_path / "md-only", "--format", "md")
-    assert sorted(p.name for p in (tmp_path / "md-only").iterdir()) == ["report.md"]
+    assert sorted(p.name for p in (tmp_path / "md-only").iterdir()) == ["findings.md", "report.md"]
 
 
 @pytest.mark.parametrize(

@@ -94,8 +94,9 @@ def test_daily_chart_leaves_room_for_wide_tick_labels() -> None:
     from datetime import date
 
     for peak in (3, 4_000, 250_000):
-        c = charts.daily_stacked({("2026-10-05", "a"): peak}, ["a"], date(2026, 10, 5),
-                                 date(2026, 10, 5))
+        c = charts.daily_stacked(
+            {("2026-10-05", "a"): peak}, ["a"], date(2026, 10, 5), date(2026, 10, 5)
+        )
         widest = max(len(t.label) for t in c.y_ticks)
         assert c.left - 6 - 7 * widest >= 20, (peak, c.left)
         assert c.left + c.plot_w + 12 == c.width
@@ -117,3 +118,55 @@ def test_view_orders_findings_by_severity(report: Report) -> None:
         ("arn:aws:iam::999988887777:root", "external-account"),
     }
     assert v.expired_exemptions == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "bucket", "bars"),
+    [
+        ("2026-10-01", "2026-10-31", "day", 31),
+        ("2026-10-01", "2026-11-30", "day", 61),
+        ("2026-10-01", "2026-12-31", "week", 14),  # weeks from Monday 2026-09-28
+        ("2026-01-01", "2026-12-31", "week", 53),
+        ("2025-06-01", "2026-11-30", "month", 18),
+    ],
+)
+def test_chart_bucket_follows_the_range(first: str, last: str, bucket: str, bars: int) -> None:
+    from datetime import date
+
+    f, la = date.fromisoformat(first), date.fromisoformat(last)
+    counts = {(d.isoformat(), "a"): 1 for d in (f, la)}
+    c = charts.daily_stacked(counts, ["a"], f, la)
+    assert c.bucket == bucket
+    assert len(charts.bucket_starts(f, la, bucket)) == bars
+    assert sum(int(b.title.split(": ")[1].split()[0]) for b in c.bars) == 2  # nothing lost
+    assert len(c.x_ticks) <= 12
+
+
+def test_chart_labels_show_years_when_the_range_spans_two() -> None:
+    from datetime import date
+
+    c = charts.daily_stacked({("2026-12-30", "a"): 3}, ["a"], date(2026, 12, 1), date(2027, 1, 31))
+    assert c.bucket == "day"
+    assert all(t.label.endswith((" 2026", " 2027")) for t in c.x_ticks)
+    assert c.x_ticks[0].label == "Dec 1 2026"
+    m = charts.daily_stacked({("2026-03-02", "a"): 1}, ["a"], date(2025, 6, 1), date(2026, 6, 30))
+    assert m.bucket == "month" and m.x_ticks[0].label == "Jun 2025"
+    assert all(t.label[-4:] in ("2025", "2026") for t in m.x_ticks)
+    one = charts.daily_stacked(
+        {("2026-10-02", "a"): 1}, ["a"], date(2026, 10, 1), date(2026, 10, 31)
+    )
+    assert one.x_ticks[0].label == "Oct 1 2026" and one.x_ticks[1].label.count(" ") == 1
+
+
+def test_narrow_chart_has_fewer_ticks_and_readable_text() -> None:
+    from datetime import date
+
+    wide = charts.daily_stacked(
+        {("2026-10-02", "a"): 1}, ["a"], date(2026, 10, 1), date(2026, 10, 31)
+    )
+    narrow = charts.daily_stacked(
+        {("2026-10-02", "a"): 1}, ["a"], date(2026, 10, 1), date(2026, 10, 31), width=420
+    )
+    assert narrow.width == 420 and len(narrow.x_ticks) < len(wide.x_ticks)
+    gaps = [b.pos - a.pos for a, b in zip(narrow.x_ticks, narrow.x_ticks[1:])]
+    assert min(gaps) >= 60  # labels of ~6 characters at 11 px never overlap
