@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Speed and memory benchmark of `auditor audit --engine local`.
 
-For each of two synthetic one-month trails (``realistic``: the audited Bedrock calls sit
-in ~1% of files; ``dense``: in nearly every file) this measures, in one run:
+For each synthetic one-month trail chosen with ``--trail`` (default all five kinds of
+gen_trail.py: ``realistic``, ``dense``, ``many-services``, ``storm-sparse``,
+``storm-dense``) this measures, in one run:
 
 * the floor: one process reading and ``isal.igzip.decompress``-ing every log file (page
   cache warm, best of N);
@@ -12,8 +13,8 @@ in ~1% of files; ``dense``: in nearly every file) this measures, in one run:
   SUM of RSS (and of PSS) over the live process tree, sampled every 20 ms from /proc;
 * correctness: ``totals.attempts`` in report.json against the generator's ground truth.
 
-Then it audits the first half of the realistic month to show that memory stays flat as
-the trail grows. Speed/memory targets are printed as PASS/FAIL but never change the exit
+Then it audits the first half of the ``--flat`` trails (realistic, storm-sparse) to show
+whether memory stays flat as the trail grows. It ends with the table in Markdown. Speed/memory targets are printed as PASS/FAIL but never change the exit
 status; a failed audit or a wrong count exits 1.
 
 Trails are generated once by ``gen_trail.py`` and cached under ``bench-data/`` (git-ignored).

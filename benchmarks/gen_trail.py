@@ -15,8 +15,13 @@ a few minutes before that hour up to a minute before delivery. So the first file
 day holds events of the previous day's last minutes, and the trail ends with the first
 file of day ``start+days`` (it holds the last minutes of the last day).
 
-Two densities of the audited calls (Bedrock PutResourcePolicy / DeleteResourcePolicy):
-``realistic`` puts them in about 1% of files, ``dense`` in nearly every file (1-3).
+Trail kinds (``--trail``; ``--density`` is the old name), see KINDS: ``realistic`` puts the
+audited calls (Bedrock PutResourcePolicy / DeleteResourcePolicy) in about 1% of files,
+``dense`` in nearly every file (1-3); ``many-services`` adds other services'
+resource-policy calls (Get/Put/Delete, mostly under the same names) to nearly every file;
+``storm-sparse`` and ``storm-dense`` make two thirds of the records an error storm (jobs,
+scanners, many principals), over 4 accounts x 2 regions, with the calls of ``realistic``
+resp. ``many-services``. ``realistic`` and ``dense`` are byte-identical to version 2.
 
 Ground truth: events that the rule matches (eventSource bedrock.amazonaws.com, eventName
 PutResourcePolicy|DeleteResourcePolicy, errorCode AccessDenied|AccessDeniedException)
@@ -25,7 +30,8 @@ UTC date) and the generation parameters, to ``--manifest`` (default ``OUT.manife
 beside the trail, never inside it).
 
 The output is a pure function of the options (``--seed`` included): each file is built
-from its own RNG seeded with (seed, density, account, region, day, index).
+from its own RNG seeded with (seed, kind, account, region, day, index). The rule is applied
+to every record written, so decoys and storms can never skew the count.
 """
 
 from __future__ import annotations
