@@ -15,8 +15,13 @@ a few minutes before that hour up to a minute before delivery. So the first file
 day holds events of the previous day's last minutes, and the trail ends with the first
 file of day ``start+days`` (it holds the last minutes of the last day).
 
-Two densities of the audited calls (Bedrock PutResourcePolicy / DeleteResourcePolicy):
-``realistic`` puts them in about 1% of files, ``dense`` in nearly every file (1-3).
+Trail kinds (``--trail``; ``--density`` is the old name), see KINDS: ``realistic`` puts the
+audited calls (Bedrock PutResourcePolicy / DeleteResourcePolicy) in about 1% of files,
+``dense`` in nearly every file (1-3); ``many-services`` adds other services'
+resource-policy calls (Get/Put/Delete, mostly under the same names) to nearly every file;
+``storm-sparse`` and ``storm-dense`` make two thirds of the records an error storm (jobs,
+scanners, many principals), over 4 accounts x 2 regions, with the calls of ``realistic``
+resp. ``many-services``. ``realistic`` and ``dense`` are byte-identical to version 2.
 
 Ground truth: events that the rule matches (eventSource bedrock.amazonaws.com, eventName
 PutResourcePolicy|DeleteResourcePolicy, errorCode AccessDenied|AccessDeniedException)
@@ -25,7 +30,8 @@ UTC date) and the generation parameters, to ``--manifest`` (default ``OUT.manife
 beside the trail, never inside it).
 
 The output is a pure function of the options (``--seed`` included): each file is built
-from its own RNG seeded with (seed, density, account, region, day, index).
+from its own RNG seeded with (seed, kind, account, region, day, index). The rule is applied
+to every record written, so decoys and storms can never skew the count.
 """
 
 from __future__ import annotations
@@ -63,6 +69,38 @@ TRAIL_NAME = "management-events"
 MATCH_SOURCE = "bedrock.amazonaws.com"
 MATCH_NAMES = ("PutResourcePolicy", "DeleteResourcePolicy")
 MATCH_CODES = ("AccessDenied", "AccessDeniedException")
+
+
+# --------------------------------------------------------------------------- trail kinds
+# Per kind: the share of files holding 1-3 Bedrock Put/DeleteResourcePolicy calls
+# (`rp_files`), of files holding decoys (`decoy_files`, up to `decoys_max` each, of
+# `decoy_types` kinds: the first 4 are the v2 decoys), other services' resource-policy
+# calls (`other_rp`: (min, max) per file, in 97% of files), the share of records that
+# belong to an error storm (`storm`), the chance that an ordinary call of a user or
+# role fails (`error_rate`), and the default trail shape. `realistic` and `dense` are
+# byte-identical to generator version 2: their RNG draws are unchanged.
+
+KINDS: dict[str, dict] = {
+    "realistic": {"rp_files": 0.01, "decoy_files": 0.008, "decoys_max": 1, "decoy_types": 4,
+                  "other_rp": (0, 0), "storm": 0.0, "error_rate": 0.02,
+                  "accounts": 1, "regions": "us-east-1,eu-west-1", "files_per_day": 24, "records_per_file": 700},
+    "dense": {"rp_files": 0.97, "decoy_files": 0.2, "decoys_max": 1, "decoy_types": 4,
+              "other_rp": (0, 0), "storm": 0.0, "error_rate": 0.02,
+              "accounts": 1, "regions": "us-east-1,eu-west-1", "files_per_day": 24, "records_per_file": 700},
+    "many-services": {"rp_files": 0.97, "decoy_files": 0.5, "decoys_max": 3, "decoy_types": 8,
+                      "other_rp": (6, 30), "storm": 0.0, "error_rate": 0.05,
+                      "accounts": 1, "regions": "us-east-1,eu-west-1", "files_per_day": 24,
+                      "records_per_file": 650},
+    "storm-sparse": {"rp_files": 0.01, "decoy_files": 0.05, "decoys_max": 2, "decoy_types": 8,
+                     "other_rp": (0, 0), "storm": 0.66, "error_rate": 0.05,
+                     "accounts": 4, "regions": "us-east-1,eu-west-1", "files_per_day": 6,
+                     "records_per_file": 570},
+    "storm-dense": {"rp_files": 0.97, "decoy_files": 0.5, "decoys_max": 3, "decoy_types": 8,
+                    "other_rp": (6, 30), "storm": 0.66, "error_rate": 0.05,
+                    "accounts": 4, "regions": "us-east-1,eu-west-1", "files_per_day": 6,
+                    "records_per_file": 570},
+}
+SHAPE_KEYS = ("accounts", "regions", "files_per_day", "records_per_file")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -160,80 +198,84 @@ class Identity:
 
 def build_identities(rng: random.Random, acct: str, region: str, file_start: float) -> list[Identity]:
     """One identity (with this file's session credentials) per spec."""
-    out: list[Identity] = []
-    for kind, name, family, _w in IDENTITY_SPECS:
-        ip = f"{rng.choice((3, 18, 34, 52, 54, 10, 172))}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-        console = family == "console"
-        if kind == "role":
-            role_id = "AROA" + rstr(rng, 17, UPPER_DIGITS)
-            if family == "boto3":
-                session = rng.choice(("nightly-export", "orders-api", "botocore-session-" + rstr(rng, 10, "0123456789")))
-            elif family == "java":
-                session = hexid(rng, 32)  # ECS task id
-            elif family == "k8s":
-                session = "i-0" + hexid(rng, 16)
-            else:
-                session = "alice.martin@example.com" if console else f"{name}-{rstr(rng, 6, '0123456789')}"
-            role_path = "aws-reserved/sso.amazonaws.com/" if name.startswith("AWSReservedSSO") else ""
-            arn = f"arn:aws:sts::{acct}:assumed-role/{name}/{session}"
-            ui = {
-                "type": "AssumedRole",
-                "principalId": f"{role_id}:{session}",
-                "arn": arn,
-                "accountId": acct,
-                "accessKeyId": "ASIA" + rstr(rng, 16, UPPER_DIGITS),
-                "sessionContext": {
-                    "sessionIssuer": {
-                        "type": "Role",
-                        "principalId": role_id,
-                        "arn": f"arn:aws:iam::{acct}:role/{role_path}{name}",
-                        "accountId": acct,
-                        "userName": name,
-                    },
-                    "attributes": {
-                        "creationDate": iso(file_start - rng.randrange(60, 3 * 3600)),
-                        "mfaAuthenticated": "false",
-                    },
-                },
-            }
-            if family == "k8s":
-                ui["sessionContext"]["webIdFederationData"] = {
-                    "federatedProvider": f"arn:aws:iam::{acct}:oidc-provider/oidc.eks.{region}"
-                                         f".amazonaws.com/id/{rstr(rng, 32, UPPER_DIGITS)}",
-                    "attributes": {}}
-        elif kind == "user":
-            uid = "AIDA" + rstr(rng, 17, UPPER_DIGITS)
-            arn = f"arn:aws:iam::{acct}:user/{name}"
-            ui = {
-                "type": "IAMUser",
-                "principalId": uid,
-                "arn": arn,
-                "accountId": acct,
-                "accessKeyId": "AKIA" + rstr(rng, 16, UPPER_DIGITS),
-                "userName": name,
-            }
-        elif kind == "service":
-            arn = ""
-            ui = {"type": "AWSService", "invokedBy": name}
-            ip = name
+    return [make_identity(rng, acct, region, file_start, kind, name, family)
+            for kind, name, family, _w in IDENTITY_SPECS]
+
+
+def make_identity(rng: random.Random, acct: str, region: str, file_start: float,
+                  kind: str, name: str, family: str) -> Identity:
+    """One principal of account `acct` with this file's session credentials."""
+    ip = f"{rng.choice((3, 18, 34, 52, 54, 10, 172))}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    console = family == "console"
+    if kind == "role":
+        role_id = "AROA" + rstr(rng, 17, UPPER_DIGITS)
+        if family == "boto3":
+            session = rng.choice(("nightly-export", "orders-api", "botocore-session-" + rstr(rng, 10, "0123456789")))
+        elif family == "java":
+            session = hexid(rng, 32)  # ECS task id
+        elif family == "k8s":
+            session = "i-0" + hexid(rng, 16)
         else:
-            arn = f"arn:aws:iam::{acct}:root"
-            ui = {
-                "type": "Root",
-                "principalId": acct,
-                "arn": arn,
-                "accountId": acct,
-                "accessKeyId": "ASIA" + rstr(rng, 16, UPPER_DIGITS),
-                "sessionContext": {
-                    "attributes": {
-                        "creationDate": iso(file_start - rng.randrange(60, 3600)),
-                        "mfaAuthenticated": "true",
-                    }
+            session = "alice.martin@example.com" if console else f"{name}-{rstr(rng, 6, '0123456789')}"
+        role_path = "aws-reserved/sso.amazonaws.com/" if name.startswith("AWSReservedSSO") else ""
+        arn = f"arn:aws:sts::{acct}:assumed-role/{name}/{session}"
+        ui = {
+            "type": "AssumedRole",
+            "principalId": f"{role_id}:{session}",
+            "arn": arn,
+            "accountId": acct,
+            "accessKeyId": "ASIA" + rstr(rng, 16, UPPER_DIGITS),
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": role_id,
+                    "arn": f"arn:aws:iam::{acct}:role/{role_path}{name}",
+                    "accountId": acct,
+                    "userName": name,
                 },
-            }
-        agents = [name] if kind == "service" else USER_AGENTS[family]
-        out.append(Identity(kind, name, family, ui, arn, ip, agents, console))
-    return out
+                "attributes": {
+                    "creationDate": iso(file_start - rng.randrange(60, 3 * 3600)),
+                    "mfaAuthenticated": "false",
+                },
+            },
+        }
+        if family == "k8s":
+            ui["sessionContext"]["webIdFederationData"] = {
+                "federatedProvider": f"arn:aws:iam::{acct}:oidc-provider/oidc.eks.{region}"
+                                     f".amazonaws.com/id/{rstr(rng, 32, UPPER_DIGITS)}",
+                "attributes": {}}
+    elif kind == "user":
+        uid = "AIDA" + rstr(rng, 17, UPPER_DIGITS)
+        arn = f"arn:aws:iam::{acct}:user/{name}"
+        ui = {
+            "type": "IAMUser",
+            "principalId": uid,
+            "arn": arn,
+            "accountId": acct,
+            "accessKeyId": "AKIA" + rstr(rng, 16, UPPER_DIGITS),
+            "userName": name,
+        }
+    elif kind == "service":
+        arn = ""
+        ui = {"type": "AWSService", "invokedBy": name}
+        ip = name
+    else:
+        arn = f"arn:aws:iam::{acct}:root"
+        ui = {
+            "type": "Root",
+            "principalId": acct,
+            "arn": arn,
+            "accountId": acct,
+            "accessKeyId": "ASIA" + rstr(rng, 16, UPPER_DIGITS),
+            "sessionContext": {
+                "attributes": {
+                    "creationDate": iso(file_start - rng.randrange(60, 3600)),
+                    "mfaAuthenticated": "true",
+                }
+            },
+        }
+    agents = [name] if kind == "service" else USER_AGENTS[family]
+    return Identity(kind, name, family, ui, arn, ip, agents, console)
 
 
 IDENTITY_WEIGHTS = [w for *_x, w in IDENTITY_SPECS]
@@ -458,8 +500,9 @@ def _policy(rng, c, resource_arn):
     return json.dumps(doc, separators=(",", ":"))
 
 
-def resource_policy_event(rng, c, ident, kind: str):
-    """kind: 'denied' (matches the rule), 'ok' (succeeded), or a decoy that must not match."""
+def resource_policy_event(rng, c, ident, kind: str, decoy_types: int = 4):
+    """kind: 'denied' (matches the rule), 'ok' (succeeded), or a decoy that must not match
+    (one of `decoy_types`: 4 in v2 trails, 8 in the newer kinds)."""
     acct, region = c["acct"], c["region"]
     agent = rng.choice(c["agents"])
     res_kind = rng.random()
@@ -474,7 +517,7 @@ def resource_policy_event(rng, c, ident, kind: str):
                                                               else "DeleteResourcePolicy")
     err = None
     if kind == "decoy":  # near misses: other service, other error, other call
-        d = rng.randrange(4)
+        d = rng.randrange(decoy_types)
         if d == 0:
             src, name = "bedrock-agentcore.amazonaws.com", "PutResourcePolicy"
             res = f"arn:aws:bedrock-agentcore:{region}:{acct}:runtime/{rstr(rng, 10)}"
@@ -485,8 +528,17 @@ def resource_policy_event(rng, c, ident, kind: str):
             err = "AccessDeniedException"
         elif d == 2:
             err = "ValidationException"
-        else:
+        elif d == 3:
             name, err = "GetResourcePolicy", "AccessDeniedException"
+        elif d == 4:  # errorCode in another case: the rule compares exactly
+            err = rng.choice(CODE_CASE_VARIANTS)
+        elif d == 5:  # eventName in another case
+            name, err = rng.choice(NAME_CASE_VARIANTS), rng.choice(MATCH_CODES)
+        elif d == 6:  # another (or mis-cased) Bedrock event source
+            src, err = rng.choice(SOURCE_VARIANTS), rng.choice(MATCH_CODES)
+        else:  # a denial code that contains, but is not, AccessDenied
+            err = rng.choice(("VpceAccessDenied", "AccessDeniedForDependencyException", "UnauthorizedOperation",
+                              "Client.UnauthorizedOperation"))
     elif kind == "denied":
         err = "AccessDeniedException" if rng.random() < 0.85 else "AccessDenied"
     svc = src.split(".")[0]
@@ -500,11 +552,251 @@ def resource_policy_event(rng, c, ident, kind: str):
         return src, name, rp, None, None, None
     if err == "ValidationException":
         msg = "1 validation error detected: Value at 'resourcePolicy' failed to satisfy constraint"
+    elif err not in MATCH_CODES and "ccess" not in err:
+        msg = f"You are not authorized to perform this operation on {res}."
     else:
         why = (" with an explicit deny in a service control policy" if rng.random() < 0.15
                else f" because no identity-based policy allows the {svc}:{name} action")
         msg = f"User: {ident.arn} is not authorized to perform: {svc}:{name} on resource: {res}{why}"
     return src, name, rp, None, err, msg
+
+
+CODE_CASE_VARIANTS = ("accessdenied", "ACCESSDENIED", "Accessdenied", "accessDenied", "AccessDeniedexception",
+                      "accessDeniedException", "ACCESSDENIEDEXCEPTION", "Accessdeniedexception")
+NAME_CASE_VARIANTS = ("putResourcePolicy", "PUTRESOURCEPOLICY", "Putresourcepolicy", "deleteResourcePolicy",
+                      "DeleteResourcepolicy", "deleteresourcepolicy")
+SOURCE_VARIANTS = ("Bedrock.amazonaws.com", "BEDROCK.AMAZONAWS.COM", "bedrock-agent.amazonaws.com",
+                   "bedrock-runtime.amazonaws.com", "bedrock.amazonaws.com.cn")
+
+
+# --------------------------------------------------------------------------- other services' resource policies
+# (eventSource, (read, write, delete) eventNames, resource ARN template, request key, denial code, weight).
+# Most use the very names the rule watches (Get/Put/DeleteResourcePolicy): they hold the
+# needle and pass the eventName prefilter, so only the eventSource tells them apart.
+RP = ("GetResourcePolicy", "PutResourcePolicy", "DeleteResourcePolicy")
+OTHER_RP = [
+    ("secretsmanager.amazonaws.com", RP, "arn:aws:secretsmanager:{r}:{a}:secret:prod/{x}-{y}", "secretId",
+     "AccessDeniedException", 6),
+    ("logs.amazonaws.com", ("DescribeResourcePolicies", "PutResourcePolicy", "DeleteResourcePolicy"),
+     "arn:aws:logs:{r}:{a}:log-group:/aws/vendedlogs/{x}", "policyName", "AccessDeniedException", 4),
+    ("glue.amazonaws.com", RP, "arn:aws:glue:{r}:{a}:catalog", "resourceArn", "AccessDeniedException", 4),
+    ("dynamodb.amazonaws.com", RP, "arn:aws:dynamodb:{r}:{a}:table/{x}", "resourceArn", "AccessDeniedException", 4),
+    ("kinesis.amazonaws.com", RP, "arn:aws:kinesis:{r}:{a}:stream/{x}", "resourceARN", "AccessDeniedException", 3),
+    ("cloudtrail.amazonaws.com", RP, "arn:aws:cloudtrail:{r}:{a}:channel/{y}", "resourceArn",
+     "AccessDeniedException", 2),
+    ("redshift.amazonaws.com", RP, "arn:aws:redshift:{r}:{a}:namespace:{y}", "resourceArn", "AccessDenied", 2),
+    ("ssm.amazonaws.com", ("GetResourcePolicies", "PutResourcePolicy", "DeleteResourcePolicy"),
+     "arn:aws:ssm:{r}:{a}:opsitemgroup/default", "resourceArn", "AccessDeniedException", 2),
+    ("organizations.amazonaws.com", ("DescribeResourcePolicy", "PutResourcePolicy", "DeleteResourcePolicy"),
+     "arn:aws:organizations::{a}:resourcepolicy/o-{y}", "content", "AccessDeniedException", 1),
+    ("xray.amazonaws.com", ("ListResourcePolicies", "PutResourcePolicy", "DeleteResourcePolicy"),
+     "arn:aws:xray:{r}:{a}:policy/{x}", "policyName", "AccessDeniedException", 1),
+    ("vpc-lattice.amazonaws.com", RP, "arn:aws:vpc-lattice:{r}:{a}:service/svc-{y}", "resourceArn",
+     "AccessDeniedException", 1),
+    ("codebuild.amazonaws.com", RP, "arn:aws:codebuild:{r}:{a}:project/{x}", "resourceArn",
+     "AccessDeniedException", 1),
+    ("bedrock-agentcore.amazonaws.com", RP, "arn:aws:bedrock-agentcore:{r}:{a}:runtime/{y}", "resourceArn",
+     "AccessDeniedException", 2),
+    ("lambda.amazonaws.com", ("GetPolicy20150331v2", "AddPermission20150331v2", "RemovePermission20150331v2"),
+     "arn:aws:lambda:{r}:{a}:function:{x}", "functionName", "AccessDeniedException", 4),
+    ("ecr.amazonaws.com", ("GetRepositoryPolicy", "SetRepositoryPolicy", "DeleteRepositoryPolicy"),
+     "arn:aws:ecr:{r}:{a}:repository/{x}", "repositoryName", "AccessDeniedException", 3),
+    ("s3.amazonaws.com", ("GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"),
+     "arn:aws:s3:::{x}-{a}", "bucketName", "AccessDenied", 4),
+    ("kms.amazonaws.com", ("GetKeyPolicy", "PutKeyPolicy", "PutKeyPolicy"),
+     "arn:aws:kms:{r}:{a}:key/{u}", "keyId", "AccessDeniedException", 3),
+    ("events.amazonaws.com", ("DescribeEventBus", "PutPermission", "RemovePermission"),
+     "arn:aws:events:{r}:{a}:event-bus/{x}", "eventBusName", "AccessDeniedException", 1),
+    ("backup.amazonaws.com", ("GetBackupVaultAccessPolicy", "PutBackupVaultAccessPolicy",
+                              "DeleteBackupVaultAccessPolicy"),
+     "arn:aws:backup:{r}:{a}:backup-vault:{x}", "backupVaultName", "AccessDeniedException", 1),
+]
+OTHER_RP_WEIGHTS = [x[-1] for x in OTHER_RP]
+RP_NAMES = ("orders", "payments", "feature-store", "ml-artifacts", "audit", "shared-data", "inference", "etl")
+OTHER_FAILURES = ("ValidationException", "MalformedPolicyDocumentException", "ResourceNotFoundException",
+                  "LimitExceededException", "InvalidParameterException")
+
+
+def _big_policy(rng, resource_arn: str, svc: str) -> str:
+    """A policy document of 1-5 statements, as teams write them (a few hundred bytes to ~2 KB)."""
+    stmts = []
+    for k in range(rng.randint(1, 5)):
+        principal = rng.choice([{"AWS": f"arn:aws:iam::{rng.randrange(10**11, 10**12)}:root"},
+                                {"AWS": [f"arn:aws:iam::{rng.randrange(10**11, 10**12)}:role/{n}"
+                                         for n in rng.sample(RP_NAMES, 2)]},
+                                {"Service": f"{rng.choice(('lambda', 'events', 'logs', 'glue'))}.amazonaws.com"},
+                                "*"])
+        st = {"Sid": f"Stmt{k}{rstr(rng, 6, '0123456789')}", "Effect": rng.choice(("Allow", "Allow", "Deny")),
+              "Principal": principal, "Action": [f"{svc}:{a}" for a in rng.sample(
+                  ("Get*", "List*", "Describe*", "Put*", "Delete*", "Update*", "*"), rng.randint(1, 3))],
+              "Resource": resource_arn}
+        if rng.random() < 0.4:
+            st["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": "o-" + rstr(rng, 10, "abcdefghij0123456789")}}
+        stmts.append(st)
+    return json.dumps({"Version": "2012-10-17", "Statement": stmts}, separators=(",", ":"))
+
+
+def other_rp_event(rng, c, ident):
+    """A resource-policy call of another service: read, write or delete; mostly successful,
+    about a third denied (never a rule match: the eventSource is not Bedrock)."""
+    src, names, tmpl, key, deny, _w = rng.choices(OTHER_RP, weights=OTHER_RP_WEIGHTS)[0]
+    svc = src.split(".")[0]
+    op = rng.choices((0, 1, 2), weights=(4, 4, 2))[0]
+    name = names[op]
+    res = tmpl.format(r=c["region"], a=c["acct"], x=rng.choice(RP_NAMES), y=rstr(rng, 10, UPPER_DIGITS.lower()),
+                      u=uuid4(rng))
+    rp: dict | None = {key: res}
+    if op == 1:
+        rp["policy" if svc in ("lambda", "ecr", "kms", "s3", "backup") else "resourcePolicy"] = _big_policy(rng, res, svc)
+    if svc == "s3":
+        rp = {"bucketName": res.rsplit(":", 1)[1], "Host": f"{res.rsplit(':', 1)[1]}.s3.amazonaws.com",
+              "policy": ""} | ({"policy": rp.get("policy", "")} if op == 1 else {})
+    x = rng.random()
+    if x < 0.55:
+        resp = {"resourceArn": res, "policyRevisionId": uuid4(rng)} if op == 1 and rng.random() < 0.5 else None
+        return src, name, op == 0, rp, resp, None, None
+    if x < 0.9:
+        err = deny if rng.random() < 0.85 else ("AccessDenied" if deny != "AccessDenied" else "AccessDeniedException")
+        why = (" with an explicit deny in a service control policy" if rng.random() < 0.2
+               else f" because no identity-based policy allows the {svc}:{name} action")
+        msg = f"User: {ident.arn} is not authorized to perform: {svc}:{name} on resource: {res}{why}"
+        if rng.random() < 0.1:
+            rp = None
+        return src, name, op == 0, rp, None, err, msg
+    err = rng.choice(OTHER_FAILURES)
+    return src, name, op == 0, rp, None, err, f"{err}: the request for {res} was rejected"
+
+
+# --------------------------------------------------------------------------- error storm
+# A third of an error storm is a few misconfigured jobs retrying one failing call; a
+# third is scanners enumerating what they may call across many services; the rest is
+# many principals (some from other accounts) each getting a few denials.
+
+# (eventSource, eventName, errorCode) of the misconfigured jobs
+JOB_FAILURES = [
+    ("sts.amazonaws.com", "AssumeRole", "AccessDenied"),
+    ("kms.amazonaws.com", "Decrypt", "AccessDeniedException"),
+    ("secretsmanager.amazonaws.com", "GetSecretValue", "AccessDeniedException"),
+    ("s3.amazonaws.com", "GetBucketLocation", "AccessDenied"),
+    ("ec2.amazonaws.com", "DescribeInstances", "Client.UnauthorizedOperation"),
+    ("ec2.amazonaws.com", "DescribeInstances", "Client.RequestLimitExceeded"),
+    ("lambda.amazonaws.com", "GetFunction20150331v2", "TooManyRequestsException"),
+    ("dynamodb.amazonaws.com", "DescribeTable", "ThrottlingException"),
+    ("ssm.amazonaws.com", "GetParameter", "ThrottlingException"),
+    ("logs.amazonaws.com", "CreateLogStream", "AccessDeniedException"),
+    ("sns.amazonaws.com", "GetTopicAttributes", "AuthorizationError"),
+    ("iam.amazonaws.com", "GetRole", "AccessDenied"),
+    ("sts.amazonaws.com", "GetCallerIdentity", "ExpiredToken"),
+    ("ecr.amazonaws.com", "GetAuthorizationToken", "AccessDeniedException"),
+    ("bedrock.amazonaws.com", "InvokeModel", "AccessDeniedException"),
+    ("bedrock.amazonaws.com", "GetResourcePolicy", "AccessDeniedException"),
+    ("glue.amazonaws.com", "GetTables", "AccessDeniedException"),
+    ("monitoring.amazonaws.com", "GetMetricData", "Throttling"),
+]
+# What a scanner enumerates: service -> actions
+SCAN_ACTIONS = {
+    "ec2": ("DescribeInstances", "DescribeVpcs", "DescribeSnapshots", "DescribeImages", "DescribeKeyPairs",
+            "DescribeSecurityGroups", "GetPasswordData"),
+    "s3": ("ListBuckets", "GetBucketPolicy", "GetBucketAcl", "GetBucketPublicAccessBlock", "GetBucketEncryption"),
+    "iam": ("ListUsers", "ListRoles", "ListAccessKeys", "GetAccountAuthorizationDetails", "ListPolicies",
+            "GetAccountPasswordPolicy"),
+    "sts": ("GetCallerIdentity", "AssumeRole", "GetSessionToken"),
+    "kms": ("ListKeys", "GetKeyPolicy", "DescribeKey", "ListGrants"),
+    "secretsmanager": ("ListSecrets", "GetResourcePolicy", "DescribeSecret", "GetSecretValue"),
+    "lambda": ("ListFunctions20150331", "GetPolicy20150331v2", "GetFunction20150331v2"),
+    "bedrock": ("ListFoundationModels", "ListCustomModels", "GetResourcePolicy", "ListAgents",
+                "GetModelInvocationLoggingConfiguration"),
+    "bedrock-agentcore": ("ListAgentRuntimes", "GetResourcePolicy"),
+    "dynamodb": ("ListTables", "DescribeTable", "GetResourcePolicy"),
+    "rds": ("DescribeDBInstances", "DescribeDBSnapshots", "DescribeDBClusters"),
+    "eks": ("ListClusters", "DescribeCluster"),
+    "ecr": ("DescribeRepositories", "GetRepositoryPolicy", "GetRegistryPolicy"),
+    "glue": ("GetDatabases", "GetResourcePolicy", "GetResourcePolicies"),
+    "logs": ("DescribeLogGroups", "DescribeResourcePolicies"),
+    "sns": ("ListTopics", "GetTopicAttributes"),
+    "sqs": ("ListQueues", "GetQueueAttributes"),
+    "cloudtrail": ("DescribeTrails", "GetTrailStatus", "GetResourcePolicy"),
+    "organizations": ("DescribeOrganization", "ListAccounts", "DescribeResourcePolicy"),
+    "guardduty": ("ListDetectors",), "securityhub": ("DescribeHub",), "config": ("DescribeConfigRules",),
+    "ssm": ("DescribeParameters", "GetParameters", "GetResourcePolicies"),
+    "cloudformation": ("ListStacks", "DescribeStacks"),
+    "route53": ("ListHostedZones",), "elasticloadbalancing": ("DescribeLoadBalancers",),
+    "redshift": ("DescribeClusters", "GetResourcePolicy"), "kinesis": ("ListStreams", "GetResourcePolicy"),
+    "sagemaker": ("ListNotebookInstances", "ListEndpoints"), "es": ("ListDomainNames",),
+    "backup": ("ListBackupVaults", "GetBackupVaultAccessPolicy"), "events": ("ListRules", "DescribeEventBus"),
+}
+SCAN_PAIRS = [(svc, a) for svc, acts in SCAN_ACTIONS.items() for a in acts]
+STORM_TEAMS = ("data", "ml", "payments", "web", "search", "identity", "platform", "risk", "growth", "infra")
+STORM_APPS = ("etl", "sync", "exporter", "crawler", "indexer", "reporter", "agent", "batch", "api", "worker")
+
+
+def denial_code(rng, svc: str) -> str:
+    x = rng.random()
+    if x < 0.12:
+        return rng.choice(("ThrottlingException", "Client.RequestLimitExceeded" if svc == "ec2" else "Throttling",
+                           "TooManyRequestsException"))
+    if svc == "ec2":
+        return "Client.UnauthorizedOperation"
+    if svc in ("s3", "iam", "sts", "cloudfront", "route53", "rds", "elasticloadbalancing", "cloudformation",
+               "redshift"):
+        return "AccessDenied"
+    if svc in ("sns", "sqs"):
+        return "AuthorizationError" if svc == "sns" else "AccessDenied"
+    if x < 0.15:
+        return "UnauthorizedException"
+    return "AccessDeniedException"
+
+
+def storm_identities(rng, c, file_start: float) -> tuple[list[Identity], list[str], list[float]]:
+    """This file's storm principals: 3 jobs, 2 scanners and 24 others (a quarter of them
+    from other accounts), with their behaviour and weight."""
+    pool, ext = c["storm_roles"], c["external_accounts"]
+    idents, roles, weights = [], [], []
+    for j in rng.sample(range(len(c["storm_jobs"])), 3):
+        idents.append(make_identity(rng, c["acct"], c["region"], file_start, "role", c["storm_jobs"][j], "boto3"))
+        roles.append(f"job:{j}")
+        weights.append(11.0)
+    for _ in range(2):
+        name = rng.choice(("SecurityScanner", "prowler-readonly", "pacu-session", "OrganizationAccountAccessRole"))
+        acct = rng.choice(ext) if rng.random() < 0.5 else c["acct"]
+        idents.append(make_identity(rng, acct, c["region"], file_start, "role", name, "cli"))
+        roles.append("scan")
+        weights.append(16.0)
+    for _ in range(24):
+        name = rng.choice(pool)
+        acct = rng.choice(ext) if rng.random() < 0.25 else c["acct"]
+        kind = "user" if rng.random() < 0.15 else "role"
+        idents.append(make_identity(rng, acct, c["region"], file_start, kind, name,
+                                    rng.choice(("boto3", "java", "cli", "terraform", "k8s"))))
+        roles.append("probe")
+        weights.append(0.85)
+    return idents, roles, weights
+
+
+def storm_event(rng, c, ident: Identity, role: str):
+    """(src, name, readOnly, requestParameters, errorCode, errorMessage) of one storm record."""
+    if role.startswith("job:"):
+        src, name, err = JOB_FAILURES[int(role[4:]) % len(JOB_FAILURES)]
+        svc = src.split(".")[0]
+    else:
+        svc, name = rng.choice(SCAN_PAIRS)
+        src = f"{svc}.amazonaws.com"
+        err = denial_code(rng, svc)
+    if "Throttl" in err or "TooMany" in err or "Limit" in err:
+        msg = "Rate exceeded"
+    elif err == "ExpiredToken":
+        msg = "The security token included in the request is expired"
+    else:
+        msg = (f"User: {ident.arn} is not authorized to perform: {svc}:{name} on resource: "
+               f"arn:aws:{svc}:{c['region']}:{c['acct']}:*"
+               + (" with an explicit deny in a service control policy" if rng.random() < 0.3
+                  else f" because no identity-based policy allows the {svc}:{name} action"))
+    rp = None
+    if name.startswith(("Get", "Describe")) and rng.random() < 0.6:
+        rp = {"resourceArn": f"arn:aws:{svc}:{c['region']}:{c['acct']}:{rng.choice(RP_NAMES)}"}
+    elif rng.random() < 0.3:
+        rp = {"maxResults": rng.choice((50, 100, 1000))}
+    return src, name, name.startswith(("Get", "Describe", "List")), rp, err, msg
 
 
 # --------------------------------------------------------------------------- one file
@@ -525,12 +817,17 @@ def account_context(seed: int, acct: str, region: str) -> dict:
         "sgs": ["sg-0" + hexid(rng, 16) for _ in range(12)],
         "subnets": ["subnet-0" + hexid(rng, 16) for _ in range(6)],
         "vpcs": ["vpc-0" + hexid(rng, 16) for _ in range(2)],
+        # error-storm principals (drawn last: the v2 fields above keep their values)
+        "storm_roles": [f"{t}-{a}-{e}" for t in STORM_TEAMS for a in STORM_APPS for e in ("prod", "dev")],
+        "storm_jobs": [f"{rng.choice(STORM_TEAMS)}-{rng.choice(STORM_APPS)}-job-{k}" for k in range(12)],
+        "external_accounts": [str(rng.randrange(10**11, 10**12)) for _ in range(6)],
     }
 
 
 def build_file(task: dict) -> dict:
     """Generate, compress and write one log file. Returns its statistics."""
     seed, density, acct, region = task["seed"], task["density"], task["acct"], task["region"]
+    kind = KINDS[density]
     day = date.fromisoformat(task["day"])
     k, fpd, rpf = task["index"], task["files_per_day"], task["records_per_file"]
     lo, hi = task["range_lo"], task["range_hi"]
@@ -550,19 +847,21 @@ def build_file(task: dict) -> dict:
     times = sorted(rng.uniform(win_lo, win_hi) for _ in range(n))
 
     # audited calls in this file
-    n_rp = 0
-    if density == "dense":
-        if rng.random() < 0.97:
-            n_rp = rng.randint(1, 3)
-    elif rng.random() < 0.01:
+    n_rp = n_decoy = n_other = 0
+    if rng.random() < kind["rp_files"]:
         n_rp = rng.randint(1, 3)
-    n_decoy = 1 if rng.random() < (0.2 if density == "dense" else 0.008) else 0
+    if rng.random() < kind["decoy_files"]:
+        n_decoy = 1 if kind["decoys_max"] == 1 else rng.randint(1, kind["decoys_max"])
+    if kind["other_rp"][1] and rng.random() < 0.97:
+        n_other = rng.randint(*kind["other_rp"])
     force = task.get("force_boundary")  # trail-edge files: one denial each side of midnight
     special: dict[int, str] = {}
     for _ in range(n_rp):
         special[rng.randrange(n)] = "denied" if rng.random() < 0.65 else "ok"
     for _ in range(n_decoy):
         special.setdefault(rng.randrange(n), "decoy")
+    for _ in range(n_other):
+        special.setdefault(rng.randrange(n), "other")
     if force:
         for i, t in enumerate(times):
             if t < day0:
@@ -579,6 +878,12 @@ def build_file(task: dict) -> dict:
     principals: set[str] = set()
     cat_idx = rng.choices(range(len(CATALOGUE)), weights=CAT_WEIGHTS, k=n)
     who = rng.choices(range(len(idents)), weights=IDENTITY_WEIGHTS, k=n)
+    storm: list[int] = []
+    if kind["storm"]:
+        s_idents, s_roles, s_weights = storm_identities(rng, c, win_lo)
+        storm = [rng.choices(range(len(s_idents)), weights=s_weights)[0] if rng.random() < kind["storm"] else -1
+                 for _ in range(n)]
+    errors = 0
     for i in range(n):
         ident = idents[who[i]]
         ev_time = times[i]
@@ -586,9 +891,18 @@ def build_file(task: dict) -> dict:
         if sp is not None:
             while ident.kind not in ("role", "user"):
                 ident = idents[rng.choices(range(len(idents)), weights=IDENTITY_WEIGHTS)[0]]
-            src, name, rp, resp, err, msg = resource_policy_event(rng, c, ident, sp)
+            if sp == "other":
+                src, name, ro, rp, resp, err, msg = other_rp_event(rng, c, ident)
+            else:
+                src, name, rp, resp, err, msg = resource_policy_event(rng, c, ident, sp, kind["decoy_types"])
+                ro = name.startswith("Get")
             extra = None
-            ro, ver = name.startswith("Get"), "1.09"
+            ver = "1.09"
+        elif storm and storm[i] >= 0:
+            ident = s_idents[storm[i]]
+            src, name, ro, rp, err, msg = storm_event(rng, c, ident, s_roles[storm[i]])
+            resp = extra = None
+            ver = "1.09"
         else:
             ci = cat_idx[i]
             if ident.kind == "service":
@@ -596,7 +910,7 @@ def build_file(task: dict) -> dict:
             src, name, ro, maker, _w, ver = CATALOGUE[ci]
             rp, resp, extra = maker(rng, c)
             err = msg = None
-            if ident.kind != "service" and rng.random() < 0.02:
+            if ident.kind != "service" and rng.random() < kind["error_rate"]:
                 err, msg = ordinary_error(rng, src, name, ident, c)
         agent = rng.choice(ident.agents)
         if "{" in agent:
@@ -639,7 +953,9 @@ def build_file(task: dict) -> dict:
         if ident.console:
             rec["sessionCredentialFromConsole"] = "true"
         records.append(rec)
-        if (sp == "denied" and src == MATCH_SOURCE and name in MATCH_NAMES and err in MATCH_CODES
+        errors += err is not None
+        # the ground truth: the rule itself, applied to every record written
+        if (src == MATCH_SOURCE and name in MATCH_NAMES and err in MATCH_CODES
                 and lo <= ev_time < hi):
             denied_by_day[iso(ev_time)[:10]] += 1
             principals.add(ident.arn)
@@ -657,7 +973,7 @@ def build_file(task: dict) -> dict:
         "path": os.path.relpath(path, task["out"]),
         "acct": acct, "region": region,
         "deliver": deliver, "oldest": times[0] if n else win_lo, "newest": times[-1] if n else win_hi,
-        "gz": len(gz), "raw": len(raw), "records": n,
+        "gz": len(gz), "raw": len(raw), "records": n, "errors": errors,
         "has_rp": bool(n_rp or force), "sha256": hashlib.sha256(gz).hexdigest(),
         "denied_by_day": dict(denied_by_day), "principals": sorted(principals),
     }
@@ -767,6 +1083,7 @@ def generate(args) -> dict:
         "files": len(results),
         "digest_files": digests,
         "files_with_resource_policy_calls": sum(r["has_rp"] for r in results),
+        "error_records": sum(r["errors"] for r in results),
         "compressed_bytes": sum(r["gz"] for r in results),
         "uncompressed_bytes": sum(r["raw"] for r in results),
         "records": sum(r["records"] for r in results),
@@ -790,29 +1107,47 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="trail root (gets AWSLogs/...); must be empty or absent")
-    p.add_argument("--density", choices=("realistic", "dense"), default="realistic")
+    p.add_argument("--trail", "--density", dest="density", choices=tuple(KINDS), default="realistic",
+                   help="trail kind (--density is the old name)")
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--start", default="2026-10-01", help="first day (UTC), YYYY-MM-DD")
-    p.add_argument("--files-per-day", type=int, default=24)
-    p.add_argument("--records-per-file", type=int, default=700)
+    p.add_argument("--files-per-day", type=int, help="default: the kind's (24, or 6 for storm-*)")
+    p.add_argument("--records-per-file", type=int, help="default: the kind's (700-800)")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--accounts", type=int, default=1)
-    p.add_argument("--regions", default="us-east-1,eu-west-1", help="comma-separated")
+    p.add_argument("--accounts", type=int, help="default: the kind's (1, or 4 for storm-*)")
+    p.add_argument("--regions", help="comma-separated; default us-east-1,eu-west-1")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--no-digests", action="store_true", help="skip CloudTrail-Digest files")
     p.add_argument("--manifest", help="ground-truth JSON (default: OUT.manifest.json)")
     return p
 
 
+def resolve(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill the shape options left unset with the kind's defaults."""
+    for key in SHAPE_KEYS:
+        if getattr(args, key) is None:
+            setattr(args, key, KINDS[args.density][key])
+    return args
+
+
+def kind_params(kind: str, seed: int, days: int, start: str = "2026-10-01") -> dict:
+    """The manifest `params` of a trail of this kind with its default shape (for caches)."""
+    args = resolve(build_parser().parse_args(["--out", "-", "--trail", kind, "--seed", str(seed),
+                                              "--days", str(days), "--start", start]))
+    return params_of(args)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = resolve(build_parser().parse_args(argv))
     date.fromisoformat(args.start)
     if args.days < 1 or args.files_per_day < 1 or args.files_per_day > 1440 or args.accounts < 1:
         raise SystemExit("gen_trail: --days, --files-per-day (1-1440) and --accounts must be positive")
     s = generate(args)
     print(f"gen_trail: {s['params']['density']}: files={s['files']} (+{s['digest_files']} digests) "
           f"compressed={s['compressed_bytes'] / 1e6:.1f} MB uncompressed={s['uncompressed_bytes'] / 1e9:.3f} GB "
-          f"records={s['records']} denied={s['denied_total']} ({s['range']['from']}..{s['range']['to']}) "
+          f"records={s['records']} errors={s['error_records'] / max(1, s['records']):.1%} "
+          f"shape={s['params']['accounts']}x{len(parse_regions(s['params']['regions']))}x{s['params']['files_per_day']} "
+          f"denied={s['denied_total']} ({s['range']['from']}..{s['range']['to']}) "
           f"files_with_rp_calls={s['files_with_resource_policy_calls']} elapsed={s['elapsed_s']:.1f}s "
           f"manifest={s['manifest']}")
     return 0
