@@ -9,15 +9,20 @@
     reason = "pipeline creates the agent before its grant"   # required
     owner = "platform-team"                          # required
     ticket = "SEC-1234"                              # required
+    starts = 2025-01-01                              # optional: first day it applies
     expires = 2026-12-31                             # required: last day it applies
 
 An entry needs at least one match field; it matches an attempt when every field it
 gives matches (`principal` against the grouping principal or the identity ARN as
-logged; `source_cidr` only against a single IP address, never a service name). A
-matched attempt is suppressed by the first live entry in file order: it moves to the
-report's Suppressed section with that entry's id, it never vanishes. An entry whose
-`expires` day is before the report's date suppresses nothing and is flagged, with the
-attempts it would have matched. Loading is the only I/O here; matching is pure.
+logged; `source_cidr` only against a single IP address, never a service name). Its
+window is `starts`..`expires`, both inclusive UTC days, judged against the attempt's
+eventTime, not the report's date: a backfill over last year honours an entry that was
+valid then. An attempt is suppressed by the first entry in file order that matches it
+and whose window holds its day: it moves to the report's Suppressed section with that
+entry's id, it never vanishes. An attempt an entry matches outside its window is
+reported, named with that entry (`outside_window_of`) and counted on it. An entry whose
+`expires` is before the report's date is flagged as expired (stale), but that no
+longer decides what it suppresses. Loading is the only I/O here; matching is pure.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ from auditor.model import Event, ExemptionStatus
 
 MATCH_FIELDS = ("principal", "account", "user_agent", "source_cidr")
 REQUIRED = ("id", "reason", "owner", "ticket", "expires")
-KNOWN = frozenset(MATCH_FIELDS + REQUIRED)
+OPTIONAL = ("starts",)
+KNOWN = frozenset(MATCH_FIELDS + REQUIRED + OPTIONAL)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -53,9 +59,16 @@ class Exemption:
     user_agent: str | None = None
     source_cidr: str | None = None
     network: Network | None = None
+    starts: date | None = None  # first day it applies; None: from the beginning
 
-    def live(self, today: date) -> bool:
-        return self.expires >= today
+    def expired(self, today: date) -> bool:
+        """Stale: its last day is before the report's date (flagged; decides nothing)."""
+        return self.expires < today
+
+    def covers(self, day: date | None) -> bool:
+        """The attempt's UTC day is inside the window (an unreadable time never is)."""
+        return (day is not None and day <= self.expires
+                and (self.starts is None or self.starts <= day))
 
     def matches(self, e: Event) -> bool:
         if self.principal is not None and not (
@@ -73,13 +86,23 @@ class Exemption:
             return False
         return True
 
-    def status(self, today: date, matched: int) -> ExemptionStatus:
+    def status(self, today: date, suppressed: int, outside: int) -> ExemptionStatus:
         return ExemptionStatus(
             id=self.id, reason=self.reason, owner=self.owner, ticket=self.ticket,
-            expires=self.expires.isoformat(), expired=not self.live(today), matched=matched,
-            principal=self.principal, account=self.account, user_agent=self.user_agent,
-            source_cidr=self.source_cidr,
+            expires=self.expires.isoformat(), expired=self.expired(today),
+            matched=suppressed + outside, principal=self.principal, account=self.account,
+            user_agent=self.user_agent, source_cidr=self.source_cidr,
+            starts=self.starts.isoformat() if self.starts else None,
+            suppressed=suppressed, outside_window=outside,
         )
+
+
+def event_day(e: Event) -> date | None:
+    """The UTC day of an attempt's eventTime (`2025-03-04T10:00:00Z` -> 2025-03-04)."""
+    try:
+        return date.fromisoformat(e.event_time[:10])
+    except (TypeError, ValueError):
+        return None
 
 
 def _in_network(ip: str | None, net: Network) -> bool:
@@ -98,7 +121,7 @@ def _entry(raw: Any, n: int, where: str) -> Exemption:
     unknown = sorted(set(raw) - KNOWN)
     if unknown:
         raise ConfigError(f"{label}: unknown key(s) {', '.join(map(repr, unknown))} "
-                          f"(known: {', '.join(MATCH_FIELDS + REQUIRED)})")
+                          f"(known: {', '.join(MATCH_FIELDS + REQUIRED + OPTIONAL)})")
     for key in REQUIRED:
         if key not in raw:
             raise ConfigError(f"{label}: {key} is required")
@@ -107,14 +130,10 @@ def _entry(raw: Any, n: int, where: str) -> Exemption:
             raise ConfigError(f"{label}: {key} must be a non-empty string")
     if not any(k in raw for k in MATCH_FIELDS):
         raise ConfigError(f"{label}: give at least one of {', '.join(MATCH_FIELDS)}")
-    expires = raw["expires"]
-    if isinstance(expires, str):
-        try:
-            expires = date.fromisoformat(expires.strip())
-        except ValueError:
-            raise ConfigError(f"{label}: expires {expires!r} is not a date YYYY-MM-DD") from None
-    if isinstance(expires, datetime) or not isinstance(expires, date):
-        raise ConfigError(f"{label}: expires must be a date YYYY-MM-DD, not {expires!r}")
+    expires = _day(raw["expires"], "expires", label)
+    starts = _day(raw["starts"], "starts", label) if "starts" in raw else None
+    if starts is not None and starts > expires:
+        raise ConfigError(f"{label}: starts {starts} is after expires {expires}")
     network = None
     if "source_cidr" in raw:
         try:
@@ -126,7 +145,19 @@ def _entry(raw: Any, n: int, where: str) -> Exemption:
         id=raw["id"].strip(), reason=raw["reason"], owner=raw["owner"], ticket=raw["ticket"],
         expires=expires, principal=raw.get("principal"), account=raw.get("account"),
         user_agent=raw.get("user_agent"), source_cidr=raw.get("source_cidr"), network=network,
+        starts=starts,
     )
+
+
+def _day(value: Any, key: str, label: str) -> date:
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ConfigError(f"{label}: {key} {value!r} is not a date YYYY-MM-DD") from None
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise ConfigError(f"{label}: {key} must be a date YYYY-MM-DD, not {value!r}")
+    return value
 
 
 def parse(text: str, where: str = "exemptions file") -> tuple[Exemption, ...]:
@@ -165,20 +196,25 @@ def load(path: Path | None) -> tuple[Exemption, ...]:
 def apply(
     events: Iterable[Event], exemptions: Sequence[Exemption], today: date
 ) -> tuple[list[Event], tuple[ExemptionStatus, ...]]:
-    """Mark each event with the first live entry matching it (`suppressed_by`), and
-    report every entry: attempts suppressed (live) or that it would have matched
-    (expired)."""
-    live = [x for x in exemptions if x.live(today)]
-    expired = [x for x in exemptions if not x.live(today)]
-    matched = {x.id: 0 for x in exemptions}
+    """Mark each event with the first entry (file order) that matches it and whose window
+    holds its eventTime (`suppressed_by`). An event no entry suppressed but some entry
+    matched outside its window stays reported, named with the first such entry
+    (`outside_window_of`). Every entry is reported with its counts: attempts it
+    suppressed, and reported attempts it matched outside its window. `today` (the report's
+    date) only says which entries are stale."""
+    suppressed = {x.id: 0 for x in exemptions}
+    outside = {x.id: 0 for x in exemptions}
     out: list[Event] = []
     for e in events:
-        hit = next((x for x in live if x.matches(e)), None)
+        day = event_day(e)
+        matching = [x for x in exemptions if x.matches(e)]
+        hit = next((x for x in matching if x.covers(day)), None)
         if hit is not None:
-            matched[hit.id] += 1
+            suppressed[hit.id] += 1
             e = replace(e, suppressed_by=hit.id)
-        for x in expired:
-            if x.matches(e):
-                matched[x.id] += 1
+        elif matching:
+            for x in matching:
+                outside[x.id] += 1
+            e = replace(e, outside_window_of=matching[0].id)
         out.append(e)
-    return out, tuple(x.status(today, matched[x.id]) for x in exemptions)
+    return out, tuple(x.status(today, suppressed[x.id], outside[x.id]) for x in exemptions)

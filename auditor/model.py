@@ -57,6 +57,9 @@ class Event:
     source_file: str | None = None
     # exemption id (or "below --min-attempts N") when this attempt is suppressed
     suppressed_by: str | None = None
+    # a reported attempt: the first exemption that matched it but whose window
+    # (starts..expires) does not hold its eventTime
+    outside_window_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,12 +127,15 @@ class ExemptionStatus:
     owner: str
     ticket: str
     expires: str  # YYYY-MM-DD, last day the entry applies
-    expired: bool  # expires < the report's date: it suppressed nothing
-    matched: int = 0  # attempts it matched (suppressed when live; reported when expired)
+    expired: bool  # expires < the report's date: stale, flagged (does not decide suppression)
+    matched: int = 0  # suppressed + outside_window
     principal: str | None = None  # the match fields, as written
     account: str | None = None
     user_agent: str | None = None
     source_cidr: str | None = None
+    starts: str | None = None  # YYYY-MM-DD, first day the entry applies; None: no start
+    suppressed: int = 0  # attempts it matched inside its window and suppressed (first entry wins)
+    outside_window: int = 0  # attempts it matched outside its window that stay reported
 
 
 @dataclass(frozen=True)

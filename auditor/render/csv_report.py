@@ -38,6 +38,7 @@ COLUMNS = (
     "request_parameters",
     "suppressed_by",
     "source_file",
+    "outside_window_of",  # last: added after the others, so column positions hold
 )
 
 _FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")

@@ -155,7 +155,9 @@ class View:
     estimated_scan_bytes: int | None
     incomplete_reasons: tuple[str, ...]
     exemptions: tuple[ExemptionStatus, ...]  # every entry of --exemptions, in file order
-    expired_exemptions: int
+    expired_exemptions: int  # entries whose last day is before the report's date (stale)
+    exemption_windows: dict[str, str]  # entry id -> "2025-01-01 .. 2025-12-31", "until ..."
+    outside_window_attempts: int  # reported attempts an entry matched outside its window
 
 
 # ---------------------------------------------------------------- findings and accounts
@@ -435,6 +437,11 @@ def _incomplete(report: Report) -> tuple[str, ...]:
     return tuple(out)
 
 
+def window(x: ExemptionStatus) -> str:
+    """An entry's window as the reports write it: both days inclusive, UTC."""
+    return f"{x.starts} .. {x.expires}" if x.starts else f"until {x.expires}"
+
+
 _LAST: list[tuple[Report, View]] = []  # the last report and its view
 
 
@@ -505,4 +512,8 @@ def _view(report: Report) -> View:
         incomplete_reasons=_incomplete(report),
         exemptions=report.exemptions,
         expired_exemptions=sum(1 for x in report.exemptions if x.expired),
+        exemption_windows={x.id: window(x) for x in report.exemptions},
+        outside_window_attempts=sum(
+            1 for e in report.events if e.outside_window_of and e.suppressed_by is None
+        ),
     )

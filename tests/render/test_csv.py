@@ -37,6 +37,10 @@ def test_one_row_per_attempt_newest_first_with_finding_and_severity(report: Repo
     suppressed = [r for r in out if r["suppressed_by"]]
     assert len(suppressed) == report.totals.suppressed_attempts
     assert {r["suppressed_by"] for r in suppressed} == {"onboarding-pipeline"}
+    # a reported attempt an exemption matched outside its window names the entry
+    late = [r for r in out if r["outside_window_of"]]
+    assert len(late) == 12 and {r["outside_window_of"] for r in late} == {"old-terraform"}
+    assert not any(r["suppressed_by"] for r in late)
     assert list(out[0]) == list(COLUMNS)
 
 

@@ -74,6 +74,15 @@ def test_golden(report: Report) -> None:
     golden(GOLDEN / "report.jira.txt", jira.render(report))
 
 
+def test_suppressed_shows_the_exemption_window_and_the_event_times(report: Report) -> None:
+    out = jira.render(report)
+    assert (
+        "onboarding\\-pipeline (window 2026\\-10\\-01 .. 2026\\-12\\-31); event times "
+        "2026\\-10\\-07T06:00:00Z .. 2026\\-10\\-08T06:00:00Z"
+    ) in out
+    assert "|*expired* (stale)|0|12|" in out
+
+
 @given(st.text(max_size=200) | STRINGS)
 @settings(max_examples=400, deadline=None)
 def test_any_string_survives_as_text(s: str) -> None:

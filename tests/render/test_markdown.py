@@ -75,7 +75,7 @@ def test_summary_coverage_and_provenance_are_there(report: Report) -> None:
     assert ("failed query: 2026-10/later\\_success (a1b2c3d4-0000-0000-0000-000000000002): "
             "CANCELLED: did not finish within") in md
     assert "777788889999 us-east-1: 2026-10-09 to 2026-10-11 (3 days)" in md
-    assert "**expired**: suppressed nothing" in md
+    assert "**expired** (stale)" in md
     # provenance folds away on GitHub/GitLab; the SQL sits in a fence nothing can close
     details = md.split("<details>", 1)[1]
     assert details.rstrip().endswith("</details>")
@@ -84,6 +84,21 @@ def test_summary_coverage_and_provenance_are_there(report: Report) -> None:
     assert "```sql\nSELECT eventid AS event_id" in details
     assert "`1: 2026/10/01`" in details and "a1b2c3d4-0000-4000-8000-000000000001" in details
     assert "wJalrXUtnFEMI" not in md and "--aws-secret-access-key [redacted]" in md
+
+
+def test_suppressed_shows_the_exemption_window_and_the_event_times(report: Report) -> None:
+    (row,) = table_rows(markdown.render_findings(report), "| Finding | Principal | Account |")
+    cells = [c.strip() for c in row.strip("|").split(" | ")]
+    assert cells[4:] == ["2026-10-07T06:00:00Z", "2026-10-08T06:00:00Z",
+                         "onboarding-pipeline", "2026-10-01 .. 2026-12-31"]
+    for md in (markdown.render(report), markdown.render_findings(report)):
+        assert ("onboarding-pipeline (window 2026-10-01 .. 2026-12-31); event times "
+                "2026-10-07T06:00:00Z .. 2026-10-08T06:00:00Z") in md
+        # the exemptions table: window, then attempts suppressed and matched outside it
+        rows = table_rows(md, "| Entry | Principal |")
+        assert rows[0].endswith("| 2026-10-01 .. 2026-12-31 | live | 2 | 0 |")
+        assert rows[1].endswith("| until 2026-09-30 | **expired** (stale) | 0 | 12 |")
+        assert "> **12 attempt(s) matched an exemption outside its window**" in md
 
 
 def test_planted_payload_is_inert(report: Report) -> None:
