@@ -29,10 +29,10 @@ def write_reports(report: Report, out: Path, formats: tuple[str, ...]) -> list[P
     """Write report.<format> for each format to `out`, all or nothing (auditor.outdir):
     an older run's report.* of the other formats are removed, not left looking current."""
     from auditor.outdir import out_lock, replace_files
-    from auditor.render import FILENAMES, render_all
+    from auditor.render import all_filenames, render_all
 
     texts = render_all(report, formats)
-    stale = [name for name in FILENAMES.values() if name not in texts]
+    stale = [name for name in all_filenames() if name not in texts]
     with out_lock(out):
         try:
             # The same bytes on every OS.

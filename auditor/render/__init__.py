@@ -20,6 +20,14 @@ FILENAMES = {
     "ocsf": "report.ocsf.json",
 }
 
+# Files a format writes beside its main one (kept in step with `outputs` by a test).
+EXTRA_FILES = {"md": ("findings.md",)}
+
+
+def all_filenames() -> tuple[str, ...]:
+    """Every file name any format writes: what a run may remove as another run's."""
+    return tuple(FILENAMES.values()) + tuple(n for v in EXTRA_FILES.values() for n in v)
+
 
 def renderer(fmt: str) -> Renderer:
     """The renderer of a format's main file (FILENAMES[fmt])."""

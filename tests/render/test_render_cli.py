@@ -86,3 +86,13 @@ def test_bad_report_json_is_one_line_and_exit_2(
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("auditor: error:") and message in lines[0]
     assert "Traceback" not in res.output
+
+
+def test_every_file_a_format_writes_is_known_as_ours() -> None:
+    """A run removes another run's files of formats it did not write: it must know them all."""
+    from auditor.config import FORMATS
+    from auditor.render import FILENAMES, all_filenames, outputs
+
+    assert set(FILENAMES) == set(FORMATS)
+    written = {name for fmt in FORMATS for name, _ in outputs(fmt)}
+    assert written == set(all_filenames())
