@@ -31,7 +31,7 @@ def shipped_plan() -> None:
 
     plan = build_plan(AuditConfig(range=DateRange(date(2026, 10, 10), date(2026, 10, 10))),
                       "duckdb")
-    prefilter.init(plan.needles, plan.prefilters, None, plan.prefilters_contains)
+    prefilter.init(prefilter.ScanSettings.from_plan(plan))
 
 
 def scan_both(tmp_path: Path, body: bytes, monkeypatch: pytest.MonkeyPatch
