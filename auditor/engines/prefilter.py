@@ -100,9 +100,10 @@ class ScanSettings:
                 tuple(exact[i] for i in keep), tuple(subs[i] for i in keep),
                 tuple(columns[i] for i in keep),
             )
-        return cls(queries, ahead, plan.lookahead_gate, cache_dir, limits or Limits())
+        return cls(queries, ahead, plan.lookahead_gate, cache_dir, limits or DEFAULT_LIMITS)
 
 
+DEFAULT_LIMITS = Limits()
 _S = ScanSettings(Profile(()))
 
 
@@ -157,8 +158,8 @@ def read_bytes(path: str, limit: int | None = None) -> bytes:
             raise Unusable(f"not a regular file: {_kind(st.st_mode)}; not read")
         if st.st_size > limit:
             raise Unusable(f"not read: {st.st_size} bytes, over the {limit}-byte limit")
-        data = fh.read(limit + 1)
-    if len(data) > limit:
+        data = fh.read(st.st_size + 1)  # read(n) would allocate n bytes at once
+    if len(data) > limit:  # grew since fstat
         raise Unusable(f"stopped reading: over the {limit}-byte limit")
     return data
 
