@@ -263,7 +263,7 @@ def read_object(path: str, cache_dir: str | None = None, max_bytes: int | None =
         if attempt:
             time.sleep(random.uniform(0, min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt)))
         try:
-            data = _fetch(bucket, key, max_bytes)
+            data = _fetch(bucket, key) if max_bytes is None else _fetch(bucket, key, max_bytes)
         except ClientError as exc:
             # botocore has already retried throttling and 5xx; the rest will not change.
             err = exc.response.get("Error", {})
