@@ -134,8 +134,10 @@ def contains(data: bytes, needle: bytes) -> bool:
 # -- are the record starts top-level? ---------------------------------------------------
 
 RECORD_START = b'{"eventVersion":'
-# Bytes kept in a file's skeleton: quotes, brackets, and the V of "eventVersion".
-_DROP = bytes(b for b in range(256) if b not in b'"{}[]V')
+# Bytes kept in a file's skeleton: quotes, brackets, and the v and V of "eventVersion"
+# (of the first keys in CloudTrail's objects, "tlsVersion" and "SignatureVersion" have V).
+_DROP = bytes(b for b in range(256) if b not in b'"{}[]vV')
+_MARKER = b'{"vV"'  # an object whose first key has v then V as its only such letters
 _SKELETON_STRING = re.compile(rb'"[^"]*"')
 _MAX_REDUCE = 256  # bracket-pair removal rounds: the nesting depth a proof may have
 
@@ -159,16 +161,17 @@ def starts_are_top_level(data: bytes) -> bool:
     Records array (`{"Records":[...]}`), proven from the whole text; False when not proven.
 
     The text is cut down to a skeleton: escapes dropped (so quotes delimit strings),
-    every byte but quotes, brackets and V deleted (C speed), each `{"V"` (an object whose
-    first key is "eventVersion", or another key whose only V is its only such byte) made
-    a marker, every string removed, then matched pairs `{}`/`[]` removed until none is
+    every byte but quotes, brackets, v and V deleted (C speed), each `{"vV"` (an object
+    whose first key is "eventVersion", or another key whose only v/V letters are those)
+    made a marker, every string removed, then matched pairs `{}`/`[]` removed until none is
     left. Every record start is a marker; the text proves them top-level exactly when
     what remains is `{[` + one `marker}` per start + `]}`. A caller's nested object that
     begins with "eventVersion" is a marker inside another record and stays unmatched."""
     n_starts = data.count(RECORD_START)
     if contains(data, b"\\"):
         data = _drop_escapes(data)
-    s = data.translate(None, _DROP).replace(b'{"V"', b"\x00").replace(b'""', b"")
+    s = data.translate(None, _DROP).replace(_MARKER, b"\x00")
+    s = s.translate(None, b"vV").replace(b'""', b"")  # most strings go with their v/V
     if b'"' in s:
         s = _SKELETON_STRING.sub(b"", s)
     for _ in range(_MAX_REDUCE):

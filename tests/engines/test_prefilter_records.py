@@ -246,3 +246,17 @@ def test_nested_lookalikes_never_become_records(recs, tmp_path: Path,
     same(fast, whole, exact_count=False)
     ids = {json.loads(line)["r"].get("eventID") for line in fast.rows.splitlines()}
     assert not ids & {"forged", "f2"}
+
+
+def test_real_layouts_prove_their_record_starts_cheaply() -> None:
+    """CloudTrail's own nested objects (tlsDetails starts with "tlsVersion", policies with
+    "Version") are not taken for record starts: the fast path stays fast on real files."""
+    from auditor.engines.rawjson import starts_are_top_level
+
+    tls = {"tlsVersion": "TLSv1.3", "cipherSuite": "x", "clientProvidedHostHeader": "h"}
+    recs = [dict(noise(event_id=f"n{i}"), tlsDetails=tls,
+                 additionalEventData={"SignatureVersion": "SigV4", "x": "a{[\\\"}"})
+            for i in range(5)] + [denied(event_id="d", request={"p": [{"a": 1}]})]
+    assert starts_are_top_level(compact(recs))
+    nested = denied(event_id="e", request={"p": [{"a": 1}, {"eventVersion": "1"}]})
+    assert not starts_are_top_level(compact([*recs, nested]))
