@@ -344,7 +344,8 @@ def scan(task: Task) -> FileResult:
             broken.append(f"{label(i)} {eid}: eventTime "
                           f"{str(et)[:40]!r} is not an ISO-8601 UTC time; skipped")
             continue
-        if _deeper_than(rec, limits.max_depth):
+        if (raw_bytes is None or raw_bytes.count(b"{") + raw_bytes.count(b"[") > limits.max_depth
+                ) and _deeper_than(rec, limits.max_depth):
             broken.append(f"{label(i)} {eid}: nested more than {limits.max_depth} levels "
                           "deep (the record depth limit); skipped")
             continue

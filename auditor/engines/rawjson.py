@@ -165,9 +165,8 @@ def starts_are_top_level(data: bytes) -> bool:
     whose first key is "eventVersion", or another key whose only v/V letters are those)
     made a marker, every string removed, then matched pairs `{}`/`[]` removed until none is
     left. Every record start is a marker; the text proves them top-level exactly when
-    what remains is `{[` + one `marker}` per start + `]}`. A caller's nested object that
+    what remains is `{[` + `marker}` ... + `]}`. A caller's nested object that
     begins with "eventVersion" is a marker inside another record and stays unmatched."""
-    n_starts = data.count(RECORD_START)
     if contains(data, b"\\"):
         data = _drop_escapes(data)
     s = data.translate(None, _DROP).replace(_MARKER, b"\x00")
@@ -179,7 +178,8 @@ def starts_are_top_level(data: bytes) -> bool:
         if len(t) == len(s):
             break
         s = t
-    return s == b"{[" + b"\x00}" * n_starts + b"]}"
+    # Every record start is a marker, so all markers top-level means all starts are.
+    return s == b"{[" + b"\x00}" * ((len(s) - 4) // 2) + b"]}"
 
 
 # -- parsing ----------------------------------------------------------------------------
