@@ -41,3 +41,9 @@ class RenderError(AuditorError):
     """A report could not be rendered or a saved report.json could not be loaded (exit 2)."""
 
     exit_code = 2
+
+
+class EngineFailed(AuditorError):
+    """The engine itself cannot go on: its worker processes keep dying (exit 3)."""
+
+    exit_code = 3

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import multiprocessing
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 
 from auditor.config import AuditConfig
 from auditor.engines import prefilter
 from auditor.engines.base import EngineResult
+from auditor.engines.pool import WorkerPool
 from auditor.errors import ConfigError, QueryFailed
 from auditor.model import Coverage, QueryRecord, Unreadable
 from auditor.plan import LOCAL_TABLE, QueryPlan
@@ -29,6 +29,10 @@ from auditor.table import raw_row_columns, raw_row_select
 
 # Below this many files, worker processes cost more than they save.
 MIN_FILES_FOR_POOL = 16
+# At most this many worker processes per core (reading local files is CPU-bound; S3
+# reads mostly wait on the network).
+MAX_WORKERS_PER_CORE = 2
+MAX_WORKERS_PER_CORE_S3 = 8
 
 
 def open_lister(source: str):  # type: ignore[no-untyped-def]
@@ -55,33 +59,66 @@ def _tasks(files: list[LogFile], last_folder: date | None = None) -> list[prefil
 Scan = Callable[[list[prefilter.Task]], Iterator[prefilter.FileResult]]
 
 
+def _unreadable(task: prefilter.Task, reason: str) -> prefilter.FileResult:
+    return prefilter.FileResult(task.path, error=reason)
+
+
+def worker_count(requested: int | None, n_files: int, s3: bool) -> int:
+    """Worker processes to use: as asked (default one per core, or 4 per core for S3,
+    whose reads wait on the network), never more than there are files, nor more than
+    MAX_WORKERS_PER_CORE per core (a process each costs memory and start-up)."""
+    cores = os.cpu_count() or 1
+    wanted = requested or (4 * cores if s3 else cores)
+    cap = (MAX_WORKERS_PER_CORE_S3 if s3 else MAX_WORKERS_PER_CORE) * cores
+    return max(1, min(wanted, cap, n_files))
+
+
 @contextmanager
-def _scanner(
-    plan: QueryPlan, workers: int, cache_dir: str | None, n_files: int
-) -> Iterator[Scan]:
+def _scanner(settings: prefilter.ScanSettings, workers: int, n_files: int) -> Iterator[Scan]:
     """A function scanning tasks in worker processes (one pool for every batch, forked
     before DuckDB is loaded), or in this process for a handful of files."""
-    args = (plan.needles, plan.prefilters, cache_dir, plan.prefilters_contains, plan.columns,
-            tuple(tuple(n.encode() for n in s.needles) for s in plan.specs),
-            tuple(s.lookahead for s in plan.specs), plan.lookahead_gate)
     if workers <= 1 or n_files < MIN_FILES_FOR_POOL:
-        prefilter.init(*args)
+        prefilter.init(settings)
         yield lambda tasks: (prefilter.scan(t) for t in tasks)
         return
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    ctx = multiprocessing.get_context(method)
-    with ctx.Pool(workers, initializer=prefilter.init, initargs=args) as pool:
-        # Large chunks: each task round trip costs the main process, and files are small.
-        yield lambda tasks: pool.imap_unordered(
-            prefilter.scan, tasks, chunksize=max(1, len(tasks) // (workers * 8))
-        )
+    # prefilter.scan is looked up now: a forked worker runs whatever it names.
+    with WorkerPool(workers, prefilter.init, settings, prefilter.scan, _unreadable) as pool:
+        yield pool.map
 
 
 def _scan_all(
     tasks: list[prefilter.Task], plan: QueryPlan, workers: int, cache_dir: str | None
 ) -> Iterator[prefilter.FileResult]:
-    with _scanner(plan, workers, cache_dir, len(tasks)) as scan:
+    settings = prefilter.ScanSettings.from_plan(plan, cache_dir)
+    with _scanner(settings, workers, len(tasks)) as scan:
         yield from scan(tasks)
+
+
+@dataclass
+class _Tally:
+    """What the scan read, summed over FileResults."""
+
+    sizes: dict[str, int]
+    files_scanned: int = 0
+    records: int = 0
+    bytes_scanned: int = 0
+    files_bad: int = 0
+    gate_hits: int = 0
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+    def add(self, res: prefilter.FileResult) -> bytes:
+        """Count one file; returns its candidate rows."""
+        if res.error:
+            self.files_bad += 1
+            self.unreadable.append(Unreadable(res.path, res.error))
+            return b""
+        self.files_scanned += 1
+        self.records += res.records
+        self.bytes_scanned += self.sizes.get(res.path, 0)
+        self.gate_hits += res.gate_hits
+        for b in res.broken or ():
+            self.unreadable.append(Unreadable(res.path, b))
+        return res.rows
 
 
 def _display_path(path: str, source: str) -> str:
@@ -114,40 +151,25 @@ class LocalEngine:
             lister, config.source, plan.range, config.accounts, config.regions,
             days=plan.folder_days,
         )
-        cores = os.cpu_count() or 1
-        # Reading from S3 waits on the network, not the CPU: more workers, one object each.
-        workers = config.workers or (4 * cores if config.source.startswith("s3://") else cores)
+        workers = worker_count(config.workers, len(disc.files),
+                               config.source.startswith("s3://"))
         cache = str(config.cache_dir) if config.cache_dir else None
+        settings = prefilter.ScanSettings.from_plan(plan, cache)
 
-        files_scanned = records = bytes_scanned = 0
-        unreadable: list[Unreadable] = []
-        files_bad = 0
-        sizes = {f.path: f.size for f in disc.files}
+        tally = _Tally({f.path: f.size for f in disc.files})
         with tempfile.TemporaryDirectory(prefix="auditor-") as tmp:
             rows_path = os.path.join(tmp, "candidates.ndjson")
             with open(rows_path, "wb") as out:
                 tasks = _tasks(disc.files, plan.range.folder_days[-1])
                 in_range = [t for t in tasks if not t.lookahead_only]
                 ahead = [t for t in tasks if t.lookahead_only]
-                gate_hits = 0
 
                 def consume(results: Iterator[prefilter.FileResult]) -> None:
-                    nonlocal files_scanned, records, bytes_scanned, files_bad, gate_hits
                     for res in results:
-                        if res.error:
-                            files_bad += 1
-                            unreadable.append(Unreadable(res.path, res.error))
-                            continue
-                        files_scanned += 1
-                        records += res.records
-                        bytes_scanned += sizes.get(res.path, 0)
-                        gate_hits += res.gate_hits
-                        if res.rows:
-                            out.write(res.rows)
-                        for b in res.broken or ():
-                            unreadable.append(Unreadable(res.path, b))
+                        if rows := tally.add(res):
+                            out.write(rows)
 
-                with _scanner(plan, workers, cache, len(tasks)) as scan:
+                with _scanner(settings, workers, len(tasks)) as scan:
                     results = scan(in_range)
                     # Import DuckDB and render the SQL while the workers run.
                     first = next(results, None)
@@ -158,7 +180,7 @@ class LocalEngine:
                     # The look-ahead days serve a query that matters only when its gate
                     # query can have rows: with no record in the range meeting the gate's
                     # prefilter (a necessary condition), they are not read at all.
-                    if ahead and (plan.lookahead_gate is None or gate_hits):
+                    if ahead and (plan.lookahead_gate is None or tally.gate_hits):
                         consume(scan(ahead))
             result = self._run_sql(duckdb, rows_path, plan, disc.overlapping)
         for row in itertools.chain.from_iterable(result.rows.values()):
@@ -166,14 +188,14 @@ class LocalEngine:
                 row["source_file"] = _display_path(row["source_file"], config.source)
 
         unreadable = [
-            Unreadable(_display_path(u.path, config.source), u.reason) for u in unreadable
+            Unreadable(_display_path(u.path, config.source), u.reason) for u in tally.unreadable
         ]
         unreadable.sort(key=lambda u: (u.path, u.reason))
         result.coverage = Coverage(
-            files_scanned=files_scanned,
-            records_scanned=records,
-            bytes_scanned=bytes_scanned,
-            files_unreadable=files_bad,
+            files_scanned=tally.files_scanned,
+            records_scanned=tally.records,
+            bytes_scanned=tally.bytes_scanned,
+            files_unreadable=tally.files_bad,
             unreadable=tuple(unreadable),
             files_skipped=len(disc.skipped),
             gaps=gaps(disc, plan.range, config.accounts, config.regions),
@@ -212,6 +234,8 @@ class LocalEngine:
                     cur = con.execute(q.sql, list(q.params))
                     names = [d[0] for d in cur.description]
                     rows = [dict(zip(names, r)) for r in cur.fetchall()]
+                except duckdb.InterruptException:
+                    raise KeyboardInterrupt from None
                 except duckdb.Error as exc:
                     raise QueryFailed(f"local query {q.name} failed: {exc}") from None
                 ms = int((time.perf_counter() - t0) * 1000)

@@ -10,22 +10,44 @@ bytes: in a file laid out as AWS writes it (compact, each record starting with
 `{"eventVersion":`) only the records holding a needle are parsed (`_needle_records`);
 any other layout, or a slice that does not parse, falls back to parsing the whole file.
 
+Every file may have been crafted: only regular files are opened, gunzip and records are
+bounded (`Limits`), a slice is trusted as a record only once its start is proven
+top-level, and a record that cannot be used is named, never fatal.
+
 Kept import-light (isal, orjson): it runs in forked workers.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import os
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 import orjson
-from isal import igzip, isal_zlib
 
+from auditor.engines.rawjson import (
+    _MEMMEM,  # noqa: F401 - re-exported: tests check the fast search is there
+    RECORD_START,
+    BadRecord,
+    Limits,
+    Unusable,
+    contains,
+    gunzip,
+    lenient_loads,
+    positions,
+    records_one_by_one,
+    starts_are_top_level,
+)
 from auditor.table import canonical, is_canonical, pick_columns
+
+if TYPE_CHECKING:
+    from auditor.plan import QueryPlan
+
+__all__ = ["FileResult", "Limits", "Profile", "ScanSettings", "Task", "contains", "gunzip",
+           "init", "positions", "read_bytes", "scan"]
 
 _EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 _RECORD_KEY = b'"eventVersion"'
@@ -33,18 +55,61 @@ _RECORD_KEY = b'"eventVersion"'
 # rejects `{"Records": 5}` and JSON cut off at a record boundary, which end in `}` too.
 _WHOLE_HEAD = re.compile(rb'\s*\{\s*"Records"\s*:\s*\[')
 _WHOLE_TAIL = re.compile(rb'\]\s*\}\s*$')
-_RECORD_START = b'{"eventVersion":'
+_RECORD_START = RECORD_START
 _FILE_HEAD = b'{"Records":['
 
-# Set once per worker by `init`.
-_NEEDLES: tuple[bytes, ...] = ()
-_PREFILTERS: tuple[dict[str, frozenset[str]], ...] = ()
-_CONTAINS: tuple[dict[str, tuple[str, ...]], ...] = ()
-_CACHE_DIR: str | None = None
-_COLUMNS: tuple[frozenset[str] | None, ...] = ()
-# (needles, prefilters, contains, columns) of the look-ahead queries alone, or None.
-_AHEAD: tuple | None = None  # type: ignore[type-arg]
-_GATE: int | None = None  # query index counted in FileResult.gate_hits
+
+@dataclass(frozen=True)
+class Profile:
+    """What the queries reading a file look for. Per query i: `exact[i]` field -> values,
+    `contains[i]` field -> substrings (a record is a candidate when some query's conditions
+    all hold), `columns[i]` the table columns it reads or None (the whole record)."""
+
+    needles: tuple[bytes, ...]
+    exact: tuple[Mapping[str, frozenset[str]], ...] = ()
+    contains: tuple[Mapping[str, tuple[str, ...]], ...] = ()
+    columns: tuple[frozenset[str] | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """Everything a worker needs, set once per process by `init`. `ahead`: the profile of
+    the look-ahead queries alone, for a file past the range; `gate`: the query whose
+    prefilter hits are counted in FileResult.gate_hits."""
+
+    queries: Profile
+    ahead: Profile | None = None
+    gate: int | None = None
+    cache_dir: str | None = None
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def from_plan(cls, plan: QueryPlan, cache_dir: str | None = None,
+                  limits: Limits | None = None) -> ScanSettings:
+        n = len(plan.prefilters)
+        exact = tuple({k: frozenset(v) for k, v in pf.items()} for pf in plan.prefilters)
+        subs = tuple(plan.prefilters_contains) + ({},) * (n - len(plan.prefilters_contains))
+        cols = tuple(plan.columns) + (None,) * (n - len(plan.columns))
+        columns = tuple(None if c is None else frozenset(c) for c in cols)
+        queries = Profile(tuple(plan.needles), exact, subs, columns)
+        keep = [i for i, s in enumerate(plan.specs) if s.lookahead]
+        ahead = None
+        if keep:
+            ahead = Profile(
+                tuple(sorted({n.encode() for i in keep for n in plan.specs[i].needles})),
+                tuple(exact[i] for i in keep), tuple(subs[i] for i in keep),
+                tuple(columns[i] for i in keep),
+            )
+        return cls(queries, ahead, plan.lookahead_gate, cache_dir, limits or DEFAULT_LIMITS)
+
+
+DEFAULT_LIMITS = Limits()
+_S = ScanSettings(Profile(()))
+
+
+def init(settings: ScanSettings) -> None:
+    global _S
+    _S = settings
 
 
 @dataclass(frozen=True)
@@ -68,59 +133,46 @@ class FileResult:
     gate_hits: int = 0  # records passing the look-ahead gate query's prefilter
 
 
-def init(
-    needles: tuple[bytes, ...],
-    prefilters: tuple[dict[str, tuple[str, ...]], ...],
-    cache_dir: str | None = None,
-    contains: tuple[dict[str, tuple[str, ...]], ...] = (),
-    columns: tuple[tuple[str, ...] | None, ...] = (),
-    query_needles: tuple[tuple[bytes, ...], ...] = (),
-    lookahead: tuple[bool, ...] = (),
-    gate: int | None = None,
-) -> None:
-    """Per query i: `prefilters[i]` field -> exact values, `contains[i]` field ->
-    substrings; a record is a candidate when some query's conditions all hold.
-    `columns[i]`: the table columns query i reads, or None (the whole record).
-    `query_needles[i]` and `lookahead[i]` (optional) let a file past the range, which
-    only look-ahead queries read, be searched for their needles alone."""
-    global _NEEDLES, _PREFILTERS, _CONTAINS, _CACHE_DIR, _COLUMNS, _AHEAD, _GATE
-    _GATE = gate
-    _NEEDLES = needles
-    _PREFILTERS = tuple({k: frozenset(v) for k, v in pf.items()} for pf in prefilters)
-    _CONTAINS = tuple(contains) + ({},) * (len(prefilters) - len(contains))
-    cols = tuple(columns) + (None,) * (len(prefilters) - len(columns))
-    _COLUMNS = tuple(None if c is None else frozenset(c) for c in cols)
-    _CACHE_DIR = cache_dir
-    if query_needles and lookahead:
-        keep = [i for i, ahead in enumerate(lookahead) if ahead]
-        _AHEAD = (
-            tuple(sorted({n for i in keep for n in query_needles[i]})),
-            tuple(_PREFILTERS[i] for i in keep),
-            tuple(_CONTAINS[i] for i in keep),
-            tuple(_COLUMNS[i] for i in keep),
-        )
-    else:
-        _AHEAD = None
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
 
 
-def read_bytes(path: str) -> bytes:
+def read_bytes(path: str, limit: int | None = None) -> bytes:
+    """The bytes of a regular file (or S3 object) of at most `limit` bytes. A FIFO, device,
+    directory or anything else is refused without reading from it (opened non-blocking,
+    so a FIFO with no writer cannot hang the read); a symlink loop fails to open."""
+    limit = _S.limits.max_json_bytes if limit is None else limit
     if path.startswith("s3://"):
         from auditor.sources.s3 import read_object
 
-        return read_object(path, _CACHE_DIR)
-    with open(path, "rb") as fh:
-        return fh.read()
+        return read_object(path, _S.cache_dir, max_bytes=limit)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with open(fd, "rb", closefd=True) as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Unusable(f"not a regular file: {_kind(st.st_mode)}; not read")
+        if st.st_size > limit:
+            raise Unusable(f"not read: {st.st_size} bytes, over the {limit}-byte limit")
+        data = fh.read(st.st_size + 1)  # read(n) would allocate n bytes at once
+    if len(data) > limit:  # grew since fstat
+        raise Unusable(f"stopped reading: over the {limit}-byte limit")
+    return data
 
 
-def _profile(task: Task) -> tuple:  # type: ignore[type-arg]
-    """(needles, prefilters, contains, columns) of the queries that read this file."""
-    if task.lookahead_only and _AHEAD is not None:
-        return _AHEAD
-    return (_NEEDLES, _PREFILTERS, _CONTAINS, _COLUMNS)
+def _profile(task: Task) -> Profile:
+    """The profile of the queries that read this file."""
+    if task.lookahead_only and _S.ahead is not None:
+        return _S.ahead
+    return _S.queries
 
 
 def _meets(
-    rec: dict, exact: dict[str, frozenset[str]], subs: dict[str, tuple[str, ...]]
+    rec: dict, exact: Mapping[str, frozenset[str]], subs: Mapping[str, tuple[str, ...]]
 ) -> bool:
     """Whether rec meets one query's prefilter: exact field values and substrings."""
     return all(isinstance(v := rec.get(k), str) and v in vals for k, vals in exact.items()) and all(
@@ -128,66 +180,17 @@ def _meets(
     )
 
 
-def _wanted(
-    rec: dict, prof: tuple | None = None  # type: ignore[type-arg]
-) -> frozenset[str] | None | Literal[False]:
+def _wanted(rec: dict, prof: Profile | None = None) -> frozenset[str] | None | Literal[False]:
     """False: no query wants the record; None: load it whole; else the only columns the
     queries wanting it read."""
-    _, prefilters, substrings, columns = prof or (_NEEDLES, _PREFILTERS, _CONTAINS, _COLUMNS)
+    prof = prof or _S.queries
     cols: frozenset[str] | Literal[False] = False
-    for pf, pc, qc in zip(prefilters, substrings, columns):
+    for pf, pc, qc in zip(prof.exact, prof.contains, prof.columns):
         if _meets(rec, pf, pc):
             if qc is None:
                 return None
             cols = qc if cols is False else cols | qc
     return cols
-
-
-def _load_memmem():  # type: ignore[no-untyped-def]
-    """The C library's memmem: about 3x faster than bytes.find for needles of 10-20
-    bytes in JSON (glibc's two-way search with SIMD). None where there is none."""
-    try:
-        name = ctypes.util.find_library("c")
-        fn = ctypes.CDLL(name).memmem if name else None
-    except (OSError, AttributeError):
-        return None
-    if fn is not None:
-        fn.restype = ctypes.c_void_p
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
-    return fn
-
-
-_MEMMEM = _load_memmem()
-
-
-def positions(data: bytes, needle: bytes, start: int = 0) -> list[int]:
-    """Every offset >= start at which needle occurs (overlaps included), in order."""
-    out: list[int] = []
-    if _MEMMEM is None:
-        pos = data.find(needle, start)
-        while pos >= 0:
-            out.append(pos)
-            pos = data.find(needle, pos + 1)
-        return out
-    holder = ctypes.c_char_p(data)  # points at the bytes' own buffer: no copy
-    base = ctypes.cast(holder, ctypes.c_void_p).value or 0
-    end, m = len(data), len(needle)
-    off = start
-    while off <= end - m:
-        hit = _MEMMEM(base + off, end - off, needle, m)
-        if not hit:
-            break
-        out.append(hit - base)
-        off = hit - base + 1
-    return out
-
-
-def contains(data: bytes, needle: bytes) -> bool:
-    if _MEMMEM is None or len(data) < len(needle):
-        return needle in data
-    holder = ctypes.c_char_p(data)
-    base = ctypes.cast(holder, ctypes.c_void_p).value or 0
-    return bool(_MEMMEM(base, len(data), needle, len(needle)))
 
 
 def _needle_records(
@@ -196,10 +199,13 @@ def _needle_records(
     """(record count, [(byte offset, parsed record, its bytes)] for the records holding a needle)
     for a file laid out as AWS writes it, else None: then the file is parsed whole.
 
-    `{"eventVersion":` marks a record start: in valid JSON a `{` followed by `"` opens
-    an object (a quote inside a string is escaped), so only a nested object whose first
-    key is "eventVersion" could fake one, and then a slice around it cannot parse alone
-    (its braces do not balance) and we fall back to the whole file.
+    A slice runs from the `{"eventVersion":` before a needle to the next one. In valid
+    JSON a `{` followed by `"` opens an object (a quote inside a string is escaped), so a
+    slice that is not a record starts at a caller's nested object whose first key is
+    "eventVersion": either its braces do not balance and it does not parse (then None), or
+    it is a whole nested object. The caller (`scan`) trusts the slices only once
+    `starts_are_top_level` has proven every start a record's, and asks that only when a
+    slice is a candidate: a nested slice that no query wants changes nothing.
     """
     first = data.find(_RECORD_START)
     if first < 0 or b"".join(data[:first].split()) != _FILE_HEAD:
@@ -208,7 +214,7 @@ def _needle_records(
         return None
     end_of_records = data.rfind(b"]")  # the Records array's closing bracket
     hits: list[int] = []
-    for needle in _NEEDLES if needles is None else needles:
+    for needle in _S.queries.needles if needles is None else needles:
         hits.extend(positions(data, needle, first))
     out: list[tuple[int, object, bytes]] = []
     done = -1  # end of the last record parsed
@@ -231,49 +237,44 @@ def _needle_records(
     return data.count(_RECORD_KEY), out
 
 
-def gunzip(raw: bytes) -> bytes:
-    """One gzip member in one call (isal's inflate, ~25% faster than igzip.decompress's
-    reader); a file of several members goes through igzip, which reads them all."""
-    d = isal_zlib.decompressobj(wbits=31)
-    out = d.decompress(raw)
-    if not d.eof:
-        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
-    if d.unused_data.strip(b"\x00"):
-        return igzip.decompress(raw)
-    return out
-
-
 def _looks_whole(data: bytes) -> bool:
     return bool(_WHOLE_HEAD.match(data[:64]) and _WHOLE_TAIL.search(data[-64:]))
 
 
-def _lenient_loads(data: bytes) -> object | None:
-    """JSON that orjson refuses for an escaped lone surrogate ("\\ud800") or for bytes that
-    are not UTF-8: a caller can put either in the text it sends, and one such record must
-    not hide every attempt in its file (Athena's reader accepts it). Each lone surrogate
-    and each invalid byte becomes U+FFFD."""
-    import json
-
+def _parse_whole(data: bytes) -> list[object] | str:
+    """The Records array of the whole file, or why the file cannot be read. A record that
+    does not parse alone (nested past orjson's 1,024 levels, say) is a BadRecord: the
+    others are still read."""
     try:
-        return _no_lone_surrogates(json.loads(data.decode("utf-8", "replace")))
-    except ValueError:
-        return None
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        doc = lenient_loads(data) if "surrogate" in str(exc) else None
+        if doc is None:
+            records = records_one_by_one(data) if _looks_whole(data) else None
+            return f"not valid JSON: {exc}" if records is None else records
+    records = doc.get("Records") if isinstance(doc, dict) else None
+    if not isinstance(records, list):
+        return "not a CloudTrail log file (no Records array)"
+    return records
 
 
-def _no_lone_surrogates(v: object) -> object:
-    if isinstance(v, str):
-        return v.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    if isinstance(v, list):
-        return [_no_lone_surrogates(x) for x in v]
+def _deeper_than(v: object, n: int) -> bool:
+    """Whether v nests more than n objects/arrays deep (recursion at most n + 1 deep)."""
     if isinstance(v, dict):
-        return {_no_lone_surrogates(k): _no_lone_surrogates(x) for k, x in v.items()}
-    return v
+        return n <= 0 or any(_deeper_than(x, n - 1) for x in v.values())
+    if isinstance(v, list):
+        return n <= 0 or any(_deeper_than(x, n - 1) for x in v)
+    return False
 
 
 def scan(task: Task) -> FileResult:
     res = FileResult(task.path)
+    limits = _S.limits
     try:
         raw = read_bytes(task.path)
+    except Unusable as exc:
+        res.error = str(exc)
+        return res
     except Exception as exc:  # noqa: BLE001 - any read failure is reported, not raised
         res.error = f"cannot read: {exc}"
         return res
@@ -281,15 +282,18 @@ def scan(task: Task) -> FileResult:
         res.error = "empty file"
         return res
     try:
-        data = gunzip(raw)
+        data = gunzip(raw, limits)
+    except Unusable as exc:
+        res.error = str(exc)
+        return res
     except Exception as exc:  # noqa: BLE001
         res.error = f"not a complete gzip file: {exc}"
         return res
     del raw
     prof = _profile(task)
-    fast = _needle_records(data, prof[0])
+    fast = _needle_records(data, prof.needles)
     if (fast is not None and not fast[1]) or (
-        fast is None and not any(contains(data, n) for n in prof[0])
+        fast is None and not any(contains(data, n) for n in prof.needles)
     ):
         # Cannot hold a match: check the shape cheaply and count records.
         if not _looks_whole(data):
@@ -298,6 +302,10 @@ def scan(task: Task) -> FileResult:
         res.records = fast[0] if fast is not None else data.count(_RECORD_KEY)
         return res
     res.needle_hit = True
+    if fast is not None and any(
+        isinstance(rec, dict) and _wanted(rec, prof) is not False for _, rec, _ in fast[1]
+    ) and not starts_are_top_level(data):
+        fast = None  # a slice may be a caller's nested object: read the file whole
     indexed: Sequence[tuple[int, object, bytes | None]]
     if fast is not None:
         res.records, indexed = fast
@@ -305,16 +313,9 @@ def scan(task: Task) -> FileResult:
         def label(offset: int) -> str:  # the record's index, counted only when needed
             return f"record {data.count(_RECORD_START, 0, offset)}"
     else:
-        try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            doc = _lenient_loads(data) if "surrogate" in str(exc) else None
-            if doc is None:
-                res.error = f"not valid JSON: {exc}"
-                return res
-        records = doc.get("Records") if isinstance(doc, dict) else None
-        if not isinstance(records, list):
-            res.error = "not a CloudTrail log file (no Records array)"
+        records = _parse_whole(data)
+        if isinstance(records, str):
+            res.error = records
             return res
         res.records = len(records)
         del data
@@ -324,26 +325,33 @@ def scan(task: Task) -> FileResult:
     broken: list[str] = []
     head = orjson.dumps({"account": task.account, "region": task.region,
                          "timestamp": task.folder, "_file": task.path})[:-1] + b',"r":'
+    gate = None if task.lookahead_only else _S.gate
     for i, rec, raw_bytes in indexed:
+        if isinstance(rec, BadRecord):
+            broken.append(f"{label(i)}: {rec.reason}; skipped")
+            continue
         if not isinstance(rec, dict):
             broken.append(f"{label(i)}: not a JSON object")
             continue
         cols = _wanted(rec, prof)
         if cols is False:
             continue
-        gate = _GATE
-        if gate is not None and not task.lookahead_only and _meets(
-            rec, _PREFILTERS[gate], _CONTAINS[gate]
-        ):
+        if gate is not None and _meets(rec, _S.queries.exact[gate], _S.queries.contains[gate]):
             res.gate_hits += 1
+        eid = f"(eventID {str(rec.get('eventID'))[:64]})"
         et = rec.get("eventTime")
         if not isinstance(et, str) or not _EVENT_TIME.match(et):
-            broken.append(f"{label(i)} (eventID {str(rec.get('eventID'))[:64]}): eventTime "
+            broken.append(f"{label(i)} {eid}: eventTime "
                           f"{str(et)[:40]!r} is not an ISO-8601 UTC time; skipped")
+            continue
+        if (raw_bytes is None or raw_bytes.count(b"{") + raw_bytes.count(b"[") > limits.max_depth
+                ) and _deeper_than(rec, limits.max_depth):
+            broken.append(f"{label(i)} {eid}: nested more than {limits.max_depth} levels "
+                          "deep (the record depth limit); skipped")
             continue
         ui = rec.get("userIdentity")
         if ui is not None and not isinstance(ui, dict):
-            broken.append(f"{label(i)} (eventID {str(rec.get('eventID'))[:64]}): userIdentity "
+            broken.append(f"{label(i)} {eid}: userIdentity "
                           "is not an object; principal recorded as unknown")
         if cols is not None:  # only some columns are read: load only those
             raw_bytes = orjson.dumps(pick_columns(rec, cols))
@@ -351,6 +359,10 @@ def scan(task: Task) -> FileResult:
             raw_bytes = orjson.dumps(canonical(rec))
         elif raw_bytes is None:
             raw_bytes = orjson.dumps(rec)
+        if len(raw_bytes) > limits.max_record_bytes:
+            broken.append(f"{label(i)} {eid}: {len(raw_bytes)} bytes, over the "
+                          f"{limits.max_record_bytes}-byte record size limit; skipped")
+            continue
         out.append(head + raw_bytes + b"}")
     res.candidates = len(out)
     if out:

@@ -38,14 +38,19 @@ class LocalLister:
     def files(self, prefix: str) -> list[tuple[str, int]]:
         try:
             with os.scandir(prefix) as it:
-                return [
-                    (e.name, e.stat().st_size if e.is_file(follow_symlinks=True) else 0)
-                    for e in it
-                    # A broken symbolic link is listed too, so that its read fails and is
-                    # named in the coverage instead of the file vanishing.
-                    if e.is_file(follow_symlinks=True)
-                    or (e.is_symlink() and not e.is_dir(follow_symlinks=True))
-                ]
+                out = []
+                for e in it:
+                    try:
+                        is_dir = e.is_dir(follow_symlinks=True)
+                        size = e.stat().st_size if e.is_file(follow_symlinks=True) else 0
+                    except OSError:  # a symbolic link loop
+                        is_dir, size = False, 0
+                    # Anything but a folder is listed (a broken or looping link, a FIFO, a
+                    # device), and a folder named like a log file too: the read refuses it
+                    # and names it in the coverage instead of the file vanishing.
+                    if not is_dir or e.name.endswith(".json.gz"):
+                        out.append((e.name, size))
+                return out
         except (FileNotFoundError, NotADirectoryError):
             return []
         except OSError as exc:

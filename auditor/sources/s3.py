@@ -238,8 +238,17 @@ def _store(dest: str, data: bytes) -> None:
             pass
 
 
-def _fetch(bucket: str, key: str) -> bytes:
-    body = _client().get_object(Bucket=bucket, Key=key)["Body"]
+class TooLarge(Exception):
+    pass
+
+
+def _fetch(bucket: str, key: str, max_bytes: int | None = None) -> bytes:
+    resp = _client().get_object(Bucket=bucket, Key=key)
+    body = resp["Body"]
+    size = resp.get("ContentLength")
+    if max_bytes is not None and isinstance(size, int) and size > max_bytes:
+        body.close()
+        raise TooLarge(f"{size} bytes, over the {max_bytes}-byte limit; not read")
     try:
         # StreamingBody.read() checks the length against Content-Length and raises
         # IncompleteReadError ( `with body as b` would hand out the raw stream, unchecked).
@@ -254,17 +263,19 @@ def _transient() -> tuple[type[BaseException], ...]:
     return (ConnectionError, HTTPClientError, IncompleteReadError, OSError)
 
 
-def read_object(path: str, cache_dir: str | None = None) -> bytes:
+def read_object(path: str, cache_dir: str | None = None, max_bytes: int | None = None) -> bytes:
     """The bytes of one object, from the cache when it holds them. When the object cannot
-    be read after retries, raises OSError whose message names the object and the reason
-    ("s3://b/k: NoSuchKey"); the prefilter records the file as unreadable."""
+    be read after retries, or is larger than max_bytes (then it is not downloaded), raises
+    OSError whose message names the object and the reason ("s3://b/k: NoSuchKey"); the
+    prefilter records the file as unreadable."""
     bucket, key = split_url(path)
     dest = cache_path(cache_dir, bucket, key) if cache_dir else None
     if dest is not None and os.path.isfile(dest):
         # CloudTrail never rewrites a delivered log file: a cached copy stays valid.
         try:
             with open(dest, "rb") as fh:
-                return fh.read()
+                if max_bytes is None or os.fstat(fh.fileno()).st_size <= max_bytes:
+                    return fh.read()
         except OSError:
             pass
     from botocore.exceptions import BotoCoreError, ClientError  # not needed for a cache hit
@@ -275,13 +286,15 @@ def read_object(path: str, cache_dir: str | None = None) -> bytes:
         if attempt:
             time.sleep(random.uniform(0, min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt)))
         try:
-            data = _fetch(bucket, key)
+            data = _fetch(bucket, key) if max_bytes is None else _fetch(bucket, key, max_bytes)
         except ClientError as exc:
             # botocore has already retried throttling and 5xx; the rest will not change.
             err = exc.response.get("Error", {})
             code = err.get("Code") or exc.response.get("ResponseMetadata", {}).get(
                 "HTTPStatusCode", "error")
             raise OSError(f"{path}: {code}") from None
+        except TooLarge as exc:
+            raise OSError(f"{path}: {exc}") from None
         except transient as exc:
             last = exc
             continue

@@ -416,7 +416,7 @@ def test_a_look_ahead_file_is_searched_for_look_ahead_needles_only(tmp_path: Pat
     (task_in_range,) = _tasks([f], date(2026, 10, 9))
     (res,) = list(_scan_all([task_in_range], plan, 1, None))
     assert res.candidates == 2
-    assert prefilter._AHEAD is not None
+    assert prefilter._S.ahead is not None
 
 
 def test_look_ahead_days_are_not_read_when_the_range_has_no_denial(

@@ -259,7 +259,7 @@ def test_prefilter_never_changes_a_result_on_the_whole_corpus(
 def _scan(path: Path) -> prefilter.FileResult:
     config = config_for(path.parent)
     plan = build_plan(config, "duckdb")
-    prefilter.init(plan.needles, plan.prefilters, None, plan.prefilters_contains)
+    prefilter.init(prefilter.ScanSettings.from_plan(plan))
     return prefilter.scan(prefilter.Task(str(path), ACCTS[0], REGIONS[0], "2026/10/10"))
 
 

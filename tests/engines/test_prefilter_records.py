@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from auditor.config import AuditConfig, DateRange
@@ -31,7 +31,7 @@ def shipped_plan() -> None:
 
     plan = build_plan(AuditConfig(range=DateRange(date(2026, 10, 10), date(2026, 10, 10))),
                       "duckdb")
-    prefilter.init(plan.needles, plan.prefilters, None, plan.prefilters_contains)
+    prefilter.init(prefilter.ScanSettings.from_plan(plan))
 
 
 def scan_both(tmp_path: Path, body: bytes, monkeypatch: pytest.MonkeyPatch
@@ -184,3 +184,79 @@ def test_bytes_that_are_not_utf8_in_one_record_do_not_hide_the_file(tmp_path: Pa
     rows = [json.loads(line)["r"] for line in res.rows.splitlines()]
     assert {r["eventID"] for r in rows} == {"bad", "good"}
     assert "caf\ufffd-agent" in {r["userAgent"] for r in rows}
+
+
+# -- a caller's nested record lookalikes ----------------------------------------------------
+
+# A nested object that starts like a record, and may look like a denied Bedrock call.
+lookalike = st.fixed_dictionaries(
+    {"eventVersion": st.sampled_from(["1.0", "2"])},
+    optional={
+        "eventTime": st.just("2026-10-10T12:00:00Z"),
+        "eventSource": st.sampled_from(["bedrock.amazonaws.com", "iam.amazonaws.com"]),
+        "eventName": st.sampled_from(["PutResourcePolicy", "DeleteResourcePolicy"]),
+        "errorCode": st.sampled_from(["AccessDenied", "AccessDeniedException"]),
+        "eventID": st.sampled_from(["forged", "f2"]),
+        "userIdentity": st.just({"type": "IAMUser", "arn": "arn:aws:iam::1:user/x"}),
+    },
+)
+params = st.recursive(
+    st.none() | st.integers() | lookalike | st.sampled_from(
+        ['{"eventVersion":', '"}]', "\\", "bedrock.amazonaws.com", "{[\"x\"]}"]),
+    lambda inner: (st.lists(inner, max_size=4)
+                   | st.dictionaries(keys, inner, max_size=3)
+                   | st.builds(lambda d, kv: {**d, **kv}, lookalike,
+                               st.dictionaries(st.sampled_from(["x", "tags"]), inner,
+                                               max_size=2))),
+    max_leaves=12,
+)
+
+
+@st.composite
+def a_request_record(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["denied", "noise", "other"]))
+    req = draw(params)
+    eid = draw(st.sampled_from(["a", "b", "c"]))
+    if kind == "denied":
+        return denied(event_id=eid, request=req)
+    rec = noise("AccessDenied" if kind == "noise" else None, request=req, event_id=eid)
+    if draw(st.booleans()):  # requestParameters before the fields the prefilter reads
+        rec = {"eventVersion": rec.pop("eventVersion"), "requestParameters": rec.pop(
+            "requestParameters"), **rec}
+    return rec
+
+
+FORGERY = [noise(event_id="innocent", request={"p": [
+    {"eventVersion": "1", "eventTime": "2026-10-10T12:00:00Z",
+     "eventSource": "bedrock.amazonaws.com", "eventName": "DeleteResourcePolicy",
+     "errorCode": "AccessDenied", "eventID": "forged"}, {"eventVersion": "2"}]})]
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@example(recs=FORGERY)
+@example(recs=[denied(event_id="x", request={"tags": [{"a": 1}, *FORGERY[0][
+    "requestParameters"]["p"]]}), *FORGERY])
+@given(recs=st.lists(a_request_record(), min_size=1, max_size=6))
+def test_nested_lookalikes_never_become_records(recs, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path and a parse of the whole file give the same candidate records for any
+    file, whatever nested objects starting with "eventVersion" the callers' requests hold."""
+    fast, whole, _ = scan_both(tmp_path, compact(recs), monkeypatch)
+    same(fast, whole, exact_count=False)
+    ids = {json.loads(line)["r"].get("eventID") for line in fast.rows.splitlines()}
+    assert not ids & {"forged", "f2"}
+
+
+def test_real_layouts_prove_their_record_starts_cheaply() -> None:
+    """CloudTrail's own nested objects (tlsDetails starts with "tlsVersion", policies with
+    "Version") are not taken for record starts: the fast path stays fast on real files."""
+    from auditor.engines.rawjson import starts_are_top_level
+
+    tls = {"tlsVersion": "TLSv1.3", "cipherSuite": "x", "clientProvidedHostHeader": "h"}
+    recs = [dict(noise(event_id=f"n{i}"), tlsDetails=tls,
+                 additionalEventData={"SignatureVersion": "SigV4", "x": "a{[\\\"}"})
+            for i in range(5)] + [denied(event_id="d", request={"p": [{"a": 1}]})]
+    assert starts_are_top_level(compact(recs))
+    nested = denied(event_id="e", request={"p": [{"a": 1}, {"eventVersion": "1"}]})
+    assert not starts_are_top_level(compact([*recs, nested]))
