@@ -7,7 +7,6 @@ Events of the main query -> exemptions mark the attempts they match -> findings 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -17,11 +16,10 @@ from typing import Any
 from auditor import __version__
 from auditor.config import AuditConfig
 from auditor.engines.base import EngineResult
-from auditor.enrich import LATER_SUCCESS_QUERY, OTHER_DENIALS_QUERY, Signals, enrich
+from auditor.enrich import Signals, enrich
 from auditor.exemptions import Exemption
 from auditor.exemptions import apply as apply_exemptions
 from auditor.model import (
-    RULE,
     UNKNOWN_ACCOUNT,
     Coverage,
     Event,
@@ -31,9 +29,8 @@ from auditor.model import (
     Shortfall,
     Totals,
 )
+from auditor.rule import RuleFolder, load_rule
 from auditor.sources.layout import NO_ACCOUNT_FOLDER, NO_REGION_FOLDER
-
-MAIN_QUERY = "denied_policy_changes"
 
 _EVENT_FIELDS = (
     "event_id", "event_time", "account_id", "region", "action", "error_code",
@@ -47,25 +44,22 @@ def _s(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def event_from_row(row: dict[str, Any]) -> Event:
+def event_from_row(row: dict[str, Any], rule: RuleFolder) -> Event:
+    """One row of the rule's main query; it carries the id of the finding it is in."""
     vals = {k: _s(row.get(k)) for k in _EVENT_FIELDS}
     for k in ("event_id", "event_time", "region", "action", "error_code",
               "principal", "principal_type"):
         vals[k] = vals[k] or ""
     vals["account_id"] = vals["account_id"] or UNKNOWN_ACCOUNT
+    vals["finding_id"] = rule.finding_id(vals["account_id"] or "", vals["principal"] or "")
     return Event(**vals)  # type: ignore[arg-type]
-
-
-def finding_id(account_id: str, principal: str) -> str:
-    digest = hashlib.sha256(f"{RULE.id}\n{account_id}\n{principal}".encode()).hexdigest()
-    return f"BRP-{digest[:16]}"
 
 
 def _sorted_counts(c: Counter[str]) -> dict[str, int]:
     return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def group_findings(events: Iterable[Event]) -> list[Finding]:
+def group_findings(events: Iterable[Event], rule: RuleFolder) -> list[Finding]:
     groups: dict[tuple[str, str], list[Event]] = defaultdict(list)
     for e in events:
         groups[(e.account_id, e.principal)].append(e)
@@ -76,7 +70,7 @@ def group_findings(events: Iterable[Event]) -> list[Finding]:
         types = Counter(e.principal_type for e in evs)
         findings.append(
             Finding(
-                id=finding_id(account, principal),
+                id=rule.finding_id(account, principal),
                 account_id=account,
                 principal=principal,
                 principal_type=min(types, key=lambda t: (-types[t], t)),
@@ -149,16 +143,17 @@ def _event_key(e: Event) -> tuple[str, ...]:
     return tuple("" if v is None else str(v) for v in dataclasses.astuple(e))
 
 
-def _group(events: list[Event], label: str | None) -> list[tuple[Finding, list[Event]]]:
+def _group(events: list[Event], label: str | None, rule: RuleFolder
+           ) -> list[tuple[Finding, list[Event]]]:
     by: dict[tuple[str, str], list[Event]] = defaultdict(list)
     for e in events:
         by[(e.account_id, e.principal)].append(e)
     return [(replace(f, suppressed_by=label), by[(f.account_id, f.principal)])
-            for f in group_findings(events)]
+            for f in group_findings(events, rule)]
 
 
 def split_findings(
-    events: list[Event], min_attempts: int
+    events: list[Event], min_attempts: int, rule: RuleFolder
 ) -> tuple[list[tuple[Finding, list[Event]]], list[tuple[Finding, list[Event]]]]:
     """(reported, suppressed) findings with their events. Attempts an exemption matched
     form suppressed findings of their own, one per (account, principal, entry): a
@@ -168,7 +163,7 @@ def split_findings(
     reported: list[tuple[Finding, list[Event]]] = []
     suppressed: list[tuple[Finding, list[Event]]] = []
     label = f"below --min-attempts {min_attempts}"
-    for f, evs in _group(active, None):
+    for f, evs in _group(active, None, rule):
         if f.attempts >= min_attempts:
             reported.append((f, evs))
         else:
@@ -179,7 +174,7 @@ def split_findings(
         if e.suppressed_by is not None:
             by_entry[e.suppressed_by].append(e)
     for entry, evs in by_entry.items():
-        suppressed.extend(_group(evs, entry))
+        suppressed.extend(_group(evs, entry, rule))
     suppressed.sort(key=lambda p: (-p[0].attempts, p[0].account_id, p[0].principal,
                                    p[0].suppressed_by or ""))
     return reported, suppressed
@@ -234,14 +229,20 @@ def build_report(
     result: EngineResult,
     now: datetime,
     exemptions: Sequence[Exemption] = (),
+    rule: RuleFolder | None = None,
 ) -> Report:
+    """`rule`: the plan's rule (run_audit passes it); None loads config.rule."""
+    rule = rule or load_rule(config.rule)
     today = now.astimezone(UTC).date()
-    events = sorted((event_from_row(r) for r in result.rows.get(MAIN_QUERY, [])),
+    events = sorted((event_from_row(r, rule) for r in result.rows.get(rule.main_query, [])),
                     key=_event_key)
     events, statuses = apply_exemptions(events, exemptions, today)
-    reported, suppressed = split_findings(events, config.min_attempts)
-    signals = Signals.from_rows(result.rows.get(LATER_SUCCESS_QUERY, []),
-                                result.rows.get(OTHER_DENIALS_QUERY, []))
+    reported, suppressed = split_findings(events, config.min_attempts, rule)
+
+    def side(name: str | None) -> list[dict[str, Any]]:
+        return result.rows.get(name, []) if name else []
+
+    signals = Signals.from_rows(side(rule.later_success_query), side(rule.other_denials_query))
 
     def enriched(pairs: list[tuple[Finding, list[Event]]]) -> tuple[Finding, ...]:
         return tuple(enrich(f, evs, signals, config.own_accounts, config.repeat_threshold)
@@ -250,7 +251,7 @@ def build_report(
     findings, hidden = enriched(reported), enriched(suppressed)
     all_events = [e for _, evs in reported + suppressed for e in evs]
     return Report(
-        rule=RULE,
+        rule=rule.meta,
         range_start=config.range.start_iso,
         range_end=config.range.end_iso,
         engine=config.engine,

@@ -22,7 +22,7 @@ def run_audit(config: AuditConfig, engine: Engine | None = None) -> Report:
     assert config.now is not None
     from auditor.aggregate import build_report  # after the scan: not on the start-up path
 
-    return build_report(config, result, config.now, exemptions)
+    return build_report(config, result, config.now, exemptions, plan.rule)
 
 
 def write_reports(report: Report, out: Path, formats: tuple[str, ...]) -> list[Path]:

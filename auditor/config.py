@@ -162,6 +162,7 @@ class AuditConfig:
     repeat_threshold: int = 5
     fail_on: str | None = None
     exemptions: Path | None = None
+    rule: Path | None = None  # a rule folder (auditor.rule); None: the shipped rule
     command: str | None = None
     now: datetime | None = None  # the clock, passed in for reproducible reports
 

@@ -6,7 +6,8 @@
   principal strictly after the finding's first denial, from the `later_success` query
   (range start .. range end + --lookahead-days);
 * other denials by the same principal in the range, per service, action and error code,
-  from the `other_denials` query, summed over the accounts the calls were made in;
+  from the `other_denials` query, summed over the accounts the calls were made in
+  (the rule names its side queries in rule.toml [signals]);
 * the severity and its reasons (auditor.severity).
 
 Pure: rows in, findings out. Principals join on the key every query computes with the
@@ -23,9 +24,6 @@ from typing import Any
 
 from auditor import policy, severity
 from auditor.model import UNKNOWN_ACCOUNT, DenialCount, Event, Finding, PolicyAnalysis
-
-LATER_SUCCESS_QUERY = "later_success"
-OTHER_DENIALS_QUERY = "other_denials"
 
 
 @dataclass(frozen=True)

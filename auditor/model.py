@@ -13,19 +13,16 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class Rule:
-    id: str = "2e99477f-6099-48a9-ae0e-68801d97079c"
-    name: str = "AWS Bedrock Unauthorized Resource-Based Policy Modification Attempt"
-    severity: str = "low"
-    risk_score: int = 21
-    mitre_tactic: str = "TA0003 Persistence"
-    mitre_technique: str = "T1098 Account Manipulation"
-    references: tuple[str, ...] = (
-        "https://docs.aws.amazon.com/bedrock/latest/APIReference/API_PutResourcePolicy.html",
-        "https://docs.aws.amazon.com/bedrock/latest/APIReference/API_DeleteResourcePolicy.html",
-    )
+    """What a report says about the rule it ran: read from the rule folder's rule.toml
+    (auditor.rule, which also holds the rest of the rule: queries, guide, id prefix)."""
 
-
-RULE = Rule()
+    id: str
+    name: str
+    severity: str
+    risk_score: int
+    mitre_tactic: str
+    mitre_technique: str
+    references: tuple[str, ...] = ()
 
 
 # The account of a record that names none (no recipientAccountId): shown and counted,
@@ -35,7 +32,7 @@ UNKNOWN_ACCOUNT = "unknown"
 
 @dataclass(frozen=True)
 class Event:
-    """One denied attempt, as the main query returns it (already rule-matched)."""
+    """One attempt, as the rule's main query returns it (already rule-matched)."""
 
     event_id: str
     event_time: str  # ISO-8601 UTC with Z, as CloudTrail wrote it
@@ -44,7 +41,7 @@ class Event:
     action: str  # PutResourcePolicy | DeleteResourcePolicy
     error_code: str
     error_message: str | None
-    principal: str  # grouping key (role ARN for assumed roles; see sql/macros)
+    principal: str  # grouping key (role ARN for assumed roles; see sql/macros/common.sql)
     principal_type: str
     caller_account_id: str | None  # userIdentity.accountId
     identity_arn: str | None  # userIdentity.arn as logged (a session ARN for roles)
@@ -60,6 +57,9 @@ class Event:
     # a reported attempt: the first exemption that matched it but whose window
     # (starts..expires) does not hold its eventTime
     outside_window_of: str | None = None
+    # the id of the finding (reported or suppressed) this attempt is in, set by
+    # aggregation; None only in a report.json written before events carried it
+    finding_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class DenialCount:
 
 @dataclass(frozen=True)
 class Finding:
-    id: str  # stable: sha256(rule id, account, principal)
+    id: str  # stable: <rule's finding_prefix>-sha256(rule id, account, principal)
     account_id: str
     principal: str
     principal_type: str
@@ -149,7 +149,7 @@ class FailedQuery:
     """A query (of one backfill chunk, when split) that did not give its rows.
 
     One typed key for every engine and renderer: `query` is the query's name as in
-    sql/queries.toml, `chunk` the backfill chunk ("2026-10") or None for the whole range.
+    its rule's queries.toml, `chunk` the backfill chunk ("2026-10") or None for the whole range.
     `reason` is the engine's own words (Athena's StateChangeReason), kept whole."""
 
     query: str

@@ -1,4 +1,5 @@
-"""Date range + settings -> the queries to run. Pure: no I/O beyond reading templates."""
+"""Date range + settings -> the rule's queries to run. Pure: no I/O beyond reading the
+rule folder and its templates."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from datetime import date, timedelta
 from functools import cached_property
 
 from auditor.config import AuditConfig, DateRange
-from auditor.sqlgen import QuerySpec, query_specs, quote_ident, render
+from auditor.rule import RuleFolder, load_rule
+from auditor.sqlgen import QuerySpec, quote_ident, render
 
 # The table the local engine builds in DuckDB: AWS's CloudTrail table shape plus the
 # org-trail partition columns, so the same templates run unchanged.
@@ -33,6 +35,7 @@ class QueryPlan:
 
     range: DateRange
     dialect: str
+    rule: RuleFolder
     specs: tuple[QuerySpec, ...]
     context: dict[str, object] = field(compare=False, repr=False)
     chunk: str | None = None
@@ -42,7 +45,7 @@ class QueryPlan:
     def queries(self) -> tuple[PlannedQuery, ...]:
         out = []
         for spec in self.specs:
-            r = render(spec.template, self.dialect, self.context)
+            r = render(spec, self.dialect, self.context)
             out.append(
                 PlannedQuery(
                     name=spec.name,
@@ -120,11 +123,13 @@ def build_plan(
     config: AuditConfig, dialect: str, rng: DateRange | None = None, chunk: str | None = None
 ) -> QueryPlan:
     rng = rng or config.range
-    specs = query_specs()
+    rule = load_rule(config.rule)
+    specs = rule.queries
     lookahead = config.lookahead_days if any(s.lookahead for s in specs) else 0
     return QueryPlan(
         range=rng,
         dialect=dialect,
+        rule=rule,
         specs=specs,
         context=query_context(config, rng, dialect),
         chunk=chunk,

@@ -11,10 +11,13 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.aggregate import build_report, event_from_row, finding_id, group_findings
+from auditor.aggregate import build_report, event_from_row, group_findings
 from auditor.config import AuditConfig, DateRange
 from auditor.engines.base import EngineResult
 from auditor.model import Coverage, Event
+from auditor.rule import load_rule
+
+RULE = load_rule()  # the shipped rule
 
 ACCTS = ["111122223333", "444455556666", "777788889999"]
 PRINCIPALS = ["arn:aws:iam::111122223333:role/ci", "arn:aws:iam::444455556666:user/eve",
@@ -54,21 +57,21 @@ def test_order_of_events_does_not_change_findings(  # type: ignore[no-untyped-de
 ) -> None:
     shuffled = list(evs)
     seed.shuffle(shuffled)
-    assert group_findings(shuffled) == group_findings(evs)
-    assert group_findings(list(reversed(evs))) == group_findings(evs)
+    assert group_findings(shuffled, RULE) == group_findings(evs, RULE)
+    assert group_findings(list(reversed(evs)), RULE) == group_findings(evs, RULE)
 
 
 @settings(max_examples=60, deadline=None)
 @given(evs=st.lists(events(), max_size=25))
 def test_findings_match_a_plain_recount(evs: list[Event]) -> None:
-    findings = group_findings(evs)
+    findings = group_findings(evs, RULE)
     keys = {(e.account_id, e.principal) for e in evs}
     assert [(f.account_id, f.principal) for f in findings] == sorted(
         keys, key=lambda k: (-sum((e.account_id, e.principal) == k for e in evs), k))
     assert sum(f.attempts for f in findings) == len(evs)
     for f in findings:
         mine = [e for e in evs if (e.account_id, e.principal) == (f.account_id, f.principal)]
-        assert f.id == finding_id(f.account_id, f.principal)
+        assert f.id == RULE.finding_id(f.account_id, f.principal)
         assert f.attempts == len(mine)
         assert f.actions == dict(Counter(e.action for e in mine))
         assert list(f.actions.values()) == sorted(f.actions.values(), reverse=True)
@@ -103,7 +106,7 @@ def test_one_finding_per_account_and_principal() -> None:
         _event(5, principal=PRINCIPALS[1], caller_account_id=ACCTS[1],
                action="DeleteResourcePolicy", error_code="AccessDenied"),
     ]
-    by_key = {(f.account_id, f.principal): f for f in group_findings(evs)}
+    by_key = {(f.account_id, f.principal): f for f in group_findings(evs, RULE)}
     assert set(by_key) == {(ACCTS[0], PRINCIPALS[0]), (ACCTS[1], PRINCIPALS[0]),
                            (ACCTS[0], PRINCIPALS[1])}
     role = by_key[(ACCTS[0], PRINCIPALS[0])]
@@ -141,7 +144,7 @@ def test_report_totals_and_events_from_engine_rows() -> None:
                                                       "2026-11-01T00:00:00Z")
     assert report.provenance.generated_at == "2026-11-02T03:04:05Z"
     assert report.coverage.files_scanned == 2
-    assert event_from_row(rows[1]).source_ip is None
+    assert event_from_row(rows[1], RULE).source_ip is None
 
 
 def test_a_record_without_recipient_account_is_unknown_not_cross_account(

@@ -1,6 +1,6 @@
 """The command line as a user meets it: bad input is one line and exit 2, reports land
 in --out under fixed names, --strict turns incomplete coverage into exit 4, the demo
-works from any folder, the wheel ships sql/ and reports/, and the local path does not
+works from any folder, the wheel ships rules/, sql/ and reports/, and the local path does not
 import the AWS stack."""
 
 from __future__ import annotations
@@ -191,12 +191,19 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return whl
 
 
-def test_the_wheel_ships_sql_and_report_templates(wheel: Path, tmp_path: Path) -> None:
+def test_the_wheel_ships_rules_sql_and_report_templates(wheel: Path, tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for sql in (REPO / "sql").rglob("*.sql"):
-        assert f"auditor/_data/sql/{sql.relative_to(REPO / 'sql').as_posix()}" in names
-    assert "auditor/_data/sql/denied_policy_changes.sql" in names
-    assert "auditor/_data/sql/queries.toml" in names
+    for top in ("rules", "sql"):
+        for path in (REPO / top).rglob("*"):
+            if path.is_file():
+                assert f"auditor/_data/{top}/{path.relative_to(REPO / top).as_posix()}" in names
+    rule = "auditor/_data/rules/bedrock_policy_denied"
+    for name in ("rule.toml", "queries.toml", "guide.j2", "denied_policy_changes.sql"):
+        assert f"{rule}/{name}" in names
+    assert "auditor/_data/sql/macros/common.sql" in names
+    # only the shipped rule: the tests' own rules stay out
+    assert {n.split("/")[3] for n in names if n.startswith("auditor/_data/rules/")} == {
+        "bedrock_policy_denied"}
     assert "auditor/_data/reports/report.html.j2" in names
     assert "auditor/_data/reports/report.md.j2" in names
     assert not any(n.startswith(("tests/", "bench")) for n in names)
@@ -208,13 +215,17 @@ def test_the_wheel_ships_sql_and_report_templates(wheel: Path, tmp_path: Path) -
     cwd.mkdir()
     env = _env() | {"PYTHONPATH": str(site)}
     where = subprocess.run(
-        [sys.executable, "-c", "import auditor.resources as r; print(r.data_dir('sql'))"],
+        [sys.executable, "-c", "import auditor.resources as r; print(r.data_dir('sql')); "
+         "print(r.shipped_rule_dir())"],
         cwd=cwd, capture_output=True, text=True, env=env, timeout=60)
-    assert where.stdout.strip() == str(site / "auditor" / "_data" / "sql")
+    assert where.stdout.split() == [str(site / "auditor" / "_data" / "sql"),
+                                    str(site / "auditor" / "_data" / "rules" /
+                                        "bedrock_policy_denied")]
     demo = subprocess.run([sys.executable, "-m", "auditor", "demo", "--out", "d"], cwd=cwd,
                           capture_output=True, text=True, env=env, timeout=120)
     assert demo.returncode == 0, demo.stderr
     assert (cwd / "d" / "report.html").is_file() and (cwd / "d" / "report.md").is_file()
+    assert "<dt>Who made the call</dt>" in (cwd / "d" / "report.html").read_text()  # the guide
 
 
 def test_out_that_is_a_file_is_one_line_and_exit_2(tmp_path: Path) -> None:

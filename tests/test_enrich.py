@@ -18,13 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from auditor.aggregate import build_report, finding_id
+from auditor.aggregate import build_report
 from auditor.audit import run_audit
 from auditor.cli import app
 from auditor.config import AuditConfig, DateRange
 from auditor.engines.base import EngineResult
 from auditor.enrich import Signals, later_success
 from auditor.model import Finding, Report
+from auditor.rule import load_rule
 from auditor.synth import (
     BEDROCK,
     DemoTrail,
@@ -36,6 +37,8 @@ from auditor.synth import (
     policy,
     write_log,
 )
+
+RULE = load_rule()  # the shipped rule
 
 PROD, DEV, ORG, EXT = "111122223333", "444455556666", "222233334444", "999988887777"
 RANGE = DateRange(date(2026, 10, 10), date(2026, 10, 12))  # end: 2026-10-13T00:00Z
@@ -279,7 +282,7 @@ def test_fail_on_exit_codes_on_the_demo_trail(demo_trail: DemoTrail, tmp_path: P
 
 def test_finding_ids_are_pinned_and_survive_a_rerun_over_another_range(trail: Path) -> None:
     # A ticket system dedupes on these ids: a change here reopens every ticket.
-    assert finding_id(PROD, ci_arn) == "BRP-27dd34b3e7c92e52"
+    assert RULE.finding_id(PROD, ci_arn) == "BRP-27dd34b3e7c92e52"
     one = run_audit(config(trail))
     other = run_audit(config(trail, range=DateRange(date(2026, 10, 10), date(2026, 10, 10)),
                              now=datetime(2027, 1, 1, tzinfo=UTC), lookahead_days=0))

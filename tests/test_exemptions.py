@@ -12,14 +12,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from auditor.aggregate import build_report, finding_id
+from auditor.aggregate import build_report
 from auditor.cli import app
 from auditor.config import AuditConfig, DateRange
 from auditor.engines.base import EngineResult
 from auditor.errors import ConfigError
 from auditor.exemptions import Exemption, apply, load, parse
 from auditor.model import Event, Report
+from auditor.rule import load_rule
 from auditor.synth import DemoTrail
+
+RULE = load_rule()  # the shipped rule
 
 NOW = datetime(2026, 11, 15, 9, tzinfo=UTC)
 CI = "arn:aws:iam::111122223333:role/ci-deployer"
@@ -202,7 +205,7 @@ def test_a_partly_exempted_principal_is_split() -> None:
     (s,) = r.suppressed
     assert (f.attempts, f.source_ips, f.suppressed_by) == (1, ("198.51.100.7",), None)
     assert (s.attempts, s.source_ips, s.suppressed_by) == (2, ("10.0.0.1", "10.0.0.2"), "office")
-    assert f.id == s.id == finding_id("111122223333", CI)  # the same actor, the same id
+    assert f.id == s.id == RULE.finding_id("111122223333", CI)  # the same actor, the same id
 
 
 def test_a_backfill_honours_an_entry_valid_then_that_has_since_expired() -> None:

@@ -1,4 +1,4 @@
-"""A query that declares the columns it reads (sql/queries.toml `columns`) gets only those
+"""A query that declares the columns it reads (its rule's queries.toml `columns`) gets only those
 from the local engine for records no other query wants; reading any other column would
 silently see NULL. This checks every declaration against the rendered SQL."""
 

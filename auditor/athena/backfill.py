@@ -12,8 +12,9 @@ exactly what one query over the whole range returns is its *merge kind*:
             ascending (the query's own ORDER BY).
   whole     anything else: never split, one statement over the whole range.
 
-A query declares its kind in sql/queries.toml (`chunk_merge = "..."`); `KNOWN_MERGES`
-holds the shipped ones; an undeclared query is `whole`, which is always right.
+A query declares its kind in its rule's queries.toml (`chunk_merge = "..."`, checked
+when the rule is loaded: QuerySpec.chunk_merge); an undeclared query is `whole`, which is
+always right.
 tests/engines/test_athena_backfill.py checks with DuckDB that merged chunks equal one
 query over the whole range, for split points anywhere.
 
@@ -29,45 +30,25 @@ import hashlib
 import json
 import os
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from auditor.config import AuditConfig, DateRange
-from auditor.errors import ConfigError
 from auditor.model import QueryRecord
 from auditor.plan import PlannedQuery, build_plan
-from auditor.resources import data_dir
+from auditor.sqlgen import QuerySpec
 
 DEFAULT_STATE_ROOT = Path(".auditor-state")
 STATE_VERSION = 2  # 2: the SQL, parameters and a SHA-256 in every file
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-_MERGE = re.compile(r"^(rows|whole|sum:[a-z_][a-z0-9_]*)$")
-
-# The shipped queries' merge kinds (a `chunk_merge` key in sql/queries.toml wins).
-KNOWN_MERGES = {
-    "denied_policy_changes": "rows",
-    "later_success": "rows",
-    "other_denials": "sum:denials",
-}
 
 
-@lru_cache(maxsize=1)
-def _declared_merges() -> dict[str, str]:
-    manifest = tomllib.loads((data_dir("sql") / "queries.toml").read_text())
-    return {q["name"]: q["chunk_merge"] for q in manifest.get("query", []) if "chunk_merge" in q}
-
-
-def merge_kind(name: str) -> str:
-    kind = _declared_merges().get(name) or KNOWN_MERGES.get(name) or "whole"
-    if not _MERGE.match(kind):
-        raise ConfigError(f"sql/queries.toml: query {name}: chunk_merge {kind!r} is not "
-                          f"rows, whole or sum:<column>")
-    return kind
+def merge_kind(spec: QuerySpec) -> str:
+    """rows | whole | sum:<column>, as the query's rule declares it."""
+    return spec.chunk_merge
 
 
 @dataclass(frozen=True)
@@ -152,13 +133,13 @@ def plan_units(config: AuditConfig, dialect: str = "athena",
     units: list[Unit] = []
     whole = Chunk(f"{config.range.first}..{config.range.last}", config.range)
     for q in build_plan(config, dialect, config.range).queries:
-        if merge_kind(q.name) == "whole":
+        if merge_kind(q.spec) == "whole":
             units.append(make_unit(whole, q, config.lookahead_days))
     for i, c in enumerate(chunks):
         # Only the last chunk looks past its end: the look-ahead windows stay disjoint.
         cfg = config if i == len(chunks) - 1 else replace(config, lookahead_days=0)
         for q in build_plan(cfg, dialect, c.range, chunk=c.label).queries:
-            if merge_kind(q.name) != "whole":
+            if merge_kind(q.spec) != "whole":
                 units.append(make_unit(c, q, cfg.lookahead_days))
     return units
 
@@ -313,9 +294,11 @@ def merge(
     """Rows per query name, chunks combined by the query's merge kind, and the records
     in plan order. Units missing from `done` (failed) contribute nothing."""
     parts: dict[str, list[list[dict[str, Any]]]] = {}
+    specs: dict[str, QuerySpec] = {}
     records: list[QueryRecord] = []
     for u in units:
         parts.setdefault(u.query.name, [])
+        specs[u.query.name] = u.query.spec
         got = done.get(u.key)
         if got is None:
             continue
@@ -323,7 +306,7 @@ def merge(
         records.append(got[1])
     rows: dict[str, list[dict[str, Any]]] = {}
     for name, chunks in parts.items():
-        kind = merge_kind(name)
+        kind = merge_kind(specs[name])
         if kind.startswith("sum:") and len(chunks) > 1:
             rows[name] = _sum_merge(chunks, kind[4:])
         else:

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.aggregate import MAIN_QUERY
 from auditor.athena.backfill import (
     StateStore,
     Unit,
@@ -184,7 +183,7 @@ class AthenaEngine:
         # Failed and timed-out statements stay in provenance: a stopped query is billed.
         records.extend(exc.record for _, exc in failures if exc.record is not None)
         failures.sort(key=lambda f: f[0].key)
-        self._raise_if_rule_failed(prep, failures, store)
+        self._raise_if_rule_failed(prep, failures, store, plan.rule.main_query)
 
         result.rows = rows
         result.queries = records
@@ -198,7 +197,7 @@ class AthenaEngine:
                  for key, why in sorted(prep.rejected.items()) if key not in failed_keys]
         if disc is not None and config.athena.trail:
             shortfalls.extend(listing_shortfalls(disc, config.athena.trail))
-        nothing = _nothing_read(config, records, est)
+        nothing = _nothing_read(config, records, est, plan.rule.main_query)
         if nothing:
             shortfalls.append(Shortfall("nothing-read", nothing))
         result.coverage = Coverage(
@@ -217,11 +216,12 @@ class AthenaEngine:
 
     @staticmethod
     def _raise_if_rule_failed(
-        prep: Prepared, failures: list[tuple[Unit, AthenaQueryFailed]], store: StateStore
+        prep: Prepared, failures: list[tuple[Unit, AthenaQueryFailed]], store: StateStore,
+        main_query: str,
     ) -> None:
         """Exit 3 when any unit of the rule's own query failed: the report would lack
         denials it cannot see, and read as clean."""
-        rule = [(u, exc) for u, exc in failures if u.query.name == MAIN_QUERY]
+        rule = [(u, exc) for u, exc in failures if u.query.name == main_query]
         if not rule:
             return
         u, first = rule[0]
@@ -296,7 +296,7 @@ class AthenaEngine:
 
 
 def _nothing_read(
-    config: AuditConfig, records: list[QueryRecord], est: ScanEstimate | None
+    config: AuditConfig, records: list[QueryRecord], est: ScanEstimate | None, main_query: str
 ) -> str | None:
     """Why a run that read nothing is not a clean audit: Athena scanned 0 bytes in all,
     or for the rule's query, over a range that should hold logs (not in the future, and
@@ -312,9 +312,9 @@ def _nothing_read(
     why = "the table's partitions may not match the trail (check LOCATION / projection)"
     if sum(r.data_scanned_bytes or 0 for r in ran) == 0:
         return f"Athena scanned 0 bytes for {span}: {why}"
-    main = [r for r in ran if r.name == MAIN_QUERY]
+    main = [r for r in ran if r.name == main_query]
     if main and sum(r.data_scanned_bytes or 0 for r in main) == 0:
-        return f"Athena's rule query {MAIN_QUERY} scanned 0 bytes for {span}: {why}"
+        return f"Athena's rule query {main_query} scanned 0 bytes for {span}: {why}"
     return None
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import csv
 import io
 
-from auditor.aggregate import finding_id
 from auditor.model import Report
-from auditor.render.events import event_severity, event_suppression
+from auditor.render.events import event_findings, event_severity, event_suppression
 
 COLUMNS = (
     "finding_id",
@@ -54,6 +53,7 @@ def safe_cell(value: object) -> str:
 def render(report: Report) -> str:
     severity = event_severity(report)
     suppressed = event_suppression(report)
+    ids = event_findings(report)
     events = report.events
     order = sorted(
         range(len(events)), key=lambda i: (events[i].event_time, events[i].event_id), reverse=True
@@ -65,7 +65,7 @@ def render(report: Report) -> str:
     w.writerow(COLUMNS)
     for i in order:
         e = events[i]
-        fid = finding_id(e.account_id, e.principal)
+        fid = ids[i]
         row = {
             **{c: getattr(e, c) for c in COLUMNS if hasattr(e, c)},
             "finding_id": fid,

@@ -1,10 +1,18 @@
-"""Per-event facts the HTML and CSV share (pure): which exemption suppressed an event,
-the severity of the finding it belongs to, and why AWS refused it."""
+"""Per-event facts the HTML and CSV share (pure): the finding an event is in, which
+exemption suppressed it, the severity of its finding, and why AWS refused it."""
 
 from __future__ import annotations
 
-from auditor.aggregate import finding_id
 from auditor.model import Report
+
+
+def event_findings(report: Report) -> list[str]:
+    """Per event in report.events, the id of the finding it is in, as aggregation set it.
+
+    A report.json written before events carried `finding_id` is read by looking the
+    event's (account, principal) up among the report's own findings; never re-hashed."""
+    by_key = {(f.account_id, f.principal): f.id for f in report.suppressed + report.findings}
+    return [e.finding_id or by_key.get((e.account_id, e.principal), "") for e in report.events]
 
 
 def denial_reason(message: str | None, limit: int = 300) -> str | None:
@@ -25,11 +33,12 @@ def event_suppression(report: Report) -> dict[int, str]:
     only_suppressed = {
         f.id: f.suppressed_by or "exemption" for f in report.suppressed if f.id not in reported
     }
+    ids = event_findings(report)
     out: dict[int, str] = {}
     for i, e in enumerate(report.events):
         label = e.suppressed_by
         if label is None:
-            label = only_suppressed.get(finding_id(e.account_id, e.principal))
+            label = only_suppressed.get(ids[i])
         if label is not None:
             out[i] = label
     return out

@@ -1,17 +1,34 @@
-"""The investigation guide, with each finding's own values filled in (pure).
+"""The investigation guide: the rule folder's guide template, with each finding's own
+values filled in (pure, but for reading the template).
 
-The steps follow what the rule's triage guide asks an analyst to check (DOMAIN.md
-section 2: who, what, what else, expected or not, respond); every sentence is ours.
-A sentence is a tuple of `Part`s: our words (`value=False`) and values taken from the
-events (`value=True`), which each format shows as code and escapes its own way.
+The template (`guide` in rule.toml) defines two macros: `general()`, the steps shown
+once above the per-finding cards, and `finding(f, checks)`, one card. Both write the
+same plain structure, and every word in it is the template's:
+
+    ## Step title
+    A sentence, which may run over several template lines.
+
+    Another sentence (blank lines separate them).
+
+Values taken from the events go through `v(value)` (or `vlist`, `counts`): they become
+`Part(text, value=True)`, which each format shows as code and escapes its own way. They
+travel beside the text as numbered placeholders, so no value can add a step, a sentence
+or markup.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from auditor.model import Finding
+from auditor.rule import RuleFolder
 
+# CloudTrail identity types in words (shared by every rule: the findings table uses it).
 TYPE_WORDS = {
     "AssumedRole": "role",
     "IAMUser": "IAM user",
@@ -26,6 +43,11 @@ TYPE_WORDS = {
 
 _IAC_AGENTS = ("terraform", "pulumi", "cloudformation", "aws-cdk", "cdk/", "crossplane", "ansible")
 _CONSOLE_AGENTS = ("console.amazonaws.com", "aws internal", "signin.amazonaws.com")
+
+# A value's placeholder: private-use code points our templates never write.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_SLOT = re.compile(f"{_OPEN}([0-9]+){_CLOSE}")
+_BREAKS = re.compile(r"[\r\n\x0b\x0c\x85\u2028\u2029]+")
 
 
 @dataclass(frozen=True)
@@ -45,11 +67,14 @@ class Step:
 
 @dataclass(frozen=True)
 class Checks:
-    """Whether the side queries ran: "ok", "failed" or "not run" (an older report)."""
+    """How each of the rule's queries fared in the report: "ok", "failed" or "not run"
+    (an older report, a failed backfill), and the look-ahead the later ones searched."""
 
-    later_success: str = "not run"
-    other_denials: str = "not run"
+    states: dict[str, str] = field(default_factory=dict)
     lookahead_days: str | None = None
+
+    def state(self, query: str) -> str:
+        return self.states.get(query, "not run")
 
 
 @dataclass(frozen=True)
@@ -61,352 +86,112 @@ class FindingGuide:
     flags: tuple[str, ...] = ()  # short tags for the card's header
 
 
-# The general steps, in our words. Shown once above the per-finding cards.
-GENERAL: tuple[tuple[str, str], ...] = (
-    (
-        "Who made the call",
-        (
-            "A denial means nothing changed, so the question is who tried and whether they "
-            "had any business doing so. Start from the identity (its ARN and type), the "
-            "access key it used, where the call came from and with which client."
-        ),
-    ),
-    (
-        "What they tried",
-        (
-            "PutResourcePolicy attaches a policy that decides who else may use a Bedrock "
-            "resource; DeleteResourcePolicy removes one. Read the error message for the "
-            'exact permission that was missing, and read the attempted policy: a "*" '
-            "principal, an account that is not yours, or a grant without an organisation "
-            "condition is what an attacker planting a back door would write."
-        ),
-    ),
-    (
-        "What else they did",
-        (
-            "Denials on several services or actions in a short time suggest an identity "
-            "probing what it may do. A successful policy change by the same identity after "
-            "the denial matters most: the attempt may have worked on a second try."
-        ),
-    ),
-    (
-        "Is it expected?",
-        (
-            "Most denials are permission gaps: a role created before its policy, a "
-            "deployment that ran before its permissions were in place, someone trying "
-            "things out in a sandbox account. Confirm with the owner of the identity and a "
-            "change ticket. If it is expected and will recur, add an exemption with an "
-            "owner, a ticket and an expiry rather than ignoring the report."
-        ),
-    ),
-    (
-        "Respond",
-        (
-            "If nobody can explain it, assume the credentials are in someone else's hands: "
-            "deactivate the access keys or revoke the role's active sessions, review "
-            "everything the identity did around that time, check the current policy of "
-            "each target resource, and keep bedrock:PutResourcePolicy and "
-            "bedrock:DeleteResourcePolicy limited to the few roles that need them. The "
-            "companion rule de0e9ed8 reports successful changes."
-        ),
-    ),
-)
-
-
-def _t(text: str) -> Part:
-    return Part(text)
-
-
-def _v(text: object) -> Part:
-    return Part(str(text), True)
-
-
-def _list(values: tuple[str, ...] | list[str], empty: str = "none recorded") -> list[Part]:
-    if not values:
-        return [_t(empty)]
-    parts: list[Part] = []
-    for i, val in enumerate(values):
-        if i:
-            parts.append(_t(", "))
-        parts.append(_v(val))
-    return parts
-
-
-def _counts(counts: dict[str, int]) -> list[Part]:
-    return _list([f"{k} × {n}" for k, n in counts.items()])
+# ---------------------------------------------------------------- helpers for templates
 
 
 def _times(n: int) -> str:
     return "once" if n == 1 else f"{n:,} times"
 
 
-def _actor(f: Finding) -> tuple[Line, ...]:
-    word = TYPE_WORDS.get(f.principal_type, "principal")
-    when = (
-        [_t(" on "), _v(f.first_seen)]
-        if f.first_seen == f.last_seen
-        else [_t(" between "), _v(f.first_seen), _t(" and "), _v(f.last_seen)]
+def _matching(values: Iterable[str], needles: tuple[str, ...]) -> list[str]:
+    return [v for v in values if any(k in v.lower() for k in needles)]
+
+
+def _keys(f: Finding, prefix: str) -> list[str]:
+    return [k for k in f.access_key_ids if k.startswith(prefix)]
+
+
+class _Values:
+    """The values of one rendering, and the template helpers that place them."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def v(self, value: object) -> str:
+        self.items.append(str(value))
+        return f"{_OPEN}{len(self.items) - 1}{_CLOSE}"
+
+    def vlist(self, values: Iterable[object], empty: str = "none recorded") -> str:
+        placed = [self.v(x) for x in values]
+        return ", ".join(placed) if placed else empty
+
+    def counts(self, counts: dict[str, int]) -> str:
+        return self.vlist(f"{k} × {n}" for k, n in counts.items())
+
+    def helpers(self) -> dict[str, Callable[..., Any]]:
+        return {
+            "v": self.v,
+            "vlist": self.vlist,
+            "counts": self.counts,
+            "times": _times,
+            "type_word": lambda t: TYPE_WORDS.get(t, "principal"),
+            "iac_agents": lambda f: _matching(f.user_agents, _IAC_AGENTS),
+            "console_agents": lambda f: _matching(f.user_agents, _CONSOLE_AGENTS),
+            "long_term_keys": lambda f: _keys(f, "AKIA"),
+            "temporary_keys": lambda f: _keys(f, "ASIA"),
+        }
+
+
+@lru_cache(maxsize=16)
+def _env(folder: Path) -> Any:
+    import jinja2
+
+    e = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # not markup: each format escapes the parts itself
+        trim_blocks=True,
+        lstrip_blocks=True,
+        # a value printed without v() still cannot start a sentence or a step
+        finalize=lambda x: _BREAKS.sub(" ", x) if isinstance(x, str) else x,
     )
-    lines: list[Line] = [
-        (
-            _t(f"The {word} "),
-            _v(f.principal),
-            _t(" ("),
-            _v(f.principal_type or "unknown type"),
-            _t(") was denied " + _times(f.attempts)),
-            *when,
-            _t("."),
-        ),
-        (
-            _t("Source addresses: "),
-            *_list(f.source_ips),
-            _t("; user agents: "),
-            *_list(f.user_agents),
-            _t("."),
-        ),
-        (
-            _t("Access keys: "),
-            *_list(f.access_key_ids),
-            _t(f"; {f.sessions:,} session{'s' if f.sessions != 1 else ''}"),
-            _t("; regions: "),
-            *_list(f.regions),
-            _t("."),
-        ),
-    ]
-    if f.cross_account and f.caller_account_id:
-        lines.append(
-            (
-                _t("The caller belongs to account "),
-                _v(f.caller_account_id),
-                _t(", not to the target account "),
-                _v(f.account_id),
-                _t(": someone outside the account tried to change who may use its resources."),
-            )
-        )
-    if f.principal_type == "Root":
-        lines.append((_t("The root user should not be used for day-to-day work at all."),))
-    return tuple(lines)
+    e.filters["n"] = lambda x: f"{int(x):,}"
+    return e
 
 
-def _attempt(f: Finding) -> tuple[Line, ...]:
-    p = f.policy
-    lines: list[Line] = [
-        (
-            _t("It tried "),
-            *_counts(f.actions),
-            _t(" on "),
-            *_list(f.resources, "an unrecorded resource"),
-            _t("; refused with "),
-            *_counts(f.error_codes),
-            _t("."),
-        )
-    ]
-    if p.principals:
-        named = []
-        for i, pp in enumerate(p.principals):
-            if i:
-                named.append(_t(", "))
-            named += [_v(pp.value), _t(f" ({pp.kind})")]
-        lines.append(
-            (
-                _t("The attempted policy names "),
-                *named,
-                _t("."),
-            )
-        )
-    if p.wildcard:
-        lines.append(
-            (
-                _t("It grants "),
-                _v("*"),
-                _t(": anyone, in any account, could have used the resource."),
-            )
-        )
-    if p.external_accounts:
-        lines.append(
-            (
-                _t("It grants accounts that are neither the resource's own nor listed as yours: "),
-                *_list(p.external_accounts),
-                _t("."),
-            )
-        )
-    if p.missing_org_condition:
-        lines.append(
-            (
-                _t("No "),
-                _v("aws:PrincipalOrgID"),
-                _t(" condition keeps the grant inside your organisation."),
-            )
-        )
-    if p.unparsable:
-        lines.append(
-            (
-                _t(
-                    f"{p.unparsable:,} attempt{'s' if p.unparsable != 1 else ''} carried "
-                    "policy text that was redacted or not valid JSON; read it in report.json."
-                ),
-            )
-        )
-    if f.actions.get("PutResourcePolicy") and not (p.principals or p.unparsable):
-        lines.append((_t("No principal could be read from the attempted policy."),))
-    if not f.actions.get("PutResourcePolicy"):
-        lines.append(
-            (_t("Only deletions: removing a policy can cut off access that others rely on."),)
-        )
-    return tuple(lines)
+def _steps(text: str, values: list[str]) -> tuple[Step, ...]:
+    steps: list[Step] = []
+    for block in re.split(r"\n\s*\n", text):
+        rows = [r.strip() for r in block.strip().split("\n") if r.strip()]
+        if rows and rows[0].startswith("## "):
+            steps.append(Step(rows.pop(0)[3:].strip(), ()))
+        if not rows:
+            continue
+        if not steps:
+            raise ValueError("a guide sentence before the first '## ' step title")
+        sentence = " ".join(rows)
+        parts: list[Part] = []
+        for i, piece in enumerate(_SLOT.split(sentence)):
+            if i % 2:
+                parts.append(Part(values[int(piece)], True))
+            elif piece:
+                parts.append(Part(piece))
+        last = steps[-1]
+        steps[-1] = Step(last.title, (*last.lines, tuple(parts)))
+    return tuple(steps)
 
 
-def _correlate(f: Finding, checks: Checks) -> tuple[Line, ...]:
-    lines: list[Line] = []
-    if f.later_success:
-        lines.append(
-            (
-                _t(
-                    "It SUCCEEDED later: a Bedrock resource policy was changed by this "
-                    "principal at "
-                ),
-                _v(f.later_success),
-                _t(". Find that event and read the policy now in place."),
-            )
-        )
-    elif checks.later_success == "ok":
-        window = f" and the {checks.lookahead_days} days after it" if checks.lookahead_days else ""
-        lines.append(
-            (
-                _t(
-                    "No successful resource-policy change by the principal was found after its "
-                    f"first denial (searched the range{window})."
-                ),
-            )
-        )
-    elif checks.later_success == "failed":
-        lines.append(
-            (
-                _t(
-                    "Whether it later succeeded could NOT be checked: the later-success query "
-                    "failed (see Coverage). Search CloudTrail for its successful calls by hand."
-                ),
-            )
-        )
-    else:
-        lines.append(
-            (
-                _t(
-                    "This report did not check for a later successful change: search CloudTrail "
-                    "for the principal's successful PutResourcePolicy/DeleteResourcePolicy calls."
-                ),
-            )
-        )
-    if f.other_denials:
-        items = [f"{d.service} {d.action} ({d.error_code}) × {d.count}" for d in f.other_denials]
-        total = sum(d.count for d in f.other_denials)
-        lines.append(
-            (
-                _t(f"It was also denied {_times(total)} elsewhere in the range: "),
-                *_list(items),
-                _t("."),
-            )
-        )
-    elif checks.other_denials == "ok":
-        lines.append((_t("It was denied nothing else in the range."),))
-    elif checks.other_denials == "failed":
-        lines.append(
-            (_t("Its other denials could NOT be counted: that query failed (see Coverage)."),)
-        )
-    else:
-        lines.append((_t("This report did not count the principal's other denials."),))
-    return tuple(lines)
+def _render(rule: RuleFolder, macro: str, *args: object) -> tuple[Step, ...]:
+    values = _Values()
+    module = _env(rule.path).get_template(rule.guide).make_module(values.helpers())
+    return _steps(str(getattr(module, macro)(*args)), values.items)
 
 
-def _expected(f: Finding) -> tuple[Line, ...]:
-    lines: list[Line] = [
-        (
-            _t("Ask the owner of account "),
-            _v(f.account_id),
-            _t(" whether "),
-            _v(f.principal),
-            _t(" should manage Bedrock resource policies, and look for a change ticket around "),
-            _v(f.first_seen[:10]),
-            _t("."),
-        )
-    ]
-    agents = [ua for ua in f.user_agents if any(k in ua.lower() for k in _IAC_AGENTS)]
-    if agents:
-        lines.append(
-            (
-                _t("The user agent "),
-                *_list(agents),
-                _t(
-                    " is an infrastructure-as-code tool: a pipeline may have run before its "
-                    "permissions were granted."
-                ),
-            )
-        )
-    console = [ua for ua in f.user_agents if any(k in ua.lower() for k in _CONSOLE_AGENTS)]
-    if console:
-        lines.append(
-            (
-                _t("The user agent "),
-                *_list(console),
-                _t(" points to a person at the console."),
-            )
-        )
-    if f.suppressed_by:
-        lines.append(
-            (
-                _t("An exemption matched: "),
-                _v(f.suppressed_by),
-                _t("."),
-            )
-        )
-    return tuple(lines)
-
-
-def _respond(f: Finding) -> tuple[Line, ...]:
-    lines: list[Line] = []
-    if f.access_key_ids:
-        lines.append(
-            (
-                _t("If it is not explained, deactivate the access keys "),
-                *_list(f.access_key_ids),
-                _t("."),
-            )
-        )
-    if f.principal_type == "AssumedRole":
-        lines.append(
-            (
-                _t("Revoke the active sessions of "),
-                _v(f.principal),
-                _t(" (IAM: revoke active sessions) before the keys expire on their own."),
-            )
-        )
-    lines.append(
-        (
-            _t("Check the current policy of "),
-            *_list(f.resources, "each target resource"),
-            _t(" and review the principal's activity from "),
-            _v(f.first_seen),
-            _t(" onwards."),
-        )
-    )
-    return tuple(lines)
+def general(rule: RuleFolder) -> tuple[tuple[str, str], ...]:
+    """The steps shown once above the cards: (title, text)."""
+    return tuple((s.title, " ".join(plain(line) for line in s.lines))
+                 for s in _render(rule, "general"))
 
 
 def finding_guide(
-    f: Finding, checks: Checks = Checks(), flags: tuple[str, ...] = ()
+    rule: RuleFolder, f: Finding, checks: Checks = Checks(), flags: tuple[str, ...] = ()
 ) -> FindingGuide:
     return FindingGuide(
         flags=flags,
         finding_id=f.id,
         principal=f.principal,
         severity=f.severity,
-        steps=(
-            Step("Who made the call", _actor(f)),
-            Step("What they tried", _attempt(f)),
-            Step("What else they did", _correlate(f, checks)),
-            Step("Is it expected?", _expected(f)),
-            Step("Respond", _respond(f)),
-        ),
+        steps=_render(rule, "finding", f, checks),
     )
 
 

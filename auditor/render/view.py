@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from auditor.aggregate import finding_id
 from auditor.model import (
     Event,
     ExemptionStatus,
@@ -21,8 +20,14 @@ from auditor.model import (
     Report,
 )
 from auditor.render import charts, guide, json_report
-from auditor.render.events import denial_reason, event_severity, event_suppression
+from auditor.render.events import (
+    denial_reason,
+    event_findings,
+    event_severity,
+    event_suppression,
+)
 from auditor.render.scrub import scrub, scrub_config
+from auditor.rule import for_report
 from auditor.severity import LEVELS, rank
 
 EVENT_ROWS = 200  # the HTML event table stops here; report.csv/report.json hold every row
@@ -303,6 +308,7 @@ def _account_severity(findings: tuple[Finding, ...]) -> tuple[AccountSeverity, .
 def _event_rows(report: Report) -> list[EventRow]:
     supp = event_suppression(report)
     sev = event_severity(report)
+    ids = event_findings(report)
     order = sorted(
         range(len(report.events)),
         key=lambda i: (report.events[i].event_time, report.events[i].event_id),
@@ -311,7 +317,7 @@ def _event_rows(report: Report) -> list[EventRow]:
     rows = []
     for i in order:
         e = report.events[i]
-        fid = finding_id(e.account_id, e.principal)
+        fid = ids[i]
         label = supp.get(i)
         rows.append(
             EventRow(e, fid, sev.get((fid, label), ""), label, denial_reason(e.error_message))
@@ -320,16 +326,12 @@ def _event_rows(report: Report) -> list[EventRow]:
 
 
 def _checks(report: Report) -> guide.Checks:
-    def state(name: str) -> str:
-        runs = [q for q in report.provenance.queries if q.name == name]
-        failed = any(q.state != "SUCCEEDED" for q in runs) or any(
-            f.query == name for f in report.coverage.failed_queries
-        )
-        return "failed" if failed else "ok" if runs else "not run"
-
+    """Per query the report ran (or failed to): "ok" or "failed"."""
+    failed = {q.name for q in report.provenance.queries if q.state != "SUCCEEDED"}
+    failed |= {f.query for f in report.coverage.failed_queries}
+    ran = {q.name for q in report.provenance.queries}
     return guide.Checks(
-        later_success=state("later_success"),
-        other_denials=state("other_denials"),
+        states={name: "failed" if name in failed else "ok" for name in sorted(ran | failed)},
         lookahead_days=report.provenance.config.get("lookahead_days"),
     )
 
@@ -473,6 +475,7 @@ def _view(report: Report) -> View:
     checks = _checks(report)
     flags = _policy_flags(report.findings)
     principal_rows = _principal_rows(report.findings)
+    rule = for_report(report.rule)  # None: a rule not installed here; no guide then
     return View(
         json_sha256=hashlib.sha256(json_report.render(report).encode("utf-8")).hexdigest(),
         first_day=first.isoformat(),
@@ -500,9 +503,10 @@ def _view(report: Report) -> View:
         chart_principals_narrow=principals_n,
         chart_actions=actions_chart,
         chart_codes=codes_chart,
-        general_guide=guide.GENERAL,
-        guides=tuple(guide.finding_guide(f, checks, _flags(f)) for f in ordered[:GUIDE_CARDS]),
-        guides_left_out=max(0, len(ordered) - GUIDE_CARDS),
+        general_guide=guide.general(rule) if rule else (),
+        guides=tuple(guide.finding_guide(rule, f, checks, _flags(f))
+                     for f in ordered[:GUIDE_CARDS]) if rule else (),
+        guides_left_out=max(0, len(ordered) - GUIDE_CARDS) if rule else 0,
         command=scrub(prov.command) if prov.command else None,
         config=scrub_config(prov.config),
         queries=tuple(QueryRow(q, tuple(enumerate(q.parameters, start=1))) for q in prov.queries),

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 from auditor.aggregate import build_report
 from auditor.athena.backfill import (
-    KNOWN_MERGES,
     StateStore,
     chunks_at,
     merge,
@@ -32,9 +31,9 @@ from auditor.audit import run_audit
 from auditor.config import AuditConfig, DateRange
 from auditor.engines.athena import AthenaEngine
 from auditor.engines.base import EngineResult
-from auditor.errors import QueryFailed
+from auditor.errors import ConfigError, QueryFailed
 from auditor.plan import build_plan
-from auditor.sqlgen import query_specs
+from auditor.sqlgen import load_specs, query_specs
 
 # -- chunks --------------------------------------------------------------------------------
 
@@ -64,17 +63,29 @@ def test_split_range_covers_the_range_exactly(first: date, days: int, cuts: list
 
 
 def test_every_shipped_query_has_a_merge_kind() -> None:
-    for spec in query_specs():
-        kind = merge_kind(spec.name)
-        assert kind in ("rows", "whole") or kind.startswith("sum:")
-    assert merge_kind("a_query_nobody_declared") == "whole"  # never split: always right
-    assert set(KNOWN_MERGES) >= {"denied_policy_changes"}
+    kinds = {spec.name: merge_kind(spec) for spec in query_specs()}
+    assert kinds == {"denied_policy_changes": "rows", "later_success": "rows",
+                     "other_denials": "sum:denials"}
+
+
+def test_an_undeclared_merge_kind_is_whole_and_a_bad_one_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "q.sql").write_text("SELECT 1")
+    (tmp_path / "queries.toml").write_text('[[query]]\nname = "q"\ntemplate = "q.sql"\n')
+    (spec,) = load_specs(tmp_path)
+    assert merge_kind(spec) == "whole"  # never split: always right
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "q.sql").write_text("SELECT 1")
+    (bad / "queries.toml").write_text(
+        '[[query]]\nname = "q"\ntemplate = "q.sql"\nchunk_merge = "avg:x"\n')
+    with pytest.raises(ConfigError, match="chunk_merge 'avg:x'"):
+        load_specs(bad)
 
 
 def test_a_backfill_plan_has_one_statement_per_query_and_month() -> None:
     cfg = config(date(2026, 8, 20), date(2026, 10, 31))
     units = plan_units(cfg)
-    split = [u for u in units if merge_kind(u.query.name) != "whole"]
+    split = [u for u in units if merge_kind(u.query.spec) != "whole"]
     assert len(split) == 3 * len({u.query.name for u in split})
     main = [u for u in units if u.query.name == "denied_policy_changes"]
     assert [u.query.chunk for u in main] == ["2026-08", "2026-09", "2026-10"]

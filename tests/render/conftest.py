@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.aggregate import finding_id
 from auditor.model import (
-    RULE,
     Coverage,
     DenialCount,
     Event,
@@ -28,6 +26,9 @@ from auditor.model import (
     Totals,
     Unreadable,
 )
+from auditor.rule import load_rule
+
+RULE = load_rule()  # the shipped rule
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "report"
 
@@ -98,6 +99,7 @@ def _events(spec: list[tuple]) -> list[Event]:
                 resource=res,
                 request_parameters=json.dumps({"resourceArn": res, "resourcePolicy": "{}"}),
                 source_file=f"AWSLogs/{acct}/CloudTrail/{region}/2026/10/01/f{n}.json.gz",
+                finding_id=RULE.finding_id(acct, principal),
             )
         )
     return out
@@ -222,7 +224,7 @@ def build_report() -> Report:
             codes[e.error_code] = codes.get(e.error_code, 0) + 1
         return Finding(
             **{
-                "id": finding_id(account, principal),
+                "id": RULE.finding_id(account, principal),
                 "account_id": account,
                 "principal": principal,
                 "principal_type": evs[0].principal_type,
@@ -318,7 +320,7 @@ def build_report() -> Report:
         ),
     )
     return Report(
-        rule=RULE,
+        rule=RULE.meta,
         range_start="2026-10-01T00:00:00Z",
         range_end="2026-11-01T00:00:00Z",
         engine="athena",

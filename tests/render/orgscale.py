@@ -9,9 +9,7 @@ import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from auditor.aggregate import finding_id
 from auditor.model import (
-    RULE,
     Coverage,
     Event,
     Finding,
@@ -25,6 +23,9 @@ from auditor.model import (
     Totals,
     Unreadable,
 )
+from auditor.rule import load_rule
+
+finding_id = load_rule().finding_id
 
 ACCOUNTS = 40
 FINDINGS = 520
@@ -106,6 +107,7 @@ def build_org_report(
                     user_agent=ua,
                     resource=resource,
                     request_parameters=json.dumps({"resourceArn": resource}),
+                    finding_id=finding_id(acct, principal),
                 )
             )
             n_event += 1
@@ -161,7 +163,7 @@ def build_org_report(
         ),
     )
     return Report(
-        rule=RULE,
+        rule=load_rule().meta,
         range_start=_iso(start),
         range_end=_iso(start + timedelta(days=days)),
         engine="local",

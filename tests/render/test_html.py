@@ -190,7 +190,10 @@ def test_investigation_guide_fills_in_the_findings_values(report: Report) -> Non
         "times between 2026-10-04T10:00:00Z and 2026-10-05T09:00:00Z."
     ) in text
     assert "Source addresses: 203.0.113.10; user agents: aws-cli/2.17.0 Python/3.11." in text
-    assert "deactivate the access keys ASIAEXAMPLEKEY01" in text
+    # a role session's ASIA key is temporary: revoke sessions, never "deactivate" it
+    assert "The keys ASIAEXAMPLEKEY01 are temporary role-session credentials" in text
+    assert "deactivate the access keys ASIA" not in text
+    assert "deactivate the access keys AKIAEXAMPLEKEY02" in text  # the IAM user's
     assert "It SUCCEEDED later" in text and "2026-10-06T09:12:00Z" in text
     assert "iam.amazonaws.com CreateAccessKey (AccessDenied) × 3" in text
     assert "is an infrastructure-as-code tool" in text  # the Terraform user agent

@@ -73,3 +73,30 @@ def test_every_field_is_documented(report: Report) -> None:
 def test_bad_json_is_one_clear_error(text: str, message: str) -> None:
     with pytest.raises(RenderError, match=message):
         json_report.loads(text)
+
+
+def test_every_event_names_its_finding(report: Report) -> None:
+    ids = {f.id for f in report.findings + report.suppressed}
+    assert all(e.finding_id in ids for e in report.events)
+
+
+def test_a_report_written_before_events_carried_finding_id_still_renders(
+    report: Report,
+) -> None:
+    from auditor.render import csv_report, html
+
+    data = json_report.to_dict(report)
+    for e in data["events"]:
+        del e["finding_id"]
+    old = json_report.from_dict(data)
+    assert all(e.finding_id is None for e in old.events)
+    assert csv_report.render(old) == csv_report.render(report)
+    assert html.render(old).count("<tr") == html.render(report).count("<tr")
+
+
+def test_a_report_of_a_rule_not_installed_renders_without_a_guide(report: Report) -> None:
+    from auditor.render import html
+
+    other = dataclasses.replace(report, rule=dataclasses.replace(report.rule, id="not-here"))
+    page = html.render(other)
+    assert "Investigation guide" in page and "<dt>Who made the call</dt>" not in page

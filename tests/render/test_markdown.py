@@ -9,11 +9,13 @@ from conftest import GOLDEN, PAYLOAD
 from hostile import STRINGS, UNSAFE_AGENT_WORDS, hostile, unescaped_count
 from hypothesis import HealthCheck, assume, given, settings
 
-from auditor.aggregate import finding_id
 from auditor.model import Report
 from auditor.render import markdown
 from auditor.render.templating import md_code, md_escape
+from auditor.rule import load_rule
 from tests.conftest import golden
+
+RULE = load_rule()  # the shipped rule
 
 FINDINGS_HEADER = "| Severity | Finding | Principal |"
 FINDINGS_COLUMNS = 15  # findings.md
@@ -50,7 +52,7 @@ def test_every_finding_gets_a_row_in_findings_md(report: Report) -> None:
         replace(
             f0,
             principal=f"arn:aws:iam::111122223333:role/r{i}",
-            id=finding_id("111122223333", f"arn:aws:iam::111122223333:role/r{i}"),
+            id=RULE.finding_id("111122223333", f"arn:aws:iam::111122223333:role/r{i}"),
         )
         for i in range(450)
     )

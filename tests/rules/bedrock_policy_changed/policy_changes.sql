@@ -1,0 +1,31 @@
+{%- import 'macros/' ~ dialect ~ '.sql' as d -%}
+{%- import 'macros/common.sql' as c with context -%}
+-- auditor: policy_changes
+-- Successful changes of an Amazon Bedrock resource-based policy: one row per event.
+SELECT
+    eventid AS event_id,
+    eventtime AS event_time,
+    recipientaccountid AS account_id,
+    awsregion AS region,
+    eventname AS action,
+    errorcode AS error_code,
+    errormessage AS error_message,
+    {{ c.principal_key(d) | indent(4) }} AS principal,
+    {{ c.principal_type() }} AS principal_type,
+    nullif(useridentity.accountid, '') AS caller_account_id,
+    nullif(useridentity.arn, '') AS identity_arn,
+    nullif(useridentity.principalid, '') AS session,
+    nullif(useridentity.accesskeyid, '') AS access_key_id,
+    sourceipaddress AS source_ip,
+    useragent AS user_agent,
+    nullif({{ d.json_string('requestparameters', '$.resourceArn') }}, '') AS resource,
+    requestparameters AS request_parameters,
+    {{ d.source_file() }} AS source_file
+FROM {{ table }}
+WHERE {{ c.partition_filter(scheme) }}
+    AND {{ c.time_filter(d) }}
+    {{- c.account_filter() }}
+    AND eventsource = 'bedrock.amazonaws.com'
+    AND eventname IN ('PutResourcePolicy', 'DeleteResourcePolicy')
+    AND errorcode IS NULL
+ORDER BY eventtime, eventid
