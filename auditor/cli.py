@@ -89,8 +89,9 @@ Scheme = Annotated[
     Optional[str],
     typer.Option(
         "--partition-scheme",
-        help="Athena table partitions: timestamp (AWS's default), org "
-        "(account/region/timestamp) or manual (region/year/month/day).",
+        help="Athena table partitions: auto (read the table from Glue, the default), or "
+        "check that it is timestamp (AWS's default), org (account/region/timestamp) or "
+        "manual (region/year/month/day).",
     ),
 ]
 Trail = Annotated[
@@ -265,18 +266,32 @@ def sql(
     database: Database = None,
     table: Table = None,
     partition_scheme: Scheme = None,
+    glue: Annotated[
+        bool, typer.Option("--glue", help="Athena: read the table's shape from Glue (needs "
+                           "AWS); else auto means auditor ddl's timestamp table.")
+    ] = False,
 ) -> None:
     """Print every statement exactly as it would be sent, values inlined. No AWS needed."""
 
     def go() -> int:
         from auditor.plan import build_plan
 
-        cfg = load_config(**locals_)
+        cfg = load_config(**{k: v for k, v in locals_.items() if k != "glue"})
         if cfg.engine == "athena":
             # A backfill is sent as monthly chunks: print every statement of every chunk.
+            from auditor.athena import tableshape
             from auditor.athena.backfill import plan_units
 
-            units = plan_units(cfg, "athena")
+            if glue:
+                from auditor.athena.runner import make_client
+
+                shape = tableshape.resolve(cfg.athena, make_client("glue"))
+            else:
+                shape = tableshape.assumed(cfg.athena)
+            shape.check_filters(cfg.accounts, cfg.regions)
+            for note in shape.coverage_notes():
+                typer.echo(f"-- {note}", err=True)
+            units = plan_units(cfg, "athena", shape=shape)
             several = len({u.chunk.label for u in units}) > 1
             for u in units:
                 where = f" ({u.chunk.label})" if several else ""
@@ -350,6 +365,8 @@ def ddl(
         if not root:
             raise ConfigError("--trail s3://bucket/prefix is required (the trail's root)")
         scheme = setting(ath, "partition_scheme", partition_scheme, "timestamp")
+        if scheme == "auto":  # nothing to read yet: the table is what ddl prints
+            scheme = "timestamp"
         start = (not_before_cloudtrail(parse_day(start_date, "--start-date"), "--start-date")
                  if start_date else ddlmod.DEFAULT_START)
         layout = ddlmod.layout_from_flags(root, org_id, tuple(account or ()), tuple(region or ()))
