@@ -1,10 +1,11 @@
 """The command line: parse -> AuditConfig -> run_audit() -> render -> exit code.
 
 Exit codes (README "Exit codes"):
-  0  audit done, reports written
+  0  audit done, reports written (`check`: every check ok, an audit would run)
   1  a finding at or above --fail-on remains
-  2  bad input: flags, dates, config, source, or a plan over --max-scan-gb
-  3  a query failed, was cancelled or timed out
+  2  bad input: flags, dates, config, source, table, or a plan over --max-scan-gb
+  3  a query failed, was cancelled or timed out (`check`: AWS refused a call the audit
+     needs, or the workgroup cannot run it)
   4  --strict and coverage is incomplete (unreadable files/records, failed queries)
   130 interrupted
   141 stdout closed early (`auditor sql | head`): stopped quietly, as on SIGPIPE
@@ -300,6 +301,50 @@ def sql(
         for q in build_plan(cfg, "duckdb").queries:
             typer.echo(f"-- {q.title}\n{q.display};\n")
         return 0
+
+    locals_ = dict(locals())
+    _run(go)
+
+
+@app.command()
+def check(
+    start: From = None,
+    end: To = None,
+    month: Month = None,
+    account: Account = None,
+    region: Region = None,
+    config: ConfigOpt = None,
+    database: Database = None,
+    table: Table = None,
+    workgroup: Workgroup = None,
+    output_location: OutputLocation = None,
+    partition_scheme: Scheme = None,
+    trail: Trail = None,
+    max_scan_gb: Annotated[
+        Optional[float],
+        typer.Option("--max-scan-gb", help="Check the range's estimate against this."),
+    ] = None,
+) -> None:
+    """Athena preflight: table, partitions, fields, workgroup, permissions, estimate.
+    One line per check; exit 0 only when an audit would run (else 2, or 3 when AWS
+    refuses a call the audit needs)."""
+
+    def go() -> int:
+        from datetime import UTC, datetime
+
+        from auditor.athena.check import run_checks
+        from auditor.athena.runner import make_client
+
+        kw = dict(locals_, engine="athena")
+        with_range = bool(start or end or month)
+        if not with_range:  # the checks but the estimate need no range: take this month
+            kw["month"] = f"{datetime.now(UTC):%Y-%m}"
+        cfg = load_config(**kw)
+        checks = run_checks(cfg, make_client("glue"), make_client("athena"),
+                            make_client("s3"), with_range=with_range)
+        for c in checks:
+            typer.echo(c.line())
+        return max((c.exit_code for c in checks if not c.ok), default=0)
 
     locals_ = dict(locals())
     _run(go)
