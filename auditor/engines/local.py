@@ -122,6 +122,7 @@ class LocalEngine:
         files_scanned = records = bytes_scanned = 0
         unreadable: list[Unreadable] = []
         files_bad = 0
+        gets: list[tuple[int, int]] = []  # (S3 GETs, bytes) per file read
         sizes = {f.path: f.size for f in disc.files}
         with tempfile.TemporaryDirectory(prefix="auditor-") as tmp:
             rows_path = os.path.join(tmp, "candidates.ndjson")
@@ -134,6 +135,7 @@ class LocalEngine:
                 def consume(results: Iterator[prefilter.FileResult]) -> None:
                     nonlocal files_scanned, records, bytes_scanned, files_bad, gate_hits
                     for res in results:
+                        gets.append(res.s3_reads)
                         if res.error:
                             files_bad += 1
                             unreadable.append(Unreadable(res.path, res.error))
@@ -182,6 +184,8 @@ class LocalEngine:
             shortfalls=shortfalls(disc, config.source),
         )
         result.input_fingerprint = fingerprint(disc.files, config.source)
+        if hasattr(lister, "calls"):  # an s3:// source: its LIST and GET requests
+            result.s3_calls = lister.calls.with_reads(gets)
         return result
 
     def _run_sql(
