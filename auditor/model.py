@@ -237,6 +237,17 @@ class QueryRecord:
 
 
 @dataclass(frozen=True)
+class S3Calls:
+    """Requests an audit made to S3 for its source: ListObjectsV2 (discovery) and
+    GetObject (reading log files: every attempt, retries included; none for a file the
+    --cache held), and the bytes those GETs brought back."""
+
+    list_calls: int = 0
+    get_calls: int = 0
+    get_bytes: int = 0
+
+
+@dataclass(frozen=True)
 class Provenance:
     tool_version: str
     generated_at: str
@@ -245,6 +256,7 @@ class Provenance:
     config: dict[str, str] = field(default_factory=dict)
     input_fingerprint: str | None = None
     estimated_scan_bytes: int | None = None
+    s3_calls: S3Calls | None = None  # an s3:// source read by the local engine
 
     @property
     def total_cost_usd(self) -> float:

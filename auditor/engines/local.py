@@ -157,6 +157,7 @@ class LocalEngine:
         settings = prefilter.ScanSettings.from_plan(plan, cache)
 
         tally = _Tally({f.path: f.size for f in disc.files})
+        gets: list[tuple[int, int]] = []  # (S3 GETs, bytes) per file read
         with tempfile.TemporaryDirectory(prefix="auditor-") as tmp:
             rows_path = os.path.join(tmp, "candidates.ndjson")
             with open(rows_path, "wb") as out:
@@ -166,6 +167,7 @@ class LocalEngine:
 
                 def consume(results: Iterator[prefilter.FileResult]) -> None:
                     for res in results:
+                        gets.append(res.s3_reads)
                         if rows := tally.add(res):
                             out.write(rows)
 
@@ -204,6 +206,8 @@ class LocalEngine:
             shortfalls=shortfalls(disc, config.source),
         )
         result.input_fingerprint = fingerprint(disc.files, config.source)
+        if hasattr(lister, "calls"):  # an s3:// source: its LIST and GET requests
+            result.s3_calls = lister.calls.with_reads(gets)
         return result
 
     def _run_sql(
