@@ -123,6 +123,8 @@ class S3Lister:
             self.client = client or make_client()
         except BotoCoreError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
             raise SourceError(f"--source {source}: {exc}") from None
+        # s3://bucket/key -> ETag of every object listed (the events store's file identity)
+        self.etags: dict[str, str] = {}
         # Fail now, with one line, if the bucket is missing or closed to us.
         self._ready = False
         self._page(self._key_prefix(self.join(source)), max_keys=1)
@@ -188,6 +190,8 @@ class S3Lister:
                 name = obj["Key"][len(p):]
                 if name:  # not the folder marker object `prefix/` itself
                     out.append((name, int(obj.get("Size", 0))))
+                    if obj.get("ETag"):
+                        self.etags[f"s3://{self.bucket}/{obj['Key']}"] = str(obj["ETag"])
         return out
 
     def _files_or_error(self, prefix: str) -> list[tuple[str, int]] | ListingError:
