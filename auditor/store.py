@@ -131,7 +131,10 @@ def _write_json(path: Path, data: dict[str, Any], tmp: Path) -> None:
 
 
 class Store:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, audit: bool = True) -> None:
+        """audit=False (info, prune): an existing store, taken as it is."""
+        if not audit and not (root / "STORE.json").is_file():
+            raise ConfigError(f"--store {root}: no events store there")
         self.root = root
         self.parts_dir = root / "parts"
         self.tmp = root / "tmp"
@@ -142,8 +145,9 @@ class Store:
             self._lock_fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise ConfigError(f"--store {root}: cannot use it: {exc.strerror}") from None
-        with self.locked(exclusive=True):
-            self._check_version()
+        if audit:
+            with self.locked(exclusive=True):
+                self._check_version()
 
     def close(self) -> None:
         os.close(self._lock_fd)
@@ -436,3 +440,62 @@ class Session:
             else:
                 out.append((k.account, k.region, day.isoformat(), day.isoformat(), 1))
         return out
+
+
+def info(root: Path) -> str:
+    """`auditor store info`: what the store holds, as text."""
+    st = Store(root, audit=False)
+    try:
+        with st.locked(exclusive=False):
+            try:
+                meta = json.loads((root / "STORE.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                meta = None
+            size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+            streams: dict[tuple[str, str], dict[str, Any]] = {}
+            bad = 0
+            for _path, man in st.manifests():
+                if man is None or not isinstance(man.get("folder"), str):
+                    bad += 1
+                    continue
+                s = streams.setdefault((str(man.get("account")), str(man.get("region"))),
+                                       {"days": set(), "parts": 0, "rows": 0, "files": 0})
+                s["days"].add(man["folder"].replace("/", "-"))
+                s["parts"] += 1
+                s["rows"] += man.get("rows") or 0
+                s["files"] += len(man.get("files") or ())
+    finally:
+        st.close()
+    current = meta == {"format": FORMAT, "version": VERSION, "schema": st.schema}
+    version = meta.get("version") if isinstance(meta, dict) else "unreadable"
+    lines = [
+        f"events store: {root}",
+        f"schema: version {version}, table {meta.get('schema') if isinstance(meta, dict) else '?'}"
+        + ("" if current else f" (this auditor writes version {VERSION}, table {st.schema}: "
+                              "the next audit rebuilds it)"),
+        f"size: {size:,} bytes in {sum(s['parts'] for s in streams.values()):,} part(s)"
+        + (f", {bad} unreadable manifest(s)" if bad else ""),
+        f"accounts: {len({a for a, _ in streams})}, regions: {len({r for _, r in streams})}",
+    ]
+    for (acct, region), s in sorted(streams.items()):
+        days = sorted(s["days"])
+        lines.append(f"  {acct} {region}: {len(days)} day(s) {days[0]}..{days[-1]}, "
+                     f"{s['files']:,} source file(s), {s['rows']:,} row(s)")
+    return "\n".join(lines) + "\n"
+
+
+def prune(root: Path, before: date | None, accounts: tuple[str, ...]) -> int:
+    """`auditor store prune`: remove the parts of days before `before` (of `accounts`
+    only, when given), or every part of `accounts`. Returns how many were removed."""
+    cut = f"{before:%Y/%m/%d}" if before else None
+
+    def keep(man: dict[str, Any]) -> bool:
+        mine = not accounts or man.get("account") in accounts
+        old = cut is None or str(man.get("folder")) < cut
+        return not (mine and old)
+
+    st = Store(root, audit=False)
+    try:
+        return st.prune(keep)
+    finally:
+        st.close()

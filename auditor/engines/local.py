@@ -17,8 +17,8 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 
-from auditor.config import AuditConfig
 from auditor import store
+from auditor.config import AuditConfig
 from auditor.engines import prefilter
 from auditor.engines.base import EngineResult
 from auditor.engines.pool import WorkerPool
