@@ -501,7 +501,7 @@ def store_prune(
         day = parse_day(before, "--before") if before else None
         accounts = validate_accounts(tuple(account or ()))
         n = prune(_store_dir(store, config), day, accounts)
-        typer.echo(f"removed {n} part(s)")
+        typer.echo(f"removed {n} day folder(s)")
         return 0
 
     _run(go)

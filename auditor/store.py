@@ -7,8 +7,13 @@ the trail otherwise, then stores what it read.
     DIR/STORE.json   {"format", "version", "schema"}: another version or table shape is
                      wiped and rebuilt, never read
     DIR/.lock        flock: shared while an audit reads parts, exclusive while one writes
-    DIR/parts/<account>/<region>/<YYYY>/<MM>/<DD>/<profile>-<hash>.json     manifest
-    DIR/parts/<account>/<region>/<YYYY>/<MM>/<DD>/<profile>-<hash>.parquet  rows (none: 0 rows)
+    DIR/parts/<account>/<region>/<YYYY-MM>/<profile>-<hash>.json     manifest: per day
+                     folder its source files and counts; the file's size and SHA-256
+    DIR/parts/<account>/<region>/<YYYY-MM>/<profile>-<hash>.parquet  the month's rows
+
+One Parquet file per month, not per day: DuckDB binds each file's schema (a wide nested
+struct) at ~20 ms a file, so a month of 62 day files loaded in 1.4 s against 0.12 s for
+the same rows in one file.
     DIR/tmp/         parts being written, moved into place with os.replace
 
 A part's profile is `full` (the day read by every query) or `ahead` (a look-ahead day
@@ -97,9 +102,12 @@ class DayRead:
 
 @dataclass(frozen=True)
 class Part:
+    """A day the store serves: its manifest entry, and the month's Parquet file (None
+    when the day has no row)."""
+
     key: DayKey
     profile: str
-    manifest: dict[str, Any]
+    entry: dict[str, Any]
     parquet: Path | None
 
 
@@ -160,6 +168,16 @@ class Store:
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """An audit's hold on the store: shared until the table is loaded (`save` takes
+        it exclusive), then the store is closed."""
+        try:
+            with self.locked(exclusive=False):
+                yield
+        finally:
+            self.close()
+
     def _check_version(self) -> None:
         meta_path = self.root / "STORE.json"
         want = {"format": FORMAT, "version": VERSION, "schema": self.schema}
@@ -188,128 +206,139 @@ class Store:
         return f"version {meta.get('version')} (table {meta.get('schema')})"
 
     def _base(self, key: DayKey, profile: str, phash: str) -> Path:
-        y, m, d = key.folder.split("/")
-        return (self.parts_dir / _safe(key.account) / _safe(key.region) / y / m / d
-                / f"{profile}-{phash}")
+        return (self.parts_dir / _safe(key.account) / _safe(key.region) / key.folder[:7]
+                .replace("/", "-") / f"{profile}-{phash}")
+
+    def _read(self, base: Path, key: DayKey, profile: str,
+              phash: str) -> tuple[dict[str, Any] | None, str | None]:
+        """A month part's manifest, checked against its place and its Parquet file
+        (size and SHA-256 as written): (manifest, None), (None, None) when there is
+        none, or (None, why it is damaged)."""
+        try:
+            man = json.loads(base.with_suffix(".json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None, None
+        except OSError as exc:
+            return None, f"manifest: {exc.strerror}"
+        except ValueError:
+            return None, "manifest is not JSON"
+        want = {"version": VERSION, "schema": self.schema, "profile": profile,
+                "profile_hash": phash, "account": key.account, "region": key.region,
+                "month": key.folder[:7]}
+        if not isinstance(man, dict) or any(man.get(k) != v for k, v in want.items()):
+            return None, "manifest does not match its place in the store"
+        days, pq = man.get("days"), man.get("parquet")
+        counts = ("rows", "files_read", "records", "bytes", "gate_hits")
+        if not isinstance(days, dict) or not all(
+            isinstance(d, dict) and isinstance(d.get("files"), list)
+            and all(isinstance(d.get(c), int) for c in counts) for d in days.values()
+        ):
+            return None, "manifest lacks its days' counts"
+        if any(d["rows"] for d in days.values()) != isinstance(pq, dict):
+            return None, "manifest and Parquet file disagree"
+        if isinstance(pq, dict):
+            path = base.with_suffix(".parquet")
+            try:
+                if path.stat().st_size != pq.get("size") or _sha256(path) != pq.get("sha256"):
+                    return None, "Parquet file changed or truncated since it was written"
+            except OSError as exc:
+                return None, f"Parquet: {exc.strerror}"
+        return man, None
 
     # ------------------------------------------------------------------ read
 
-    def lookup(self, days: dict[DayKey, list[FileId]], profiles: dict[DayKey, str],
-               hashes: dict[str, str]) -> Lookup:
-        """The parts that can serve these days: same profile, same source files, and a
-        Parquet file that is whole (size and SHA-256 as written). A damaged part is
-        named in `notes` and read from the trail again. Call under locked(False)."""
+    def lookup(self, days: dict[DayKey, list[FileId]], profile: str,
+               phash: str) -> Lookup:
+        """The days these parts can serve: same profile, same source files, a whole
+        Parquet file. A damaged part is named in `notes` (its days are read from the
+        trail and it is rebuilt). Call under locked(False)."""
         out = Lookup()
-        for key, files in days.items():
-            profile = profiles[key]
-            base = self._base(key, profile, hashes[profile])
-            try:
-                text = base.with_suffix(".json").read_text(encoding="utf-8")
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                out.notes.append(self._damaged(key, profile, f"manifest: {exc.strerror}"))
-                continue
-            why, man = self._check(text, key, profile, hashes[profile])
+        months: dict[Path, list[DayKey]] = {}
+        for key in days:
+            months.setdefault(self._base(key, profile, phash), []).append(key)
+        for base, keys in sorted(months.items()):
+            man, why = self._read(base, keys[0], profile, phash)
             if why:
-                out.notes.append(self._damaged(key, profile, why))
+                k = keys[0]
+                out.notes.append(f"events store: damaged part {k.account} {k.region} "
+                                 f"{k.folder[:7]} ({profile}): {why}; its days were read "
+                                 "from the trail and the part rebuilt")
+            if man is None:
                 continue
-            if man["files"] != [list(f) for f in sorted(files)]:
-                continue  # files changed, grew or were added: read the trail again
-            pq = man.get("parquet")
-            path = base.with_suffix(".parquet") if pq else None
-            if path is not None and pq is not None:
-                try:
-                    if path.stat().st_size != pq["size"] or _sha256(path) != pq["sha256"]:
-                        out.notes.append(self._damaged(key, profile, "Parquet file changed "
-                                                       "or truncated since it was written"))
-                        continue
-                except OSError as exc:
-                    out.notes.append(self._damaged(key, profile, f"Parquet: {exc.strerror}"))
-                    continue
-            out.parts[(key, profile)] = Part(key, profile, man, path)
+            pq = base.with_suffix(".parquet") if man["parquet"] else None
+            for key in keys:
+                entry = man["days"].get(key.folder)
+                # Files changed, grew or were added: read the trail again.
+                if entry is not None and entry["files"] == [list(f) for f in sorted(days[key])]:
+                    out.parts[(key, profile)] = Part(key, profile, entry,
+                                                     pq if entry["rows"] else None)
         return out
-
-    def _check(self, text: str, key: DayKey, profile: str,
-               phash: str) -> tuple[str | None, dict[str, Any]]:
-        try:
-            man = json.loads(text)
-        except ValueError:
-            return "manifest is not JSON", {}
-        want = {"version": VERSION, "schema": self.schema, "profile": profile,
-                "profile_hash": phash, "account": key.account, "region": key.region,
-                "folder": key.folder}
-        if not isinstance(man, dict) or any(man.get(k) != v for k, v in want.items()):
-            return "manifest does not match its place in the store", {}
-        counts = ("rows", "files_read", "records", "bytes", "gate_hits")
-        if not all(isinstance(man.get(k), int) for k in counts) or not isinstance(
-            man.get("files"), list
-        ):
-            return "manifest lacks its counts", {}
-        pq = man.get("parquet")
-        if (man["rows"] > 0) != isinstance(pq, dict):
-            return "manifest and Parquet file disagree", {}
-        return None, man
-
-    def _damaged(self, key: DayKey, profile: str, why: str) -> str:
-        return (f"events store: damaged part {key.account} {key.region} {key.folder} "
-                f"({profile}): {why}; read from the trail and rebuilt")
 
     # ------------------------------------------------------------------ write
 
-    def export(self, con: Any, table: str, reads: list[DayRead],
-               hashes: dict[str, str]) -> list[tuple[Path, Path | None, dict[str, Any]]]:
-        """Write the table's rows of each clean day read into tmp/ (no lock needed:
-        names are unique); `commit` moves them into place. Returns (manifest path,
-        Parquet temp file, manifest)."""
+    def save(self, con: Any, table: str, reads: list[DayRead], hashes: dict[str, str]) -> None:
+        """Store the table's rows of each clean day read: per month part, its kept days
+        (read back from the old Parquet file) and the new ones into a new file, moved
+        into place with os.replace, then its manifest. Under the exclusive lock."""
+        months: dict[Path, list[DayRead]] = {}
+        for d in reads:
+            if d.clean:
+                months.setdefault(self._base(d.key, d.profile, hashes[d.profile]), []).append(d)
+        if not months:
+            return
         counts = {
             (a, r, t): n for a, r, t, n in con.execute(
                 f'SELECT account, region, "timestamp", count(*) FROM {table} GROUP BY ALL'
             ).fetchall()
         }
-        staged = []
-        for d in reads:
-            if not d.clean:
-                continue
-            k = d.key
-            rows = counts.get((k.account, k.region, k.folder), 0)
-            tmp_pq = None
-            pq = None
-            if rows:
-                tmp_pq = self.tmp / f"{uuid.uuid4().hex}.parquet"
-                con.execute(
-                    f"COPY (SELECT * FROM {table} WHERE account = ? AND region = ? AND "
-                    f"\"timestamp\" = ?) TO '{_sql_str(str(tmp_pq))}' "
-                    "(FORMAT parquet, COMPRESSION zstd)",
-                    [k.account, k.region, k.folder],
-                )
-                pq = {"size": tmp_pq.stat().st_size, "sha256": _sha256(tmp_pq)}
-            man = {
-                "version": VERSION, "schema": self.schema, "profile": d.profile,
-                "profile_hash": hashes[d.profile], "account": k.account, "region": k.region,
-                "folder": k.folder, "files": [list(f) for f in sorted(d.files)],
-                "rows": rows, "files_read": d.files_read, "records": d.records,
-                "bytes": d.bytes, "gate_hits": d.gate_hits, "parquet": pq,
-            }
-            staged.append((self._base(k, d.profile, hashes[d.profile]), tmp_pq, man))
-        return staged
-
-    def commit(self, staged: list[tuple[Path, Path | None, dict[str, Any]]]) -> None:
-        """Move staged parts into place: Parquet first, then its manifest (a reader
-        that meets the new manifest finds the new Parquet, and checks its hash)."""
         with self.locked(exclusive=True):
-            for base, tmp_pq, man in staged:
-                base.parent.mkdir(parents=True, exist_ok=True)
-                if tmp_pq is not None:
-                    os.replace(tmp_pq, base.with_suffix(".parquet"))
-                else:
-                    base.with_suffix(".parquet").unlink(missing_ok=True)
-                _write_json(base.with_suffix(".json"), man, self.tmp)
+            for base, fresh in sorted(months.items(), key=lambda kv: kv[0]):
+                self._save_month(con, table, base, fresh, counts, hashes)
 
-    def discard(self, staged: list[tuple[Path, Path | None, dict[str, Any]]]) -> None:
-        for _base, tmp_pq, _man in staged:
-            if tmp_pq is not None:
+    def _save_month(self, con: Any, table: str, base: Path, fresh: list[DayRead],
+                    counts: dict[tuple[str, str, str], int], hashes: dict[str, str]) -> None:
+        k0, profile = fresh[0].key, fresh[0].profile
+        old, _why = self._read(base, k0, profile, hashes[profile])
+        new_days = {d.key.folder for d in fresh}
+        kept = {f: e for f, e in (old or {}).get("days", {}).items() if f not in new_days}
+        days = dict(kept)
+        for d in fresh:
+            days[d.key.folder] = {
+                "files": [list(f) for f in sorted(d.files)],
+                "rows": counts.get((d.key.account, d.key.region, d.key.folder), 0),
+                "files_read": d.files_read, "records": d.records, "bytes": d.bytes,
+                "gate_hits": d.gate_hits,
+            }
+        pq = None
+        if any(e["rows"] for e in days.values()):
+            tmp_pq = self.tmp / f"{uuid.uuid4().hex}.parquet"
+            marks = ", ".join("?" for _ in new_days)
+            select = (f'SELECT * FROM {table} WHERE account = ? AND region = ? AND '
+                      f'"timestamp" IN ({marks})')
+            params: list[Any] = [k0.account, k0.region, *sorted(new_days)]
+            if any(e["rows"] for e in kept.values()):
+                km = ", ".join("?" for _ in kept)
+                select += (" UNION ALL SELECT * FROM read_parquet(?) WHERE "
+                           f'"timestamp" IN ({km})')
+                params += [str(base.with_suffix(".parquet")), *sorted(kept)]
+            try:
+                con.execute(f"COPY ({select} ORDER BY \"timestamp\") TO "
+                            f"'{_sql_str(str(tmp_pq))}' (FORMAT parquet, COMPRESSION zstd)",
+                            params)
+                pq = {"size": tmp_pq.stat().st_size, "sha256": _sha256(tmp_pq)}
+                base.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp_pq, base.with_suffix(".parquet"))
+            finally:
                 tmp_pq.unlink(missing_ok=True)
+        else:
+            base.with_suffix(".parquet").unlink(missing_ok=True)
+        man = {
+            "version": VERSION, "schema": self.schema, "profile": profile,
+            "profile_hash": hashes[profile], "account": k0.account, "region": k0.region,
+            "month": k0.folder[:7], "parquet": pq, "days": dict(sorted(days.items())),
+        }
+        base.parent.mkdir(parents=True, exist_ok=True)
+        _write_json(base.with_suffix(".json"), man, self.tmp)
 
     # ------------------------------------------------------------------ info, prune
 
@@ -321,16 +350,26 @@ class Store:
                 man = None
             yield path, man if isinstance(man, dict) else None
 
-    def prune(self, keep: Callable[[dict[str, Any]], bool]) -> int:
-        """Remove every part `keep` refuses (and every unreadable manifest)."""
+    def prune(self, drop: Callable[[dict[str, Any], str], bool]) -> int:
+        """Remove the days `drop(manifest, YYYY/MM/DD)` names (every part whose manifest
+        cannot be read): the manifest forgets them; a part left with no day is removed.
+        Their rows stay in the Parquet file until the month is next written (never
+        served: only the manifest's days are). Returns how many days were removed."""
         removed = 0
         with self.locked(exclusive=True):
             for path, man in list(self.manifests()):
-                if man is not None and keep(man):
+                days = man.get("days") if man else None
+                if not isinstance(days, dict):
+                    path.with_suffix(".parquet").unlink(missing_ok=True)
+                    path.unlink()
                     continue
-                path.with_suffix(".parquet").unlink(missing_ok=True)
-                path.unlink(missing_ok=True)
-                removed += 1
+                keep = {f: e for f, e in days.items() if not drop(man, f)}  # type: ignore[arg-type]
+                removed += len(days) - len(keep)
+                if not keep:
+                    path.with_suffix(".parquet").unlink(missing_ok=True)
+                    path.unlink()
+                elif len(keep) < len(days):
+                    _write_json(path, {**man, "days": keep}, self.tmp)  # type: ignore[dict-item]
             for d in sorted(self.parts_dir.rglob("*"), reverse=True):
                 if d.is_dir() and not any(d.iterdir()):
                     d.rmdir()
@@ -358,7 +397,7 @@ class Session:
     """One audit's use of the store (the local engine's hook): which day folders the
     store serves, what the scan of the others counted per day, then the rows in and out
     of the `cloudtrail` table. The caller holds `store.locked(False)` from `serve` until
-    the table is loaded and exported, then calls `store.commit`."""
+    the table is loaded; `save` takes the exclusive lock itself."""
 
     def __init__(self, store: Store, settings: Any, files: list[Any],
                  etags: dict[str, str] | None) -> None:
@@ -379,14 +418,13 @@ class Session:
         self.served: dict[tuple[DayKey, str], Part] = {}
         self.reads: dict[DayKey, DayRead] = {}
         self.notes: list[str] = list(store.notes)
-        self.staged: list[tuple[Path, Path | None, dict[str, Any]]] = []
 
     def serve(self, tasks: list[Any], profile: str) -> list[Any]:
         """The tasks the store cannot serve (a day is served whole or not at all)."""
         profile = profile if profile in self.hashes else FULL
         want = {self.day_of[t.path] for t in tasks} - self.unknown
-        found = self.store.lookup({k: self.days[k] for k in want},
-                                  dict.fromkeys(want, profile), self.hashes)
+        found = self.store.lookup({k: self.days[k] for k in want}, profile,
+                                  self.hashes[profile])
         self.notes += found.notes
         self.served.update(found.parts)
         left = [t for t in tasks if (self.day_of[t.path], profile) not in found.parts]
@@ -415,15 +453,25 @@ class Session:
         d.gate_hits += res.gate_hits
 
     def load(self, con: Any, table: str) -> None:
-        paths = [str(p.parquet) for p in self.served.values() if p.parquet is not None]
-        if paths:
-            con.execute(f"INSERT INTO {table} SELECT * FROM read_parquet(?)", [paths])
+        """The served days' rows, from their month files (a file may hold days not
+        served: stale, or of the other profile's reads)."""
+        wanted = sorted({(str(p.parquet), p.key.folder) for p in self.served.values()
+                         if p.parquet is not None})
+        if not wanted:
+            return
+        con.execute("CREATE TEMP TABLE _served (file VARCHAR, ts VARCHAR)")
+        con.executemany("INSERT INTO _served VALUES (?, ?)", wanted)
+        con.execute(
+            f"INSERT INTO {table} SELECT * EXCLUDE (filename) FROM read_parquet(?, "
+            'filename = true) WHERE (filename, "timestamp") IN (SELECT file, ts FROM _served)',
+            [sorted({f for f, _ in wanted})],
+        )
+        con.execute("DROP TABLE _served")
 
-    def export(self, con: Any, table: str) -> list[tuple[Path, Path | None, dict[str, Any]]]:
-        # A day all of whose files were read (a day read in part never is: a day is
-        # served whole or read whole).
+    def save(self, con: Any, table: str) -> None:
+        # Only a day all of whose files were read (a day is served whole or read whole).
         done = [d for d in self.reads.values() if d.files_read == len(d.files)]
-        return self.store.export(con, table, done, self.hashes)
+        self.store.save(con, table, done, self.hashes)
 
     def runs(self) -> list[tuple[str, str, str, str, int]]:
         """(account, region, first day, last day, days) of each run of consecutive days
@@ -455,15 +503,16 @@ def info(root: Path) -> str:
             streams: dict[tuple[str, str], dict[str, Any]] = {}
             bad = 0
             for _path, man in st.manifests():
-                if man is None or not isinstance(man.get("folder"), str):
+                if man is None or not isinstance(man.get("days"), dict):
                     bad += 1
                     continue
                 s = streams.setdefault((str(man.get("account")), str(man.get("region"))),
                                        {"days": set(), "parts": 0, "rows": 0, "files": 0})
-                s["days"].add(man["folder"].replace("/", "-"))
                 s["parts"] += 1
-                s["rows"] += man.get("rows") or 0
-                s["files"] += len(man.get("files") or ())
+                for folder, e in (man.get("days") or {}).items():
+                    s["days"].add(folder.replace("/", "-"))
+                    s["rows"] += e.get("rows") or 0
+                    s["files"] += len(e.get("files") or ())
     finally:
         st.close()
     current = meta == {"format": FORMAT, "version": VERSION, "schema": st.schema}
@@ -489,13 +538,12 @@ def prune(root: Path, before: date | None, accounts: tuple[str, ...]) -> int:
     only, when given), or every part of `accounts`. Returns how many were removed."""
     cut = f"{before:%Y/%m/%d}" if before else None
 
-    def keep(man: dict[str, Any]) -> bool:
+    def drop(man: dict[str, Any], folder: str) -> bool:
         mine = not accounts or man.get("account") in accounts
-        old = cut is None or str(man.get("folder")) < cut
-        return not (mine and old)
+        return mine and (cut is None or folder < cut)
 
     st = Store(root, audit=False)
     try:
-        return st.prune(keep)
+        return st.prune(drop)
     finally:
         st.close()

@@ -151,7 +151,7 @@ def _serve(session: store.Session, tally: _Tally, tasks: list[prefilter.Task],
     """The tasks left once the store serves what it can; served days counted as read."""
     left = session.serve(tasks, profile)
     for part in session.served_parts(profile):
-        m = part.manifest
+        m = part.entry
         tally.files_scanned += m["files_read"]
         tally.records += m["records"]
         tally.bytes_scanned += m["bytes"]
@@ -160,15 +160,14 @@ def _serve(session: store.Session, tally: _Tally, tasks: list[prefilter.Task],
 
 
 def _store_rows(duckdb, con, session: store.Session) -> None:  # type: ignore[no-untyped-def]
-    """Served parts into the table; the days read from the trail out to the store (staged:
-    committed once the audit is done). The store only saves work: a part it cannot write
-    is a note, never a failed audit."""
+    """Served days into the table; the days read from the trail out to the store. The
+    store only saves work: a part it cannot write is a note, never a failed audit."""
     try:
         session.load(con, LOCAL_TABLE)
     except duckdb.Error as exc:
         raise QueryFailed(f"events store {session.store.root}: cannot read a part: {exc}") from None
     try:
-        session.staged = session.export(con, LOCAL_TABLE)
+        session.save(con, LOCAL_TABLE)
     except (duckdb.Error, OSError) as exc:
         session.notes.append(f"events store: could not save the days read: {exc}")
 
@@ -195,7 +194,7 @@ class LocalEngine:
         tally = _Tally({f.path: f.size for f in disc.files})
         # --store: days whose files are unchanged come from the events store (auditor.store)
         session = _store_session(config, settings, disc.files, lister)
-        held = session.store.locked(exclusive=False) if session else nullcontext()
+        held = session.store.reading() if session else nullcontext()
         with tempfile.TemporaryDirectory(prefix="auditor-") as tmp, held:
             rows_path = os.path.join(tmp, "candidates.ndjson")
             with open(rows_path, "wb") as out:
@@ -227,16 +226,7 @@ class LocalEngine:
                         if session:
                             ahead = _serve(session, tally, ahead, store.AHEAD)
                         consume(scan(ahead))
-            try:
-                result = self._run_sql(duckdb, rows_path, plan, disc.overlapping, session)
-            except BaseException:
-                if session:
-                    session.store.discard(session.staged)
-                    session.store.close()
-                raise
-        if session:
-            session.store.commit(session.staged)
-            session.store.close()
+            result = self._run_sql(duckdb, rows_path, plan, disc.overlapping, session)
         for row in itertools.chain.from_iterable(result.rows.values()):
             if row.get("source_file"):
                 row["source_file"] = _display_path(row["source_file"], config.source)
@@ -258,7 +248,7 @@ class LocalEngine:
             shortfalls=shortfalls(disc, config.source),
             notes=tuple(session.notes) if session else (),
             from_store_days=len(session.served) if session else 0,
-            from_store_files=sum(len(p.manifest["files"]) for p in session.served.values())
+            from_store_files=sum(len(p.entry["files"]) for p in session.served.values())
             if session else 0,
             from_store=tuple(StoredDays(*r) for r in session.runs()) if session else (),
         )
