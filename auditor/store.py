@@ -459,6 +459,7 @@ class Session:
                          if p.parquet is not None})
         if not wanted:
             return
+        con.execute("SET enable_progress_bar = false")  # a long load draws one on stderr
         con.execute("CREATE TEMP TABLE _served (file VARCHAR, ts VARCHAR)")
         con.executemany("INSERT INTO _served VALUES (?, ?)", wanted)
         con.execute(
