@@ -246,3 +246,16 @@ def test_store_from_the_config_file(tmp_path: Path) -> None:
     assert load_config(config=cfg, month="2026-10").store_dir == tmp_path / "s"
     assert load_config(config=cfg, month="2026-10", store=str(tmp_path / "t")).store_dir == (
         tmp_path / "t")
+
+
+def test_the_reports_name_the_days_read_from_the_store(tmp_path: Path) -> None:
+    from auditor.render import html, markdown
+
+    trail, store = tmp_path / "trail", tmp_path / "store"
+    write_trail(trail, [(2, 12, ACCTS[0], REGIONS[0], [("bob", "denied")], False)])
+    assert "events store" not in markdown.render(audit(trail, 2, 2, store))
+    report = audit(trail, 2, 2, store)
+    md = markdown.render(report)
+    assert (f"- From the events store (unchanged since stored): 1 day folder, 1 log files; "
+            f"{ACCTS[0]} {REGIONS[0]} 2026-10-02 to 2026-10-02\n") in md
+    assert "<th>From the events store</th><td>1 day folder, 1 log files" in html.render(report)
