@@ -7,6 +7,7 @@ of a local or S3 copy of the trail.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import os
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from auditor.config import AuditConfig
 from auditor.engines import prefilter
@@ -50,8 +52,13 @@ def _tasks(files: list[LogFile], last_folder: date | None = None) -> list[prefil
     `last_folder` (the range's last day + 1) is read by the look-ahead queries only."""
     ordered = sorted(files, key=lambda f: -f.size)
     return [
-        prefilter.Task(f.path, f.account, f.region, f"{f.day:%Y/%m/%d}",
-                       lookahead_only=last_folder is not None and f.day > last_folder)
+        prefilter.Task(
+            f.path,
+            f.account,
+            f.region,
+            f"{f.day:%Y/%m/%d}",
+            lookahead_only=last_folder is not None and f.day > last_folder,
+        )
         for f in ordered
     ]
 
@@ -148,41 +155,62 @@ class LocalEngine:
         # plan.folder_days: the range's folders plus any look-ahead (later_success);
         # gaps below are still reported for the range only.
         disc: Discovery = discover(
-            lister, config.source, plan.range, config.accounts, config.regions,
+            lister,
+            config.source,
+            plan.range,
+            config.accounts,
+            config.regions,
             days=plan.folder_days,
         )
-        workers = worker_count(config.workers, len(disc.files),
-                               config.source.startswith("s3://"))
+        workers = worker_count(config.workers, len(disc.files), config.source.startswith("s3://"))
         cache = str(config.cache_dir) if config.cache_dir else None
         settings = prefilter.ScanSettings.from_plan(plan, cache)
 
         tally = _Tally({f.path: f.size for f in disc.files})
         with tempfile.TemporaryDirectory(prefix="auditor-") as tmp:
-            rows_path = os.path.join(tmp, "candidates.ndjson")
-            with open(rows_path, "wb") as out:
-                tasks = _tasks(disc.files, plan.range.folder_days[-1])
-                in_range = [t for t in tasks if not t.lookahead_only]
-                ahead = [t for t in tasks if t.lookahead_only]
+            rows = _Rows(tmp)
+            tasks = _tasks(disc.files, plan.range.folder_days[-1])
+            in_range = [t for t in tasks if not t.lookahead_only]
+            ahead = [t for t in tasks if t.lookahead_only]
 
-                def consume(results: Iterator[prefilter.FileResult]) -> None:
-                    for res in results:
-                        if rows := tally.add(res):
-                            out.write(rows)
+            def consume(results: Iterator[prefilter.FileResult]) -> None:
+                for res in results:
+                    if data := tally.add(res):
+                        rows.add(res.path, data, res.proven, res.widest)
 
-                with _scanner(settings, workers, len(tasks)) as scan:
-                    results = scan(in_range)
-                    # Import DuckDB and render the SQL while the workers run.
-                    first = next(results, None)
-                    import duckdb
+            with _scanner(settings, workers, len(tasks)) as scan:
+                results = scan(in_range)
+                # Import DuckDB and render the SQL while the workers run.
+                first = next(results, None)
+                import duckdb
 
-                    plan.queries  # noqa: B018 - renders (and caches) the SQL now
+                plan.queries  # noqa: B018 - renders (and caches) the SQL now
+                rows.open(duckdb)
+                try:
                     consume(itertools.chain([first] if first else [], results))
                     # The look-ahead days serve a query that matters only when its gate
                     # query can have rows: with no record in the range meeting the gate's
                     # prefilter (a necessary condition), they are not read at all.
                     if ahead and (plan.lookahead_gate is None or tally.gate_hits):
                         consume(scan(ahead))
-            result = self._run_sql(duckdb, rows_path, plan, disc.overlapping)
+                    rows.build(disc.overlapping)
+                    # Rows of files not proven can only reach a finding through its
+                    # principal: prove the files holding rows of a finding's principal
+                    # (a scan with the proof forced) and put their rows in again.
+                    if prove := self._to_prove(rows, plan):
+                        by_path = {t.path: t for t in tasks}
+                        rows.forget(prove)
+                        for res in scan(
+                            [dataclasses.replace(by_path[p], prove=True) for p in sorted(prove)]
+                        ):
+                            if res.error:  # it was read a moment ago
+                                tally.unreadable.append(Unreadable(res.path, res.error))
+                            elif res.rows:
+                                rows.add(res.path, res.rows, res.proven, res.widest)
+                        rows.build(disc.overlapping)
+                    result = self._run_sql(duckdb, rows.con, plan)
+                finally:
+                    rows.close()
         for row in itertools.chain.from_iterable(result.rows.values()):
             if row.get("source_file"):
                 row["source_file"] = _display_path(row["source_file"], config.source)
@@ -206,55 +234,162 @@ class LocalEngine:
         result.input_fingerprint = fingerprint(disc.files, config.source)
         return result
 
-    def _run_sql(
-        self, duckdb, rows_path: str, plan: QueryPlan, overlapping: bool = True
-    ) -> EngineResult:  # type: ignore[no-untyped-def]
-        con = duckdb.connect(":memory:")
-        try:
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute("SET threads = 2")
-            spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in raw_row_columns().items()) + "}"
-            # One row per eventID where two trails deliver the same account and region
-            # (an org trail beside an older per-account trail): each event comes twice.
-            dedupe = (
-                " QUALIFY eventid IS NULL OR "
-                "row_number() OVER (PARTITION BY eventid ORDER BY _file) = 1"
-                if overlapping else ""
-            )
-            con.execute(
-                f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM (SELECT {raw_row_select()} "
-                f"FROM read_json(?, format = 'newline_delimited', columns = {spec}, "
-                f"maximum_object_size = 134217728)){dedupe}",
-                [rows_path],
-            )
-            result = EngineResult()
-            for q in plan.queries:
-                t0 = time.perf_counter()
-                try:
-                    cur = con.execute(q.sql, list(q.params))
-                    names = [d[0] for d in cur.description]
-                    rows = [dict(zip(names, r)) for r in cur.fetchall()]
-                except duckdb.InterruptException:
-                    raise KeyboardInterrupt from None
-                except duckdb.Error as exc:
-                    raise QueryFailed(f"local query {q.name} failed: {exc}") from None
-                ms = int((time.perf_counter() - t0) * 1000)
-                result.rows[q.name] = rows
-                result.queries.append(
-                    QueryRecord(
-                        name=q.name,
-                        engine=self.name,
-                        sql=q.sql,
-                        parameters=q.params,
-                        state="SUCCEEDED",
-                        engine_ms=ms,
-                        cost_usd=0.0,
-                        rows=len(rows),
-                        chunk=q.chunk,
-                    )
+    def _to_prove(self, rows: _Rows, plan: QueryPlan) -> set[str]:
+        """The unproven files holding a row whose principal is a finding's."""
+        if not rows.unproven or not plan.rule.other_denials_query:
+            return set()
+        main = next((q for q in plan.queries if q.name == plan.rule.main_query), None)
+        if main is None:
+            return set(rows.unproven)
+        found = rows.con.execute(main.sql, list(main.params))
+        names = [d[0] for d in found.description]
+        principals = sorted({str(r[names.index("principal")]) for r in found.fetchall()})
+        if not principals:
+            return set()
+        files = rows.con.execute(
+            f"SELECT DISTINCT _file FROM {LOCAL_TABLE} WHERE ({_principal_key(plan)}) "
+            "IN (SELECT unnest(?::VARCHAR[]))",
+            [principals],
+        ).fetchall()
+        return {f for (f,) in files} & rows.unproven
+
+    def _run_sql(self, duckdb, con, plan: QueryPlan) -> EngineResult:  # type: ignore[no-untyped-def]
+        result = EngineResult()
+        for q in plan.queries:
+            t0 = time.perf_counter()
+            try:
+                cur = con.execute(q.sql, list(q.params))
+                names = [d[0] for d in cur.description]
+                rows = [dict(zip(names, r)) for r in cur.fetchall()]
+            except duckdb.InterruptException:
+                raise KeyboardInterrupt from None
+            except duckdb.Error as exc:
+                raise QueryFailed(f"local query {q.name} failed: {exc}") from None
+            ms = int((time.perf_counter() - t0) * 1000)
+            result.rows[q.name] = rows
+            result.queries.append(
+                QueryRecord(
+                    name=q.name,
+                    engine=self.name,
+                    sql=q.sql,
+                    parameters=q.params,
+                    state="SUCCEEDED",
+                    engine_ms=ms,
+                    cost_usd=0.0,
+                    rows=len(rows),
+                    chunk=q.chunk,
                 )
-            return result
-        finally:
-            con.close()
+            )
+        return result
 
 
+def _principal_key(plan: QueryPlan) -> str:
+    """The rule's principal key (sql/macros/common.sql) as a DuckDB expression."""
+    from auditor.sqlgen import _env
+
+    folder = plan.specs[0].folder
+    tmpl = _env(folder).from_string(
+        "{%- import 'macros/duckdb.sql' as d -%}{%- import 'macros/common.sql' as c -%}"
+        "{{ c.principal_key(d) }}"
+    )
+    return tmpl.render().strip()
+
+
+# Rows are handed to DuckDB in NDJSON parts of about this size, so neither this process
+# nor DuckDB's reader holds more than one part; the table lives in a database file
+# that spills past MEMORY_LIMIT.
+PART_BYTES = 16 << 20
+MEMORY_LIMIT = "192MB"
+
+
+class _Rows:
+    """The candidate rows: NDJSON parts on disk -> DuckDB's `_rows` (the table's columns
+    and `_proven`) -> the table `cloudtrail` (one row per event where trails overlap)."""
+
+    def __init__(self, tmp: str) -> None:
+        self.tmp = tmp
+        self.con: Any = None
+        self.unproven: set[str] = set()
+        self._parts = 0
+        self._pending: dict[bool, tuple[str, Any, int, int]] = {}
+
+    def open(self, duckdb: Any) -> None:
+        self.con = con = duckdb.connect(os.path.join(self.tmp, "rows.duckdb"))
+        for setting in (
+            "TimeZone = 'UTC'",
+            "threads = 2",
+            f"memory_limit = '{MEMORY_LIMIT}'",
+            "preserve_insertion_order = false",
+            f"temp_directory = '{os.path.join(self.tmp, 'spill')}'",
+        ):
+            con.execute(f"SET {setting}")
+        empty = os.path.join(self.tmp, "empty.ndjson")
+        open(empty, "wb").close()
+        con.execute(
+            f"CREATE TABLE _rows AS SELECT {raw_row_select()}, true AS _proven "
+            f"FROM read_json(?, format = 'newline_delimited', columns = {_SPEC}) "
+            "LIMIT 0",
+            [empty],
+        )
+
+    def add(self, path: str, data: bytes, proven: bool, widest: int) -> None:
+        if not proven:
+            self.unproven.add(path)
+        name, fh, size, wide = self._pending.get(proven) or self._new_part()
+        fh.write(data)
+        self._pending[proven] = (name, fh, size + len(data), max(wide, widest))
+        if size + len(data) >= PART_BYTES:
+            self._flush(proven)
+
+    def _new_part(self) -> tuple[str, Any, int, int]:
+        self._parts += 1
+        name = os.path.join(self.tmp, f"part-{self._parts}.ndjson")
+        return name, open(name, "wb"), 0, 0
+
+    def _flush(self, proven: bool) -> None:
+        name, fh, _, widest = self._pending.pop(proven)
+        fh.close()
+        # DuckDB's reader buffers twice its maximum_object_size per thread: only a part
+        # holding a row past the default (16 MiB) asks for more.
+        most = max(DEFAULT_OBJECT_BYTES, widest + 1024)
+        self.con.execute(
+            f"INSERT INTO _rows SELECT {raw_row_select()}, ? FROM read_json(?, "
+            f"format = 'newline_delimited', columns = {_SPEC}, "
+            f"maximum_object_size = {int(most)})",
+            [proven, name],
+        )
+        os.unlink(name)
+
+    def forget(self, paths: set[str]) -> None:
+        """Drop every row of these files (they are read again)."""
+        self.con.execute(
+            "DELETE FROM _rows WHERE _file IN (SELECT unnest(?::VARCHAR[]))", [sorted(paths)]
+        )
+        self.unproven -= paths
+
+    def build(self, overlapping: bool) -> None:
+        """(Re)create the table: one row per eventID where two trails deliver the same
+        account and region (an org trail beside an older per-account trail); proven rows
+        first, so a row cut from an unproven slice never stands in for a proven one."""
+        for proven in list(self._pending):
+            self._flush(proven)
+        dedupe = (
+            " QUALIFY eventid IS NULL OR "
+            "row_number() OVER (PARTITION BY eventid ORDER BY NOT _proven, _file) = 1"
+            if overlapping
+            else ""
+        )
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE {LOCAL_TABLE} AS "
+            f"SELECT * EXCLUDE (_proven) FROM _rows{dedupe}"
+        )
+
+    def close(self) -> None:
+        for pending in self._pending.values():
+            pending[1].close()
+        if self.con is not None:
+            self.con.close()
+
+
+_SPEC = "{" + ", ".join(f"'{k}': '{v}'" for k, v in raw_row_columns().items()) + "}"
+DEFAULT_OBJECT_BYTES = 1 << 24

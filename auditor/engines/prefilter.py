@@ -46,15 +46,26 @@ from auditor.table import canonical, is_canonical, pick_columns
 if TYPE_CHECKING:
     from auditor.plan import QueryPlan
 
-__all__ = ["FileResult", "Limits", "Profile", "ScanSettings", "Task", "contains", "gunzip",
-           "init", "positions", "read_bytes", "scan"]
+__all__ = [
+    "FileResult",
+    "Limits",
+    "Profile",
+    "ScanSettings",
+    "Task",
+    "contains",
+    "gunzip",
+    "init",
+    "positions",
+    "read_bytes",
+    "scan",
+]
 
 _EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 _RECORD_KEY = b'"eventVersion"'
 # The cheap shape check of a file that is not parsed: `{"Records": [` ... `]}`. It
 # rejects `{"Records": 5}` and JSON cut off at a record boundary, which end in `}` too.
 _WHOLE_HEAD = re.compile(rb'\s*\{\s*"Records"\s*:\s*\[')
-_WHOLE_TAIL = re.compile(rb'\]\s*\}\s*$')
+_WHOLE_TAIL = re.compile(rb"\]\s*\}\s*$")
 _RECORD_START = RECORD_START
 _FILE_HEAD = b'{"Records":['
 
@@ -69,6 +80,7 @@ class Profile:
     exact: tuple[Mapping[str, frozenset[str]], ...] = ()
     contains: tuple[Mapping[str, tuple[str, ...]], ...] = ()
     columns: tuple[frozenset[str] | None, ...] = ()
+    deferred: tuple[bool, ...] = ()  # per query: its candidates may be loaded unproven
 
 
 @dataclass(frozen=True)
@@ -84,21 +96,25 @@ class ScanSettings:
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
-    def from_plan(cls, plan: QueryPlan, cache_dir: str | None = None,
-                  limits: Limits | None = None) -> ScanSettings:
+    def from_plan(
+        cls, plan: QueryPlan, cache_dir: str | None = None, limits: Limits | None = None
+    ) -> ScanSettings:
         n = len(plan.prefilters)
         exact = tuple({k: frozenset(v) for k, v in pf.items()} for pf in plan.prefilters)
         subs = tuple(plan.prefilters_contains) + ({},) * (n - len(plan.prefilters_contains))
         cols = tuple(plan.columns) + (None,) * (n - len(plan.columns))
         columns = tuple(None if c is None else frozenset(c) for c in cols)
-        queries = Profile(tuple(plan.needles), exact, subs, columns)
+        deferred = tuple(s.name == plan.rule.other_denials_query for s in plan.specs)
+        queries = Profile(tuple(plan.needles), exact, subs, columns, deferred)
         keep = [i for i, s in enumerate(plan.specs) if s.lookahead]
         ahead = None
         if keep:
             ahead = Profile(
                 tuple(sorted({n.encode() for i in keep for n in plan.specs[i].needles})),
-                tuple(exact[i] for i in keep), tuple(subs[i] for i in keep),
+                tuple(exact[i] for i in keep),
+                tuple(subs[i] for i in keep),
                 tuple(columns[i] for i in keep),
+                tuple(deferred[i] for i in keep),
             )
         return cls(queries, ahead, plan.lookahead_gate, cache_dir, limits or DEFAULT_LIMITS)
 
@@ -119,6 +135,7 @@ class Task:
     region: str
     folder: str  # YYYY/MM/DD, the delivery folder (the `timestamp` partition)
     lookahead_only: bool = False  # past the range: only look-ahead queries want it
+    prove: bool = False  # prove the record starts of every candidate, deferred or not
 
 
 @dataclass
@@ -131,12 +148,21 @@ class FileResult:
     broken: list[str] | None = None  # records that could not be used, with reasons
     needle_hit: bool = False
     gate_hits: int = 0  # records passing the look-ahead gate query's prefilter
+    # False: the rows were cut from slices whose starts were not proven top-level; only
+    # deferred queries (the rule's other_denials) want them, and the engine proves the
+    # file (a scan with Task.prove) before a row of it can reach a finding.
+    proven: bool = True
+    widest: int = 0  # bytes of the longest row
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -183,14 +209,25 @@ def _meets(
 def _wanted(rec: dict, prof: Profile | None = None) -> frozenset[str] | None | Literal[False]:
     """False: no query wants the record; None: load it whole; else the only columns the
     queries wanting it read."""
+    return _wants(rec, prof)[0]
+
+
+def _wants(
+    rec: dict, prof: Profile | None = None
+) -> tuple[frozenset[str] | None | Literal[False], bool]:
+    """(as `_wanted`, whether a query that is not deferred wants it)."""
     prof = prof or _S.queries
-    cols: frozenset[str] | Literal[False] = False
-    for pf, pc, qc in zip(prof.exact, prof.contains, prof.columns):
+    cols: frozenset[str] | None | Literal[False] = False
+    eager = False
+    deferred = prof.deferred or (False,) * len(prof.exact)
+    for pf, pc, qc, late in zip(prof.exact, prof.contains, prof.columns, deferred):
         if _meets(rec, pf, pc):
-            if qc is None:
-                return None
-            cols = qc if cols is False else cols | qc
-    return cols
+            eager = eager or not late
+            if qc is None or cols is None:
+                cols = None
+            else:
+                cols = qc if cols is False else cols | qc
+    return cols, eager
 
 
 def _needle_records(
@@ -297,15 +334,25 @@ def scan(task: Task) -> FileResult:
     ):
         # Cannot hold a match: check the shape cheaply and count records.
         if not _looks_whole(data):
-            res.error = "not a CloudTrail log file (no {\"Records\": [...]} object)"
+            res.error = 'not a CloudTrail log file (no {"Records": [...]} object)'
             return res
         res.records = fast[0] if fast is not None else data.count(_RECORD_KEY)
         return res
     res.needle_hit = True
-    if fast is not None and any(
-        isinstance(rec, dict) and _wanted(rec, prof) is not False for _, rec, _ in fast[1]
-    ) and not starts_are_top_level(data):
-        fast = None  # a slice may be a caller's nested object: read the file whole
+    wants: list[tuple[frozenset[str] | None | Literal[False], bool]] | None = None
+    if fast is not None:
+        wants = [
+            _wants(rec, prof) if isinstance(rec, dict) else (False, False) for _, rec, _ in fast[1]
+        ]
+        wanted = [w for w in wants if w[0] is not False]
+        # A slice may be a caller's nested object. Only a candidate of a query that is not
+        # deferred needs the (whole-file) proof now; the deferred query's rows are marked
+        # unproven and the engine has the file proven if they can reach a finding.
+        if wanted and (task.prove or any(e for _, e in wanted)):
+            if not starts_are_top_level(data):
+                fast, wants = None, None  # read the file whole
+        elif wanted:
+            res.proven = False
     indexed: Sequence[tuple[int, object, bytes | None]]
     if fast is not None:
         res.records, indexed = fast
@@ -323,17 +370,26 @@ def scan(task: Task) -> FileResult:
         indexed = [(i, rec, None) for i, rec in enumerate(records)]
     out: list[bytes] = []
     broken: list[str] = []
-    head = orjson.dumps({"account": task.account, "region": task.region,
-                         "timestamp": task.folder, "_file": task.path})[:-1] + b',"r":'
+    head = (
+        orjson.dumps(
+            {
+                "account": task.account,
+                "region": task.region,
+                "timestamp": task.folder,
+                "_file": task.path,
+            }
+        )[:-1]
+        + b',"r":'
+    )
     gate = None if task.lookahead_only else _S.gate
-    for i, rec, raw_bytes in indexed:
+    for n, (i, rec, raw_bytes) in enumerate(indexed):
         if isinstance(rec, BadRecord):
             broken.append(f"{label(i)}: {rec.reason}; skipped")
             continue
         if not isinstance(rec, dict):
             broken.append(f"{label(i)}: not a JSON object")
             continue
-        cols = _wanted(rec, prof)
+        cols = wants[n][0] if wants is not None else _wanted(rec, prof)
         if cols is False:
             continue
         if gate is not None and _meets(rec, _S.queries.exact[gate], _S.queries.contains[gate]):
@@ -341,18 +397,23 @@ def scan(task: Task) -> FileResult:
         eid = f"(eventID {str(rec.get('eventID'))[:64]})"
         et = rec.get("eventTime")
         if not isinstance(et, str) or not _EVENT_TIME.match(et):
-            broken.append(f"{label(i)} {eid}: eventTime "
-                          f"{str(et)[:40]!r} is not an ISO-8601 UTC time; skipped")
+            broken.append(
+                f"{label(i)} {eid}: eventTime {str(et)[:40]!r} is not an ISO-8601 UTC time; skipped"
+            )
             continue
-        if (raw_bytes is None or raw_bytes.count(b"{") + raw_bytes.count(b"[") > limits.max_depth
-                ) and _deeper_than(rec, limits.max_depth):
-            broken.append(f"{label(i)} {eid}: nested more than {limits.max_depth} levels "
-                          "deep (the record depth limit); skipped")
+        if (
+            raw_bytes is None or raw_bytes.count(b"{") + raw_bytes.count(b"[") > limits.max_depth
+        ) and _deeper_than(rec, limits.max_depth):
+            broken.append(
+                f"{label(i)} {eid}: nested more than {limits.max_depth} levels "
+                "deep (the record depth limit); skipped"
+            )
             continue
         ui = rec.get("userIdentity")
         if ui is not None and not isinstance(ui, dict):
-            broken.append(f"{label(i)} {eid}: userIdentity "
-                          "is not an object; principal recorded as unknown")
+            broken.append(
+                f"{label(i)} {eid}: userIdentity is not an object; principal recorded as unknown"
+            )
         if cols is not None:  # only some columns are read: load only those
             raw_bytes = orjson.dumps(pick_columns(rec, cols))
         elif not is_canonical(rec):
@@ -360,12 +421,17 @@ def scan(task: Task) -> FileResult:
         elif raw_bytes is None:
             raw_bytes = orjson.dumps(rec)
         if len(raw_bytes) > limits.max_record_bytes:
-            broken.append(f"{label(i)} {eid}: {len(raw_bytes)} bytes, over the "
-                          f"{limits.max_record_bytes}-byte record size limit; skipped")
+            broken.append(
+                f"{label(i)} {eid}: {len(raw_bytes)} bytes, over the "
+                f"{limits.max_record_bytes}-byte record size limit; skipped"
+            )
             continue
         out.append(head + raw_bytes + b"}")
+        if len(raw_bytes) > res.widest:
+            res.widest = len(raw_bytes)
     res.candidates = len(out)
     if out:
+        res.widest += len(head) + 1
         res.rows = b"\n".join(out) + b"\n"
     if broken:
         res.broken = broken

@@ -366,3 +366,48 @@ def test_any_field_of_any_type_is_used_or_named_never_raised(  # type: ignore[no
             got = duckdb.sql(f"SELECT {raw_row_select()} FROM read_json('{rows}', "
                              f"format = 'newline_delimited', columns = {spec})").fetchall()
         assert len(got) == res.candidates
+
+
+def test_a_forged_denial_in_an_unproven_file_never_reaches_a_finding(tmp_path: Path) -> None:
+    """A file whose only candidates are other_denials' is loaded without the whole-file
+    proof; once a finding's principal has rows in it, the file is proven and read again,
+    so a nested lookalike naming that principal never counts as one of its denials."""
+    bob = iam_user(ACCTS[0], "bob")
+    finding = bedrock_policy_call(
+        T0 + timedelta(hours=3), identity=bob, account=ACCTS[0], region=REGIONS[0], event_id="real"
+    )
+    forged = {
+        "eventVersion": "1.08",
+        "userIdentity": bob,
+        "eventTime": "2026-10-10T04:00:00Z",
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject",
+        "awsRegion": REGIONS[0],
+        "errorCode": "AccessDenied",
+        "recipientAccountId": ACCTS[0],
+        "eventID": "forged",
+    }
+    own = dict(
+        finding,
+        eventName="ListRoles",
+        eventSource="iam.amazonaws.com",
+        errorCode="AccessDenied",
+        errorMessage="no",
+        requestParameters=None,
+        resources=None,
+        eventID="own",
+    )  # bob's real denial in that file
+    carrier = {k: v for k, v in own.items() if k not in ("errorCode", "errorMessage")}
+    carrier.update(eventID="carrier", requestParameters={"p": [forged, {"eventVersion": "2"}]})
+    root = tmp_path / "trail"
+    write_file(root, ACCTS[0], REGIONS[0], T0 + timedelta(hours=5), False, [finding], False, "a")
+    write_file(
+        root, ACCTS[0], REGIONS[0], T0 + timedelta(hours=6), False, [own, carrier], False, "b"
+    )
+    (path,) = [
+        p for p in root.rglob("*.json.gz") if b"ListRoles" in gzip.decompress(p.read_bytes())
+    ]
+    assert not _scan(path).proven  # the deferred path: loaded first without the proof
+    got = assert_same(root)
+    assert "GetObject" not in repr(got["other_denials"])
+    assert "ListRoles" in repr(got["other_denials"])
