@@ -1,10 +1,11 @@
 """The command line: parse -> AuditConfig -> run_audit() -> render -> exit code.
 
 Exit codes (README "Exit codes"):
-  0  audit done, reports written
+  0  audit done, reports written (`check`: every check ok, an audit would run)
   1  a finding at or above --fail-on remains
-  2  bad input: flags, dates, config, source, or a plan over --max-scan-gb
-  3  a query failed, was cancelled or timed out
+  2  bad input: flags, dates, config, source, table, or a plan over --max-scan-gb
+  3  a query failed, was cancelled or timed out (`check`: AWS refused a call the audit
+     needs, or the workgroup cannot run it)
   4  --strict and coverage is incomplete (unreadable files/records, failed queries)
   130 interrupted
   141 stdout closed early (`auditor sql | head`): stopped quietly, as on SIGPIPE
@@ -89,8 +90,9 @@ Scheme = Annotated[
     Optional[str],
     typer.Option(
         "--partition-scheme",
-        help="Athena table partitions: timestamp (AWS's default), org "
-        "(account/region/timestamp) or manual (region/year/month/day).",
+        help="Athena table partitions: auto (read the table from Glue, the default), or "
+        "check that it is timestamp (AWS's default), org (account/region/timestamp) or "
+        "manual (region/year/month/day).",
     ),
 ]
 Trail = Annotated[
@@ -265,18 +267,32 @@ def sql(
     database: Database = None,
     table: Table = None,
     partition_scheme: Scheme = None,
+    glue: Annotated[
+        bool, typer.Option("--glue", help="Athena: read the table's shape from Glue (needs "
+                           "AWS); else auto means auditor ddl's timestamp table.")
+    ] = False,
 ) -> None:
     """Print every statement exactly as it would be sent, values inlined. No AWS needed."""
 
     def go() -> int:
         from auditor.plan import build_plan
 
-        cfg = load_config(**locals_)
+        cfg = load_config(**{k: v for k, v in locals_.items() if k != "glue"})
         if cfg.engine == "athena":
             # A backfill is sent as monthly chunks: print every statement of every chunk.
+            from auditor.athena import tableshape
             from auditor.athena.backfill import plan_units
 
-            units = plan_units(cfg, "athena")
+            if glue:
+                from auditor.athena.runner import make_client
+
+                shape = tableshape.resolve(cfg.athena, make_client("glue"))
+            else:
+                shape = tableshape.assumed(cfg.athena)
+            shape.check_filters(cfg.accounts, cfg.regions)
+            for note in shape.coverage_notes():
+                typer.echo(f"-- {note}", err=True)
+            units = plan_units(cfg, "athena", shape=shape)
             several = len({u.chunk.label for u in units}) > 1
             for u in units:
                 where = f" ({u.chunk.label})" if several else ""
@@ -285,6 +301,50 @@ def sql(
         for q in build_plan(cfg, "duckdb").queries:
             typer.echo(f"-- {q.title}\n{q.display};\n")
         return 0
+
+    locals_ = dict(locals())
+    _run(go)
+
+
+@app.command()
+def check(
+    start: From = None,
+    end: To = None,
+    month: Month = None,
+    account: Account = None,
+    region: Region = None,
+    config: ConfigOpt = None,
+    database: Database = None,
+    table: Table = None,
+    workgroup: Workgroup = None,
+    output_location: OutputLocation = None,
+    partition_scheme: Scheme = None,
+    trail: Trail = None,
+    max_scan_gb: Annotated[
+        Optional[float],
+        typer.Option("--max-scan-gb", help="Check the range's estimate against this."),
+    ] = None,
+) -> None:
+    """Athena preflight: table, partitions, fields, workgroup, permissions, estimate.
+    One line per check; exit 0 only when an audit would run (else 2, or 3 when AWS
+    refuses a call the audit needs)."""
+
+    def go() -> int:
+        from datetime import UTC, datetime
+
+        from auditor.athena.check import run_checks
+        from auditor.athena.runner import make_client
+
+        kw = dict(locals_, engine="athena")
+        with_range = bool(start or end or month)
+        if not with_range:  # the checks but the estimate need no range: take this month
+            kw["month"] = f"{datetime.now(UTC):%Y-%m}"
+        cfg = load_config(**kw)
+        checks = run_checks(cfg, make_client("glue"), make_client("athena"),
+                            make_client("s3"), with_range=with_range)
+        for c in checks:
+            typer.echo(c.line())
+        return max((c.exit_code for c in checks if not c.ok), default=0)
 
     locals_ = dict(locals())
     _run(go)
@@ -350,6 +410,8 @@ def ddl(
         if not root:
             raise ConfigError("--trail s3://bucket/prefix is required (the trail's root)")
         scheme = setting(ath, "partition_scheme", partition_scheme, "timestamp")
+        if scheme == "auto":  # nothing to read yet: the table is what ddl prints
+            scheme = "timestamp"
         start = (not_before_cloudtrail(parse_day(start_date, "--start-date"), "--start-date")
                  if start_date else ddlmod.DEFAULT_START)
         layout = ddlmod.layout_from_flags(root, org_id, tuple(account or ()), tuple(region or ()))

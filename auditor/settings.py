@@ -150,7 +150,7 @@ def load_config(**kw: Any) -> AuditConfig:
     for f in formats:
         if f not in FORMATS:
             raise ConfigError(f"--format: {f!r} is not one of {', '.join(FORMATS)}")
-    scheme = setting(ath, "partition_scheme", kw.get("partition_scheme"), "timestamp")
+    scheme = setting(ath, "partition_scheme", kw.get("partition_scheme"), "auto")
     if scheme not in PARTITION_SCHEMES:
         raise ConfigError(
             f"--partition-scheme: {scheme!r} is not one of {', '.join(PARTITION_SCHEMES)}"

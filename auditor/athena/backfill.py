@@ -36,9 +36,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from auditor.athena.tableshape import TableShape, with_shape
 from auditor.config import AuditConfig, DateRange
 from auditor.model import QueryRecord
-from auditor.plan import PlannedQuery, build_plan
+from auditor.plan import PlannedQuery, QueryPlan, build_plan
 from auditor.sqlgen import QuerySpec
 
 DEFAULT_STATE_ROOT = Path(".auditor-state")
@@ -122,23 +123,28 @@ def make_unit(chunk: Chunk, query: PlannedQuery, lookahead_days: int) -> Unit:
 
 
 def plan_units(config: AuditConfig, dialect: str = "athena",
-               chunks: list[Chunk] | None = None) -> list[Unit]:
+               chunks: list[Chunk] | None = None, shape: TableShape | None = None) -> list[Unit]:
     """The statements to run: every query per chunk (monthly unless given), except the
-    `whole` ones, which run once over the whole range (first: they take longest)."""
+    `whole` ones, which run once over the whole range (first: they take longest).
+    `shape` is the Athena table's (tableshape.py), passed to the SQL."""
+
+    def plan(cfg: AuditConfig, rng: DateRange, chunk: str | None = None) -> QueryPlan:
+        return with_shape(build_plan(cfg, dialect, rng, chunk=chunk), shape)
+
     chunks = chunks if chunks is not None else month_chunks(config.range)
     if len(chunks) <= 1:
         only = chunks[0] if chunks else Chunk(f"{config.range.first:%Y-%m}", config.range)
         return [make_unit(only, q, config.lookahead_days)
-                for q in build_plan(config, dialect, only.range).queries]
+                for q in plan(config, only.range).queries]
     units: list[Unit] = []
     whole = Chunk(f"{config.range.first}..{config.range.last}", config.range)
-    for q in build_plan(config, dialect, config.range).queries:
+    for q in plan(config, config.range).queries:
         if merge_kind(q.spec) == "whole":
             units.append(make_unit(whole, q, config.lookahead_days))
     for i, c in enumerate(chunks):
         # Only the last chunk looks past its end: the look-ahead windows stay disjoint.
         cfg = config if i == len(chunks) - 1 else replace(config, lookahead_days=0)
-        for q in build_plan(cfg, dialect, c.range, chunk=c.label).queries:
+        for q in plan(cfg, c.range, c.label).queries:
             if merge_kind(q.spec) != "whole":
                 units.append(make_unit(c, q, cfg.lookahead_days))
     return units

@@ -33,7 +33,6 @@ from auditor.athena.backfill import (
     plan_units,
 )
 from auditor.athena.cost import (
-    PARTITION_PRUNES,
     ListerSizer,
     S3Sizer,
     ScanEstimate,
@@ -49,6 +48,7 @@ from auditor.athena.runner import (
     Row,
     make_client,
 )
+from auditor.athena.tableshape import TableShape, resolve, with_shape
 from auditor.config import AuditConfig
 from auditor.engines.base import EngineResult
 from auditor.errors import ConfigError, QueryFailed, SourceError
@@ -66,6 +66,7 @@ class Prepared:
 
     units: list[Unit]
     state_dir: Path
+    shape: TableShape | None = None
     done: dict[str, tuple[list[Row], QueryRecord]] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)  # saved units that did not verify
     estimate: ScanEstimate | None = None
@@ -96,11 +97,25 @@ class AthenaEngine:
         s3_client: Any = None,
         runner: AthenaRunner | None = None,
         progress: bool | None = None,
+        glue_client: Any = None,
+        shape: TableShape | None = None,
     ) -> None:
         self._athena = athena_client
         self._s3 = s3_client
         self._runner = runner
         self._progress = progress
+        self._glue = glue_client
+        self._shape = shape  # given (tests, `auditor check`) or read from Glue once
+
+    def table_shape(self, config: AuditConfig) -> TableShape:
+        """The table as it is (Glue GetTable), an explicit --partition-scheme checked
+        against it. Read once per engine."""
+        if self._shape is None:
+            glue = self._glue or make_client("glue")
+            self._shape = resolve(config.athena, glue)
+        else:
+            self._shape.check_scheme(config.athena.partition_scheme)
+        return self._shape
 
     # -- before any query ---------------------------------------------------------------
 
@@ -110,12 +125,16 @@ class AthenaEngine:
             raise ConfigError(f"--concurrency: {a.concurrency} must be at least 1")
         if a.query_timeout <= 0:
             raise ConfigError(f"--query-timeout: {a.query_timeout:g} must be positive")
+        shape = self.table_shape(config)
+        shape.check_filters(config.accounts, config.regions)
         chunks = month_chunks(config.range)
         if len(chunks) == 1 and plan.range == config.range:
+            plan = with_shape(plan, shape)
             units = [make_unit(chunks[0], q, config.lookahead_days) for q in plan.queries]
         else:
-            units = plan_units(config, self.dialect, chunks)
-        prepared = Prepared(units=units, state_dir=a.state_dir or default_state_dir(units))
+            units = plan_units(config, self.dialect, chunks, shape)
+        prepared = Prepared(units=units, state_dir=a.state_dir or default_state_dir(units),
+                            shape=shape)
         store = StateStore(prepared.state_dir)
         if a.resume:
             for u in units:
@@ -124,7 +143,7 @@ class AthenaEngine:
                     prepared.done[u.key] = got
             prepared.rejected = dict(store.rejected)
         if a.trail:
-            prepared.estimate = self._estimate(config, units)
+            prepared.estimate = self._estimate(config, units, shape)
         else:
             prepared.estimate_note = (
                 "unknown: no --trail given (pass --trail s3://bucket/prefix, the trail root "
@@ -132,13 +151,14 @@ class AthenaEngine:
             )
         return prepared
 
-    def _estimate(self, config: AuditConfig, units: list[Unit]) -> ScanEstimate:
+    def _estimate(self, config: AuditConfig, units: list[Unit],
+                  shape: TableShape) -> ScanEstimate:
         trail = config.athena.trail
         assert trail
         spans = {u.key: u.folders for u in units}
         # Size only what the SQL prunes: an --account/--region the partition filter does
         # not bind is filtered in WHERE, after Athena has read every folder.
-        prunes = PARTITION_PRUNES[config.athena.partition_scheme]
+        prunes = shape.prunes
         accounts = config.accounts if "account" in prunes else ()
         regions = config.regions if "region" in prunes else ()
         try:
@@ -153,7 +173,15 @@ class AthenaEngine:
 
                 lister = LocalLister(trail)
                 sizer = ListerSizer(lister)
-            return estimate(lister, sizer, trail, spans, accounts, regions)
+            est = estimate(lister, sizer, trail, spans, accounts, regions)
+            if shape.date is None and shape.ymd is None:
+                # No day partition: every statement reads the whole LOCATION (the
+                # trail's copy of it when the trail is local).
+                where = shape.location if (trail.startswith("s3://") and shape.location
+                                           and shape.location.startswith("s3://")) else trail
+                whole = sum(size for _, size in sizer.sizes(where.rstrip("/")))
+                est.per_unit = {key: whole for key in spans}
+            return est
         except SourceError as exc:  # the listers speak of --source; here it is --trail
             raise SourceError(str(exc).replace("--source", "--trail", 1)) from None
 
@@ -169,7 +197,7 @@ class AthenaEngine:
             # Nothing runs: say so in coverage rather than report an empty audit as clean.
             result.coverage = Coverage(failed_queries=tuple(
                 FailedQuery(u.query.name, u.chunk.label, "not run: --dry-run")
-                for u in prep.units))
+                for u in prep.units), notes=prep.shape.coverage_notes() if prep.shape else ())
             return result
 
         store = StateStore(prep.state_dir)
@@ -210,7 +238,7 @@ class AthenaEngine:
             accounts=config.accounts or (disc.accounts if disc else ()),
             regions=config.regions or (disc.regions if disc else ()),
             shortfalls=tuple(shortfalls),
-            notes=tuple(notes),
+            notes=tuple(notes) + (prep.shape.coverage_notes() if prep.shape else ()),
         )
         return result
 
