@@ -7,7 +7,6 @@ of a local or S3 copy of the trail.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 import os
@@ -176,7 +175,7 @@ class LocalEngine:
             def consume(results: Iterator[prefilter.FileResult]) -> None:
                 for res in results:
                     if data := tally.add(res):
-                        rows.add(res.path, data, res.proven, res.widest)
+                        rows.add(data, res.widest)
 
             with _scanner(settings, workers, len(tasks)) as scan:
                 results = scan(in_range)
@@ -194,20 +193,6 @@ class LocalEngine:
                     if ahead and (plan.lookahead_gate is None or tally.gate_hits):
                         consume(scan(ahead))
                     rows.build(disc.overlapping)
-                    # Rows of files not proven can only reach a finding through its
-                    # principal: prove the files holding rows of a finding's principal
-                    # (a scan with the proof forced) and put their rows in again.
-                    if prove := self._to_prove(rows, plan):
-                        by_path = {t.path: t for t in tasks}
-                        rows.forget(prove)
-                        for res in scan(
-                            [dataclasses.replace(by_path[p], prove=True) for p in sorted(prove)]
-                        ):
-                            if res.error:  # it was read a moment ago
-                                tally.unreadable.append(Unreadable(res.path, res.error))
-                            elif res.rows:
-                                rows.add(res.path, res.rows, res.proven, res.widest)
-                        rows.build(disc.overlapping)
                     result = self._run_sql(duckdb, rows.con, plan)
                 finally:
                     rows.close()
@@ -233,25 +218,6 @@ class LocalEngine:
         )
         result.input_fingerprint = fingerprint(disc.files, config.source)
         return result
-
-    def _to_prove(self, rows: _Rows, plan: QueryPlan) -> set[str]:
-        """The unproven files holding a row whose principal is a finding's."""
-        if not rows.unproven or not plan.rule.other_denials_query:
-            return set()
-        main = next((q for q in plan.queries if q.name == plan.rule.main_query), None)
-        if main is None:
-            return set(rows.unproven)
-        found = rows.con.execute(main.sql, list(main.params))
-        names = [d[0] for d in found.description]
-        principals = sorted({str(r[names.index("principal")]) for r in found.fetchall()})
-        if not principals:
-            return set()
-        files = rows.con.execute(
-            f"SELECT DISTINCT _file FROM {LOCAL_TABLE} WHERE ({_principal_key(plan)}) "
-            "IN (SELECT unnest(?::VARCHAR[]))",
-            [principals],
-        ).fetchall()
-        return {f for (f,) in files} & rows.unproven
 
     def _run_sql(self, duckdb, con, plan: QueryPlan) -> EngineResult:  # type: ignore[no-untyped-def]
         result = EngineResult()
@@ -283,18 +249,6 @@ class LocalEngine:
         return result
 
 
-def _principal_key(plan: QueryPlan) -> str:
-    """The rule's principal key (sql/macros/common.sql) as a DuckDB expression."""
-    from auditor.sqlgen import _env
-
-    folder = plan.specs[0].folder
-    tmpl = _env(folder).from_string(
-        "{%- import 'macros/duckdb.sql' as d -%}{%- import 'macros/common.sql' as c -%}"
-        "{{ c.principal_key(d) }}"
-    )
-    return tmpl.render().strip()
-
-
 # Rows are handed to DuckDB in NDJSON parts of about this size, so neither this process
 # nor DuckDB's reader holds more than one part; the table lives in a database file
 # that spills past MEMORY_LIMIT.
@@ -303,15 +257,14 @@ MEMORY_LIMIT = "192MB"
 
 
 class _Rows:
-    """The candidate rows: NDJSON parts on disk -> DuckDB's `_rows` (the table's columns
-    and `_proven`) -> the table `cloudtrail` (one row per event where trails overlap)."""
+    """The candidate rows: NDJSON parts on disk -> DuckDB's `_rows` (the table's columns)
+    -> the table `cloudtrail` (one row per event where trails overlap)."""
 
     def __init__(self, tmp: str) -> None:
         self.tmp = tmp
         self.con: Any = None
-        self.unproven: set[str] = set()
         self._parts = 0
-        self._pending: dict[bool, tuple[str, Any, int, int]] = {}
+        self._pending: tuple[str, Any, int, int] | None = None  # name, file, size, widest
 
     def open(self, duckdb: Any) -> None:
         self.con = con = duckdb.connect(os.path.join(self.tmp, "rows.duckdb"))
@@ -326,67 +279,57 @@ class _Rows:
         empty = os.path.join(self.tmp, "empty.ndjson")
         open(empty, "wb").close()
         con.execute(
-            f"CREATE TABLE _rows AS SELECT {raw_row_select()}, true AS _proven "
+            f"CREATE TABLE _rows AS SELECT {raw_row_select()} "
             f"FROM read_json(?, format = 'newline_delimited', columns = {_SPEC}) "
             "LIMIT 0",
             [empty],
         )
 
-    def add(self, path: str, data: bytes, proven: bool, widest: int) -> None:
-        if not proven:
-            self.unproven.add(path)
-        name, fh, size, wide = self._pending.get(proven) or self._new_part()
+    def add(self, data: bytes, widest: int) -> None:
+        name, fh, size, wide = self._pending or self._new_part()
         fh.write(data)
-        self._pending[proven] = (name, fh, size + len(data), max(wide, widest))
+        self._pending = (name, fh, size + len(data), max(wide, widest))
         if size + len(data) >= PART_BYTES:
-            self._flush(proven)
+            self._flush()
 
     def _new_part(self) -> tuple[str, Any, int, int]:
         self._parts += 1
         name = os.path.join(self.tmp, f"part-{self._parts}.ndjson")
         return name, open(name, "wb"), 0, 0
 
-    def _flush(self, proven: bool) -> None:
-        name, fh, _, widest = self._pending.pop(proven)
+    def _flush(self) -> None:
+        if self._pending is None:
+            return
+        name, fh, _, widest = self._pending
+        self._pending = None
         fh.close()
         # DuckDB's reader buffers twice its maximum_object_size per thread: only a part
         # holding a row past the default (16 MiB) asks for more.
         most = max(DEFAULT_OBJECT_BYTES, widest + 1024)
         self.con.execute(
-            f"INSERT INTO _rows SELECT {raw_row_select()}, ? FROM read_json(?, "
+            f"INSERT INTO _rows SELECT {raw_row_select()} FROM read_json(?, "
             f"format = 'newline_delimited', columns = {_SPEC}, "
             f"maximum_object_size = {int(most)})",
-            [proven, name],
+            [name],
         )
         os.unlink(name)
 
-    def forget(self, paths: set[str]) -> None:
-        """Drop every row of these files (they are read again)."""
-        self.con.execute(
-            "DELETE FROM _rows WHERE _file IN (SELECT unnest(?::VARCHAR[]))", [sorted(paths)]
-        )
-        self.unproven -= paths
-
     def build(self, overlapping: bool) -> None:
-        """(Re)create the table: one row per eventID where two trails deliver the same
-        account and region (an org trail beside an older per-account trail); proven rows
-        first, so a row cut from an unproven slice never stands in for a proven one."""
-        for proven in list(self._pending):
-            self._flush(proven)
-        dedupe = (
-            " QUALIFY eventid IS NULL OR "
-            "row_number() OVER (PARTITION BY eventid ORDER BY NOT _proven, _file) = 1"
-            if overlapping
-            else ""
-        )
+        """Create the table: one row per eventID where two trails deliver the same account
+        and region (an org trail beside an older per-account trail)."""
+        self._flush()
+        if not overlapping:  # no copy
+            self.con.execute(f"ALTER TABLE _rows RENAME TO {LOCAL_TABLE}")
+            return
         self.con.execute(
-            f"CREATE OR REPLACE TABLE {LOCAL_TABLE} AS "
-            f"SELECT * EXCLUDE (_proven) FROM _rows{dedupe}"
+            f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM _rows QUALIFY eventid IS NULL OR "
+            "row_number() OVER (PARTITION BY eventid ORDER BY _file) = 1"
         )
+        self.con.execute("DROP TABLE _rows")
 
     def close(self) -> None:
-        for pending in self._pending.values():
-            pending[1].close()
+        if self._pending is not None:
+            self._pending[1].close()
         if self.con is not None:
             self.con.close()
 

@@ -80,7 +80,6 @@ class Profile:
     exact: tuple[Mapping[str, frozenset[str]], ...] = ()
     contains: tuple[Mapping[str, tuple[str, ...]], ...] = ()
     columns: tuple[frozenset[str] | None, ...] = ()
-    deferred: tuple[bool, ...] = ()  # per query: its candidates may be loaded unproven
 
 
 @dataclass(frozen=True)
@@ -104,8 +103,7 @@ class ScanSettings:
         subs = tuple(plan.prefilters_contains) + ({},) * (n - len(plan.prefilters_contains))
         cols = tuple(plan.columns) + (None,) * (n - len(plan.columns))
         columns = tuple(None if c is None else frozenset(c) for c in cols)
-        deferred = tuple(s.name == plan.rule.other_denials_query for s in plan.specs)
-        queries = Profile(tuple(plan.needles), exact, subs, columns, deferred)
+        queries = Profile(tuple(plan.needles), exact, subs, columns)
         keep = [i for i, s in enumerate(plan.specs) if s.lookahead]
         ahead = None
         if keep:
@@ -114,7 +112,6 @@ class ScanSettings:
                 tuple(exact[i] for i in keep),
                 tuple(subs[i] for i in keep),
                 tuple(columns[i] for i in keep),
-                tuple(deferred[i] for i in keep),
             )
         return cls(queries, ahead, plan.lookahead_gate, cache_dir, limits or DEFAULT_LIMITS)
 
@@ -135,7 +132,6 @@ class Task:
     region: str
     folder: str  # YYYY/MM/DD, the delivery folder (the `timestamp` partition)
     lookahead_only: bool = False  # past the range: only look-ahead queries want it
-    prove: bool = False  # prove the record starts of every candidate, deferred or not
 
 
 @dataclass
@@ -148,10 +144,6 @@ class FileResult:
     broken: list[str] | None = None  # records that could not be used, with reasons
     needle_hit: bool = False
     gate_hits: int = 0  # records passing the look-ahead gate query's prefilter
-    # False: the rows were cut from slices whose starts were not proven top-level; only
-    # deferred queries (the rule's other_denials) want them, and the engine proves the
-    # file (a scan with Task.prove) before a row of it can reach a finding.
-    proven: bool = True
     widest: int = 0  # bytes of the longest row
 
 
@@ -209,25 +201,15 @@ def _meets(
 def _wanted(rec: dict, prof: Profile | None = None) -> frozenset[str] | None | Literal[False]:
     """False: no query wants the record; None: load it whole; else the only columns the
     queries wanting it read."""
-    return _wants(rec, prof)[0]
-
-
-def _wants(
-    rec: dict, prof: Profile | None = None
-) -> tuple[frozenset[str] | None | Literal[False], bool]:
-    """(as `_wanted`, whether a query that is not deferred wants it)."""
     prof = prof or _S.queries
     cols: frozenset[str] | None | Literal[False] = False
-    eager = False
-    deferred = prof.deferred or (False,) * len(prof.exact)
-    for pf, pc, qc, late in zip(prof.exact, prof.contains, prof.columns, deferred):
+    for pf, pc, qc in zip(prof.exact, prof.contains, prof.columns):
         if _meets(rec, pf, pc):
-            eager = eager or not late
             if qc is None or cols is None:
                 cols = None
             else:
                 cols = qc if cols is False else cols | qc
-    return cols, eager
+    return cols
 
 
 def _needle_records(
@@ -339,20 +321,14 @@ def scan(task: Task) -> FileResult:
         res.records = fast[0] if fast is not None else data.count(_RECORD_KEY)
         return res
     res.needle_hit = True
-    wants: list[tuple[frozenset[str] | None | Literal[False], bool]] | None = None
+    wants: list[frozenset[str] | None | Literal[False]] | None = None
     if fast is not None:
-        wants = [
-            _wants(rec, prof) if isinstance(rec, dict) else (False, False) for _, rec, _ in fast[1]
-        ]
-        wanted = [w for w in wants if w[0] is not False]
-        # A slice may be a caller's nested object. Only a candidate of a query that is not
-        # deferred needs the (whole-file) proof now; the deferred query's rows are marked
-        # unproven and the engine has the file proven if they can reach a finding.
-        if wanted and (task.prove or any(e for _, e in wanted)):
-            if not starts_are_top_level(data):
-                fast, wants = None, None  # read the file whole
-        elif wanted:
-            res.proven = False
+        wants = [_wanted(rec, prof) if isinstance(rec, dict) else False for _, rec, _ in fast[1]]
+        # A slice may be a caller's nested object: a candidate is trusted only once every
+        # slice start is proven top-level (a nested slice that no query wants changes
+        # nothing).
+        if any(w is not False for w in wants) and not starts_are_top_level(data):
+            fast, wants = None, None  # read the file whole
     indexed: Sequence[tuple[int, object, bytes | None]]
     if fast is not None:
         res.records, indexed = fast
@@ -389,7 +365,7 @@ def scan(task: Task) -> FileResult:
         if not isinstance(rec, dict):
             broken.append(f"{label(i)}: not a JSON object")
             continue
-        cols = wants[n][0] if wants is not None else _wanted(rec, prof)
+        cols = wants[n] if wants is not None else _wanted(rec, prof)
         if cols is False:
             continue
         if gate is not None and _meets(rec, _S.queries.exact[gate], _S.queries.contains[gate]):
