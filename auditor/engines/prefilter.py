@@ -35,6 +35,7 @@ from auditor.engines.rawjson import (
     Limits,
     Unusable,
     contains,
+    count,
     gunzip,
     lenient_loads,
     positions,
@@ -253,7 +254,7 @@ def _needle_records(
         if not isinstance(rec, dict):
             return None
         out.append((start, rec, chunk))
-    return data.count(_RECORD_KEY), out
+    return count(data, _RECORD_KEY), out
 
 
 def _looks_whole(data: bytes) -> bool:
@@ -318,7 +319,7 @@ def scan(task: Task) -> FileResult:
         if not _looks_whole(data):
             res.error = 'not a CloudTrail log file (no {"Records": [...]} object)'
             return res
-        res.records = fast[0] if fast is not None else data.count(_RECORD_KEY)
+        res.records = fast[0] if fast is not None else count(data, _RECORD_KEY)
         return res
     res.needle_hit = True
     wants: list[frozenset[str] | None | Literal[False]] | None = None
@@ -327,7 +328,10 @@ def scan(task: Task) -> FileResult:
         # A slice may be a caller's nested object: a candidate is trusted only once every
         # slice start is proven top-level (a nested slice that no query wants changes
         # nothing).
-        if any(w is not False for w in wants) and not starts_are_top_level(data):
+        # Only the starts up to the last candidate's need proving (that slice parsed on
+        # its own; a slice after it is no candidate): the text before it is enough.
+        last = max((s for (s, _, _), w in zip(fast[1], wants) if w is not False), default=-1)
+        if last >= 0 and not starts_are_top_level(data, last):
             fast, wants = None, None  # read the file whole
     indexed: Sequence[tuple[int, object, bytes | None]]
     if fast is not None:

@@ -260,3 +260,52 @@ def test_real_layouts_prove_their_record_starts_cheaply() -> None:
     assert starts_are_top_level(compact(recs))
     nested = denied(event_id="e", request={"p": [{"a": 1}, {"eventVersion": "1"}]})
     assert not starts_are_top_level(compact([*recs, nested]))
+
+
+def _starts(body: bytes) -> list[int]:
+    from auditor.engines.rawjson import RECORD_START, positions
+
+    return positions(body, RECORD_START)
+
+
+lookalikes = st.recursive(  # a nested object starting with "eventVersion", wrapped anyhow
+    st.just({"eventVersion": "1", "eventName": "DeleteResourcePolicy", "eventID": "forged"}),
+    lambda inner: st.lists(inner, min_size=1, max_size=2)
+    | st.dictionaries(st.sampled_from(["p", "q\\\"{[", "eventVersion"]), inner, min_size=1,
+                      max_size=2),
+    max_leaves=3,
+)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(before=st.lists(a_request_record(), max_size=4), lookalike=lookalikes,
+       between=st.lists(a_request_record(), max_size=3),
+       after=st.lists(a_request_record(), max_size=3))
+def test_the_prefix_proof_catches_a_lookalike_before_any_candidate(
+        before, lookalike, between, after, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proof reads only the text before the last candidate: a nested lookalike
+    anywhere before it (however deep, whichever record holds it) fails the proof for every
+    record start after it; one after the last candidate is not read, and the answer is
+    still the whole-file parse's."""
+    from auditor.engines.rawjson import starts_are_top_level
+
+    carrier = noise(event_id="carrier", request={"p": lookalike})
+    recs = [*before, carrier, *between, denied(event_id="last"), *after]
+    body = compact(recs)
+    at = len(compact(before)) - 2 + bool(before)  # the carrier's own start
+    assert body[at:].startswith(b'{"eventVersion":')
+    for s in _starts(body):
+        if s > at:  # the lookalike (inside the carrier) and every start after it
+            assert not starts_are_top_level(body, s), s
+    fast, whole, _ = scan_both(tmp_path, body, monkeypatch)
+    same(fast, whole, exact_count=False)
+    assert "forged" not in {json.loads(x)["r"].get("eventID") for x in fast.rows.splitlines()}
+    # After the last candidate, a lookalike is not read: the prefix is proof enough.
+    tail = compact([*before, *between, denied(event_id="last"), carrier])
+    last = len(compact([*before, *between])) - 2 + bool(before or between)
+    assert starts_are_top_level(tail, last) == starts_are_top_level(
+        compact([*before, *between, denied(event_id="last")]))
+    fast, whole, _ = scan_both(tmp_path, tail, monkeypatch)
+    same(fast, whole, exact_count=False)
