@@ -81,6 +81,10 @@ class Profile:
     exact: tuple[Mapping[str, frozenset[str]], ...] = ()
     contains: tuple[Mapping[str, tuple[str, ...]], ...] = ()
     columns: tuple[frozenset[str] | None, ...] = ()
+    # Per query: groups of byte strings, one of each group in a record's bytes (its
+    # needles, its prefilter's values as JSON strings, its substrings): tested before a
+    # record is parsed. Empty: parse every record holding a needle.
+    groups: tuple[tuple[tuple[bytes, ...], ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,8 @@ class ScanSettings:
         subs = tuple(plan.prefilters_contains) + ({},) * (n - len(plan.prefilters_contains))
         cols = tuple(plan.columns) + (None,) * (n - len(plan.columns))
         columns = tuple(None if c is None else frozenset(c) for c in cols)
-        queries = Profile(tuple(plan.needles), exact, subs, columns)
+        groups = tuple(_groups(s.needles, exact[i], subs[i]) for i, s in enumerate(plan.specs))
+        queries = Profile(tuple(plan.needles), exact, subs, columns, groups)
         keep = [i for i, s in enumerate(plan.specs) if s.lookahead]
         ahead = None
         if keep:
@@ -113,8 +118,30 @@ class ScanSettings:
                 tuple(exact[i] for i in keep),
                 tuple(subs[i] for i in keep),
                 tuple(columns[i] for i in keep),
+                tuple(groups[i] for i in keep),
             )
         return cls(queries, ahead, plan.lookahead_gate, cache_dir, limits or DEFAULT_LIMITS)
+
+
+# A value is looked for in a record's bytes only when JSON writes it as these bytes
+# (no escapes): CloudTrail escapes none of them.
+_PLAIN = re.compile(r"[A-Za-z0-9 .:_-]+")
+
+
+def _groups(
+    needles: Sequence[str],
+    exact: Mapping[str, frozenset[str]],
+    subs: Mapping[str, tuple[str, ...]],
+) -> tuple[tuple[bytes, ...], ...]:
+    """One query's byte groups (Profile.groups): each a necessary condition of its WHERE."""
+    out = [tuple(n.encode() for n in needles)] if needles else []
+    for vals in exact.values():
+        if vals and all(_PLAIN.fullmatch(v) for v in vals):
+            out.append(tuple(sorted(f'"{v}"'.encode() for v in vals)))
+    for ss in subs.values():
+        if ss and all(_PLAIN.fullmatch(v) for v in ss):
+            out.append(tuple(v.encode() for v in ss))
+    return tuple(out)
 
 
 DEFAULT_LIMITS = Limits()
@@ -213,11 +240,22 @@ def _wanted(rec: dict, prof: Profile | None = None) -> frozenset[str] | None | L
     return cols
 
 
+def _maybe(chunk: bytes, groups: tuple[tuple[tuple[bytes, ...], ...], ...]) -> bool:
+    """Whether some query's byte groups all have a member in chunk (true when none is
+    known: the record is parsed)."""
+    if not groups:
+        return True
+    return any(all(any(b in chunk for b in g) for g in q) for q in groups)
+
+
 def _needle_records(
-    data: bytes, needles: tuple[bytes, ...] | None = None
-) -> tuple[int, list[tuple[int, object, bytes]]] | None:
-    """(record count, [(byte offset, parsed record, its bytes)] for the records holding a needle)
-    for a file laid out as AWS writes it, else None: then the file is parsed whole.
+    data: bytes,
+    needles: tuple[bytes, ...] | None = None,
+    groups: tuple[tuple[tuple[bytes, ...], ...], ...] | None = None,
+) -> tuple[int, list[tuple[int, object, bytes]], int] | None:
+    """(record count, [(byte offset, parsed record, its bytes)] for the records holding a
+    needle, the offset up to which the slice starts must be proven) for a file laid out as
+    AWS writes it, else None: then the file is parsed whole.
 
     A slice runs from the `{"eventVersion":` before a needle to the next one. In valid
     JSON a `{` followed by `"` opens an object (a quote inside a string is escaped), so a
@@ -226,6 +264,11 @@ def _needle_records(
     it is a whole nested object. The caller (`scan`) trusts the slices only once
     `starts_are_top_level` has proven every start a record's, and asks that only when a
     slice is a candidate: a nested slice that no query wants changes nothing.
+
+    A slice holding a needle but not some byte of each of a query's groups (`_maybe`) is
+    not parsed; that is sound only for a whole record (a real record's fields may be split
+    over slices at a nested lookalike), so its end (the next start, or the end of the
+    records: len(data)) must be proven too: the third element, -1 when none is skipped.
     """
     first = data.find(_RECORD_START)
     if first < 0 or b"".join(data[:first].split()) != _FILE_HEAD:
@@ -233,10 +276,13 @@ def _needle_records(
     if not _WHOLE_TAIL.search(data[-64:]):
         return None
     end_of_records = data.rfind(b"]")  # the Records array's closing bracket
+    if groups is None:
+        groups = _S.queries.groups if needles is None else ()
     hits: list[int] = []
     for needle in _S.queries.needles if needles is None else needles:
         hits.extend(positions(data, needle, first))
     out: list[tuple[int, object, bytes]] = []
+    skipped = -1
     done = -1  # end of the last record parsed
     for pos in sorted(hits):
         if pos < done:
@@ -247,6 +293,9 @@ def _needle_records(
         chunk = data[start:done].rstrip()
         if nxt >= 0:
             chunk = chunk[:-1] if chunk.endswith(b",") else chunk
+        if not _maybe(chunk, groups):  # no query's conditions can all hold: not parsed
+            skipped = len(data) if nxt < 0 else nxt
+            continue
         try:
             rec = orjson.loads(chunk)
         except orjson.JSONDecodeError:
@@ -254,7 +303,7 @@ def _needle_records(
         if not isinstance(rec, dict):
             return None
         out.append((start, rec, chunk))
-    return count(data, _RECORD_KEY), out
+    return count(data, _RECORD_KEY), out, skipped
 
 
 def _looks_whole(data: bytes) -> bool:
@@ -311,7 +360,11 @@ def scan(task: Task) -> FileResult:
         return res
     del raw
     prof = _profile(task)
-    fast = _needle_records(data, prof.needles)
+    fast = _needle_records(data, prof.needles, prof.groups)
+    if fast is not None and fast[2] >= 0 and not fast[1]:
+        # Slices were skipped unparsed: they must be whole records.
+        if not starts_are_top_level(data, None if fast[2] >= len(data) else fast[2]):
+            fast = None
     if (fast is not None and not fast[1]) or (
         fast is None and not any(contains(data, n) for n in prof.needles)
     ):
@@ -331,11 +384,13 @@ def scan(task: Task) -> FileResult:
         # Only the starts up to the last candidate's need proving (that slice parsed on
         # its own; a slice after it is no candidate): the text before it is enough.
         last = max((s for (s, _, _), w in zip(fast[1], wants) if w is not False), default=-1)
-        if last >= 0 and not starts_are_top_level(data, last):
+        if fast[2] >= 0:  # and every start up to the end of the last slice skipped
+            last = max(last, fast[2])
+        if last >= 0 and not starts_are_top_level(data, None if last >= len(data) else last):
             fast, wants = None, None  # read the file whole
     indexed: Sequence[tuple[int, object, bytes | None]]
     if fast is not None:
-        res.records, indexed = fast
+        res.records, indexed, _ = fast
 
         def label(offset: int) -> str:  # the record's index, counted only when needed
             return f"record {data.count(_RECORD_START, 0, offset)}"
