@@ -22,6 +22,7 @@ from auditor.config import AuditConfig
 from auditor.engines import prefilter
 from auditor.engines.base import EngineResult
 from auditor.engines.pool import WorkerPool
+from auditor.engines.progress import ScanProgress
 from auditor.errors import ConfigError, QueryFailed
 from auditor.model import Coverage, QueryRecord, Unreadable
 from auditor.plan import LOCAL_TABLE, QueryPlan
@@ -147,20 +148,27 @@ class LocalEngine:
     name = "local"
     dialect = "duckdb"
 
+    def __init__(self, progress: bool | None = None) -> None:
+        """progress: draw the listing and scan progress on stderr (None: when stderr is
+        a terminal and AUDITOR_QUIET is not set; False: quiet)."""
+        self._progress = progress
+
     def execute(self, config: AuditConfig, plan: QueryPlan) -> EngineResult:
         if not config.source:
             raise ConfigError("--source is required with --engine local")
         lister = open_lister(config.source)
+        bar = ScanProgress(self._progress)
         # plan.folder_days: the range's folders plus any look-ahead (later_success);
         # gaps below are still reported for the range only.
-        disc: Discovery = discover(
-            lister,
-            config.source,
-            plan.range,
-            config.accounts,
-            config.regions,
-            days=plan.folder_days,
-        )
+        with bar.listing(lister, config.source) as counted:
+            disc: Discovery = discover(
+                counted,
+                config.source,
+                plan.range,
+                config.accounts,
+                config.regions,
+                days=plan.folder_days,
+            )
         workers = worker_count(config.workers, len(disc.files), config.source.startswith("s3://"))
         cache = str(config.cache_dir) if config.cache_dir else None
         settings = prefilter.ScanSettings.from_plan(plan, cache)
@@ -174,8 +182,11 @@ class LocalEngine:
 
             def consume(results: Iterator[prefilter.FileResult]) -> None:
                 for res in results:
+                    bar.done(tally.sizes.get(res.path, 0))
                     if data := tally.add(res):
                         rows.add(data, res.widest)
+
+            bar.start(len(in_range), sum(tally.sizes.get(t.path, 0) for t in in_range))
 
             with _scanner(settings, workers, len(tasks)) as scan:
                 results = scan(in_range)
@@ -191,10 +202,13 @@ class LocalEngine:
                     # query can have rows: with no record in the range meeting the gate's
                     # prefilter (a necessary condition), they are not read at all.
                     if ahead and (plan.lookahead_gate is None or tally.gate_hits):
+                        bar.more(len(ahead), sum(tally.sizes.get(t.path, 0) for t in ahead))
                         consume(scan(ahead))
+                    bar.close()
                     rows.build(disc.overlapping)
                     result = self._run_sql(duckdb, rows.con, plan)
                 finally:
+                    bar.close()
                     rows.close()
         for row in itertools.chain.from_iterable(result.rows.values()):
             if row.get("source_file"):
