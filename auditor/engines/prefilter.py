@@ -378,11 +378,10 @@ def scan(task: Task) -> FileResult:
     wants: list[frozenset[str] | None | Literal[False]] | None = None
     if fast is not None:
         wants = [_wanted(rec, prof) if isinstance(rec, dict) else False for _, rec, _ in fast[1]]
-        # A slice may be a caller's nested object: a candidate is trusted only once every
-        # slice start is proven top-level (a nested slice that no query wants changes
-        # nothing).
-        # Only the starts up to the last candidate's need proving (that slice parsed on
-        # its own; a slice after it is no candidate): the text before it is enough.
+        # A slice may be a caller's nested object: a candidate is trusted only once the
+        # slice starts are proven top-level (a nested slice that no query wants changes
+        # nothing). Only the starts up to the last candidate's need it (that slice parsed
+        # on its own; a slice after it is no candidate): the text before it is enough.
         last = max((s for (s, _, _), w in zip(fast[1], wants) if w is not False), default=-1)
         if fast[2] >= 0:  # and every start up to the end of the last slice skipped
             last = max(last, fast[2])
