@@ -35,7 +35,6 @@ from auditor.engines.rawjson import (
     Limits,
     Unusable,
     contains,
-    count,
     gunzip,
     lenient_loads,
     positions,
@@ -303,7 +302,7 @@ def _needle_records(
         if not isinstance(rec, dict):
             return None
         out.append((start, rec, chunk))
-    return count(data, _RECORD_KEY), out, skipped
+    return data.count(_RECORD_KEY), out, skipped
 
 
 def _looks_whole(data: bytes) -> bool:
@@ -372,7 +371,7 @@ def scan(task: Task) -> FileResult:
         if not _looks_whole(data):
             res.error = 'not a CloudTrail log file (no {"Records": [...]} object)'
             return res
-        res.records = fast[0] if fast is not None else count(data, _RECORD_KEY)
+        res.records = fast[0] if fast is not None else data.count(_RECORD_KEY)
         return res
     res.needle_hit = True
     wants: list[frozenset[str] | None | Literal[False]] | None = None
