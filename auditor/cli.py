@@ -354,11 +354,10 @@ def ddl(
                  if start_date else ddlmod.DEFAULT_START)
         layout = ddlmod.layout_from_flags(root, org_id, tuple(account or ()), tuple(region or ()))
         if discover:
-            from auditor.athena.runner import make_client
             from auditor.sources.s3 import S3Lister
 
             try:
-                found = ddlmod.discover_layout(S3Lister(layout.root, make_client("s3")), root,
+                found = ddlmod.discover_layout(S3Lister(layout.root), root,
                                                layout.accounts)
             except SourceError as exc:  # the lister speaks of --source; here it is --trail
                 raise SourceError(str(exc).replace("--source", "--trail", 1)) from None
@@ -389,7 +388,8 @@ def ddl(
             if stmt.placeholders:
                 raise ConfigError("the statement still holds <placeholders>: give --account/"
                                   "--region/--org-id or use --discover before --apply")
-            from auditor.athena.runner import AthenaRunner, make_client
+            from auditor.athena.runner import AthenaRunner
+            from auditor.aws import make_client
 
             runner = AthenaRunner(make_client("athena"), settings)
             _, rec = runner.run("create_table", stmt.sql, fetch=False)

@@ -47,8 +47,8 @@ from auditor.athena.runner import (
     AthenaRunner,
     Interrupted,
     Row,
-    make_client,
 )
+from auditor.aws import make_client
 from auditor.config import AuditConfig
 from auditor.engines.base import EngineResult
 from auditor.errors import ConfigError, QueryFailed, SourceError

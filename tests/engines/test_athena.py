@@ -26,9 +26,9 @@ from auditor.athena.runner import (
     AthenaQueryFailed,
     AthenaRunner,
     RetryPolicy,
-    make_client,
 )
 from auditor.audit import run_audit
+from auditor.aws import make_client
 from auditor.config import AthenaSettings
 from auditor.engines.athena import AthenaEngine
 from auditor.errors import BudgetError, QueryFailed
@@ -236,7 +236,7 @@ def test_unreachable_endpoint_is_one_clear_error_not_a_crash(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
     client = make_client("athena", max_attempts=1)
-    with pytest.raises(AthenaApiError, match="start_query_execution failed: EndpointConnection"):
+    with pytest.raises(AthenaApiError, match="start_query_execution: failed: EndpointConnection"):
         runner(client).run("q", "SELECT 1")
 
 

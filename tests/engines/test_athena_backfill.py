@@ -26,8 +26,8 @@ from auditor.athena.backfill import (
     plan_units,
     split_range,
 )
-from auditor.athena.runner import make_client
 from auditor.audit import run_audit
+from auditor.aws import make_client
 from auditor.config import AuditConfig, DateRange
 from auditor.engines.athena import AthenaEngine
 from auditor.engines.base import EngineResult

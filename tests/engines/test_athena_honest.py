@@ -17,8 +17,9 @@ from athena_support import FakeAthena, answer, config, denied_row, query_name
 from botocore.exceptions import ClientError
 
 from auditor.athena.backfill import plan_units
-from auditor.athena.runner import AthenaQueryFailed, AthenaRunner, make_client
+from auditor.athena.runner import AthenaQueryFailed, AthenaRunner
 from auditor.audit import run_audit
+from auditor.aws import make_client
 from auditor.config import AthenaSettings
 from auditor.engines.athena import AthenaEngine
 from auditor.errors import QueryFailed
