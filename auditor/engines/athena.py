@@ -1,7 +1,7 @@
 """The Athena engine: the same SQL as the local engine, run by Amazon Athena.
 
-    plan -> monthly chunks (one unit per query and month) -> scan estimate from S3
-    listings (cost guard) -> units run concurrently (retries, deadline) -> each finished
+    plan (monthly chunks: one statement per query and month) -> scan estimate from S3
+    listings (cost guard) -> statements run concurrently (retries, deadline) -> each finished
     unit saved in the state folder -> rows merged in date order -> EngineResult
 
 An enrichment unit (later_success, other_denials) that still fails after retries is
@@ -23,15 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.athena.backfill import (
-    StateStore,
-    Unit,
-    default_state_dir,
-    make_unit,
-    merge,
-    month_chunks,
-    plan_units,
-)
+from auditor.athena.backfill import StateStore, default_state_dir, merge
 from auditor.athena.cost import (
     PARTITION_PRUNES,
     ListerSizer,
@@ -49,14 +41,15 @@ from auditor.athena.runner import (
     Row,
 )
 from auditor.aws import make_client
-from auditor.config import AuditConfig
-from auditor.engines.base import EngineResult
+from auditor.config import AthenaSettings
+from auditor.engines.base import DryRun, EngineResult
 from auditor.errors import ConfigError, QueryFailed, SourceError
 from auditor.model import Coverage, FailedQuery, QueryRecord, Shortfall
-from auditor.plan import QueryPlan
+from auditor.plan import Plan, PlannedQuery, SqlTarget
 from auditor.render.scrub import inert
 from auditor.sources.layout import gaps
 from auditor.sources.layout import shortfalls as listing_shortfalls
+from auditor.sqlgen import quote_ident
 
 
 @dataclass
@@ -64,7 +57,7 @@ class Prepared:
     """Everything decided before the first query: the units, what is already done,
     the estimate and the state folder."""
 
-    units: list[Unit]
+    units: list[PlannedQuery]
     state_dir: Path
     done: dict[str, tuple[list[Row], QueryRecord]] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)  # saved units that did not verify
@@ -72,7 +65,7 @@ class Prepared:
     estimate_note: str = ""
 
     @property
-    def todo(self) -> list[Unit]:
+    def todo(self) -> list[PlannedQuery]:
         return [u for u in self.units if u.key not in self.done]
 
     @property
@@ -88,33 +81,39 @@ class Prepared:
 
 class AthenaEngine:
     name = "athena"
-    dialect = "athena"
 
     def __init__(
         self,
+        settings: AthenaSettings,
+        *,
         athena_client: Any = None,
         s3_client: Any = None,
         runner: AthenaRunner | None = None,
         progress: bool | None = None,
     ) -> None:
+        self.settings = settings
         self._athena = athena_client
         self._s3 = s3_client
         self._runner = runner
         self._progress = progress
 
+    @property
+    def target(self) -> SqlTarget:
+        """The table the SQL reads, and long ranges sent as monthly chunks (each
+        statement bounded, each finished one saved for --resume)."""
+        a = self.settings
+        return SqlTarget(dialect="athena", table=quote_ident(f"{a.database}.{a.table}"),
+                         scheme=a.partition_scheme, monthly=True)
+
     # -- before any query ---------------------------------------------------------------
 
-    def prepare(self, config: AuditConfig, plan: QueryPlan) -> Prepared:
-        a = config.athena
+    def prepare(self, plan: Plan) -> Prepared:
+        a = self.settings
         if a.concurrency < 1:
             raise ConfigError(f"--concurrency: {a.concurrency} must be at least 1")
         if a.query_timeout <= 0:
             raise ConfigError(f"--query-timeout: {a.query_timeout:g} must be positive")
-        chunks = month_chunks(config.range)
-        if len(chunks) == 1 and plan.range == config.range:
-            units = [make_unit(chunks[0], q, config.lookahead_days) for q in plan.queries]
-        else:
-            units = plan_units(config, self.dialect, chunks)
+        units = list(plan.queries)
         prepared = Prepared(units=units, state_dir=a.state_dir or default_state_dir(units))
         store = StateStore(prepared.state_dir)
         if a.resume:
@@ -124,7 +123,7 @@ class AthenaEngine:
                     prepared.done[u.key] = got
             prepared.rejected = dict(store.rejected)
         if a.trail:
-            prepared.estimate = self._estimate(config, units)
+            prepared.estimate = self._estimate(plan, units)
         else:
             prepared.estimate_note = (
                 "unknown: no --trail given (pass --trail s3://bucket/prefix, the trail root "
@@ -132,15 +131,15 @@ class AthenaEngine:
             )
         return prepared
 
-    def _estimate(self, config: AuditConfig, units: list[Unit]) -> ScanEstimate:
-        trail = config.athena.trail
+    def _estimate(self, plan: Plan, units: list[PlannedQuery]) -> ScanEstimate:
+        trail = self.settings.trail
         assert trail
         spans = {u.key: u.folders for u in units}
         # Size only what the SQL prunes: an --account/--region the partition filter does
         # not bind is filtered in WHERE, after Athena has read every folder.
-        prunes = PARTITION_PRUNES[config.athena.partition_scheme]
-        accounts = config.accounts if "account" in prunes else ()
-        regions = config.regions if "region" in prunes else ()
+        prunes = PARTITION_PRUNES[self.settings.partition_scheme]
+        accounts = plan.accounts if "account" in prunes else ()
+        regions = plan.regions if "region" in prunes else ()
         try:
             if trail.startswith("s3://"):
                 from auditor.sources.s3 import S3Lister
@@ -159,23 +158,23 @@ class AthenaEngine:
 
     # -- the run ------------------------------------------------------------------------
 
-    def execute(self, config: AuditConfig, plan: QueryPlan) -> EngineResult:
-        a = config.athena
-        prep = self.prepare(config, plan)
+    def dry_run(self, plan: Plan) -> DryRun:
+        """The plan, its SQL and the scan estimate; lists S3 (for the estimate) when
+        --trail is given, never calls Athena."""
+        from auditor.athena.dryrun import describe
+
+        return describe(self.settings, plan, self.prepare(plan))
+
+    def execute(self, plan: Plan) -> EngineResult:
+        a = self.settings
+        prep = self.prepare(plan)
         check_budget(a.max_scan_gb, prep.todo_bytes)
         est = prep.estimate
         result = EngineResult(estimated_scan_bytes=est.total if est else None)
-        if a.dry_run:
-            # Nothing runs: say so in coverage rather than report an empty audit as clean.
-            result.coverage = Coverage(failed_queries=tuple(
-                FailedQuery(u.query.name, u.chunk.label, "not run: --dry-run")
-                for u in prep.units))
-            return result
-
         store = StateStore(prep.state_dir)
         if not a.resume:
             store.clear(prep.units)
-        failures = self._run_units(config, prep, store)
+        failures = self._run_units(prep, store)
         if store.warning:
             print(f"auditor: warning: {store.warning}", file=sys.stderr)
 
@@ -195,20 +194,20 @@ class AthenaEngine:
         ]
         notes = [f"saved chunk {why}: not trusted, rerun"
                  for key, why in sorted(prep.rejected.items()) if key not in failed_keys]
-        if disc is not None and config.athena.trail:
-            shortfalls.extend(listing_shortfalls(disc, config.athena.trail))
-        nothing = _nothing_read(config, records, est, plan.rule.main_query)
+        if disc is not None and a.trail:
+            shortfalls.extend(listing_shortfalls(disc, a.trail))
+        nothing = _nothing_read(plan, records, est)
         if nothing:
             shortfalls.append(Shortfall("nothing-read", nothing))
         result.coverage = Coverage(
             bytes_scanned=sum(r.data_scanned_bytes or 0 for r in records),
             failed_queries=tuple(
-                FailedQuery(u.query.name, u.chunk.label, exc.reason, exc.query_id, exc.state)
+                FailedQuery(u.name, u.chunk.label, exc.reason, exc.query_id, exc.state)
                 for u, exc in failures
             ),
-            gaps=gaps(disc, config.range, config.accounts, config.regions) if disc else (),
-            accounts=config.accounts or (disc.accounts if disc else ()),
-            regions=config.regions or (disc.regions if disc else ()),
+            gaps=gaps(disc, plan.range, plan.accounts, plan.regions) if disc else (),
+            accounts=plan.accounts or (disc.accounts if disc else ()),
+            regions=plan.regions or (disc.regions if disc else ()),
             shortfalls=tuple(shortfalls),
             notes=tuple(notes),
         )
@@ -216,12 +215,13 @@ class AthenaEngine:
 
     @staticmethod
     def _raise_if_rule_failed(
-        prep: Prepared, failures: list[tuple[Unit, AthenaQueryFailed]], store: StateStore,
+        prep: Prepared, failures: list[tuple[PlannedQuery, AthenaQueryFailed]],
+        store: StateStore,
         main_query: str,
     ) -> None:
         """Exit 3 when any unit of the rule's own query failed: the report would lack
         denials it cannot see, and read as clean."""
-        rule = [(u, exc) for u, exc in failures if u.query.name == main_query]
+        rule = [(u, exc) for u, exc in failures if u.name == main_query]
         if not rule:
             return
         u, first = rule[0]
@@ -242,27 +242,28 @@ class AthenaEngine:
         return self._athena
 
     def _run_units(
-        self, config: AuditConfig, prep: Prepared, store: StateStore
-    ) -> list[tuple[Unit, AthenaQueryFailed]]:
+        self, prep: Prepared, store: StateStore
+    ) -> list[tuple[PlannedQuery, AthenaQueryFailed]]:
         """Run the missing units, `--concurrency` at a time. Returns the failed ones."""
         todo = prep.todo
-        failures: list[tuple[Unit, AthenaQueryFailed]] = []
+        failures: list[tuple[PlannedQuery, AthenaQueryFailed]] = []
         if not todo:
             return failures
         cancel = threading.Event()
-        runner = self._runner or AthenaRunner(self._client(), config.athena, cancel=cancel)
+        runner = self._runner or AthenaRunner(self._client(), self.settings, cancel=cancel)
         cancel = runner.cancel
         bar = _Progress(prep, self._progress)
-        pending: dict[Future[tuple[list[Row], QueryRecord]], Unit] = {}
+        pending: dict[Future[tuple[list[Row], QueryRecord]], PlannedQuery] = {}
         queue = list(todo)
         fatal: Exception | None = None
-        with bar, ThreadPoolExecutor(max_workers=config.athena.concurrency) as pool:
+        concurrency = self.settings.concurrency
+        with bar, ThreadPoolExecutor(max_workers=concurrency) as pool:
             try:
                 while queue or pending:
-                    while queue and len(pending) < config.athena.concurrency and fatal is None:
+                    while queue and len(pending) < concurrency and fatal is None:
                         u = queue.pop(0)
-                        q = u.query
-                        pending[pool.submit(runner.run, q.name, q.sql, q.params, q.chunk)] = u
+                        pending[pool.submit(runner.run, u.name, u.sql, u.params,
+                                            u.record_chunk)] = u
                     if not pending:
                         break
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -296,7 +297,7 @@ class AthenaEngine:
 
 
 def _nothing_read(
-    config: AuditConfig, records: list[QueryRecord], est: ScanEstimate | None, main_query: str
+    plan: Plan, records: list[QueryRecord], est: ScanEstimate | None
 ) -> str | None:
     """Why a run that read nothing is not a clean audit: Athena scanned 0 bytes in all,
     or for the rule's query, over a range that should hold logs (not in the future, and
@@ -304,11 +305,12 @@ def _nothing_read(
     ran = [r for r in records if r.state == "SUCCEEDED"]
     if not ran:
         return None
-    if config.now is not None and config.range.first > config.now.date():
+    if plan.now is not None and plan.range.first > plan.now.date():
         return None
     if est is not None and est.total == 0:
         return None  # the trail holds nothing there: gaps say so
-    span = f"{config.range.first}..{config.range.last}"
+    main_query = plan.rule.main_query
+    span = f"{plan.range.first}..{plan.range.last}"
     why = "the table's partitions may not match the trail (check LOCATION / projection)"
     if sum(r.data_scanned_bytes or 0 for r in ran) == 0:
         return f"Athena scanned 0 bytes for {span}: {why}"
@@ -364,7 +366,7 @@ class _Progress:
         if self._progress is not None:
             self._progress.__exit__(*exc)
 
-    def finished(self, unit: Unit, rec: QueryRecord | None) -> None:
+    def finished(self, unit: PlannedQuery, rec: QueryRecord | None) -> None:
         with self._lock:
             if rec is not None:
                 self.scanned += rec.data_scanned_bytes or 0

@@ -17,13 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
-from auditor.config import AuditConfig
+from auditor.config import LocalSettings
 from auditor.engines import prefilter
 from auditor.engines.base import EngineResult
+from auditor.engines.hints import ScanHints
 from auditor.engines.pool import WorkerPool
 from auditor.errors import ConfigError, QueryFailed
 from auditor.model import Coverage, QueryRecord, Unreadable
-from auditor.plan import LOCAL_TABLE, QueryPlan
+from auditor.plan import Plan, SqlTarget
 from auditor.sources.layout import Discovery, LogFile, discover, gaps, shortfalls
 from auditor.table import raw_row_columns, raw_row_select
 
@@ -33,6 +34,11 @@ MIN_FILES_FOR_POOL = 16
 # reads mostly wait on the network).
 MAX_WORKERS_PER_CORE = 2
 MAX_WORKERS_PER_CORE_S3 = 8
+
+# The table this engine builds in DuckDB: AWS's CloudTrail table shape plus the
+# org-trail partition columns, so the same templates run unchanged.
+LOCAL_TABLE = "cloudtrail"
+TARGET = SqlTarget(dialect="duckdb", table=LOCAL_TABLE, scheme="org")
 
 
 def open_lister(source: str):  # type: ignore[no-untyped-def]
@@ -87,9 +93,9 @@ def _scanner(settings: prefilter.ScanSettings, workers: int, n_files: int) -> It
 
 
 def _scan_all(
-    tasks: list[prefilter.Task], plan: QueryPlan, workers: int, cache_dir: str | None
+    tasks: list[prefilter.Task], plan: Plan, workers: int, cache_dir: str | None
 ) -> Iterator[prefilter.FileResult]:
-    settings = prefilter.ScanSettings.from_plan(plan, cache_dir)
+    settings = prefilter.ScanSettings.from_plan(ScanHints.of(plan), cache_dir)
     with _scanner(settings, workers, len(tasks)) as scan:
         yield from scan(tasks)
 
@@ -139,22 +145,27 @@ def fingerprint(files: list[LogFile], source: str) -> str:
 
 class LocalEngine:
     name = "local"
-    dialect = "duckdb"
+    target = TARGET
 
-    def execute(self, config: AuditConfig, plan: QueryPlan) -> EngineResult:
-        if not config.source:
+    def __init__(self, settings: LocalSettings) -> None:
+        self.settings = settings
+
+    def execute(self, plan: Plan) -> EngineResult:
+        source = self.settings.source
+        if not source:
             raise ConfigError("--source is required with --engine local")
-        lister = open_lister(config.source)
+        lister = open_lister(source)
         # plan.folder_days: the range's folders plus any look-ahead (later_success);
         # gaps below are still reported for the range only.
         disc: Discovery = discover(
-            lister, config.source, plan.range, config.accounts, config.regions,
+            lister, source, plan.range, plan.accounts, plan.regions,
             days=plan.folder_days,
         )
-        workers = worker_count(config.workers, len(disc.files),
-                               config.source.startswith("s3://"))
-        cache = str(config.cache_dir) if config.cache_dir else None
-        settings = prefilter.ScanSettings.from_plan(plan, cache)
+        workers = worker_count(self.settings.workers, len(disc.files),
+                               source.startswith("s3://"))
+        cache = str(self.settings.cache_dir) if self.settings.cache_dir else None
+        hints = ScanHints.of(plan)
+        settings = prefilter.ScanSettings.from_plan(hints, cache)
 
         tally = _Tally({f.path: f.size for f in disc.files})
         with tempfile.TemporaryDirectory(prefix="auditor-") as tmp:
@@ -175,20 +186,20 @@ class LocalEngine:
                     first = next(results, None)
                     import duckdb
 
-                    plan.queries  # noqa: B018 - renders (and caches) the SQL now
+                    plan.render()  # renders (and caches) the SQL now
                     consume(itertools.chain([first] if first else [], results))
                     # The look-ahead days serve a query that matters only when its gate
                     # query can have rows: with no record in the range meeting the gate's
                     # prefilter (a necessary condition), they are not read at all.
-                    if ahead and (plan.lookahead_gate is None or tally.gate_hits):
+                    if ahead and (hints.lookahead_gate is None or tally.gate_hits):
                         consume(scan(ahead))
             result = self._run_sql(duckdb, rows_path, plan, disc.overlapping)
         for row in itertools.chain.from_iterable(result.rows.values()):
             if row.get("source_file"):
-                row["source_file"] = _display_path(row["source_file"], config.source)
+                row["source_file"] = _display_path(row["source_file"], source)
 
         unreadable = [
-            Unreadable(_display_path(u.path, config.source), u.reason) for u in tally.unreadable
+            Unreadable(_display_path(u.path, source), u.reason) for u in tally.unreadable
         ]
         unreadable.sort(key=lambda u: (u.path, u.reason))
         result.coverage = Coverage(
@@ -198,16 +209,16 @@ class LocalEngine:
             files_unreadable=tally.files_bad,
             unreadable=tuple(unreadable),
             files_skipped=len(disc.skipped),
-            gaps=gaps(disc, plan.range, config.accounts, config.regions),
+            gaps=gaps(disc, plan.range, plan.accounts, plan.regions),
             accounts=disc.accounts,
             regions=disc.regions,
-            shortfalls=shortfalls(disc, config.source),
+            shortfalls=shortfalls(disc, source),
         )
-        result.input_fingerprint = fingerprint(disc.files, config.source)
+        result.input_fingerprint = fingerprint(disc.files, source)
         return result
 
     def _run_sql(
-        self, duckdb, rows_path: str, plan: QueryPlan, overlapping: bool = True
+        self, duckdb, rows_path: str, plan: Plan, overlapping: bool = True
     ) -> EngineResult:  # type: ignore[no-untyped-def]
         con = duckdb.connect(":memory:")
         try:
@@ -250,7 +261,7 @@ class LocalEngine:
                         engine_ms=ms,
                         cost_usd=0.0,
                         rows=len(rows),
-                        chunk=q.chunk,
+                        chunk=q.record_chunk,
                     )
                 )
             return result

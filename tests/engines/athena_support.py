@@ -12,6 +12,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from auditor.config import AthenaSettings, AuditConfig, DateRange
+from auditor.model import Report
+from auditor.plan import PlannedQuery
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -163,3 +165,19 @@ class FakeAthena:
 
     def count(self, op: str) -> int:
         return sum(1 for name, _ in self.calls if name == op)
+
+
+def athena_audit(cfg: AuditConfig, client: Any, progress: bool = False) -> Report:
+    """run_audit on an Athena engine built from cfg's Athena settings, on `client`."""
+    from auditor.audit import run_audit
+    from auditor.engines.athena import AthenaEngine
+
+    return run_audit(cfg, AthenaEngine(cfg.athena, athena_client=client, progress=progress))
+
+
+def planned(cfg: AuditConfig) -> list[PlannedQuery]:
+    """Every statement the Athena engine would run for cfg."""
+    from auditor.engines.athena import AthenaEngine
+    from auditor.plan import build_plan
+
+    return list(build_plan(cfg, AthenaEngine(cfg.athena).target).queries)
