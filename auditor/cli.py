@@ -2,10 +2,11 @@
 -> run_audit() -> render -> exit code.
 
 Exit codes (README "Exit codes"):
-  0  audit done, reports written
+  0  audit done, reports written (`check`: every check ok, an audit would run)
   1  a finding at or above --fail-on remains
-  2  bad input: flags, dates, config, source, or a plan over --max-scan-gb
-  3  a query failed, was cancelled or timed out
+  2  bad input: flags, dates, config, source, table, or a plan over --max-scan-gb
+  3  a query failed, was cancelled or timed out (`check`: AWS refused a call the audit
+     needs, or the workgroup cannot run it)
   4  --strict and coverage is incomplete (unreadable files/records, failed queries)
   130 interrupted
   141 stdout closed early (`auditor sql | head`): stopped quietly, as on SIGPIPE
@@ -90,8 +91,9 @@ Scheme = Annotated[
     Optional[str],
     typer.Option(
         "--partition-scheme",
-        help="Athena table partitions: timestamp (AWS's default), org "
-        "(account/region/timestamp) or manual (region/year/month/day).",
+        help="Athena table partitions: auto (read the table from Glue, the default), or "
+        "check that it is timestamp (AWS's default), org (account/region/timestamp) or "
+        "manual (region/year/month/day).",
     ),
 ]
 Trail = Annotated[
@@ -271,21 +273,74 @@ def sql(
     database: Database = None,
     table: Table = None,
     partition_scheme: Scheme = None,
+    glue: Annotated[
+        bool, typer.Option("--glue", help="Athena: read the table's shape from Glue (needs "
+                           "AWS); else auto means auditor ddl's timestamp table.")
+    ] = False,
 ) -> None:
     """Print every statement exactly as it would be sent, values inlined. No AWS needed."""
 
     def go() -> int:
         from auditor.engines import build_engine
+        from auditor.engines.base import SupportsNotes
         from auditor.plan import build_plan
 
         cfg = load_config(**ctx.params)
-        plan = build_plan(cfg, build_engine(cfg).target)
+        engine = build_engine(cfg)
+        plan = build_plan(cfg, engine.target)
+        if isinstance(engine, SupportsNotes):  # Athena: the table as read (or assumed)
+            for note in engine.notes(plan):
+                typer.echo(f"-- {note}", err=True)
         # A backfill on Athena is sent as monthly chunks: every statement of every chunk.
         several = len(plan.chunks) > 1
         for q in plan.queries:
             where = f" ({q.chunk.label})" if several else ""
             typer.echo(f"-- {q.title}{where}\n{q.display};\n")
         return 0
+
+    _run(go)
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    start: From = None,
+    end: To = None,
+    month: Month = None,
+    account: Account = None,
+    region: Region = None,
+    config: ConfigOpt = None,
+    database: Database = None,
+    table: Table = None,
+    workgroup: Workgroup = None,
+    output_location: OutputLocation = None,
+    partition_scheme: Scheme = None,
+    trail: Trail = None,
+    max_scan_gb: Annotated[
+        Optional[float],
+        typer.Option("--max-scan-gb", help="Check the range's estimate against this."),
+    ] = None,
+) -> None:
+    """Athena preflight: table, partitions, fields, workgroup, permissions, estimate.
+    One line per check; exit 0 only when an audit would run (else 2, or 3 when AWS
+    refuses a call the audit needs)."""
+
+    def go() -> int:
+        from datetime import UTC, datetime
+
+        from auditor.athena.check import run_checks
+        from auditor.aws import make_client
+
+        kw = dict(ctx.params, engine="athena")
+        with_range = bool(start or end or month)
+        if not with_range:  # the checks but the estimate need no range: take this month
+            kw["month"] = f"{datetime.now(UTC):%Y-%m}"
+        cfg = load_config(**kw)
+        checks = run_checks(cfg, make_client("glue"), make_client("athena"),
+                            make_client("s3"), with_range=with_range)
+        for c in checks:
+            typer.echo(c.line())
+        return max((c.exit_code for c in checks if not c.ok), default=0)
 
     _run(go)
 
@@ -345,6 +400,8 @@ def ddl(
         if not root:
             raise ConfigError("--trail s3://bucket/prefix is required (the trail's root)")
         scheme = settings.partition_scheme
+        if scheme == "auto":  # nothing to read yet: the table is what ddl prints
+            scheme = "timestamp"
         start = (not_before_cloudtrail(parse_day(start_date, "--start-date"), "--start-date")
                  if start_date else ddlmod.DEFAULT_START)
         layout = ddlmod.layout_from_flags(root, org_id, tuple(account or ()), tuple(region or ()))

@@ -37,7 +37,9 @@ class ReportFormat(StrEnum):
 
 FORMATS = tuple(f.value for f in ReportFormat)
 DEFAULT_FORMATS = ("json", "md", "html", "csv")
-PARTITION_SCHEMES = ("timestamp", "org", "manual")
+# auto: read the table's partitions and fields from Glue (auditor/athena/tableshape.py);
+# the others name `auditor ddl`'s layouts and are checked against the table.
+PARTITION_SCHEMES = ("auto", "timestamp", "org", "manual")
 SEVERITIES = ("low", "medium", "high")
 DEFAULT_CONFIG_PATH = Path("~/.config/auditor/config.toml")
 
@@ -165,7 +167,8 @@ class AthenaSettings:
     table: str = "cloudtrail_logs"
     workgroup: str = "primary"
     output_location: str | None = None  # s3://bucket/prefix/ ; None: the workgroup's
-    partition_scheme: str = "timestamp"
+    partition_scheme: str = "auto"
+    read_table: bool = True  # read the table's shape from Glue (else: auditor ddl's table)
     trail: str | None = None  # s3:// trail root, for the cost estimate
     query_timeout: float = 1800.0
     max_scan_gb: float | None = None

@@ -173,6 +173,7 @@ def athena_settings(flags: Mapping[str, Any], file: dict[str, Any]) -> AthenaSet
         concurrency=_at_least(setting(ath, "concurrency", flags.get("concurrency"),
                                       d.concurrency), 1, "--concurrency", high=MAX_CONCURRENCY),
         resume=bool(flags.get("resume")),
+        read_table=bool(flags.get("glue", True)),  # `auditor sql` reads Glue on --glue
         state_dir=Path(state_dir) if state_dir else None,
     )
 

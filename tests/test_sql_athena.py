@@ -34,10 +34,10 @@ def _config(scheme: str = "timestamp", **kw: object) -> AuditConfig:
 
 def target(cfg: AuditConfig, dialect: str) -> SqlTarget:
     """The SQL target of the engine speaking `dialect`."""
-    from auditor.engines.athena import AthenaEngine
+    from auditor.engines.athena import sql_target
     from auditor.engines.local import TARGET
 
-    return AthenaEngine(cfg.athena).target if dialect == "athena" else TARGET
+    return sql_target(cfg.athena, None) if dialect == "athena" else TARGET
 
 
 def _query(name: str, dialect: str = "athena", **kw: object) -> PlannedQuery:

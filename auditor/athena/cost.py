@@ -7,7 +7,8 @@ and MB are binary here (2**40, 2**20), as in Athena's console.
 The estimate: CloudTrail's log files are gzip'd JSON, which Athena cannot prune by
 column, so a query scans every byte of every partition it reads. Summing the sizes of
 the objects under the partitions a query bounds (its planned folder span, and the
-accounts/regions its scheme prunes: `PARTITION_PRUNES`) is therefore a close upper
+accounts/regions the table partitions by: `TableShape.prunes`; a table without a day
+partition is sized as its whole LOCATION) is therefore a close upper
 bound of its `DataScannedInBytes`. Only listings are used: the
 account and region folders (delimiter listings, as discovery does), then one
 recursive listing per month wholly in range and one per day of a partial month. Never
@@ -40,17 +41,6 @@ GB = 1024**3
 TB = 1024**4
 MIN_BILLED_BYTES = 10 * MB
 LIST_WORKERS = 16
-
-# Which of --account/--region each --partition-scheme's partition filter binds
-# (sql/macros/common.sql partition_filter; tests/engines/test_athena_honest.py checks the
-# rendered SQL against this). Any other is filtered only in WHERE, after Athena has read
-# every folder of the table, so the estimate must not shrink with it.
-PARTITION_PRUNES: dict[str, frozenset[str]] = {
-    "timestamp": frozenset(),
-    "org": frozenset({"account", "region"}),
-    "manual": frozenset({"region"}),
-}
-
 
 def query_cost_usd(scanned_bytes: int | None, state: str = "SUCCEEDED") -> float:
     """Athena's charge for one query that scanned `scanned_bytes`."""

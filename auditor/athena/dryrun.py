@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from auditor.athena.cost import GB, check_budget, fmt_bytes
+from auditor.athena.tableshape import OPTIONAL_FIELDS
 from auditor.config import AthenaSettings
 from auditor.engines.base import DryRun
 from auditor.errors import BudgetError
@@ -19,19 +20,25 @@ def describe(a: AthenaSettings, plan: Plan, prep: Prepared) -> DryRun:
     """The text to print, and the BudgetError the real run would raise (or None)."""
     est = prep.estimate
     rng = plan.range
+    shape = prep.shape
+    assert shape is not None
     queries = list(dict.fromkeys(u.name for u in prep.units))
     lines = [
         "auditor: dry run on Athena: nothing was queried",
         f"  range     {rng.first} .. {rng.last} "
         f"(eventTime {rng.start_iso} .. {rng.end_iso}, end exclusive)",
-        f"  table     {a.database}.{a.table} (partition scheme {a.partition_scheme}), "
+        f"  table     {a.database}.{a.table} (partition scheme {shape.scheme}"
+        f"{'' if a.partition_scheme != 'auto' else ', read from Glue'}), "
         f"workgroup {a.workgroup}",
+        f"  reads     {shape.describe()}",
         f"  plan      {len(prep.chunks)} chunk(s) x {len(queries)} query(ies) = "
         f"{len(prep.units)} statement(s), {a.concurrency} at a time, "
         f"--query-timeout {a.query_timeout:g}s",
         f"  state     {prep.state_dir}"
         + (f" (--resume: {len(prep.done)} of {len(prep.units)} already done)" if a.resume else ""),
     ]
+    lines += [f"  missing   {p}: rendered NULL; {OPTIONAL_FIELDS[p]}" for p in shape.missing]
+    lines += [f"  note      {n}" for n in shape.notes]
     if est is None:
         lines.append(f"  estimate  {prep.estimate_note}")
     else:

@@ -25,7 +25,6 @@ from typing import Any
 
 from auditor.athena.backfill import StateStore, default_state_dir, merge
 from auditor.athena.cost import (
-    PARTITION_PRUNES,
     ListerSizer,
     S3Sizer,
     ScanEstimate,
@@ -40,6 +39,7 @@ from auditor.athena.runner import (
     Interrupted,
     Row,
 )
+from auditor.athena.tableshape import TableShape, assumed, resolve
 from auditor.aws import make_client
 from auditor.config import AthenaSettings
 from auditor.engines.base import DryRun, EngineResult
@@ -59,6 +59,7 @@ class Prepared:
 
     units: list[PlannedQuery]
     state_dir: Path
+    shape: TableShape | None = None
     done: dict[str, tuple[list[Row], QueryRecord]] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)  # saved units that did not verify
     estimate: ScanEstimate | None = None
@@ -79,6 +80,16 @@ class Prepared:
         return self.estimate.bytes_for(u.key for u in self.todo)
 
 
+def sql_target(settings: AthenaSettings, shape: TableShape | None) -> SqlTarget:
+    """The SQL target of a table: its name, the --partition-scheme, and its shape when
+    known (the macros then read partitions and fields from it)."""
+    return SqlTarget(
+        dialect="athena", table=quote_ident(f"{settings.database}.{settings.table}"),
+        scheme=settings.partition_scheme, monthly=True,
+        context=(("shape", shape),) if shape is not None else (),
+    )
+
+
 class AthenaEngine:
     name = "athena"
 
@@ -90,20 +101,41 @@ class AthenaEngine:
         s3_client: Any = None,
         runner: AthenaRunner | None = None,
         progress: bool | None = None,
+        glue_client: Any = None,
+        shape: TableShape | None = None,
     ) -> None:
         self.settings = settings
         self._athena = athena_client
         self._s3 = s3_client
         self._runner = runner
         self._progress = progress
+        self._glue = glue_client
+        self._shape = shape  # given (tests, `auditor check`) or read from Glue once
+
+    def table_shape(self) -> TableShape:
+        """The table as it is (Glue GetTable; `auditor ddl`'s table for the scheme when
+        the settings say not to read it), an explicit --partition-scheme checked against
+        it. Read once per engine."""
+        a = self.settings
+        if self._shape is None:
+            self._shape = (resolve(a, self._glue or make_client("glue")) if a.read_table
+                           else assumed(a))
+        else:
+            self._shape.check_scheme(a.partition_scheme)
+        return self._shape
 
     @property
     def target(self) -> SqlTarget:
-        """The table the SQL reads, and long ranges sent as monthly chunks (each
-        statement bounded, each finished one saved for --resume)."""
-        a = self.settings
-        return SqlTarget(dialect="athena", table=quote_ident(f"{a.database}.{a.table}"),
-                         scheme=a.partition_scheme, monthly=True)
+        """The table the SQL reads, as it is; long ranges are sent as monthly chunks
+        (each statement bounded, each finished one saved for --resume)."""
+        return sql_target(self.settings, self.table_shape())
+
+    def notes(self, plan: Plan) -> tuple[str, ...]:
+        """What the report and `auditor sql` say about the table; ConfigError when the
+        plan's --account/--region cannot be queried on it."""
+        shape = self.table_shape()
+        shape.check_filters(plan.accounts, plan.regions)
+        return shape.coverage_notes()
 
     # -- before any query ---------------------------------------------------------------
 
@@ -113,8 +145,11 @@ class AthenaEngine:
             raise ConfigError(f"--concurrency: {a.concurrency} must be at least 1")
         if a.query_timeout <= 0:
             raise ConfigError(f"--query-timeout: {a.query_timeout:g} must be positive")
+        shape = self.table_shape()
+        shape.check_filters(plan.accounts, plan.regions)
         units = list(plan.queries)
-        prepared = Prepared(units=units, state_dir=a.state_dir or default_state_dir(units))
+        prepared = Prepared(units=units, state_dir=a.state_dir or default_state_dir(units),
+                            shape=shape)
         store = StateStore(prepared.state_dir)
         if a.resume:
             for u in units:
@@ -123,7 +158,7 @@ class AthenaEngine:
                     prepared.done[u.key] = got
             prepared.rejected = dict(store.rejected)
         if a.trail:
-            prepared.estimate = self._estimate(plan, units)
+            prepared.estimate = self._estimate(plan, units, shape)
         else:
             prepared.estimate_note = (
                 "unknown: no --trail given (pass --trail s3://bucket/prefix, the trail root "
@@ -131,13 +166,14 @@ class AthenaEngine:
             )
         return prepared
 
-    def _estimate(self, plan: Plan, units: list[PlannedQuery]) -> ScanEstimate:
+    def _estimate(self, plan: Plan, units: list[PlannedQuery],
+                  shape: TableShape) -> ScanEstimate:
         trail = self.settings.trail
         assert trail
         spans = {u.key: u.folders for u in units}
         # Size only what the SQL prunes: an --account/--region the partition filter does
         # not bind is filtered in WHERE, after Athena has read every folder.
-        prunes = PARTITION_PRUNES[self.settings.partition_scheme]
+        prunes = shape.prunes
         accounts = plan.accounts if "account" in prunes else ()
         regions = plan.regions if "region" in prunes else ()
         try:
@@ -152,7 +188,15 @@ class AthenaEngine:
 
                 lister = LocalLister(trail)
                 sizer = ListerSizer(lister)
-            return estimate(lister, sizer, trail, spans, accounts, regions)
+            est = estimate(lister, sizer, trail, spans, accounts, regions)
+            if shape.date is None and shape.ymd is None:
+                # No day partition: every statement reads the whole LOCATION (the
+                # trail's copy of it when the trail is local).
+                where = shape.location if (trail.startswith("s3://") and shape.location
+                                           and shape.location.startswith("s3://")) else trail
+                whole = sum(size for _, size in sizer.sizes(where.rstrip("/")))
+                est.per_unit = {key: whole for key in spans}
+            return est
         except SourceError as exc:  # the listers speak of --source; here it is --trail
             raise SourceError(str(exc).replace("--source", "--trail", 1)) from None
 
@@ -209,7 +253,7 @@ class AthenaEngine:
             accounts=plan.accounts or (disc.accounts if disc else ()),
             regions=plan.regions or (disc.regions if disc else ()),
             shortfalls=tuple(shortfalls),
-            notes=tuple(notes),
+            notes=tuple(notes) + (prep.shape.coverage_notes() if prep.shape else ()),
         )
         return result
 

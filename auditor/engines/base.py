@@ -45,3 +45,11 @@ class SupportsDryRun(Protocol):
     """An engine that can say what it would do, and cost, without doing it."""
 
     def dry_run(self, plan: Plan) -> DryRun: ...
+
+
+@runtime_checkable
+class SupportsNotes(Protocol):
+    """An engine with something to say about a plan before running it (the table it
+    reads); raises ConfigError when the plan cannot run there."""
+
+    def notes(self, plan: Plan) -> tuple[str, ...]: ...

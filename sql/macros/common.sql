@@ -8,8 +8,8 @@
 CASE
     WHEN useridentity IS NULL THEN 'unknown'
     WHEN useridentity.type = 'AssumedRole'
-         AND nullif(useridentity.sessioncontext.sessionissuer.arn, '') IS NOT NULL
-        THEN useridentity.sessioncontext.sessionissuer.arn
+         AND nullif({{ f('useridentity.sessioncontext.sessionissuer.arn') }}, '') IS NOT NULL
+        THEN {{ f('useridentity.sessioncontext.sessionissuer.arn') }}
     WHEN useridentity.type = 'AssumedRole'
          AND {{ d.matches('useridentity.arn', '^arn:[^:]+:sts::[^:]*:assumed-role/[^/]+(/|$)') }}
         THEN {{ d.role_arn_from_session('useridentity.arn') }}
@@ -19,10 +19,10 @@ CASE
         coalesce(nullif(useridentity.accountid, ''), 'no-account'), '/',
         coalesce(
             nullif(useridentity.principalid, ''),
-            nullif(useridentity.username, ''),
-            nullif(useridentity.onbehalfof.userid, ''),
-            nullif(useridentity.sessioncontext.sessionissuer.username, ''),
-            nullif(useridentity.invokedby, ''),
+            nullif({{ f('useridentity.username') }}, ''),
+            nullif({{ f('useridentity.onbehalfof.userid') }}, ''),
+            nullif({{ f('useridentity.sessioncontext.sessionissuer.username') }}, ''),
+            nullif({{ f('useridentity.invokedby') }}, ''),
             'no-id'))
 END
 {%- endmacro %}
@@ -37,16 +37,20 @@ coalesce(nullif(useridentity.type, ''), 'Unknown')
     folder (a query that looks past the range passes lookahead_last_folder). -#}
 {% macro partition_filter(scheme, until=none) -%}
 {%- set upto = last_folder if until is none else until -%}
-{%- if scheme == 'manual' -%}
+{%- if shape is defined and shape is not none -%}
+{{ shape_partition_filter(upto) }}
+{%- elif scheme == 'manual' -%}
 concat(year, '/', month, '/', day) BETWEEN {{ bind(first_folder) }} AND {{ bind(upto) }}
 {%- else -%}
 "timestamp" BETWEEN {{ bind(first_folder) }} AND {{ bind(upto) }}
 {%- endif -%}
+{%- if shape is not defined or shape is none -%}
 {%- if accounts and scheme == 'org' %}
     AND account IN ({% for a in accounts %}{{ bind(a) }}{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endif -%}
 {%- if regions and scheme in ('org', 'manual') %}
     AND region IN ({% for r in regions %}{{ bind(r) }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endif -%}
 {%- endif -%}
 {%- endmacro %}
 
@@ -63,5 +67,51 @@ concat(year, '/', month, '/', day) BETWEEN {{ bind(first_folder) }} AND {{ bind(
 {%- endif -%}
 {%- if regions %}
     AND awsregion IN ({% for r in regions %}{{ bind(r) }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endif -%}
+{%- endmacro %}
+
+{#- ---- The table's shape (auditor/athena/tableshape.py), when the engine passes one ----
+    `shape` is a TableShape in the context (Athena); the local table has every field and
+    no shape. -#}
+
+{#- A field the SQL reads that some tables lack: the field, or a typed NULL when the
+    table has no such field (the report names it and says what that changes). -#}
+{% macro f(path, type='varchar') -%}
+{%- if shape is defined and shape is not none and not shape.has(path) -%}
+CAST(NULL AS {{ type }})
+{%- else -%}
+{{ path }}
+{%- endif -%}
+{%- endmacro %}
+
+{#- One classic partition column as yyyy/MM/dd text: as is when it is text (CloudTrail's
+    folders are zero-padded), else zero-padded to `width`. -#}
+{% macro part_text(p, width) -%}
+{%- if p.is_text -%}{{ p.sql }}{%- else -%}lpad(CAST({{ p.sql }} AS varchar), {{ width }}, '0'){%- endif -%}
+{%- endmacro %}
+
+{#- The delivery days first_folder .. upto, as the table's partitions write them, and
+    --account/--region where the table partitions by them. TRUE without a day partition
+    (the whole LOCATION is read: the dry run and the report say so). -#}
+{% macro shape_partition_filter(upto) -%}
+{%- set dp = shape.date -%}
+{%- if dp is not none and dp.sortable -%}
+{%- if dp.is_date_type -%}
+{{ dp.sql }} BETWEEN CAST({{ bind(dp.value(first_folder)) }} AS date) AND CAST({{ bind(dp.value(upto)) }} AS date)
+{%- else -%}
+{{ dp.sql }} BETWEEN {{ bind(dp.value(first_folder)) }} AND {{ bind(dp.value(upto)) }}
+{%- endif -%}
+{%- elif dp is not none -%}
+{{ dp.sql }} IN ({% for v in dp.day_values(first_folder, upto) %}{{ bind(v) }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- elif shape.ymd is not none -%}
+concat({{ part_text(shape.ymd[0], 4) }}, '/', {{ part_text(shape.ymd[1], 2) }}, '/', {{ part_text(shape.ymd[2], 2) }}) BETWEEN {{ bind(first_folder) }} AND {{ bind(upto) }}
+{%- else -%}
+TRUE
+{%- endif -%}
+{%- if accounts and shape.account is not none %}
+    AND {{ shape.account.sql }} IN ({% for a in accounts %}{{ bind(a) }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endif -%}
+{%- if regions and shape.region is not none %}
+    AND {{ shape.region.sql }} IN ({% for r in regions %}{{ bind(r) }}{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endif -%}
 {%- endmacro %}

@@ -7,13 +7,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from auditor.config import AthenaSettings, AuditConfig, DateRange
 from auditor.model import Report
 from auditor.plan import PlannedQuery
+
+if TYPE_CHECKING:
+    from auditor.athena.tableshape import TableShape
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -108,6 +111,10 @@ class FakeAthena:
         self.started: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
+    def __getattr__(self, name: str) -> Any:
+        # What is not faked is the real client's (get_table when it stands for Glue).
+        return getattr(self.client, name)
+
     def _maybe_throttle(self, op: str) -> None:
         with self._lock:
             codes = self.throttles.get(op)
@@ -168,16 +175,60 @@ class FakeAthena:
 
 
 def athena_audit(cfg: AuditConfig, client: Any, progress: bool = False) -> Report:
-    """run_audit on an Athena engine built from cfg's Athena settings, on `client`."""
+    """run_audit on an Athena engine built from cfg's Athena settings, on `client` (the
+    table's shape from (moto's) Glue, unless given)."""
     from auditor.audit import run_audit
     from auditor.engines.athena import AthenaEngine
 
     return run_audit(cfg, AthenaEngine(cfg.athena, athena_client=client, progress=progress))
 
 
-def planned(cfg: AuditConfig) -> list[PlannedQuery]:
-    """Every statement the Athena engine would run for cfg."""
-    from auditor.engines.athena import AthenaEngine
+def planned(cfg: AuditConfig, shape: TableShape | None = None) -> list[PlannedQuery]:
+    """Every statement the Athena engine would run for cfg on a table of that shape."""
+    from auditor.engines.athena import sql_target
     from auditor.plan import build_plan
 
-    return list(build_plan(cfg, AthenaEngine(cfg.athena).target).queries)
+    return list(build_plan(cfg, sql_target(cfg.athena, shape)).queries)
+
+
+def ddl_table_input(scheme: str = "timestamp", name: str = "cloudtrail_logs") -> dict[str, Any]:
+    """Glue TableInput of `auditor ddl`'s table for a partition scheme."""
+    from auditor import ddl
+    from auditor.table import COLUMNS, hive_type
+
+    parts = {"timestamp": ["timestamp"], "org": ["account", "region", "timestamp"],
+             "manual": ["region", "year", "month", "day"]}[scheme]
+    params = {"EXTERNAL": "TRUE"}
+    if scheme != "manual":
+        params.update({"projection.enabled": "true", "projection.timestamp.type": "date",
+                       "projection.timestamp.format": "yyyy/MM/dd",
+                       "storage.location.template": "s3://b/AWSLogs/${timestamp}"})
+    if scheme == "org":
+        params.update({"projection.account.type": "enum", "projection.account.values": ACCOUNT,
+                       "projection.region.type": "enum", "projection.region.values": REGION})
+    return {
+        "Name": name, "TableType": "EXTERNAL_TABLE", "Parameters": params,
+        "PartitionKeys": [{"Name": p, "Type": "string"} for p in parts],
+        "StorageDescriptor": {
+            "Columns": [{"Name": n, "Type": hive_type(t).lower()} for n, t in COLUMNS],
+            "Location": "s3://b/AWSLogs/", "InputFormat": ddl.INPUT_FORMAT,
+            "SerdeInfo": {"SerializationLibrary": ddl.SERDE},
+        },
+    }
+
+
+def glue_table(scheme: str = "timestamp", database: str = "cloudtrail",
+               name: str = "cloudtrail_logs") -> None:
+    """Create `auditor ddl`'s table in (moto's) Glue, replacing one of that name."""
+    import boto3
+
+    glue = boto3.client("glue", region_name=REGION)
+    try:
+        glue.create_database(DatabaseInput={"Name": database})
+    except glue.exceptions.AlreadyExistsException:
+        pass
+    try:
+        glue.delete_table(DatabaseName=database, Name=name)
+    except glue.exceptions.EntityNotFoundException:
+        pass
+    glue.create_table(DatabaseName=database, TableInput=ddl_table_input(scheme, name))

@@ -18,6 +18,7 @@ from athena_support import (
     backend,
     config,
     denied_row,
+    glue_table,
     planned,
     seed,
 )
@@ -48,6 +49,7 @@ def athena(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.chdir(tmp_path)  # the default state folder lands in tmp_path
     with mock_aws():
+        glue_table()  # auditor ddl's timestamp table, read by the engine before any SQL
         yield make_client("athena")
 
 

@@ -19,6 +19,7 @@ from athena_support import (
     athena_audit,
     config,
     denied_row,
+    glue_table,
     planned,
     query_name,
 )
@@ -227,6 +228,7 @@ def athena(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.chdir(tmp_path)
     with mock_aws():
+        glue_table()  # auditor ddl's timestamp table, read by the engine before any SQL
         yield make_client("athena")
 
 

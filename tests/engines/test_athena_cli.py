@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlglot
-from athena_support import FakeAthena, backend, denied_row, query_name, seed
+from athena_support import FakeAthena, backend, denied_row, glue_table, query_name, seed
 from typer.testing import CliRunner
 
 from auditor.cli import app
@@ -60,6 +60,8 @@ def env(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> st
     monkeypatch.setenv("AUDITOR_CONFIG", str(tmp_path / "empty.toml"))
     monkeypatch.chdir(tmp_path)
     backend().query_results_queue.clear()
+    for database in ("cloudtrail", "default"):  # auditor ddl's table, read before any SQL
+        glue_table(database=database)
     return moto_server
 
 

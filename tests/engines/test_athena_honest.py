@@ -13,10 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from athena_support import FakeAthena, answer, athena_audit, config, denied_row, planned, query_name
+from athena_support import (
+    FakeAthena,
+    answer,
+    athena_audit,
+    config,
+    denied_row,
+    glue_table,
+    planned,
+    query_name,
+)
 from botocore.exceptions import ClientError
 
 from auditor.athena.runner import AthenaQueryFailed, AthenaRunner
+from auditor.athena.tableshape import for_scheme, from_glue
 from auditor.aws import make_client
 from auditor.config import AthenaSettings
 from auditor.engines.athena import AthenaEngine
@@ -24,6 +34,8 @@ from auditor.errors import QueryFailed
 from auditor.plan import build_plan
 from auditor.render import html, json_report, markdown
 from auditor.sqlgen import query_specs
+from tests.athena.tables import NAMES as CORPUS
+from tests.athena.tables import table_input
 
 MB = 1024**2
 SEP_OCT = (date(2026, 9, 1), date(2026, 10, 31))
@@ -43,6 +55,7 @@ def athena(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.chdir(tmp_path)
     with mock_aws():
+        glue_table()  # auditor ddl's timestamp table, read by the engine before any SQL
         yield make_client("athena")
 
 
@@ -274,21 +287,35 @@ def test_estimate_prunes_what_the_sql_prunes(tmp_path: Path, scheme: str, expect
     _trail(tmp_path / "trail")
     cfg = replace(config(*OCT, trail=str(tmp_path / "trail"), partition_scheme=scheme),
                   accounts=("111122223333",), regions=("us-east-1",), lookahead_days=0)
-    engine = AthenaEngine(cfg.athena, progress=False)
-    est = engine._estimate(build_plan(cfg, engine.target), planned(cfg))
+    shape = for_scheme(scheme)
+    engine = AthenaEngine(cfg.athena, progress=False, shape=shape)
+    est = engine._estimate(build_plan(cfg, engine.target), planned(cfg, shape), shape)
     assert set(est.per_unit.values()) == {expected}
 
 
-def test_partition_pruning_table_matches_the_sql() -> None:
-    from auditor.athena.cost import PARTITION_PRUNES
+def test_unpartitioned_table_is_estimated_as_its_whole_location(tmp_path: Path) -> None:
+    """Without a day partition every statement reads every object of the LOCATION."""
+    _trail(tmp_path / "trail")
+    shape = replace(for_scheme("timestamp"), partitions=(), date=None)
+    cfg = replace(config(*OCT, trail=str(tmp_path / "trail")), lookahead_days=0)
+    engine = AthenaEngine(cfg.athena, progress=False, shape=shape)
+    est = engine._estimate(build_plan(cfg, engine.target), planned(cfg, shape), shape)
+    whole = sum(f.stat().st_size for f in (tmp_path / "trail").rglob("*") if f.is_file())
+    assert set(est.per_unit.values()) == {whole}
 
-    for scheme, prunes in PARTITION_PRUNES.items():
-        cfg = replace(config(*OCT, partition_scheme=scheme), accounts=("111122223333",),
-                      regions=("us-east-1",))
-        for u in planned(cfg):
-            where = u.sql.split("WHERE", 1)[1]
-            assert ("account IN" in where) == ("account" in prunes), (scheme, u.key)
-            assert ("region IN" in where.replace("awsregion IN", "")) == ("region" in prunes)
+
+
+@pytest.mark.parametrize("name", CORPUS)
+def test_partition_pruning_matches_the_sql(name: str) -> None:
+    """What the estimate shrinks with (shape.prunes) is what the SQL binds."""
+    shape = from_glue(table_input(name), "cloudtrail")
+    cfg = replace(config(*OCT), accounts=("111122223333",), regions=("us-east-1",))
+    for u in planned(cfg, shape):
+        where = u.sql.split("WHERE", 1)[1].split("from_iso8601")[0]
+        for key in ("account", "region"):
+            part = getattr(shape, key)
+            bound = part is not None and f"{part.sql} IN" in where
+            assert bound == (key in shape.prunes), (name, key)
 
 
 # -- 8. the folder span is planned, not parsed back --------------------------------------
@@ -309,7 +336,7 @@ def test_planned_folder_span_is_what_the_sql_binds(scheme: str) -> None:
     import re
 
     cfg = config(date(2026, 8, 20), date(2026, 10, 31), partition_scheme=scheme)
-    for u in planned(cfg):
+    for u in planned(cfg, for_scheme(scheme)):
         days = []
         for p in u.params:
             m = re.fullmatch(r"(\d{4})/(\d{2})/(\d{2})", p)

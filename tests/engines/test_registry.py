@@ -13,7 +13,7 @@ from athena_support import denied_row
 
 from auditor import engines
 from auditor.audit import run_audit
-from auditor.config import AuditConfig, DateRange, EngineName, ReportFormat
+from auditor.config import AthenaSettings, AuditConfig, DateRange, EngineName, ReportFormat
 from auditor.engines.base import EngineResult, SupportsDryRun
 from auditor.model import QueryRecord
 from auditor.plan import Plan, SqlTarget
@@ -25,7 +25,8 @@ OCT = DateRange(date(2026, 10, 1), date(2026, 10, 31))
 
 @pytest.mark.parametrize("name", list(EngineName))
 def test_every_engine_name_builds_its_engine(name: EngineName) -> None:
-    engine = engines.build_engine(AuditConfig(range=OCT, engine=name))
+    offline = AthenaSettings(read_table=False)  # Athena: assume the table, no Glue
+    engine = engines.build_engine(AuditConfig(range=OCT, engine=name, athena=offline))
     assert engine.name == name
     assert isinstance(engine.target, SqlTarget)
 

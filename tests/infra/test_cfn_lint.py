@@ -45,6 +45,7 @@ ALLOWED_ACTIONS = {
     "athena:GetQueryExecution",
     "athena:GetQueryResults",
     "athena:StopQueryExecution",
+    "athena:GetWorkGroup",
     "glue:GetDatabase",
     "glue:GetTable",
     "glue:GetPartitions",
