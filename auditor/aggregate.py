@@ -267,6 +267,7 @@ def build_report(
             config=config_summary(config),
             input_fingerprint=result.input_fingerprint,
             estimated_scan_bytes=result.estimated_scan_bytes,
+            s3_calls=result.s3_calls,
         ),
         suppressed=hidden,
         exemptions=statuses,

@@ -102,6 +102,13 @@ Trail = Annotated[
 ]
 
 
+StoreOpt = Annotated[
+    Optional[Path],
+    typer.Option("--store", help="Local: events store folder; unchanged days are read from "
+                 "it, the others stored there (see `auditor store`)."),
+]
+
+
 def _command_line() -> str:
     return "auditor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
@@ -144,6 +151,7 @@ def audit(
     cache: Annotated[
         Optional[Path], typer.Option("--cache", help="Local with s3:// source: keep files here.")
     ] = None,
+    store: StoreOpt = None,
     config: ConfigOpt = None,
     database: Database = None,
     table: Table = None,
@@ -478,6 +486,66 @@ def render(
                 f"{report_json}: a field has a value of the wrong type ({exc})"
             ) from None
         typer.echo("wrote " + ", ".join(str(p) for p in written))
+        return 0
+
+    _run(go)
+
+
+store_app = typer.Typer(
+    help="The local engine's events store (--store DIR): see what it holds, trim it.",
+    no_args_is_help=True,
+)
+app.add_typer(store_app, name="store")
+
+
+def _store_dir(store: Optional[Path], config: Optional[Path]) -> Path:
+    from auditor.settings import load_file, setting
+
+    file = load_file({"config": config})
+    where = setting(file.get("audit", {}), "store", store, None)
+    if not where:
+        raise ConfigError("--store DIR is required (or `store` in the config's [audit])")
+    return Path(where)
+
+
+@store_app.command("info")
+def store_info(store: StoreOpt = None, config: ConfigOpt = None) -> None:
+    """Size, schema version, and the accounts, regions and day folders held."""
+
+    def go() -> int:
+        from auditor.store import info
+
+        typer.echo(info(_store_dir(store, config)), nl=False)
+        return 0
+
+    _run(go)
+
+
+@store_app.command("prune")
+def store_prune(
+    store: StoreOpt = None,
+    before: Annotated[
+        Optional[str],
+        typer.Option("--before", help="Remove day folders before this day, YYYY-MM-DD."),
+    ] = None,
+    account: Annotated[
+        Optional[list[str]], typer.Option("--account", help="Remove this account (repeatable).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Remove parts of the store: days before --before, and/or every day of --account.
+    With both, only that account's days before that day."""
+
+    def go() -> int:
+        from auditor.config import parse_day, validate_accounts
+        from auditor.store import prune
+
+        if not before and not account:
+            raise ConfigError("give --before YYYY-MM-DD and/or --account ID")
+        day = parse_day(before, "--before") if before else None
+        accounts = validate_accounts(tuple(account or ()))
+        n = prune(_store_dir(store, config), day, accounts)
+        typer.echo(f"removed {n} day folder(s)")
         return 0
 
     _run(go)

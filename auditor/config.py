@@ -157,6 +157,7 @@ class LocalSettings:
     source: str | None = None
     workers: int | None = None
     cache_dir: Path | None = None
+    store_dir: Path | None = None  # the events store (auditor.store)
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ class AuditConfig:
     strict: bool = False
     workers: int | None = None
     cache_dir: Path | None = None
+    store_dir: Path | None = None  # local: the events store (auditor.store)
     athena: AthenaSettings = field(default_factory=AthenaSettings)
     own_accounts: tuple[str, ...] = ()
     lookahead_days: int = 7
@@ -209,7 +211,7 @@ class AuditConfig:
 
     @property
     def local(self) -> LocalSettings:
-        return LocalSettings(self.source, self.workers, self.cache_dir)
+        return LocalSettings(self.source, self.workers, self.cache_dir, self.store_dir)
 
 
 def read_config_file(path: Path | None) -> dict[str, Any]:

@@ -199,6 +199,18 @@ SHORTFALL_KINDS = (
 
 
 @dataclass(frozen=True)
+class StoredDays:
+    """A run of consecutive day folders of an account/region read from the events
+    store (`--store`) rather than from the trail."""
+
+    account_id: str
+    region: str
+    start: str  # YYYY-MM-DD, the delivery folder's day
+    end: str  # YYYY-MM-DD, inclusive
+    days: int
+
+
+@dataclass(frozen=True)
 class Coverage:
     files_scanned: int = 0
     records_scanned: int = 0
@@ -214,6 +226,11 @@ class Coverage:
     # what the reader should know that does not make coverage incomplete (e.g. a saved
     # backfill chunk that did not verify and was rerun)
     notes: tuple[str, ...] = ()
+    # --store: day folders (and their log files) read from the events store, not the
+    # trail; files_scanned/records_scanned/bytes_scanned count them too
+    from_store_days: int = 0
+    from_store_files: int = 0
+    from_store: tuple[StoredDays, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -237,6 +254,17 @@ class QueryRecord:
 
 
 @dataclass(frozen=True)
+class S3Calls:
+    """Requests an audit made to S3 for its source: ListObjectsV2 (discovery) and
+    GetObject (reading log files: every attempt, retries included; none for a file the
+    --cache held), and the bytes those GETs brought back."""
+
+    list_calls: int = 0
+    get_calls: int = 0
+    get_bytes: int = 0
+
+
+@dataclass(frozen=True)
 class Provenance:
     tool_version: str
     generated_at: str
@@ -245,6 +273,7 @@ class Provenance:
     config: dict[str, str] = field(default_factory=dict)
     input_fingerprint: str | None = None
     estimated_scan_bytes: int | None = None
+    s3_calls: S3Calls | None = None  # an s3:// source read by the local engine
 
     @property
     def total_cost_usd(self) -> float:

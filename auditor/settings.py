@@ -62,7 +62,7 @@ CONFIG_KEYS = {
     "audit": {
         "source", "from", "to", "engine", "format", "accounts", "regions", "strict",
         "workers", "cache", "own_accounts", "lookahead_days", "min_attempts",
-        "repeat_threshold", "fail_on", "exemptions",
+        "repeat_threshold", "fail_on", "exemptions", "store",
     },
     "athena": {
         "database", "table", "workgroup", "output_location", "partition_scheme", "trail",
@@ -79,7 +79,7 @@ CONFIG_TYPES = {
     "source": _TEXT, "from": _DAY, "to": _DAY, "engine": _TEXT, "format": _LIST,
     "accounts": _LIST, "regions": _LIST, "strict": _BOOL, "workers": _INT, "cache": _TEXT,
     "own_accounts": _LIST, "lookahead_days": _INT, "min_attempts": _INT,
-    "repeat_threshold": _INT, "fail_on": _TEXT, "exemptions": _TEXT,
+    "repeat_threshold": _INT, "fail_on": _TEXT, "exemptions": _TEXT, "store": _TEXT,
     "database": _TEXT, "table": _TEXT, "workgroup": _TEXT, "output_location": _TEXT,
     "partition_scheme": _TEXT, "trail": _TEXT, "query_timeout": _NUM, "max_scan_gb": _NUM,
     "concurrency": _INT, "state_dir": _TEXT,
@@ -213,6 +213,7 @@ def from_sources(flags: Mapping[str, Any], file: dict[str, Any]) -> AuditConfig:
     if fail_on is not None and fail_on not in SEVERITIES:
         raise ConfigError(f"--fail-on: {fail_on!r} is not one of {', '.join(SEVERITIES)}")
     cache = setting(a, "cache", flags.get("cache"), None)
+    store = setting(a, "store", flags.get("store"), None)
     exemptions = setting(a, "exemptions", flags.get("exemptions"), None)
     out = flags.get("out")
     workers = setting(a, "workers", flags.get("workers"), None)
@@ -229,6 +230,7 @@ def from_sources(flags: Mapping[str, Any], file: dict[str, Any]) -> AuditConfig:
         workers=_at_least(workers, 1, "--workers", high=_max_workers())
         if workers is not None else None,
         cache_dir=Path(cache) if cache else None,
+        store_dir=Path(store) if store else None,
         athena=athena_settings(flags, file),
         own_accounts=validate_accounts(
             tuple(setting(a, "own_accounts", flags.get("own_account"), []) or []),

@@ -82,3 +82,15 @@ def test_a_range_within_the_delivery_lag_is_not_delivered(tmp_path: Path) -> Non
     assert "events after 2026-10-05T00:00Z" in report.coverage.shortfalls[-1].detail
     # two hours after the end: settled
     assert kinds(_audit(trail, now=datetime(2026, 10, 6, 2, tzinfo=UTC))) == []
+
+
+def test_the_terminal_summary_names_why_coverage_is_incomplete(tmp_path: Path) -> None:
+    """A user who only reads the terminal must see why, not just that, coverage is short."""
+    from auditor.render.terminal import summary
+
+    (tmp_path / "AWSLogs").mkdir()
+    cfg = AuditConfig(range=DateRange(DAY, DAY), source=str(tmp_path), now=NOW)
+    report = run_audit(cfg)
+    text = summary(report, [])
+    assert "coverage is INCOMPLETE" in text
+    assert "no log file was read" in text

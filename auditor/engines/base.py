@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from auditor.errors import AuditorError
-from auditor.model import Coverage, QueryRecord
+from auditor.model import Coverage, QueryRecord, S3Calls
 from auditor.plan import Plan, SqlTarget
 
 Row = dict[str, Any]
@@ -19,6 +19,7 @@ class EngineResult:
     coverage: Coverage = field(default_factory=Coverage)
     estimated_scan_bytes: int | None = None
     input_fingerprint: str | None = None
+    s3_calls: S3Calls | None = None
 
 
 class Engine(Protocol):

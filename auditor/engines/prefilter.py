@@ -131,6 +131,7 @@ class FileResult:
     broken: list[str] | None = None  # records that could not be used, with reasons
     needle_hit: bool = False
     gate_hits: int = 0  # records passing the look-ahead gate query's prefilter
+    s3_reads: tuple[int, int] = (0, 0)  # (GetObject requests, bytes got) for this file
 
 
 def _kind(mode: int) -> str:
@@ -278,6 +279,11 @@ def scan(task: Task) -> FileResult:
     except Exception as exc:  # noqa: BLE001 - any read failure is reported, not raised
         res.error = f"cannot read: {exc}"
         return res
+    finally:
+        if task.path.startswith("s3://"):
+            from auditor.sources.s3 import take_reads
+
+            res.s3_reads = take_reads()
     if not raw:
         res.error = "empty file"
         return res

@@ -49,5 +49,12 @@ def summary(report: Report, written: list[Path]) -> str:
     if written:
         lines.append("  wrote " + ", ".join(str(p) for p in written))
     if not c.complete:
+        from auditor.render.view import incomplete_reasons
+
+        reasons = incomplete_reasons(report)
         lines.append("  coverage is INCOMPLETE: see the report's Coverage section")
+        for why in reasons[:5]:
+            lines.append(f"    - {_terminal(why)[:200]}")
+        if len(reasons) > 5:
+            lines.append(f"    ... and {len(reasons) - 5} more")
     return "\n".join(lines)

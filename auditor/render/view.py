@@ -425,7 +425,7 @@ def _tallies(findings: tuple[Finding, ...]) -> tuple[dict[str, int], dict[str, i
     return order(actions), order(codes)
 
 
-def _incomplete(report: Report) -> tuple[str, ...]:
+def incomplete_reasons(report: Report) -> tuple[str, ...]:
     c = report.coverage
     out = []
     if c.files_unreadable:
@@ -513,7 +513,7 @@ def _view(report: Report) -> View:
         total_cost_usd=prov.total_cost_usd,
         total_scanned_bytes=prov.total_scanned_bytes,
         estimated_scan_bytes=prov.estimated_scan_bytes,
-        incomplete_reasons=_incomplete(report),
+        incomplete_reasons=incomplete_reasons(report),
         exemptions=report.exemptions,
         expired_exemptions=sum(1 for x in report.exemptions if x.expired),
         exemption_windows={x.id: window(x) for x in report.exemptions},

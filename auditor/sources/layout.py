@@ -5,9 +5,11 @@ CloudTrail's layout (DOMAIN.md section 1):
     [prefix/]AWSLogs/o-<org id>/<account>/CloudTrail/<region>/YYYY/MM/DD/<file>.json.gz
 Siblings of `CloudTrail/` (CloudTrail-Digest/, CloudTrail-Insight/, ...) are never read.
 
-Discovery only lists folders: the account and region folders, then the exact day
-folders of the range, so cost grows with the range, not with the trail. A `Lister`
-hides whether the folders are on disk or in S3.
+Discovery only lists folders: the account and region folders, then the days of the
+range, so cost grows with the range, not with the trail: each day folder, or, where a
+lister can (`tree`: S3) and it is expected to take fewer requests, a month folder read
+from its first wanted day to its last (`auditor.sources.listing` decides which). A
+`Lister` hides whether the folders are on disk or in S3.
 
 A folder that does not exist lists as empty; one that exists but cannot be listed
 (permissions, I/O, S3 AccessDenied on a sub-prefix) raises `ListingError`, and discovery
@@ -17,6 +19,7 @@ never a silent "no logs delivered".
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -24,6 +27,8 @@ from typing import Protocol
 from auditor.config import DateRange
 from auditor.errors import SourceError
 from auditor.model import Gap, Shortfall
+from auditor.sources import listing as listing_plan
+from auditor.sources.listing import Listing, Strategy
 
 LOG_SUFFIX = ".json.gz"
 # The region (account) of the gap naming an --account (--region) asked for that has no
@@ -54,6 +59,11 @@ class Lister(Protocol):
         """(name, size) of the files directly in prefix (empty when it does not exist;
         ListingError when it cannot be listed)."""
         ...
+
+    # Optional, where a folder can be listed at every depth at once (S3):
+    #   tree(folder, first, last) -> [(path relative to folder, size)] of every object
+    #   below the sub-folders first..last of folder (more may come back; never fewer).
+    # threads: how many listings to keep in flight at once (S3: one round trip each).
 
 
 @dataclass(frozen=True)
@@ -176,48 +186,59 @@ def discover(
     accounts: tuple[str, ...] = (),
     regions: tuple[str, ...] = (),
     days: list[date] | None = None,
+    strategy: Strategy = "auto",
 ) -> Discovery:
+    """The log files of the range's delivery folders (`days` in place of the range's own
+    folder days), with what could not be listed; `strategy` forces day or month
+    listings (tests compare them)."""
     unlisted: list[tuple[str, str]] = []
     roots = find_awslogs(lister, root, unlisted)
     if not roots:
         raise SourceError(f"no AWSLogs/ folder found under {root}")
     result = Discovery(roots=roots, unlisted=unlisted)
     folder_days = days if days is not None else rng.folder_days
-    wanted: list[tuple[str, str, date, str]] = []  # (account, region, day, folder)
+    # A lister that can list a month folder whole (S3) may; one that cannot lists days.
+    if not hasattr(lister, "tree"):
+        strategy = "days"
+    wanted: list[Listing] = []
     for acct, region, region_path in region_folders(
         lister, roots, accounts, regions, seen=result.account_folders, unlisted=unlisted
     ):
         if (acct, region) in result.trails:
             result.overlapping = True
         result.trails.add((acct, region))
-        for day in folder_days:
-            folder = lister.join(region_path, f"{day:%Y}", f"{day:%m}", f"{day:%d}")
-            wanted.append((acct, region, day, folder))
-    # A lister that can list many folders at once (S3: one round trip each) does so; it
-    # hands back a ListingError in place of a folder it could not list.
-    many = getattr(lister, "files_many", None)
-    folders = [w[3] for w in wanted]
-    listings = many(folders) if many else [_files(lister, f) for f in folders]
-    for (acct, region, day, folder), listing in zip(wanted, listings):
-        if isinstance(listing, ListingError):
-            unlisted.append((listing.path, listing.reason))
+        wanted.extend(listing_plan.plan(acct, region, region_path, folder_days, lister.join,
+                                        strategy))
+    # A lister that waits on round trips (S3) has many listings in flight at once.
+    threads = min(int(getattr(lister, "threads", 1)), len(wanted))
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            listings = list(pool.map(lambda job: _list(lister, job), wanted))
+    else:
+        listings = [_list(lister, job) for job in wanted]
+    for job, listed in zip(wanted, listings):
+        if isinstance(listed, ListingError):
+            unlisted.append((listed.path, listed.reason))
             continue
-        any_log = False
-        for name, size in sorted(listing):
+        for day, name, size in sorted(listed):
+            folder = job.folder if not job.month else lister.join(job.folder, f"{day:%d}")
             path = lister.join(folder, name)
             if name.endswith(LOG_SUFFIX):
-                result.files.append(LogFile(path, acct, region, day, size))
-                any_log = True
+                result.files.append(LogFile(path, job.account, job.region, day, size))
+                result.present.add((job.account, job.region, day))
             else:
                 result.skipped.append(path)
-        if any_log:
-            result.present.add((acct, region, day))
     return result
 
 
-def _files(lister: Lister, folder: str) -> list[tuple[str, int]] | ListingError:
+def _list(lister: Lister, job: Listing) -> list[tuple[date, str, int]] | ListingError:
+    """(day, name, size) of the files in the day folders of one listing, or the
+    ListingError in place of a folder that could not be listed."""
     try:
-        return lister.files(folder)
+        if job.month:
+            tree = lister.tree  # type: ignore[attr-defined]
+            return listing_plan.day_files(job, tree(job.folder, job.first, job.last))
+        return [(job.days[0], name, size) for name, size in lister.files(job.folder)]
     except ListingError as exc:
         return exc
 

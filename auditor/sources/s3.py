@@ -1,12 +1,16 @@
 """A trail in S3: folder listings for discovery, and object reads for the prefilter workers.
 
 Discovery (`S3Lister`) only ever asks S3 for one "folder" at a time: `ListObjectsV2`
-with `Delimiter='/'` and the folder as `Prefix`, so the cost grows with the accounts,
-regions and days of the range, never with the size of the bucket.
+with `Delimiter='/'` and the folder as `Prefix`, or, for a month folder (`tree`), no
+delimiter, `StartAfter` its first wanted day and no page past its last; so the cost
+grows with the accounts, regions and days of the range, never with the size of the
+bucket. Every request is counted (`S3Lister.calls`) for the report's provenance.
 
 The prefilter workers call `read_object` for each `s3://bucket/key` they are handed: one
 object in memory per worker at a time, straight from S3 (or from the `--cache` folder),
-into the same gunzip/prefilter pipeline as a local file.
+into the same gunzip/prefilter pipeline as a local file. Each process counts its own
+GETs; `take_reads` hands over (and resets) the count, which a worker returns with the
+file's result.
 
 boto3 is imported only here, and only when a source is `s3://`: auditing a local folder
 never loads it. Clients are never shared across `fork`: each process makes its own.
@@ -18,17 +22,16 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import Any
 
 from auditor.aws import Backoff, aws_error, classify, make_client, with_backoff
 from auditor.errors import ConfigError, SourceError
-
-if TYPE_CHECKING:
-    from auditor.sources.layout import ListingError
+from auditor.model import S3Calls
 
 SCHEME = "s3://"
 PAGE_SIZE = 1000  # keys per ListObjectsV2 page (S3's maximum)
-LIST_THREADS = 16  # folder listings in flight at once (`files_many`)
+LIST_THREADS = 16  # folder listings in flight at once (discovery)
 
 # Our own retries around a whole object read, on top of botocore's standard mode: a
 # response whose body breaks off half way (connection reset, incomplete read) is not
@@ -40,6 +43,51 @@ _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
 
 # One client per process, keyed by pid: a forked worker makes its own.
 _CLIENT: tuple[int, Any] | None = None
+
+
+class CallCounter:
+    """S3 requests made and bytes got, counted from many threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.list_calls = self.get_calls = self.get_bytes = 0
+
+    def add(self, list_calls: int = 0, get_calls: int = 0, get_bytes: int = 0) -> None:
+        with self._lock:
+            self.list_calls += list_calls
+            self.get_calls += get_calls
+            self.get_bytes += get_bytes
+
+    def snapshot(self) -> S3Calls:
+        with self._lock:
+            return S3Calls(self.list_calls, self.get_calls, self.get_bytes)
+
+    def with_reads(self, reads: list[tuple[int, int]]) -> S3Calls:
+        """These counts plus the (GETs, bytes) the workers returned, one per file."""
+        mine = self.snapshot()
+        return S3Calls(mine.list_calls, mine.get_calls + sum(g for g, _ in reads),
+                       mine.get_bytes + sum(b for _, b in reads))
+
+
+# This process's GETs since the last `take_reads`, keyed by pid like the client.
+_READS: tuple[int, CallCounter] | None = None
+
+
+def _reads() -> CallCounter:
+    global _READS
+    if _READS is None or _READS[0] != os.getpid():
+        _READS = (os.getpid(), CallCounter())
+    return _READS[1]
+
+
+def take_reads() -> tuple[int, int]:
+    """(GetObject requests, bytes got) by `read_object` in this process since the last
+    call, and start again from zero: a worker calls it after each file it reads."""
+    counter = _reads()
+    with counter._lock:
+        out = (counter.get_calls, counter.get_bytes)
+        counter.get_calls = counter.get_bytes = 0
+    return out
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -88,6 +136,10 @@ class S3Lister:
             self.client = client or new_client()
         except ConfigError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
             raise SourceError(f"--source {source}: {exc}") from None
+        self.calls = CallCounter()
+        self.threads = LIST_THREADS  # discovery's listings in flight at once
+        # s3://bucket/key -> ETag of every object listed (the events store's file identity)
+        self.etags: dict[str, str] = {}
         # Fail now, with one line, if the bucket is missing or closed to us.
         self._ready = False
         self._page(self._key_prefix(self.join(source)), max_keys=1)
@@ -104,15 +156,23 @@ class S3Lister:
             raise SourceError(f"{path}: outside --source {self.source}")
         return f"{key}/" if key else ""
 
-    def _page(self, prefix: str, token: str | None = None, max_keys: int | None = None) -> dict:
+    def _page(
+        self, prefix: str, token: str | None = None, max_keys: int | None = None,
+        start_after: str | None = None,
+    ) -> dict:
+        """One ListObjectsV2 page: a folder's (Delimiter '/'), or every key below the
+        prefix after `start_after`."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        kw: dict[str, Any] = {
-            "Bucket": self.bucket, "Prefix": prefix, "Delimiter": "/",
-            "MaxKeys": max_keys or PAGE_SIZE,
-        }
+        kw: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix,
+                              "MaxKeys": max_keys or PAGE_SIZE}
+        if start_after is None:
+            kw["Delimiter"] = "/"
+        else:
+            kw["StartAfter"] = start_after
         if token:
             kw["ContinuationToken"] = token
+        self.calls.add(list_calls=1)
         try:
             return self.client.list_objects_v2(**kw)
         except (ClientError, BotoCoreError) as exc:
@@ -153,30 +213,34 @@ class S3Lister:
                 name = obj["Key"][len(p):]
                 if name:  # not the folder marker object `prefix/` itself
                     out.append((name, int(obj.get("Size", 0))))
+                    if obj.get("ETag"):
+                        self.etags[f"s3://{self.bucket}/{obj['Key']}"] = str(obj["ETag"])
         return out
 
-    def _files_or_error(self, prefix: str) -> list[tuple[str, int]] | ListingError:
-        from auditor.sources.layout import ListingError
-
-        try:
-            return self.files(prefix)
-        except ListingError as exc:
-            return exc
-
-    def files_many(
-        self, prefixes: list[str], threads: int = LIST_THREADS
-    ) -> list[list[tuple[str, int]] | ListingError]:
-        """`files()` of many folders at once, in order, a ListingError in place of a
-        folder that could not be listed: a listing is one round trip of tens of
-        milliseconds, and an org trail has one day folder per account, region and day.
-        (botocore clients are thread-safe; sessions are not, so the one client is
-        shared.)"""
-        if len(prefixes) <= 1 or threads <= 1:
-            return [self._files_or_error(p) for p in prefixes]
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(min(threads, len(prefixes))) as pool:
-            return list(pool.map(self._files_or_error, prefixes))
+    def tree(self, folder: str, first: str, last: str) -> list[tuple[str, int]]:
+        """(path relative to folder, size) of every object below folder's sub-folders
+        first..last, at any depth, in key order: no delimiter, `StartAfter` the name
+        `first` (its keys sort after it, an earlier sub-folder's before), and no page
+        asked for once a key sorts past sub-folder `last`. Keys of other sub-folders
+        sorting between them (`05-old/`) come back too; the caller picks. (Called from
+        many threads: botocore clients are thread-safe, sessions are not, so the one
+        client is shared.)"""
+        prefix = self._key_prefix(folder)
+        end = f"{last}/"
+        out: list[tuple[str, int]] = []
+        token = None
+        while True:
+            page = self._page(prefix, token, start_after=prefix + first)
+            for obj in page.get("Contents") or ():
+                rel = obj["Key"][len(prefix):]
+                if rel[:len(end)] > end:  # keys come sorted: the rest are later still
+                    return out
+                out.append((rel, int(obj.get("Size", 0))))
+                if obj.get("ETag"):
+                    self.etags[f"s3://{self.bucket}/{obj['Key']}"] = str(obj["ETag"])
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return out
 
 
 def cache_path(cache_dir: str, bucket: str, key: str) -> str | None:
@@ -208,6 +272,8 @@ class TooLarge(Exception):
 
 
 def _fetch(bucket: str, key: str, max_bytes: int | None = None) -> bytes:
+    counter = _reads()
+    counter.add(get_calls=1)
     resp = _client().get_object(Bucket=bucket, Key=key)
     body = resp["Body"]
     size = resp.get("ContentLength")
@@ -217,9 +283,11 @@ def _fetch(bucket: str, key: str, max_bytes: int | None = None) -> bytes:
     try:
         # StreamingBody.read() checks the length against Content-Length and raises
         # IncompleteReadError ( `with body as b` would hand out the raw stream, unchecked).
-        return body.read()
+        data: bytes = body.read()
     finally:
         body.close()
+    counter.add(get_bytes=len(data))
+    return data
 
 
 def _transient() -> tuple[type[BaseException], ...]:

@@ -100,11 +100,6 @@ def test_listings_are_folder_by_folder_and_paginated(
     assert sum(n.endswith(".json.gz") for n in files) == 5  # 4 deliveries + the damaged one
     assert lister.files(lister.join(awslogs, PROD, "CloudTrail")) == []  # only sub-folders
     assert lister.dirs(lister.join(root, "no-such-folder")) == []
-    # Many folders at once (threads, one shared client): the same lists, in order.
-    day4, gone = day5[:-2] + "04", lister.join(root, "no-such-folder")
-    assert lister.files_many([day5, gone, day4]) == [
-        lister.files(day5), [], lister.files(day4)
-    ]
 
     # Small pages give the same answer as one big page.
     monkeypatch.setattr(s3src, "PAGE_SIZE", 2)
