@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.athena import onescan
 from auditor.athena.backfill import StateStore, default_state_dir, merge
 from auditor.athena.cost import (
     ListerSizer,
@@ -212,17 +213,27 @@ class AthenaEngine:
     def execute(self, plan: Plan) -> EngineResult:
         a = self.settings
         prep = self.prepare(plan)
-        check_budget(a.max_scan_gb, prep.todo_bytes)
+        # -- one read of the raw table per chunk (auditor/athena/onescan.py) --
+        scan = onescan.OneScan(a, prep.units, prep.shape, glue=self._glue_client,
+                               s3=self._s3_client, budgeted=a.max_scan_gb is not None)
+        runner = None
+        if prep.todo:
+            runner = self._runner or AthenaRunner(self._client(), a)
+            scan.resolve(runner)
+        check_budget(a.max_scan_gb, onescan.budget_bytes(prep.estimate, prep.todo, scan.active))
+        # --
         est = prep.estimate
         result = EngineResult(estimated_scan_bytes=est.total if est else None)
         store = StateStore(prep.state_dir)
         if not a.resume:
             store.clear(prep.units)
-        failures = self._run_units(prep, store)
+        with scan:  # its temp tables are dropped however the run ends
+            failures = self._run_units(prep, store, runner, scan)
         if store.warning:
             print(f"auditor: warning: {store.warning}", file=sys.stderr)
 
         rows, records = merge(prep.units, prep.done)
+        records[:0] = scan.records  # the reads of the raw table first
         # Failed and timed-out statements stay in provenance: a stopped query is billed.
         records.extend(exc.record for _, exc in failures if exc.record is not None)
         failures.sort(key=lambda f: f[0].key)
@@ -253,7 +264,8 @@ class AthenaEngine:
             accounts=plan.accounts or (disc.accounts if disc else ()),
             regions=plan.regions or (disc.regions if disc else ()),
             shortfalls=tuple(shortfalls),
-            notes=tuple(notes) + (prep.shape.coverage_notes() if prep.shape else ()),
+            notes=tuple(notes) + (prep.shape.coverage_notes() if prep.shape else ())
+            + tuple(scan.coverage_notes()),
         )
         return result
 
@@ -280,21 +292,33 @@ class AthenaEngine:
             msg += (f"; {saved} finished query/chunk(s) are saved in {prep.state_dir}: "
                     f"rerun with --resume to redo only the failed ones")
         raise QueryFailed(msg, first.query_id)
+
     def _client(self) -> Any:
         if self._athena is None:
             self._athena = make_client("athena")
         return self._athena
 
+    def _glue_client(self) -> Any:
+        if self._glue is None:
+            self._glue = make_client("glue")
+        return self._glue
+
+    def _s3_client(self) -> Any:
+        if self._s3 is None:
+            self._s3 = make_client("s3", max_attempts=8)
+        return self._s3
+
     def _run_units(
-        self, prep: Prepared, store: StateStore
+        self, prep: Prepared, store: StateStore, runner: AthenaRunner | None,
+        scan: onescan.OneScan,
     ) -> list[tuple[PlannedQuery, AthenaQueryFailed]]:
-        """Run the missing units, `--concurrency` at a time. Returns the failed ones."""
+        """Run the missing units, `--concurrency` at a time (each through `scan`: over its
+        chunk's candidate table when there is one). Returns the failed ones."""
         todo = prep.todo
         failures: list[tuple[PlannedQuery, AthenaQueryFailed]] = []
         if not todo:
             return failures
-        cancel = threading.Event()
-        runner = self._runner or AthenaRunner(self._client(), self.settings, cancel=cancel)
+        assert runner is not None
         cancel = runner.cancel
         bar = _Progress(prep, self._progress)
         pending: dict[Future[tuple[list[Row], QueryRecord]], PlannedQuery] = {}
@@ -306,8 +330,7 @@ class AthenaEngine:
                 while queue or pending:
                     while queue and len(pending) < concurrency and fatal is None:
                         u = queue.pop(0)
-                        pending[pool.submit(runner.run, u.name, u.sql, u.params,
-                                            u.record_chunk)] = u
+                        pending[pool.submit(scan.run, u)] = u
                     if not pending:
                         break
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -358,7 +381,9 @@ def _nothing_read(
     why = "the table's partitions may not match the trail (check LOCATION / projection)"
     if sum(r.data_scanned_bytes or 0 for r in ran) == 0:
         return f"Athena scanned 0 bytes for {span}: {why}"
-    main = [r for r in ran if r.name == main_query]
+    # Over a candidate table, the rule's query reads what the CTAS kept: the CTAS read
+    # the raw table for it.
+    main = [r for r in ran if r.name in (main_query, onescan.CANDIDATES)]
     if main and sum(r.data_scanned_bytes or 0 for r in main) == 0:
         return f"Athena's rule query {main_query} scanned 0 bytes for {span}: {why}"
     return None
