@@ -57,6 +57,7 @@ CONFIG_KEYS = {
     "athena": {
         "database", "table", "workgroup", "output_location", "partition_scheme", "trail",
         "query_timeout", "max_scan_gb", "concurrency", "state_dir",
+        "materialized_table", "materialized_location",
     },
 }
 
@@ -73,6 +74,7 @@ CONFIG_TYPES = {
     "database": _TEXT, "table": _TEXT, "workgroup": _TEXT, "output_location": _TEXT,
     "partition_scheme": _TEXT, "trail": _TEXT, "query_timeout": _NUM, "max_scan_gb": _NUM,
     "concurrency": _INT, "state_dir": _TEXT,
+    "materialized_table": _TEXT, "materialized_location": _TEXT,
 }
 
 
@@ -195,6 +197,10 @@ def load_config(**kw: Any) -> AuditConfig:
             dry_run=bool(kw.get("dry_run")),
             resume=bool(kw.get("resume")),
             state_dir=Path(state_dir) if state_dir else None,
+            materialized_table=setting(ath, "materialized_table",
+                                       kw.get("materialized_table"), None),
+            materialized_location=setting(ath, "materialized_location",
+                                          kw.get("materialized_location"), None),
         ),
         own_accounts=validate_accounts(
             tuple(setting(a, "own_accounts", kw.get("own_account"), []) or []), "--own-account"
