@@ -5,20 +5,13 @@
 -- column of the trail table, the row's log file and its delivery day (the partition).
 -- The rows kept are the candidates of sql/candidates.sql: the union of the prefilters
 -- the rule's queries declare (OR across queries, AND within one), over whole delivery
--- folders. `create` makes the empty table; otherwise one INSERT per run of days.
-{% if create -%}
-{{ d.create_partitioned_table_as(target, location, partition) }}
-{%- else -%}
+-- folders, one INSERT per run of at most 100 days (Athena's partition limit).
 INSERT INTO {{ target }}
-{%- endif %}
 SELECT
     {% for col in columns %}{{ col }},
     {% endfor %}{{ d.source_file() }} AS {{ source_column }},
     {{ d.delivery_day() }} AS {{ partition }}
 FROM {{ table }}
-{% if create -%}
-WHERE FALSE
-{%- else -%}
 WHERE {{ c.partition_filter(scheme) }}
 {%- if prefilters is not none %}
     AND ({% for q in prefilters %}{% if not loop.first %}
@@ -29,5 +22,4 @@ WHERE {{ c.partition_filter(scheme) }}
 ({% for v in cond.values %}{{ cond.column }} LIKE {{ bind('%' ~ v ~ '%') }}{% if not loop.last %} OR {% endif %}{% endfor %})
 {%- endif -%}
 {% endfor %}){% endfor %})
-{%- endif %}
 {%- endif %}

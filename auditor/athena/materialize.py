@@ -7,8 +7,10 @@ day (`delivery_day`, YYYY-MM-DD, the partition; not `day`, which the manual sche
 table already has). Its rows are the one-scan candidates (onescan.py): the union of the
 shipped queries' prefilters, over whole delivery folders (sql/materialize.sql).
 
-    first run   CREATE TABLE ... WITH (format='PARQUET', partitioned_by=ARRAY['delivery_day'],
-                external_location=...) AS SELECT ... WHERE FALSE
+    first run   Glue CreateTable: Parquet, partitioned by delivery_day, at
+                materialized_location (default s3://<results bucket>/auditor-materialized/
+                <name>/); not a CTAS, which an enforcing workgroup would place below its
+                expiring results location
     each run    present days = the table's Glue partitions (GetPartitions: no Athena scan);
                 to do = the missing days + the present days within CloudTrail's delivery
                 lag (a day ending less than LAG before now may still receive files):
@@ -49,7 +51,7 @@ PARTITION = "delivery_day"
 LAG = timedelta(days=1, hours=1)  # a day ending less than this before now may still grow
 MAX_PARTITIONS = 100  # Athena: partitions written by one CTAS / INSERT INTO
 FOLDER = "auditor-materialized/"
-CREATE, INSERT = "materialize_create", "materialize_insert"
+INSERT = "materialize_insert"
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -102,21 +104,18 @@ def spec() -> QuerySpec:
                      prefilter={}, folder=shared_sql_dir())
 
 
-def render_statement(settings: AthenaSettings, shape: TableShape, *, create: bool,
-                     location: str | None = None, first: date | None = None,
-                     last: date | None = None, specs: Iterable[QuerySpec] = ()) -> RenderedSQL:
+def render_insert(settings: AthenaSettings, shape: TableShape, first: date, last: date,
+                  specs: Iterable[QuerySpec]) -> RenderedSQL:
     assert settings.materialized_table
-    prefilters = None if create else onescan.candidate_conditions(specs, shape.has)
     ctx: dict[str, object] = {
-        "statement": CREATE if create else INSERT, "create": create,
+        "statement": INSERT,
         "target": quote_ident(f"{settings.database}.{settings.materialized_table}"),
         "table": quote_ident(f"{settings.database}.{settings.table}"),
-        "location": sql_literal(location) if location else "",
         "partition": PARTITION, "columns": onescan.table_columns(shape),
-        "source_column": onescan.SOURCE_COLUMN, "prefilters": prefilters,
+        "source_column": onescan.SOURCE_COLUMN,
+        "prefilters": onescan.candidate_conditions(specs, shape.has),
         "scheme": settings.partition_scheme, "shape": shape, "accounts": [], "regions": [],
-        "first_folder": f"{first:%Y/%m/%d}" if first else "",
-        "last_folder": f"{last:%Y/%m/%d}" if last else "",
+        "first_folder": f"{first:%Y/%m/%d}", "last_folder": f"{last:%Y/%m/%d}",
     }
     return render(spec(), "athena", ctx)
 
@@ -143,30 +142,58 @@ class MaterializeResult:
         return out
 
 
-def _location(settings: AthenaSettings, runner: AthenaRunner) -> tuple[str | None, bool]:
-    """Where the table lives, and whether the workgroup enforces its own (then Athena
-    picks the location: no external_location may be given)."""
-    enforced, wg_loc = False, None
-    try:
-        wg = runner.call("get_work_group", WorkGroup=settings.workgroup).get("WorkGroup", {})
-        conf = wg.get("Configuration") or {}
-        enforced = bool(conf.get("EnforceWorkGroupConfiguration"))
-        wg_loc = (conf.get("ResultConfiguration") or {}).get("OutputLocation")
-    except QueryFailed:
-        pass
-    if enforced:
-        return None, True
-    if settings.materialized_location:
-        loc = settings.materialized_location
-    else:
-        base = settings.output_location or wg_loc
+PARQUET = {
+    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "SerdeInfo": {"SerializationLibrary":
+                  "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+}
+
+
+def location(settings: AthenaSettings, runner: AthenaRunner) -> str:
+    """Where the table's objects live: materialized_location, else
+    s3://<the results bucket>/auditor-materialized/<name>/ (beside, not below, the query
+    results, whose lifecycle rule expires them in days)."""
+    loc = settings.materialized_location
+    if not loc:
+        base = settings.output_location
         if not base:
-            raise ConfigError("materialize: no materialized_location and no results "
+            try:
+                wg = runner.call("get_work_group", WorkGroup=settings.workgroup)
+                conf = wg.get("WorkGroup", {}).get("Configuration") or {}
+                base = (conf.get("ResultConfiguration") or {}).get("OutputLocation")
+            except QueryFailed:
+                base = None
+        if not base or not base.startswith("s3://"):
+            raise ConfigError("materialize: no materialized_location and no s3:// results "
                               "location (--output-location or the workgroup's)")
-        loc = base.rstrip("/") + f"/{FOLDER}{settings.materialized_table}/"
+        bucket = base[len("s3://"):].split("/", 1)[0]
+        loc = f"s3://{bucket}/{FOLDER}{settings.materialized_table}/"
     if not loc.startswith("s3://"):
         raise ConfigError(f"materialized_location: {loc!r} is not an s3:// URL")
-    return (loc if loc.endswith("/") else loc + "/"), False
+    return loc if loc.endswith("/") else loc + "/"
+
+
+def table_input(settings: AthenaSettings, shape: TableShape, raw: dict[str, Any],
+                where: str) -> dict[str, Any]:
+    """The Glue definition: the INSERT's columns in its SELECT order, typed as the trail
+    table types them, then the partition. Made with Glue CreateTable rather than a CTAS:
+    a workgroup that enforces its settings refuses a CTAS's external_location, and would
+    put the table below its results location, which expires."""
+    sd = raw.get("StorageDescriptor") or {}
+    types = {c["Name"].lower(): c["Type"]
+             for c in list(sd.get("Columns") or ()) + list(raw.get("PartitionKeys") or ())}
+    cols = [{"Name": c.strip('"'), "Type": types.get(c.strip('"'), "string")}
+            for c in onescan.table_columns(shape)]
+    cols.append({"Name": onescan.SOURCE_COLUMN, "Type": "string"})
+    return {
+        "Name": settings.materialized_table, "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"EXTERNAL": "TRUE", "classification": "parquet",
+                       "parquet.compression": "SNAPPY",
+                       "auditor.source": f"{settings.database}.{settings.table}"},
+        "PartitionKeys": [{"Name": PARTITION, "Type": "string"}],
+        "StorageDescriptor": {"Columns": cols, "Location": where, **PARQUET},
+    }
 
 
 def materialize(settings: AthenaSettings, shape: TableShape, first: date, last: date,
@@ -186,10 +213,9 @@ def materialize(settings: AthenaSettings, shape: TableShape, first: date, last: 
     res = MaterializeResult()
     present = present_days(glue, db, name)
     if present is None:
-        loc, _ = _location(settings, runner)
-        sql = render_statement(settings, shape, create=True, location=loc)
-        _, rec = runner.run(CREATE, sql.sql, sql.params, None, fetch=False)
-        res.records.append(rec)
+        raw = glue.get_table(DatabaseName=db, Name=settings.table)["Table"]
+        glue.create_table(DatabaseName=db, TableInput=table_input(
+            settings, shape, raw, location(settings, runner)))
         res.created = True
         present = set()
     where = (glue.get_table(DatabaseName=db, Name=name)["Table"]
@@ -202,7 +228,7 @@ def materialize(settings: AthenaSettings, shape: TableShape, first: date, last: 
     for d in res.refreshed:
         _drop_day(glue, s3, db, name, where, d)
     for a, b in batches(todo):
-        sql = render_statement(settings, shape, create=False, first=a, last=b, specs=specs)
+        sql = render_insert(settings, shape, a, b, specs)
         _, rec = runner.run(INSERT, sql.sql, sql.params, f"{a}..{b}", fetch=False)
         res.records.append(rec)
         res.inserted.extend(_days(a, b))

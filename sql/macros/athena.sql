@@ -26,11 +26,6 @@ from_iso8601_timestamp({{ expr }})
 CREATE TABLE {{ name }}
 WITH (format = 'PARQUET', write_compression = 'SNAPPY'{% if location %}, external_location = {{ location }}{% endif %}) AS
 {%- endmacro %}
-{#- The same, partitioned by one column (last in the SELECT): the materialized table. -#}
-{% macro create_partitioned_table_as(name, location, partition) -%}
-CREATE TABLE {{ name }}
-WITH (format = 'PARQUET', write_compression = 'SNAPPY', partitioned_by = ARRAY['{{ partition }}']{% if location %}, external_location = {{ location }}{% endif %}) AS
-{%- endmacro %}
 {#- A row's delivery day, YYYY-MM-DD, from its log file's folder (.../YYYY/MM/DD/file):
     the same for every partition scheme. -#}
 {% macro delivery_day() -%}

@@ -28,7 +28,7 @@ from auditor.sqlgen import query_specs
 RAW = '"cloudtrail"."cloudtrail_logs"'
 MAT = '"cloudtrail"."auditor_events"'
 RESULTS = "s3://athena-results/q/"
-WHERE = f"{RESULTS}{mat.FOLDER}auditor_events/"
+WHERE = f"s3://athena-results/{mat.FOLDER}auditor_events/"
 
 
 @pytest.fixture
@@ -54,25 +54,18 @@ def _day(param: str) -> date:
 
 
 def like_athena(fake: FakeAthena, then: Any = None) -> None:
-    """What moto does not: the CREATE makes the Glue table (partitioned by delivery_day);
-    an INSERT writes one Parquet object per day of its partition bounds and registers the
+    """What moto does not: an INSERT writes one Parquet object per day of its partition bounds and registers the
     partitions, as Athena does."""
     glue, s3 = make_client("glue"), make_client("s3")
 
     def on_start(qid: str, kw: dict[str, Any]) -> None:
         name = query_name(kw)
-        if name == mat.CREATE:
-            where = kw["QueryString"].split("external_location = '", 1)[1].split("'", 1)[0]
-            glue.create_table(DatabaseName="cloudtrail", TableInput={
-                "Name": "auditor_events",
-                "PartitionKeys": [{"Name": mat.PARTITION, "Type": "string"}],
-                "StorageDescriptor": {"Location": where, "Columns": []}})
-        elif name == mat.INSERT:
+        if name == mat.INSERT:
             first, last = (_day(p) for p in kw["ExecutionParameters"][:2])
             d = first
             while d <= last:
                 s3.put_object(Bucket="athena-results", Body=b"PAR1",
-                              Key=f"q/{mat.FOLDER}auditor_events/{mat.PARTITION}={d}/{qid}")
+                              Key=f"{mat.FOLDER}auditor_events/{mat.PARTITION}={d}/{qid}")
                 try:
                     glue.create_partition(DatabaseName="cloudtrail", TableName="auditor_events",
                                           PartitionInput={"Values": [d.isoformat()]})
@@ -92,7 +85,7 @@ def run(fake: FakeAthena, first: date, last: date, now: datetime) -> mat.Materia
 
 def objects(day: date) -> list[str]:
     got = make_client("s3").list_objects_v2(
-        Bucket="athena-results", Prefix=f"q/{mat.FOLDER}auditor_events/{mat.PARTITION}={day}/")
+        Bucket="athena-results", Prefix=f"{mat.FOLDER}auditor_events/{mat.PARTITION}={day}/")
     return [o["Key"] for o in got.get("Contents") or ()]
 
 
@@ -105,20 +98,29 @@ def test_first_run_creates_the_table_and_fills_it_100_partitions_at_a_time(athen
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
     res = run(fake, date(2026, 8, 1), date(2026, 11, 30), now)
     names = [query_name(kw) for kw in fake.started]
-    assert names == [mat.CREATE, mat.INSERT, mat.INSERT]  # 122 days: 100 + 22
-    create = fake.started[0]["QueryString"]
-    assert f"CREATE TABLE {MAT}" in create and "format = 'PARQUET'" in create
-    assert "partitioned_by = ARRAY['delivery_day']" in create
-    assert f"external_location = '{WHERE}'" in create and "WHERE FALSE" in create
-    assert f"FROM {RAW}" in create
-    bounds = [[_day(p) for p in kw["ExecutionParameters"][:2]] for kw in fake.started[1:]]
+    assert names == [mat.INSERT, mat.INSERT]  # 122 days: 100 + 22
+    # created in Glue (not by a CTAS: an enforcing workgroup would put it below its
+    # expiring results): Parquet, partitioned by delivery day, beside the results
+    t = make_client("glue").get_table(DatabaseName="cloudtrail", Name="auditor_events")["Table"]
+    assert [k["Name"] for k in t["PartitionKeys"]] == ["delivery_day"]
+    assert t["StorageDescriptor"]["Location"] == WHERE
+    assert "Parquet" in t["StorageDescriptor"]["InputFormat"]
+    cols = [c["Name"] for c in t["StorageDescriptor"]["Columns"]]
+    assert cols[-1] == "auditor_source_file" and "timestamp" in cols and "eventname" in cols
+    types = {c["Name"]: c["Type"] for c in t["StorageDescriptor"]["Columns"]}
+    assert types["useridentity"].startswith("struct<")
+    bounds = [[_day(p) for p in kw["ExecutionParameters"][:2]] for kw in fake.started]
     assert bounds == [[date(2026, 8, 1), date(2026, 11, 8)],
                       [date(2026, 11, 9), date(2026, 11, 30)]]
-    insert = fake.started[1]["QueryString"]
+    insert = fake.started[0]["QueryString"]
     assert insert.startswith("-- auditor: materialize_insert") and f"INSERT INTO {MAT}" in insert
     # the candidate rows: the union of the shipped queries' prefilters, with the log
     # file and the delivery day last (the partition column)
     assert "eventname IN (?, ?)" in insert and "errorcode LIKE ?" in insert
+    # the SELECT's columns in the table's order (INSERT INTO maps by position)
+    select = insert.split("SELECT", 1)[1].split("FROM", 1)[0]
+    lines = [ln.strip().rstrip(",") for ln in select.strip().splitlines()]
+    assert [ln.split(" AS ")[-1].strip('"') for ln in lines] == cols + ["delivery_day"]
     assert '"$path" AS auditor_source_file' in insert
     assert insert.rstrip().split("FROM")[0].rstrip().endswith("AS delivery_day")
     assert res.created and len(res.inserted) == 122 and not res.skipped
@@ -136,7 +138,7 @@ def test_second_run_skips_present_days_and_refreshes_only_the_delivery_lag(athen
     # 00:30 on Dec 1: Nov 30 ended 30 min ago and Nov 29 24.5 h ago: both within the
     # 1 h + 1 day lag; Nov 28 ended 48.5 h ago and is kept.
     res = run(fake2, date(2026, 11, 1), date(2026, 12, 5), datetime(2026, 12, 1, 0, 30, tzinfo=UTC))
-    assert [query_name(kw) for kw in fake2.started] == [mat.INSERT]  # no CREATE
+    assert [query_name(kw) for kw in fake2.started] == [mat.INSERT]
     assert [_day(p) for p in fake2.started[0]["ExecutionParameters"][:2]] == [
         date(2026, 11, 29), date(2026, 12, 1)]
     assert res.refreshed == [date(2026, 11, 29)]
