@@ -21,9 +21,10 @@ shipped queries' prefilters, over whole delivery folders (sql/materialize.sql).
 `auditor audit --engine athena` with `materialized_table` set ([athena] in the config)
 routes each unit (one query over one chunk): when every delivery folder it reads is in
 the table, it runs over `(SELECT * FROM <materialized> WHERE delivery_day BETWEEN ...)`;
-otherwise over the raw table (through onescan as before). Days refreshed for lag count
-as present only once materialize has run after they ended + LAG; the report's coverage
-notes say which days came from which table.
+otherwise over the raw table (through onescan as before). A day counts as held only
+when its partition was created (Glue CreationTime) LAG or more after the day ended: one
+written earlier may lack late deliveries. The report's coverage notes say which days
+came from which table.
 
 Bytes: the materialized rows are a small share of the trail (the prefilters keep
 resource-policy calls and denials, ~2% of records) and Parquet lets the queries read
@@ -76,8 +77,24 @@ def batches(days: Iterable[date], limit: int = MAX_PARTITIONS) -> list[tuple[dat
     return out
 
 
+def complete(day: date, created: datetime | None) -> bool:
+    """A partition holds the whole day when written LAG or more after the day ended."""
+    if created is None:
+        return False
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return created >= datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1) + LAG
+
+
 def present_days(glue: Any, database: str, table: str) -> set[date] | None:
     """The table's delivery days (Glue partitions); None when there is no such table."""
+    got = partitions(glue, database, table)
+    return None if got is None else set(got)
+
+
+def partitions(glue: Any, database: str, table: str) -> dict[date, datetime | None] | None:
+    """The table's delivery days and when each partition was created (an INSERT makes
+    it; a refresh deletes it first); None when there is no such table."""
     try:
         glue.get_table(DatabaseName=database, Name=table)
     except Exception as exc:  # noqa: BLE001
@@ -85,12 +102,12 @@ def present_days(glue: Any, database: str, table: str) -> set[date] | None:
             return None
         raise QueryFailed(f"materialized table {database}.{table}: "
                           f"{onescan._aws_error(exc)}") from None
-    got: set[date] = set()
+    got: dict[date, datetime | None] = {}
     for page in glue.get_paginator("get_partitions").paginate(
             DatabaseName=database, TableName=table):
         for p in page.get("Partitions") or ():
             try:
-                got.add(date.fromisoformat(p["Values"][0]))
+                got[date.fromisoformat(p["Values"][0])] = p.get("CreationTime")
             except (KeyError, IndexError, ValueError):
                 continue
     return got
@@ -264,8 +281,10 @@ class Served:
     def load(cls, settings: AthenaSettings, glue: Callable[[], Any]) -> Served | None:
         if not settings.materialized_table:
             return None
-        days = present_days(glue(), settings.database, settings.materialized_table)
-        return cls(settings, days or set())
+        # Only whole days: a partition written within the delivery lag may lack files
+        # CloudTrail delivered after it (the next materialize refreshes it).
+        got = partitions(glue(), settings.database, settings.materialized_table) or {}
+        return cls(settings, {d for d, created in got.items() if complete(d, created)})
 
     def covers(self, unit: Unit) -> bool:
         a, b = unit.folders

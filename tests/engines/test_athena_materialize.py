@@ -307,3 +307,19 @@ def test_materialize_needs_a_day_partition(athena: Any) -> None:
         mat.materialize(cfg.athena, no_day, date(2026, 10, 1), date(2026, 10, 1),
                         AthenaRunner(athena, cfg.athena), make_client("glue"),
                         make_client("s3"), query_specs(), datetime(2026, 12, 1, tzinfo=UTC))
+
+
+def test_a_day_materialized_within_the_delivery_lag_is_read_from_the_raw_table() -> None:
+    def unit_over(a: date, b: date) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(folders=(a, b), key=f"{a}/q")
+
+    d = date(2026, 10, 1)
+    end = datetime(2026, 10, 2, tzinfo=UTC)
+    assert not mat.complete(d, end + timedelta(hours=24, minutes=59))
+    assert mat.complete(d, end + timedelta(hours=25))
+    assert not mat.complete(d, None)
+    cfg = config(d, d, materialized_table="auditor_events")
+    served = mat.Served(cfg.athena, {d})
+    assert served.covers(unit_over(d, d)) and not served.covers(unit_over(d, d + timedelta(1)))
