@@ -454,6 +454,42 @@ def ddl(
 
 
 @app.command()
+def materialize(
+    ctx: typer.Context,
+    start: From = None,
+    end: To = None,
+    month: Month = None,
+    config: ConfigOpt = None,
+    database: Database = None,
+    table: Table = None,
+    workgroup: Workgroup = None,
+    output_location: OutputLocation = None,
+    materialized_table: Annotated[
+        Optional[str],
+        typer.Option("--materialized-table", help="The Parquet table to maintain "
+                     "[default: materialized_table in [athena], else auditor_events]."),
+    ] = None,
+) -> None:
+    """Athena: keep a Parquet table of audit-relevant events for --from..--to: creates it
+    on the first run, inserts the missing days, refreshes the days within CloudTrail's
+    delivery lag. Audits with materialized_table set read those days from it."""
+
+    def go() -> int:
+        from dataclasses import replace
+
+        from auditor.athena.materialize import run_materialize
+
+        cfg = load_config(**dict(ctx.params, engine="athena"))
+        if not cfg.athena.materialized_table:
+            cfg = replace(cfg, athena=replace(cfg.athena, materialized_table="auditor_events"))
+        for line in run_materialize(cfg).lines():
+            typer.echo(line)
+        return 0
+
+    _run(go)
+
+
+@app.command()
 def render(
     report_json: Annotated[Path, typer.Argument(help="A saved report.json.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the rebuilt reports.")] = Path("."),

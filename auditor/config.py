@@ -177,6 +177,10 @@ class AthenaSettings:
     resume: bool = False
     state_dir: Path | None = None
     poll_interval: float = 1.0
+    # A Parquet table of audit-relevant rows (auditor/athena/materialize.py): the days it
+    # holds are read from it, the others from `table`.
+    materialized_table: str | None = None
+    materialized_location: str | None = None  # None: <results>auditor-materialized/<name>/
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ CONFIG_KEYS = {
     "athena": {
         "database", "table", "workgroup", "output_location", "partition_scheme", "trail",
         "query_timeout", "max_scan_gb", "concurrency", "state_dir",
+        "materialized_table", "materialized_location",
     },
 }
 
@@ -83,6 +84,7 @@ CONFIG_TYPES = {
     "database": _TEXT, "table": _TEXT, "workgroup": _TEXT, "output_location": _TEXT,
     "partition_scheme": _TEXT, "trail": _TEXT, "query_timeout": _NUM, "max_scan_gb": _NUM,
     "concurrency": _INT, "state_dir": _TEXT,
+    "materialized_table": _TEXT, "materialized_location": _TEXT,
 }
 
 
@@ -175,6 +177,11 @@ def athena_settings(flags: Mapping[str, Any], file: dict[str, Any]) -> AthenaSet
         resume=bool(flags.get("resume")),
         read_table=bool(flags.get("glue", True)),  # `auditor sql` reads Glue on --glue
         state_dir=Path(state_dir) if state_dir else None,
+        materialized_table=setting(ath, "materialized_table",
+                                   flags.get("materialized_table"), d.materialized_table),
+        materialized_location=setting(ath, "materialized_location",
+                                      flags.get("materialized_location"),
+                                      d.materialized_location),
     )
 
 

@@ -201,8 +201,9 @@ class OneScan:
     def __init__(self, settings: Any, units: list[PlannedQuery], shape: TableShape | None,
                  glue: Callable[[], Any], s3: Callable[[], Any],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 budgeted: bool = False) -> None:
+                 budgeted: bool = False, served: Any = None) -> None:
         self.settings = settings
+        self.served = served  # materialize.Served: units it covers read the materialized table
         self.units = units
         self.shape = shape
         self._glue_f, self._s3_f = glue, s3
@@ -375,6 +376,8 @@ class OneScan:
         runner = self.runner
         assert runner is not None
         q = unit
+        if self.served is not None and self.served.covers(unit):
+            return self.served.run(unit, runner)
         if not self.active:
             return runner.run(q.name, q.sql, q.params, q.record_chunk)
         t = self._ensure(unit)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.athena import onescan
+from auditor.athena import materialize, onescan
 from auditor.athena.backfill import StateStore, default_state_dir, merge
 from auditor.athena.cost import (
     ListerSizer,
@@ -214,13 +214,18 @@ class AthenaEngine:
         a = self.settings
         prep = self.prepare(plan)
         # -- one read of the raw table per chunk (auditor/athena/onescan.py) --
-        scan = onescan.OneScan(a, prep.units, prep.shape, glue=self._glue_client,
-                               s3=self._s3_client, budgeted=a.max_scan_gb is not None)
+        # -- days held by the materialized table are read from it (materialize.py) --
+        served = materialize.Served.load(a, self._glue_client)
+        raw = [u for u in prep.units if served is None or not served.covers(u)]
+        scan = onescan.OneScan(a, raw, prep.shape, glue=self._glue_client,
+                               s3=self._s3_client, budgeted=a.max_scan_gb is not None,
+                               served=served)
         runner = None
         if prep.todo:
             runner = self._runner or AthenaRunner(self._client(), a)
             scan.resolve(runner)
-        check_budget(a.max_scan_gb, onescan.budget_bytes(prep.estimate, prep.todo, scan.active))
+        raw_todo = [u for u in prep.todo if u in raw]
+        check_budget(a.max_scan_gb, onescan.budget_bytes(prep.estimate, raw_todo, scan.active))
         # --
         est = prep.estimate
         result = EngineResult(estimated_scan_bytes=est.total if est else None)
@@ -265,7 +270,8 @@ class AthenaEngine:
             regions=plan.regions or (disc.regions if disc else ()),
             shortfalls=tuple(shortfalls),
             notes=tuple(notes) + (prep.shape.coverage_notes() if prep.shape else ())
-            + tuple(scan.coverage_notes()),
+            + tuple(scan.coverage_notes())
+            + tuple(served.coverage_notes() if served else ()),
         )
         return result
 

@@ -26,3 +26,8 @@ from_iso8601_timestamp({{ expr }})
 CREATE TABLE {{ name }}
 WITH (format = 'PARQUET', write_compression = 'SNAPPY'{% if location %}, external_location = {{ location }}{% endif %}) AS
 {%- endmacro %}
+{#- A row's delivery day, YYYY-MM-DD, from its log file's folder (.../YYYY/MM/DD/file):
+    the same for every partition scheme. -#}
+{% macro delivery_day() -%}
+regexp_replace(regexp_extract("$path", '/(\d{4}/\d{2}/\d{2})/[^/]+$', 1), '/', '-')
+{%- endmacro %}

@@ -27,3 +27,6 @@ _file
 {% macro create_table_as(name, location) -%}
 CREATE TABLE {{ name }} AS
 {%- endmacro %}
+{% macro delivery_day() -%}
+replace(regexp_extract(_file, '/(\d{4}/\d{2}/\d{2})/[^/]+$', 1), '/', '-')
+{%- endmacro %}

@@ -53,6 +53,10 @@ ALLOWED_ACTIONS = {
     "glue:CreateTable",
     "glue:DeleteTable",
     "glue:GetTables",
+    # the materialized table (auditor materialize): its partitions, for Athena's INSERT
+    "glue:GetPartition",
+    "glue:BatchCreatePartition",
+    "glue:DeletePartition",
     "s3:DeleteObject",
     "s3:GetObject",
     "s3:PutObject",
@@ -68,6 +72,8 @@ TEMP_TABLES = f"arn:aws:glue:{REGION}:{ACCOUNT}:table/cloudtrail/auditor_tmp_*"
 TEMP_OBJECTS = {f"arn:aws:s3:::{RESULTS_BUCKET}/athena-results/tables/*",
                 f"arn:aws:s3:::{RESULTS_BUCKET}/athena-results/auditor-tmp/*"}
 TEMP_RESOURCES = {TEMP_TABLES} | TEMP_OBJECTS
+MAT_TABLE = f"arn:aws:glue:{REGION}:{ACCOUNT}:table/cloudtrail/auditor_events"
+MAT_OBJECTS = f"arn:aws:s3:::{RESULTS_BUCKET}/auditor-materialized/auditor_events/*"
 
 EXPECTED_COLUMNS = [
     ("eventversion", "string"),
@@ -322,6 +328,10 @@ def test_results_bucket_is_private_encrypted_and_expiring(template):
     lifecycle = props["LifecycleConfiguration"]["Rules"]
     expiring = [r for r in lifecycle if r.get("Status") == "Enabled" and "ExpirationInDays" in r]
     assert expiring and expiring[0]["ExpirationInDays"] == {"Ref": "ResultsExpirationDays"}
+    # query results expire in days; the materialized table's objects on their own clock
+    assert [(r["Prefix"], r["ExpirationInDays"]) for r in expiring] == [
+        ("athena-results/", {"Ref": "ResultsExpirationDays"}),
+        ("auditor-materialized/", {"Ref": "MaterializedExpirationDays"})]
     assert "BucketName" not in props  # CloudFormation picks a unique name
 
 
@@ -410,7 +420,7 @@ def test_managed_policy_has_no_wildcards(template, overrides):
             # and in the results bucket. No account-, region- or bucket-wide patterns.
             if "*" in resource or "?" in resource:
                 assert re.search(r"/AWSLogs/(o-[^/]+/)?\?{12}/CloudTrail/\*$", resource) or (
-                    resource in TEMP_RESOURCES | {f"arn:aws:s3:::{RESULTS_BUCKET}/*"}
+                    resource in TEMP_RESOURCES | {f"arn:aws:s3:::{RESULTS_BUCKET}/*", MAT_OBJECTS}
                 ), f"{stmt['Sid']}: broad resource {resource}"
 
 
@@ -438,14 +448,19 @@ def test_managed_policy_scopes_resources(template):
         glue + "database/cloudtrail",
         glue + "table/cloudtrail/cloudtrail_logs",
     }
-    for action in ("glue:GetDatabase", "glue:GetPartitions"):
-        assert _allowed(statements, action) == glue_arns, action
-    assert _allowed(statements, "glue:GetTable") == glue_arns | {TEMP_TABLES}
+    assert _allowed(statements, "glue:GetDatabase") == glue_arns
+    assert _allowed(statements, "glue:GetPartitions") == glue_arns | {MAT_TABLE}
+    assert _allowed(statements, "glue:GetTable") == glue_arns | {TEMP_TABLES, MAT_TABLE}
     # the candidate tables of one read per audit: auditor_tmp_* in that database only
     temp = {glue + "catalog", glue + "database/cloudtrail", TEMP_TABLES}
-    for action in ("glue:CreateTable", "glue:DeleteTable", "glue:GetTables"):
+    for action in ("glue:DeleteTable", "glue:GetTables"):
         assert _allowed(statements, action) == temp, action
-    assert _allowed(statements, "s3:DeleteObject") == TEMP_OBJECTS
+    assert _allowed(statements, "glue:CreateTable") == temp | {MAT_TABLE}
+    # the materialized table: its partitions only, never dropped or changed
+    mat = {glue + "catalog", glue + "database/cloudtrail", MAT_TABLE}
+    for action in ("glue:GetPartition", "glue:BatchCreatePartition", "glue:DeletePartition"):
+        assert _allowed(statements, action) == mat, action
+    assert _allowed(statements, "s3:DeleteObject") == TEMP_OBJECTS | {MAT_OBJECTS}
     all_actions = {a for s in statements for a in as_list(s["Action"])}
     assert not all_actions & {"glue:GetDatabases", "glue:UpdateTable", "s3:DeleteBucket"}
 
@@ -612,10 +627,19 @@ def test_managed_policy_grants_the_glue_and_s3_writes_the_code_makes(template):
                 for op in re.findall(r'\bglue\.(?:get_paginator\(")?([a-z_]+)', code)}
     assert glue_ops == {"glue:GetTables", "glue:DeleteTable"}
     assert "delete_objects" in code  # S3 DeleteObjects checks s3:DeleteObject per key
+    # `auditor materialize` (auditor/athena/materialize.py): its own Glue calls, and
+    # Athena's INSERT INTO registering partitions with the caller's rights
+    mcode = (ROOT / "auditor" / "athena" / "materialize.py").read_text(encoding="utf-8")
+    mat_ops = {"glue:" + "".join(w.capitalize() for w in op.split("_"))
+               for op in re.findall(r'\bglue\.(?:get_paginator\(")?([a-z_]+)', mcode)}
+    assert mat_ops == {"glue:GetTable", "glue:GetPartitions", "glue:CreateTable",
+                       "glue:DeletePartition"}
     statements = policy_statements(template, BASE_PARAMS)
     granted = {a for s in statements for a in as_list(s["Action"])}
     # CreateTable and GetTable: Athena's CTAS, with the caller's rights
     assert glue_ops | {"glue:CreateTable"} <= granted and "s3:DeleteObject" in granted
+    assert mat_ops | {"glue:BatchCreatePartition", "glue:GetPartition"} <= granted
     writes = {a for a in granted if a.split(":")[1].startswith(("Create", "Delete", "Put",
                                                                "Update", "Batch"))}
-    assert writes == {"glue:CreateTable", "glue:DeleteTable", "s3:DeleteObject", "s3:PutObject"}
+    assert writes == {"glue:CreateTable", "glue:DeleteTable", "s3:DeleteObject", "s3:PutObject",
+                      "glue:BatchCreatePartition", "glue:DeletePartition"}
