@@ -77,7 +77,7 @@ class Backoff:
     cap_s: float = 20.0
 
     def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
-        return rand() * min(self.cap_s, self.base_s * 2**attempt)
+        return float(rand() * min(self.cap_s, self.base_s * 2**attempt))
 
 
 def with_backoff(

@@ -102,7 +102,7 @@ def _load(path: Path) -> RuleFolder:
             id=str(data["id"]),
             name=str(data["name"]),
             severity=str(data["severity"]),
-            risk_score=int(data["risk_score"]),  # type: ignore[call-overload]
+            risk_score=int(data["risk_score"]),  # type: ignore[call-overload,unused-ignore]
             mitre_tactic=str(data["mitre_tactic"]),
             mitre_technique=str(data["mitre_technique"]),
             references=tuple(refs),

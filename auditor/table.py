@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Union
 
-Type = Union[str, tuple]
+Type = Union[str, tuple[Any, ...]]
 
 S = "string"
 
@@ -141,7 +141,7 @@ CAMEL = {
 }
 
 
-def _spell(field: tuple) -> str:
+def _spell(field: tuple[Any, ...]) -> str:
     """CloudTrail's spelling of a struct field: its own where it differs (resources' ARN)."""
     return field[2] if len(field) > 2 else CAMEL[field[0]]
 
@@ -248,7 +248,7 @@ COLUMN_FIXERS = {name: (CAMEL[name], _check(t), _canon(t)) for name, t in COLUMN
 _OWN_KEY = {CAMEL[name]: name for name, _ in COLUMNS}
 
 
-def pick_columns(rec: dict, columns: frozenset[str]) -> dict:
+def pick_columns(rec: dict[str, Any], columns: frozenset[str]) -> dict[str, Any]:
     """Only the given columns of a raw record, each as DuckDB can read it (see canonical)."""
     out = {}
     for k, v in rec.items():
@@ -315,6 +315,7 @@ def _compile(t: Type):  # type: ignore[no-untyped-def]
 _RECORD = _compile(("struct", COLUMNS))
 
 
-def shape_record(rec: dict) -> dict:
+def shape_record(rec: dict[str, Any]) -> dict[str, Any]:
     """A raw CloudTrail record -> one row of the Athena table (without partitions)."""
-    return _RECORD(rec)
+    out: dict[str, Any] = _RECORD(rec)
+    return out

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from auditor.athena.cost import GB, check_budget, fmt_bytes
+from auditor.athena.cost import GB, check_budget
 from auditor.athena.tableshape import OPTIONAL_FIELDS
 from auditor.config import AthenaSettings
 from auditor.engines.base import DryRun
 from auditor.errors import BudgetError
 from auditor.plan import Plan
+from auditor.units import fmt_bytes
 
 if TYPE_CHECKING:
     from auditor.engines.athena import Prepared

@@ -377,7 +377,8 @@ class OneScan:
         assert runner is not None
         q = unit
         if self.served is not None and self.served.covers(unit):
-            return self.served.run(unit, runner)
+            got: tuple[list[Row], QueryRecord] = self.served.run(unit, runner)
+            return got
         if not self.active:
             return runner.run(q.name, q.sql, q.params, q.record_chunk)
         t = self._ensure(unit)

@@ -31,7 +31,6 @@ from auditor.athena.cost import (
     ScanEstimate,
     check_budget,
     estimate,
-    fmt_bytes,
 )
 from auditor.athena.runner import (
     AthenaApiError,
@@ -51,6 +50,7 @@ from auditor.render.scrub import inert
 from auditor.sources.layout import gaps
 from auditor.sources.layout import shortfalls as listing_shortfalls
 from auditor.sqlgen import quote_ident
+from auditor.units import fmt_bytes
 
 
 @dataclass

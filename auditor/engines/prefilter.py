@@ -24,7 +24,7 @@ import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
@@ -217,7 +217,7 @@ def _profile(task: Task) -> Profile:
 
 
 def _meets(
-    rec: dict, exact: Mapping[str, frozenset[str]], subs: Mapping[str, tuple[str, ...]]
+    rec: dict[str, Any], exact: Mapping[str, frozenset[str]], subs: Mapping[str, tuple[str, ...]]
 ) -> bool:
     """Whether rec meets one query's prefilter: exact field values and substrings."""
     return all(isinstance(v := rec.get(k), str) and v in vals for k, vals in exact.items()) and all(
@@ -225,7 +225,9 @@ def _meets(
     )
 
 
-def _wanted(rec: dict, prof: Profile | None = None) -> frozenset[str] | None | Literal[False]:
+def _wanted(
+    rec: dict[str, Any], prof: Profile | None = None
+) -> frozenset[str] | None | Literal[False]:
     """False: no query wants the record; None: load it whole; else the only columns the
     queries wanting it read."""
     prof = prof or _S.queries

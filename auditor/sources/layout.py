@@ -277,7 +277,7 @@ def gaps(
         out.append(Gap(acct, "(no CloudTrail/ log folder)", *whole))
     for acct, region in sorted(discovery.trails):
         run: list[date] = []
-        for day in rng.days + [None]:  # type: ignore[list-item]
+        for day in [*rng.days, None]:
             if day is not None and (acct, region, day) not in discovery.present:
                 run.append(day)
                 continue

@@ -159,7 +159,7 @@ class S3Lister:
     def _page(
         self, prefix: str, token: str | None = None, max_keys: int | None = None,
         start_after: str | None = None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """One ListObjectsV2 page: a folder's (Delimiter '/'), or every key below the
         prefix after `start_after`."""
         from botocore.exceptions import BotoCoreError, ClientError
@@ -174,7 +174,8 @@ class S3Lister:
             kw["ContinuationToken"] = token
         self.calls.add(list_calls=1)
         try:
-            return self.client.list_objects_v2(**kw)
+            page: dict[str, Any] = self.client.list_objects_v2(**kw)
+            return page
         except (ClientError, BotoCoreError) as exc:
             err = _listing_error(self.source, exc)
             if not getattr(self, "_ready", False):
