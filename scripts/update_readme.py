@@ -9,22 +9,37 @@ output of `auditor demo` (paths and the clock normalised).
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
 
-from typer.testing import CliRunner
+# The help is drawn by rich: a fixed width and no colour, whatever the terminal or CI
+# (read when typer and rich are imported; _help also passes them to each run).
+HELP_ENV = {"COLUMNS": "100", "TERMINAL_WIDTH": "100", "TERM": "dumb", "NO_COLOR": "1",
+            "FORCE_COLOR": None, "PY_COLORS": None, "GITHUB_ACTIONS": None,
+            "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
+for _k, _v in HELP_ENV.items():
+    if _v is None:
+        os.environ.pop(_k, None)
+    else:
+        os.environ[_k] = _v
 
-from auditor.cli import app
+from typer.testing import CliRunner  # noqa: E402
+
+from auditor.cli import app  # noqa: E402
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-COMMANDS = ["", "audit", "sql", "ddl", "render", "demo"]
+COMMANDS = ["", "audit", "sql", "check", "ddl", "render", "demo"]
 
 
 def _help(cmd: str) -> str:
     args = ([cmd] if cmd else []) + ["--help"]
-    res = CliRunner().invoke(app, args, terminal_width=100, env={"COLUMNS": "100"})
-    return res.output.rstrip()
+    res = CliRunner().invoke(app, args, terminal_width=100, env=HELP_ENV)
+    text = ANSI.sub("", res.output)  # in case typer was imported before HELP_ENV was set
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
 
 
 def commands_block() -> str:
