@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from auditor.units import fmt_bytes
 SHOWN = 10  # findings (and failing finding ids) listed on the terminal
 
 
-def by_severity(findings: list[Finding]) -> list[Finding]:
+def by_severity(findings: Iterable[Finding]) -> list[Finding]:
     """Most severe first, then most attempts, then account and principal (a stable order)."""
     from auditor.severity import rank
 
