@@ -116,6 +116,12 @@ Json = Annotated[bool, typer.Option(
     help="The summary as one JSON object on stdout, for scripts (no progress display).")]
 
 
+StoreOpt = Annotated[Optional[Path], typer.Option(
+    "--store", metavar="PATH", rich_help_panel=LOCAL,
+    help="Events store folder; unchanged days are read from it, the others stored there "
+    "(see `auditor store`).")]
+
+
 def _command_line() -> str:
     return "auditor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
@@ -168,6 +174,7 @@ def audit(
     cache: Annotated[Optional[Path], typer.Option(
         "--cache", metavar="PATH", rich_help_panel=LOCAL,
         help="With an s3:// source: keep files here.")] = None,
+    store: StoreOpt = None,
     database: Database = None,
     table: Table = None,
     workgroup: Workgroup = None,
@@ -530,6 +537,69 @@ def render(
                 f"{report_json}: a field has a value of the wrong type ({exc})"
             ) from None
         typer.echo("wrote " + ", ".join(str(p) for p in written))
+        return 0
+
+    _run(go)
+
+
+store_app = typer.Typer(
+    help="The local engine's events store (--store DIR): see what it holds, trim it.",
+    no_args_is_help=True,
+)
+app.add_typer(store_app, name="store")
+
+
+def _store_dir(store: Optional[Path], config: Optional[Path]) -> Path:
+    from auditor.config import read_config_file
+
+    file = read_config_file(config)
+    check_config_keys(file)
+    where = setting(file.get("audit", {}), "store", store, None)
+    if not where:
+        raise ConfigError("--store DIR is required (or `store` in the config's [audit])")
+    return Path(where)
+
+
+@store_app.command("info")
+def store_info(store: StoreOpt = None, config: ConfigOpt = None) -> None:
+    """Size, schema version, and the accounts, regions and day folders held."""
+
+    def go() -> int:
+        from auditor.store import info
+
+        typer.echo(info(_store_dir(store, config)), nl=False)
+        return 0
+
+    _run(go)
+
+
+@store_app.command("prune")
+def store_prune(
+    store: StoreOpt = None,
+    before: Annotated[
+        Optional[str],
+        typer.Option("--before", metavar="YYYY-MM-DD",
+                     help="Remove day folders before this day."),
+    ] = None,
+    account: Annotated[
+        Optional[list[str]], typer.Option("--account", metavar="ACCOUNT_ID",
+                                          help="Remove this account (repeatable).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Remove parts of the store: days before --before, and/or every day of --account.
+    With both, only that account's days before that day."""
+
+    def go() -> int:
+        from auditor.config import parse_day, validate_accounts
+        from auditor.store import prune
+
+        if not before and not account:
+            raise ConfigError("give --before YYYY-MM-DD and/or --account ID")
+        day = parse_day(before, "--before") if before else None
+        accounts = validate_accounts(tuple(account or ()))
+        n = prune(_store_dir(store, config), day, accounts)
+        typer.echo(f"removed {n} day folder(s)")
         return 0
 
     _run(go)

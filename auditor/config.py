@@ -157,6 +157,7 @@ class AuditConfig:
     strict: bool = False
     workers: int | None = None
     cache_dir: Path | None = None
+    store_dir: Path | None = None  # local: the events store (auditor.store)
     athena: AthenaSettings = field(default_factory=AthenaSettings)
     own_accounts: tuple[str, ...] = ()
     lookahead_days: int = 7

@@ -199,6 +199,18 @@ SHORTFALL_KINDS = (
 
 
 @dataclass(frozen=True)
+class StoredDays:
+    """A run of consecutive day folders of an account/region read from the events
+    store (`--store`) rather than from the trail."""
+
+    account_id: str
+    region: str
+    start: str  # YYYY-MM-DD, the delivery folder's day
+    end: str  # YYYY-MM-DD, inclusive
+    days: int
+
+
+@dataclass(frozen=True)
 class Coverage:
     files_scanned: int = 0
     records_scanned: int = 0
@@ -214,6 +226,11 @@ class Coverage:
     # what the reader should know that does not make coverage incomplete (e.g. a saved
     # backfill chunk that did not verify and was rerun)
     notes: tuple[str, ...] = ()
+    # --store: day folders (and their log files) read from the events store, not the
+    # trail; files_scanned/records_scanned/bytes_scanned count them too
+    from_store_days: int = 0
+    from_store_files: int = 0
+    from_store: tuple[StoredDays, ...] = ()
 
     @property
     def complete(self) -> bool:

@@ -52,7 +52,7 @@ CONFIG_KEYS = {
     "audit": {
         "source", "from", "to", "engine", "format", "accounts", "regions", "strict",
         "workers", "cache", "own_accounts", "lookahead_days", "min_attempts",
-        "repeat_threshold", "fail_on", "exemptions",
+        "repeat_threshold", "fail_on", "exemptions", "store",
     },
     "athena": {
         "database", "table", "workgroup", "output_location", "partition_scheme", "trail",
@@ -69,7 +69,7 @@ CONFIG_TYPES = {
     "source": _TEXT, "from": _DAY, "to": _DAY, "engine": _TEXT, "format": _LIST,
     "accounts": _LIST, "regions": _LIST, "strict": _BOOL, "workers": _INT, "cache": _TEXT,
     "own_accounts": _LIST, "lookahead_days": _INT, "min_attempts": _INT,
-    "repeat_threshold": _INT, "fail_on": _TEXT, "exemptions": _TEXT,
+    "repeat_threshold": _INT, "fail_on": _TEXT, "exemptions": _TEXT, "store": _TEXT,
     "database": _TEXT, "table": _TEXT, "workgroup": _TEXT, "output_location": _TEXT,
     "partition_scheme": _TEXT, "trail": _TEXT, "query_timeout": _NUM, "max_scan_gb": _NUM,
     "concurrency": _INT, "state_dir": _TEXT,
@@ -161,6 +161,7 @@ def load_config(**kw: Any) -> AuditConfig:
     max_scan = setting(ath, "max_scan_gb", kw.get("max_scan_gb"), None)
     state_dir = setting(ath, "state_dir", kw.get("state_dir"), None)
     cache = setting(a, "cache", kw.get("cache"), None)
+    store = setting(a, "store", kw.get("store"), None)
     exemptions = setting(a, "exemptions", kw.get("exemptions"), None)
     out = kw.get("out")
     workers = setting(a, "workers", kw.get("workers"), None)
@@ -176,6 +177,7 @@ def load_config(**kw: Any) -> AuditConfig:
         workers=_at_least(workers, 1, "--workers", high=_max_workers())
         if workers is not None else None,
         cache_dir=Path(cache) if cache else None,
+        store_dir=Path(store) if store else None,
         athena=AthenaSettings(
             database=setting(ath, "database", kw.get("database"), "default"),
             table=setting(ath, "table", kw.get("table"), "cloudtrail_logs"),

@@ -228,11 +228,12 @@ class AuditRun:
         self.__dict__.update(kw)
 
 
-def run_audit(trail: Path, d_from: str, d_to: str, timeout: float, keep: bool) -> AuditRun:
+def run_audit(trail: Path, d_from: str, d_to: str, timeout: float, keep: bool,
+              extra: tuple[str, ...] = ()) -> AuditRun:
     work = Path(tempfile.mkdtemp(prefix="bench-audit-"))
     out = work / "out"
     cmd = [sys.executable, "-m", "auditor", "audit", "--source", str(trail), "--from", d_from,
-           "--to", d_to, "--engine", "local", "--out", str(out), "--format", "json"]
+           "--to", d_to, "--engine", "local", "--out", str(out), "--format", "json", *extra]
     with open(work / "stdout.txt", "wb") as so, open(work / "stderr.txt", "wb") as se:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=so, stderr=se, stdin=subprocess.DEVNULL, cwd=REPO,
@@ -321,10 +322,11 @@ def step_floor(t: Trail, args) -> None:
     t.row["floor"], _raw = decompression_floor(t.files, args.runs)
 
 
-def audit_runs(t: Trail, args, d_to: str, runs: int, label: str) -> list[AuditRun]:
+def audit_runs(t: Trail, args, d_to: str, runs: int, label: str,
+               extra: tuple[str, ...] = ()) -> list[AuditRun]:
     out = []
     for i in range(runs):
-        r = run_audit(t.path, t.d_from, d_to, args.timeout, args.keep)
+        r = run_audit(t.path, t.d_from, d_to, args.timeout, args.keep, extra)
         print(f"[bench] {label}: audit run {i + 1}/{runs}: {r.wall:.2f}s "
               f"single {r.single_mb:.0f} MB, tree {r.tree_mb:.0f} MB, rc={r.rc}"
               + (f", kept {r.workdir}" if args.keep else ""), flush=True)
@@ -369,11 +371,49 @@ def step_flat(t: Trail, args) -> None:
         t.row["half"] = (h_to, ok[0])
 
 
+def startup_time(runs: int) -> float:
+    """Best wall time of `python -m auditor --version`: the interpreter and CLI start-up
+    that every audit pays, the store or not."""
+    best = float("inf")
+    for _ in range(max(1, runs)):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "auditor", "--version"], cwd=REPO,
+                       capture_output=True, check=False)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def step_store(t: Trail, args) -> None:
+    """A repeat audit of the month against an events store (--store) that already holds
+    it: one cold audit fills a fresh store, then best of N warm ones. `repeat ratio` is
+    warm audit s / floor s; `net` takes the start-up (python -m auditor --version) off."""
+    if t.kind not in args.store or t.row.get("audit") != t.row.get("audit"):
+        return
+    store = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    try:
+        extra = ("--store", str(store))
+        cold = audit_runs(t, args, t.d_to, 1, f"{t.kind} store cold", extra)
+        warm = audit_runs(t, args, t.d_to, args.runs, f"{t.kind} store warm", extra) if cold else []
+        size = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
+    if not warm:
+        return
+    served = {(r.report or {}).get("coverage", {}).get("from_store_days") for r in warm}
+    if 0 in served or None in served:
+        t.failures.append(f"{t.kind} store warm: days were not served from the store ({served})")
+    best = min(r.wall for r in warm)
+    start = startup_time(args.runs)
+    t.row.update({"store_cold": cold[0].wall, "repeat": best, "startup": start,
+                  "store_mb": size / MB, "repeat_ratio": best / t.row["floor"],
+                  "repeat_net": max(0.0, best - start) / t.row["floor"]})
+
+
 def step_verdict(t: Trail, args) -> None:
     t.row["correct"] = "FAIL" if t.failures else "OK"
 
 
-STEPS = [step_size, step_floor, step_audit, step_flat, step_verdict]
+STEPS = [step_size, step_floor, step_audit, step_flat, step_store, step_verdict]
 
 # (row key, header, format spec, markdown?)
 COLUMNS = [
@@ -393,6 +433,12 @@ COLUMNS = [
     ("tree", "RSS sum MB", ">10.0f", True),
     ("pss", "PSS sum MB", ">10.0f", True),
     ("procs", "procs", ">5", False),
+    ("store_cold", "cold s", ">6.2f", True),
+    ("store_mb", "store MB", ">8.1f", True),
+    ("repeat", "repeat s", ">8.2f", True),
+    ("repeat_ratio", "rep ratio", ">9.3f", True),
+    ("startup", "startup s", ">9.2f", True),
+    ("repeat_net", "net ratio", ">9.3f", True),
     ("correct", "correct", "^7", True),
 ]
 
@@ -450,6 +496,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--flat", default="realistic,storm-sparse", type=lambda v: [] if v == "none" else parse_trails(v),
                     metavar="KINDS", help="trails whose first half is audited too, to show whether memory stays "
                                           "flat as the range grows (default realistic,storm-sparse; `none`)")
+    ap.add_argument("--store", default="realistic,storm-sparse", type=lambda v: [] if v == "none" else parse_trails(v),
+                    metavar="KINDS", help="trails audited again against an events store that holds the month "
+                                          "(--store DIR; default realistic,storm-sparse; `none`)")
     args = ap.parse_args(argv)
 
     problem = auditor_available()

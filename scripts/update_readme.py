@@ -32,7 +32,7 @@ from auditor.cli import app  # noqa: E402
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-COMMANDS = ["", "audit", "sql", "check", "ddl", "render", "demo"]
+COMMANDS = ["", "audit", "sql", "check", "ddl", "render", "demo", "store"]
 
 
 def _help(cmd: str) -> str:

@@ -30,8 +30,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,9 @@ class Unit:
     chunk: Chunk
     query: PlannedQuery
     folders: tuple[date, date]
+    # The SQL context the query was rendered with: the one-scan path (onescan.py)
+    # renders the same template against its table of candidate rows.
+    context: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -118,8 +121,10 @@ def folder_span(rng: DateRange, lookahead: bool, lookahead_days: int) -> tuple[d
     return rng.folder_days[0], DateRange(rng.first, last).folder_days[-1]
 
 
-def make_unit(chunk: Chunk, query: PlannedQuery, lookahead_days: int) -> Unit:
-    return Unit(chunk, query, folder_span(chunk.range, query.spec.lookahead, lookahead_days))
+def make_unit(chunk: Chunk, query: PlannedQuery, lookahead_days: int,
+              context: Mapping[str, object] | None = None) -> Unit:
+    return Unit(chunk, query, folder_span(chunk.range, query.spec.lookahead, lookahead_days),
+                context or {})
 
 
 def plan_units(config: AuditConfig, dialect: str = "athena",
@@ -134,19 +139,21 @@ def plan_units(config: AuditConfig, dialect: str = "athena",
     chunks = chunks if chunks is not None else month_chunks(config.range)
     if len(chunks) <= 1:
         only = chunks[0] if chunks else Chunk(f"{config.range.first:%Y-%m}", config.range)
-        return [make_unit(only, q, config.lookahead_days)
-                for q in plan(config, only.range).queries]
+        p = plan(config, only.range)
+        return [make_unit(only, q, config.lookahead_days, p.context) for q in p.queries]
     units: list[Unit] = []
     whole = Chunk(f"{config.range.first}..{config.range.last}", config.range)
-    for q in plan(config, config.range).queries:
+    p = plan(config, config.range)
+    for q in p.queries:
         if merge_kind(q.spec) == "whole":
-            units.append(make_unit(whole, q, config.lookahead_days))
+            units.append(make_unit(whole, q, config.lookahead_days, p.context))
     for i, c in enumerate(chunks):
         # Only the last chunk looks past its end: the look-ahead windows stay disjoint.
         cfg = config if i == len(chunks) - 1 else replace(config, lookahead_days=0)
-        for q in plan(cfg, c.range, c.label).queries:
+        p = plan(cfg, c.range, c.label)
+        for q in p.queries:
             if merge_kind(q.spec) != "whole":
-                units.append(make_unit(c, q, cfg.lookahead_days))
+                units.append(make_unit(c, q, cfg.lookahead_days, p.context))
     return units
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.athena import onescan
 from auditor.athena.backfill import (
     StateStore,
     Unit,
@@ -130,7 +131,8 @@ class AthenaEngine:
         chunks = month_chunks(config.range)
         if len(chunks) == 1 and plan.range == config.range:
             plan = with_shape(plan, shape)
-            units = [make_unit(chunks[0], q, config.lookahead_days) for q in plan.queries]
+            units = [make_unit(chunks[0], q, config.lookahead_days, plan.context)
+                     for q in plan.queries]
         else:
             units = plan_units(config, self.dialect, chunks, shape)
         prepared = Prepared(units=units, state_dir=a.state_dir or default_state_dir(units),
@@ -190,7 +192,15 @@ class AthenaEngine:
     def execute(self, config: AuditConfig, plan: QueryPlan) -> EngineResult:
         a = config.athena
         prep = self.prepare(config, plan)
-        check_budget(a.max_scan_gb, prep.todo_bytes)
+        # -- one read of the raw table per chunk (auditor/athena/onescan.py) --
+        scan = onescan.OneScan(a, prep.units, prep.shape, glue=self._glue_client,
+                               s3=self._s3_client, budgeted=a.max_scan_gb is not None)
+        runner = None
+        if prep.todo and not a.dry_run:
+            runner = self._runner or AthenaRunner(self._client(), a)
+            scan.resolve(runner)
+        check_budget(a.max_scan_gb, onescan.budget_bytes(prep.estimate, prep.todo, scan.active))
+        # --
         est = prep.estimate
         result = EngineResult(estimated_scan_bytes=est.total if est else None)
         if a.dry_run:
@@ -203,11 +213,13 @@ class AthenaEngine:
         store = StateStore(prep.state_dir)
         if not a.resume:
             store.clear(prep.units)
-        failures = self._run_units(config, prep, store)
+        with scan:  # its temp tables are dropped however the run ends
+            failures = self._run_units(config, prep, store, runner, scan)
         if store.warning:
             print(f"auditor: warning: {store.warning}", file=sys.stderr)
 
         rows, records = merge(prep.units, prep.done)
+        records[:0] = scan.records  # the reads of the raw table first
         # Failed and timed-out statements stay in provenance: a stopped query is billed.
         records.extend(exc.record for _, exc in failures if exc.record is not None)
         failures.sort(key=lambda f: f[0].key)
@@ -238,7 +250,8 @@ class AthenaEngine:
             accounts=config.accounts or (disc.accounts if disc else ()),
             regions=config.regions or (disc.regions if disc else ()),
             shortfalls=tuple(shortfalls),
-            notes=tuple(notes) + (prep.shape.coverage_notes() if prep.shape else ()),
+            notes=tuple(notes) + (prep.shape.coverage_notes() if prep.shape else ())
+            + tuple(scan.coverage_notes()),
         )
         return result
 
@@ -264,21 +277,33 @@ class AthenaEngine:
             msg += (f"; {saved} finished query/chunk(s) are saved in {prep.state_dir}: "
                     f"rerun with --resume to redo only the failed ones")
         raise QueryFailed(msg, first.query_id)
+
     def _client(self) -> Any:
         if self._athena is None:
             self._athena = make_client("athena")
         return self._athena
 
+    def _glue_client(self) -> Any:
+        if self._glue is None:
+            self._glue = make_client("glue")
+        return self._glue
+
+    def _s3_client(self) -> Any:
+        if self._s3 is None:
+            self._s3 = make_client("s3", max_attempts=8)
+        return self._s3
+
     def _run_units(
-        self, config: AuditConfig, prep: Prepared, store: StateStore
+        self, config: AuditConfig, prep: Prepared, store: StateStore,
+        runner: AthenaRunner | None, scan: onescan.OneScan,
     ) -> list[tuple[Unit, AthenaQueryFailed]]:
-        """Run the missing units, `--concurrency` at a time. Returns the failed ones."""
+        """Run the missing units, `--concurrency` at a time (each through `scan`: over its
+        chunk's candidate table when there is one). Returns the failed ones."""
         todo = prep.todo
         failures: list[tuple[Unit, AthenaQueryFailed]] = []
         if not todo:
             return failures
-        cancel = threading.Event()
-        runner = self._runner or AthenaRunner(self._client(), config.athena, cancel=cancel)
+        assert runner is not None
         cancel = runner.cancel
         bar = _Progress(prep, self._progress)
         pending: dict[Future[tuple[list[Row], QueryRecord]], Unit] = {}
@@ -289,8 +314,7 @@ class AthenaEngine:
                 while queue or pending:
                     while queue and len(pending) < config.athena.concurrency and fatal is None:
                         u = queue.pop(0)
-                        q = u.query
-                        pending[pool.submit(runner.run, q.name, q.sql, q.params, q.chunk)] = u
+                        pending[pool.submit(scan.run, u)] = u
                     if not pending:
                         break
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -340,7 +364,9 @@ def _nothing_read(
     why = "the table's partitions may not match the trail (check LOCATION / projection)"
     if sum(r.data_scanned_bytes or 0 for r in ran) == 0:
         return f"Athena scanned 0 bytes for {span}: {why}"
-    main = [r for r in ran if r.name == main_query]
+    # Over a candidate table, the rule's query reads what the CTAS kept: the CTAS read
+    # the raw table for it.
+    main = [r for r in ran if r.name in (main_query, onescan.CANDIDATES)]
     if main and sum(r.data_scanned_bytes or 0 for r in main) == 0:
         return f"Athena's rule query {main_query} scanned 0 bytes for {span}: {why}"
     return None

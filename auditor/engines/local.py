@@ -13,16 +13,17 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 
+from auditor import store
 from auditor.config import AuditConfig
 from auditor.engines import prefilter
 from auditor.engines.base import EngineResult
 from auditor.engines.pool import WorkerPool
 from auditor.errors import ConfigError, QueryFailed
-from auditor.model import Coverage, QueryRecord, Unreadable
+from auditor.model import Coverage, QueryRecord, StoredDays, Unreadable
 from auditor.plan import LOCAL_TABLE, QueryPlan
 from auditor.sources.layout import Discovery, LogFile, discover, gaps, shortfalls
 from auditor.table import raw_row_columns, raw_row_select
@@ -137,6 +138,40 @@ def fingerprint(files: list[LogFile], source: str) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def _store_session(config: AuditConfig, settings: prefilter.ScanSettings,
+                   files: list[LogFile], lister: object) -> store.Session | None:
+    if not config.store_dir:
+        return None
+    return store.Session(store.Store(config.store_dir), settings, files,
+                         getattr(lister, "etags", None))
+
+
+def _serve(session: store.Session, tally: _Tally, tasks: list[prefilter.Task],
+           profile: str) -> list[prefilter.Task]:
+    """The tasks left once the store serves what it can; served days counted as read."""
+    left = session.serve(tasks, profile)
+    for part in session.served_parts(profile):
+        m = part.entry
+        tally.files_scanned += m["files_read"]
+        tally.records += m["records"]
+        tally.bytes_scanned += m["bytes"]
+        tally.gate_hits += m["gate_hits"]
+    return left
+
+
+def _store_rows(duckdb, con, session: store.Session) -> None:  # type: ignore[no-untyped-def]
+    """Served days into the table; the days read from the trail out to the store. The
+    store only saves work: a part it cannot write is a note, never a failed audit."""
+    try:
+        session.load(con, LOCAL_TABLE)
+    except duckdb.Error as exc:
+        raise QueryFailed(f"events store {session.store.root}: cannot read a part: {exc}") from None
+    try:
+        session.save(con, LOCAL_TABLE)
+    except (duckdb.Error, OSError) as exc:
+        session.notes.append(f"events store: could not save the days read: {exc}")
+
+
 class LocalEngine:
     name = "local"
     dialect = "duckdb"
@@ -158,20 +193,27 @@ class LocalEngine:
 
         tally = _Tally({f.path: f.size for f in disc.files})
         gets: list[tuple[int, int]] = []  # (S3 GETs, bytes) per file read
-        with tempfile.TemporaryDirectory(prefix="auditor-") as tmp:
+        # --store: days whose files are unchanged come from the events store (auditor.store)
+        session = _store_session(config, settings, disc.files, lister)
+        held = session.store.reading() if session else nullcontext()
+        with tempfile.TemporaryDirectory(prefix="auditor-") as tmp, held:
             rows_path = os.path.join(tmp, "candidates.ndjson")
             with open(rows_path, "wb") as out:
                 tasks = _tasks(disc.files, plan.range.folder_days[-1])
                 in_range = [t for t in tasks if not t.lookahead_only]
                 ahead = [t for t in tasks if t.lookahead_only]
+                if session:
+                    in_range = _serve(session, tally, in_range, store.FULL)
 
                 def consume(results: Iterator[prefilter.FileResult]) -> None:
                     for res in results:
                         gets.append(res.s3_reads)
+                        if session:
+                            session.record(res, tally.sizes.get(res.path, 0))
                         if rows := tally.add(res):
                             out.write(rows)
 
-                with _scanner(settings, workers, len(tasks)) as scan:
+                with _scanner(settings, workers, len(in_range) + len(ahead)) as scan:
                     results = scan(in_range)
                     # Import DuckDB and render the SQL while the workers run.
                     first = next(results, None)
@@ -183,8 +225,10 @@ class LocalEngine:
                     # query can have rows: with no record in the range meeting the gate's
                     # prefilter (a necessary condition), they are not read at all.
                     if ahead and (plan.lookahead_gate is None or tally.gate_hits):
+                        if session:
+                            ahead = _serve(session, tally, ahead, store.AHEAD)
                         consume(scan(ahead))
-            result = self._run_sql(duckdb, rows_path, plan, disc.overlapping)
+            result = self._run_sql(duckdb, rows_path, plan, disc.overlapping, session)
         for row in itertools.chain.from_iterable(result.rows.values()):
             if row.get("source_file"):
                 row["source_file"] = _display_path(row["source_file"], config.source)
@@ -204,6 +248,11 @@ class LocalEngine:
             accounts=disc.accounts,
             regions=disc.regions,
             shortfalls=shortfalls(disc, config.source),
+            notes=tuple(session.notes) if session else (),
+            from_store_days=len(session.served) if session else 0,
+            from_store_files=sum(len(p.entry["files"]) for p in session.served.values())
+            if session else 0,
+            from_store=tuple(StoredDays(*r) for r in session.runs()) if session else (),
         )
         result.input_fingerprint = fingerprint(disc.files, config.source)
         if hasattr(lister, "calls"):  # an s3:// source: its LIST and GET requests
@@ -211,7 +260,8 @@ class LocalEngine:
         return result
 
     def _run_sql(
-        self, duckdb, rows_path: str, plan: QueryPlan, overlapping: bool = True
+        self, duckdb, rows_path: str, plan: QueryPlan, overlapping: bool = True,
+        session: store.Session | None = None,
     ) -> EngineResult:  # type: ignore[no-untyped-def]
         con = duckdb.connect(":memory:")
         try:
@@ -228,9 +278,15 @@ class LocalEngine:
             con.execute(
                 f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM (SELECT {raw_row_select()} "
                 f"FROM read_json(?, format = 'newline_delimited', columns = {spec}, "
-                f"maximum_object_size = 134217728)){dedupe}",
+                f"maximum_object_size = 134217728)){'' if session else dedupe}",
                 [rows_path],
             )
+            if session:
+                # The store keeps rows before the dedupe, which then runs over them all.
+                _store_rows(duckdb, con, session)
+                if dedupe:
+                    con.execute(f"CREATE OR REPLACE TABLE {LOCAL_TABLE} AS "
+                                f"SELECT * FROM {LOCAL_TABLE}{dedupe}")
             result = EngineResult()
             for q in plan.queries:
                 t0 = time.perf_counter()

@@ -173,6 +173,8 @@ class S3Lister:
             raise SourceError(f"--source {source}: {exc}") from None
         self.calls = CallCounter()
         self.threads = LIST_THREADS  # discovery's listings in flight at once
+        # s3://bucket/key -> ETag of every object listed (the events store's file identity)
+        self.etags: dict[str, str] = {}
         # Fail now, with one line, if the bucket is missing or closed to us.
         self._ready = False
         self._page(self._key_prefix(self.join(source)), max_keys=1)
@@ -246,6 +248,8 @@ class S3Lister:
                 name = obj["Key"][len(p):]
                 if name:  # not the folder marker object `prefix/` itself
                     out.append((name, int(obj.get("Size", 0))))
+                    if obj.get("ETag"):
+                        self.etags[f"s3://{self.bucket}/{obj['Key']}"] = str(obj["ETag"])
         return out
 
     def tree(self, folder: str, first: str, last: str) -> list[tuple[str, int]]:
@@ -267,6 +271,8 @@ class S3Lister:
                 if rel[:len(end)] > end:  # keys come sorted: the rest are later still
                     return out
                 out.append((rel, int(obj.get("Size", 0))))
+                if obj.get("ETag"):
+                    self.etags[f"s3://{self.bucket}/{obj['Key']}"] = str(obj["ETag"])
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 return out

@@ -24,7 +24,7 @@ SELECT
         nullif(regexp_extract(errormessage, 'on resource: (arn:[^ ]+)', 1), ''),
         nullif({{ d.first_resource_arn() }}, '')) AS resource,
     requestparameters AS request_parameters,
-    {{ d.source_file() }} AS source_file
+    {{ c.source_file(d) }} AS source_file
 FROM {{ table }}
 WHERE {{ c.partition_filter(scheme) }}
     AND {{ c.time_filter(d) }}

@@ -20,3 +20,9 @@ from_iso8601_timestamp({{ expr }})
 {% macro source_file() -%}
 "$path"
 {%- endmacro %}
+{#- CREATE TABLE ... AS: a Parquet table; `location` is a SQL literal already (or empty:
+    the workgroup enforces its own location, tables/<query id>/). -#}
+{% macro create_table_as(name, location) -%}
+CREATE TABLE {{ name }}
+WITH (format = 'PARQUET', write_compression = 'SNAPPY'{% if location %}, external_location = {{ location }}{% endif %}) AS
+{%- endmacro %}

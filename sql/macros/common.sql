@@ -27,6 +27,17 @@ CASE
 END
 {%- endmacro %}
 
+{#- The log file a row came from: the dialect's own (Athena's "$path", the local
+    table's _file), or, over a table of candidate rows made by one read of the trail
+    (auditor/athena/onescan.py), the column that kept it (`source_column`). -#}
+{% macro source_file(d) -%}
+{%- if source_column is defined and source_column -%}
+{{ source_column }}
+{%- else -%}
+{{ d.source_file() }}
+{%- endif -%}
+{%- endmacro %}
+
 {% macro principal_type() -%}
 coalesce(nullif(useridentity.type, ''), 'Unknown')
 {%- endmacro %}

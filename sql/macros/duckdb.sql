@@ -23,3 +23,7 @@ CAST({{ expr }} AS TIMESTAMPTZ)
 {% macro source_file() -%}
 _file
 {%- endmacro %}
+{#- CREATE TABLE ... AS (the location is Athena's business). -#}
+{% macro create_table_as(name, location) -%}
+CREATE TABLE {{ name }} AS
+{%- endmacro %}

@@ -49,6 +49,11 @@ ALLOWED_ACTIONS = {
     "glue:GetDatabase",
     "glue:GetTable",
     "glue:GetPartitions",
+    # one read of the trail per audit: the auditor_tmp_* candidate tables only
+    "glue:CreateTable",
+    "glue:DeleteTable",
+    "glue:GetTables",
+    "s3:DeleteObject",
     "s3:GetObject",
     "s3:PutObject",
     "s3:AbortMultipartUpload",
@@ -58,6 +63,11 @@ ALLOWED_ACTIONS = {
     "s3:GetBucketLocation",
     "kms:Decrypt",
 }
+
+TEMP_TABLES = f"arn:aws:glue:{REGION}:{ACCOUNT}:table/cloudtrail/auditor_tmp_*"
+TEMP_OBJECTS = {f"arn:aws:s3:::{RESULTS_BUCKET}/athena-results/tables/*",
+                f"arn:aws:s3:::{RESULTS_BUCKET}/athena-results/auditor-tmp/*"}
+TEMP_RESOURCES = {TEMP_TABLES} | TEMP_OBJECTS
 
 EXPECTED_COLUMNS = [
     ("eventversion", "string"),
@@ -400,7 +410,7 @@ def test_managed_policy_has_no_wildcards(template, overrides):
             # and in the results bucket. No account-, region- or bucket-wide patterns.
             if "*" in resource or "?" in resource:
                 assert re.search(r"/AWSLogs/(o-[^/]+/)?\?{12}/CloudTrail/\*$", resource) or (
-                    resource == f"arn:aws:s3:::{RESULTS_BUCKET}/*"
+                    resource in TEMP_RESOURCES | {f"arn:aws:s3:::{RESULTS_BUCKET}/*"}
                 ), f"{stmt['Sid']}: broad resource {resource}"
 
 
@@ -428,10 +438,16 @@ def test_managed_policy_scopes_resources(template):
         glue + "database/cloudtrail",
         glue + "table/cloudtrail/cloudtrail_logs",
     }
-    for action in ("glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"):
+    for action in ("glue:GetDatabase", "glue:GetPartitions"):
         assert _allowed(statements, action) == glue_arns, action
+    assert _allowed(statements, "glue:GetTable") == glue_arns | {TEMP_TABLES}
+    # the candidate tables of one read per audit: auditor_tmp_* in that database only
+    temp = {glue + "catalog", glue + "database/cloudtrail", TEMP_TABLES}
+    for action in ("glue:CreateTable", "glue:DeleteTable", "glue:GetTables"):
+        assert _allowed(statements, action) == temp, action
+    assert _allowed(statements, "s3:DeleteObject") == TEMP_OBJECTS
     all_actions = {a for s in statements for a in as_list(s["Action"])}
-    assert not all_actions & {"glue:GetDatabases", "glue:GetTables"}
+    assert not all_actions & {"glue:GetDatabases", "glue:UpdateTable", "s3:DeleteBucket"}
 
     results = f"arn:aws:s3:::{RESULTS_BUCKET}"
     assert _allowed(statements, "s3:GetObject") == {
@@ -586,3 +602,20 @@ def test_managed_policy_grants_exactly_the_athena_calls_the_code_makes(template)
     statements = policy_statements(template, BASE_PARAMS)
     granted = {a for s in statements for a in as_list(s["Action"]) if a.startswith("athena:")}
     assert granted == called
+
+
+def test_managed_policy_grants_the_glue_and_s3_writes_the_code_makes(template):
+    # The one-scan path's writes (auditor/athena/onescan.py) are granted, and no other
+    # Glue or S3 write is: a new call in the code needs a new, reviewed grant.
+    code = (ROOT / "auditor" / "athena" / "onescan.py").read_text(encoding="utf-8")
+    glue_ops = {"glue:" + "".join(w.capitalize() for w in op.split("_"))
+                for op in re.findall(r'\bglue\.(?:get_paginator\(")?([a-z_]+)', code)}
+    assert glue_ops == {"glue:GetTables", "glue:DeleteTable"}
+    assert "delete_objects" in code  # S3 DeleteObjects checks s3:DeleteObject per key
+    statements = policy_statements(template, BASE_PARAMS)
+    granted = {a for s in statements for a in as_list(s["Action"])}
+    # CreateTable and GetTable: Athena's CTAS, with the caller's rights
+    assert glue_ops | {"glue:CreateTable"} <= granted and "s3:DeleteObject" in granted
+    writes = {a for a in granted if a.split(":")[1].startswith(("Create", "Delete", "Put",
+                                                               "Update", "Batch"))}
+    assert writes == {"glue:CreateTable", "glue:DeleteTable", "s3:DeleteObject", "s3:PutObject"}
