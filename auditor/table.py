@@ -244,11 +244,20 @@ canonical = _canon(("struct", COLUMNS))
 COLUMN_FIXERS = {name: (CAMEL[name], _check(t), _canon(t)) for name, t in COLUMNS}
 
 
+# CloudTrail's own spelling of each column's key -> the column (no lower() for those).
+_OWN_KEY = {CAMEL[name]: name for name, _ in COLUMNS}
+
+
 def pick_columns(rec: dict, columns: frozenset[str]) -> dict:
     """Only the given columns of a raw record, each as DuckDB can read it (see canonical)."""
     out = {}
     for k, v in rec.items():
-        if isinstance(k, str) and (low := k.lower()) in columns:
+        low = _OWN_KEY.get(k)
+        if low is None:
+            if not isinstance(k, str):
+                continue
+            low = k.lower()
+        if low in columns:
             key, check, fix = COLUMN_FIXERS[low]
             out[key] = v if check(v) else fix(v)
     return out

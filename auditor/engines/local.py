@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from auditor import store
 from auditor.config import AuditConfig
 from auditor.engines import prefilter
 from auditor.engines.base import EngineResult
 from auditor.engines.pool import WorkerPool
+from auditor.engines.progress import ScanProgress
 from auditor.errors import ConfigError, QueryFailed
 from auditor.model import Coverage, QueryRecord, StoredDays, Unreadable
 from auditor.plan import LOCAL_TABLE, QueryPlan
@@ -51,8 +53,13 @@ def _tasks(files: list[LogFile], last_folder: date | None = None) -> list[prefil
     `last_folder` (the range's last day + 1) is read by the look-ahead queries only."""
     ordered = sorted(files, key=lambda f: -f.size)
     return [
-        prefilter.Task(f.path, f.account, f.region, f"{f.day:%Y/%m/%d}",
-                       lookahead_only=last_folder is not None and f.day > last_folder)
+        prefilter.Task(
+            f.path,
+            f.account,
+            f.region,
+            f"{f.day:%Y/%m/%d}",
+            lookahead_only=last_folder is not None and f.day > last_folder,
+        )
         for f in ordered
     ]
 
@@ -176,18 +183,28 @@ class LocalEngine:
     name = "local"
     dialect = "duckdb"
 
+    def __init__(self, progress: bool | None = None) -> None:
+        """progress: draw the listing and scan progress on stderr (None: when stderr is
+        a terminal and AUDITOR_QUIET is not set; False: quiet)."""
+        self._progress = progress
+
     def execute(self, config: AuditConfig, plan: QueryPlan) -> EngineResult:
         if not config.source:
             raise ConfigError("--source is required with --engine local")
         lister = open_lister(config.source)
+        bar = ScanProgress(self._progress)
         # plan.folder_days: the range's folders plus any look-ahead (later_success);
         # gaps below are still reported for the range only.
-        disc: Discovery = discover(
-            lister, config.source, plan.range, config.accounts, config.regions,
-            days=plan.folder_days,
-        )
-        workers = worker_count(config.workers, len(disc.files),
-                               config.source.startswith("s3://"))
+        with bar.listing(lister, config.source) as counted:
+            disc: Discovery = discover(
+                counted,
+                config.source,
+                plan.range,
+                config.accounts,
+                config.regions,
+                days=plan.folder_days,
+            )
+        workers = worker_count(config.workers, len(disc.files), config.source.startswith("s3://"))
         cache = str(config.cache_dir) if config.cache_dir else None
         settings = prefilter.ScanSettings.from_plan(plan, cache)
 
@@ -197,29 +214,33 @@ class LocalEngine:
         session = _store_session(config, settings, disc.files, lister)
         held = session.store.reading() if session else nullcontext()
         with tempfile.TemporaryDirectory(prefix="auditor-") as tmp, held:
-            rows_path = os.path.join(tmp, "candidates.ndjson")
-            with open(rows_path, "wb") as out:
-                tasks = _tasks(disc.files, plan.range.folder_days[-1])
-                in_range = [t for t in tasks if not t.lookahead_only]
-                ahead = [t for t in tasks if t.lookahead_only]
-                if session:
-                    in_range = _serve(session, tally, in_range, store.FULL)
+            rows = _Rows(tmp)
+            tasks = _tasks(disc.files, plan.range.folder_days[-1])
+            in_range = [t for t in tasks if not t.lookahead_only]
+            ahead = [t for t in tasks if t.lookahead_only]
+            if session:
+                in_range = _serve(session, tally, in_range, store.FULL)
 
-                def consume(results: Iterator[prefilter.FileResult]) -> None:
-                    for res in results:
-                        gets.append(res.s3_reads)
-                        if session:
-                            session.record(res, tally.sizes.get(res.path, 0))
-                        if rows := tally.add(res):
-                            out.write(rows)
+            def consume(results: Iterator[prefilter.FileResult]) -> None:
+                for res in results:
+                    bar.done(tally.sizes.get(res.path, 0))
+                    gets.append(res.s3_reads)
+                    if session:
+                        session.record(res, tally.sizes.get(res.path, 0))
+                    if data := tally.add(res):
+                        rows.add(data, res.widest)
 
-                with _scanner(settings, workers, len(in_range) + len(ahead)) as scan:
-                    results = scan(in_range)
-                    # Import DuckDB and render the SQL while the workers run.
-                    first = next(results, None)
-                    import duckdb
+            bar.start(len(in_range), sum(tally.sizes.get(t.path, 0) for t in in_range))
 
-                    plan.queries  # noqa: B018 - renders (and caches) the SQL now
+            with _scanner(settings, workers, len(in_range) + len(ahead)) as scan:
+                results = scan(in_range)
+                # Import DuckDB and render the SQL while the workers run.
+                first = next(results, None)
+                import duckdb
+
+                plan.queries  # noqa: B018 - renders (and caches) the SQL now
+                rows.open(duckdb)
+                try:
                     consume(itertools.chain([first] if first else [], results))
                     # The look-ahead days serve a query that matters only when its gate
                     # query can have rows: with no record in the range meeting the gate's
@@ -227,8 +248,16 @@ class LocalEngine:
                     if ahead and (plan.lookahead_gate is None or tally.gate_hits):
                         if session:
                             ahead = _serve(session, tally, ahead, store.AHEAD)
+                        bar.more(len(ahead), sum(tally.sizes.get(t.path, 0) for t in ahead))
                         consume(scan(ahead))
-            result = self._run_sql(duckdb, rows_path, plan, disc.overlapping, session)
+                    bar.close()
+                    # The store keeps rows before the dedupe, which then runs over them all.
+                    rows.build(disc.overlapping,
+                               (lambda con: _store_rows(duckdb, con, session)) if session else None)
+                    result = self._run_sql(duckdb, rows.con, plan)
+                finally:
+                    bar.close()
+                    rows.close()
         for row in itertools.chain.from_iterable(result.rows.values()):
             if row.get("source_file"):
                 row["source_file"] = _display_path(row["source_file"], config.source)
@@ -259,62 +288,127 @@ class LocalEngine:
             result.s3_calls = lister.calls.with_reads(gets)
         return result
 
-    def _run_sql(
-        self, duckdb, rows_path: str, plan: QueryPlan, overlapping: bool = True,
-        session: store.Session | None = None,
-    ) -> EngineResult:  # type: ignore[no-untyped-def]
-        con = duckdb.connect(":memory:")
-        try:
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute("SET threads = 2")
-            spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in raw_row_columns().items()) + "}"
-            # One row per eventID where two trails deliver the same account and region
-            # (an org trail beside an older per-account trail): each event comes twice.
-            dedupe = (
-                " QUALIFY eventid IS NULL OR "
-                "row_number() OVER (PARTITION BY eventid ORDER BY _file) = 1"
-                if overlapping else ""
-            )
-            con.execute(
-                f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM (SELECT {raw_row_select()} "
-                f"FROM read_json(?, format = 'newline_delimited', columns = {spec}, "
-                f"maximum_object_size = 134217728)){'' if session else dedupe}",
-                [rows_path],
-            )
-            if session:
-                # The store keeps rows before the dedupe, which then runs over them all.
-                _store_rows(duckdb, con, session)
-                if dedupe:
-                    con.execute(f"CREATE OR REPLACE TABLE {LOCAL_TABLE} AS "
-                                f"SELECT * FROM {LOCAL_TABLE}{dedupe}")
-            result = EngineResult()
-            for q in plan.queries:
-                t0 = time.perf_counter()
-                try:
-                    cur = con.execute(q.sql, list(q.params))
-                    names = [d[0] for d in cur.description]
-                    rows = [dict(zip(names, r)) for r in cur.fetchall()]
-                except duckdb.InterruptException:
-                    raise KeyboardInterrupt from None
-                except duckdb.Error as exc:
-                    raise QueryFailed(f"local query {q.name} failed: {exc}") from None
-                ms = int((time.perf_counter() - t0) * 1000)
-                result.rows[q.name] = rows
-                result.queries.append(
-                    QueryRecord(
-                        name=q.name,
-                        engine=self.name,
-                        sql=q.sql,
-                        parameters=q.params,
-                        state="SUCCEEDED",
-                        engine_ms=ms,
-                        cost_usd=0.0,
-                        rows=len(rows),
-                        chunk=q.chunk,
-                    )
+    def _run_sql(self, duckdb, con, plan: QueryPlan) -> EngineResult:  # type: ignore[no-untyped-def]
+        result = EngineResult()
+        for q in plan.queries:
+            t0 = time.perf_counter()
+            try:
+                cur = con.execute(q.sql, list(q.params))
+                names = [d[0] for d in cur.description]
+                rows = [dict(zip(names, r)) for r in cur.fetchall()]
+            except duckdb.InterruptException:
+                raise KeyboardInterrupt from None
+            except duckdb.Error as exc:
+                raise QueryFailed(f"local query {q.name} failed: {exc}") from None
+            ms = int((time.perf_counter() - t0) * 1000)
+            result.rows[q.name] = rows
+            result.queries.append(
+                QueryRecord(
+                    name=q.name,
+                    engine=self.name,
+                    sql=q.sql,
+                    parameters=q.params,
+                    state="SUCCEEDED",
+                    engine_ms=ms,
+                    cost_usd=0.0,
+                    rows=len(rows),
+                    chunk=q.chunk,
                 )
-            return result
-        finally:
-            con.close()
+            )
+        return result
 
 
+# Rows are handed to DuckDB in NDJSON parts of about this size, so neither this process
+# nor DuckDB's reader holds more than one part; the table lives in a database file
+# that spills past MEMORY_LIMIT.
+PART_BYTES = 16 << 20
+MEMORY_LIMIT = "192MB"
+
+
+class _Rows:
+    """The candidate rows: NDJSON parts on disk -> DuckDB's `_rows` (the table's columns)
+    -> the table `cloudtrail` (one row per event where trails overlap)."""
+
+    def __init__(self, tmp: str) -> None:
+        self.tmp = tmp
+        self.con: Any = None
+        self._parts = 0
+        self._pending: tuple[str, Any, int, int] | None = None  # name, file, size, widest
+
+    def open(self, duckdb: Any) -> None:
+        self.con = con = duckdb.connect(os.path.join(self.tmp, "rows.duckdb"))
+        for setting in (
+            "TimeZone = 'UTC'",
+            "threads = 2",
+            f"memory_limit = '{MEMORY_LIMIT}'",
+            "preserve_insertion_order = false",
+            f"temp_directory = '{os.path.join(self.tmp, 'spill')}'",
+        ):
+            con.execute(f"SET {setting}")
+        empty = os.path.join(self.tmp, "empty.ndjson")
+        open(empty, "wb").close()
+        con.execute(
+            f"CREATE TABLE _rows AS SELECT {raw_row_select()} "
+            f"FROM read_json(?, format = 'newline_delimited', columns = {_SPEC}) "
+            "LIMIT 0",
+            [empty],
+        )
+
+    def add(self, data: bytes, widest: int) -> None:
+        name, fh, size, wide = self._pending or self._new_part()
+        fh.write(data)
+        self._pending = (name, fh, size + len(data), max(wide, widest))
+        if size + len(data) >= PART_BYTES:
+            self._flush()
+
+    def _new_part(self) -> tuple[str, Any, int, int]:
+        self._parts += 1
+        name = os.path.join(self.tmp, f"part-{self._parts}.ndjson")
+        return name, open(name, "wb"), 0, 0
+
+    def _flush(self) -> None:
+        if self._pending is None:
+            return
+        name, fh, _, widest = self._pending
+        self._pending = None
+        fh.close()
+        # DuckDB's reader buffers twice its maximum_object_size per thread: only a part
+        # holding a row past the default (16 MiB) asks for more.
+        most = max(DEFAULT_OBJECT_BYTES, widest + 1024)
+        self.con.execute(
+            f"INSERT INTO _rows SELECT {raw_row_select()} FROM read_json(?, "
+            f"format = 'newline_delimited', columns = {_SPEC}, "
+            f"maximum_object_size = {int(most)})",
+            [name],
+        )
+        os.unlink(name)
+
+    def build(self, overlapping: bool, before_dedupe: Callable[[Any], None] | None = None) -> None:
+        """Create the table: one row per eventID where two trails deliver the same account
+        and region (an org trail beside an older per-account trail). `before_dedupe` sees
+        the table with every row first (the events store adds and saves days there)."""
+        self._flush()
+        if not overlapping and before_dedupe is None:  # no copy
+            self.con.execute(f"ALTER TABLE _rows RENAME TO {LOCAL_TABLE}")
+            return
+        if before_dedupe is not None:
+            self.con.execute(f"ALTER TABLE _rows RENAME TO {LOCAL_TABLE}")
+            before_dedupe(self.con)
+            if not overlapping:
+                return
+            self.con.execute(f"ALTER TABLE {LOCAL_TABLE} RENAME TO _rows")
+        self.con.execute(
+            f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM _rows QUALIFY eventid IS NULL OR "
+            "row_number() OVER (PARTITION BY eventid ORDER BY _file) = 1"
+        )
+        self.con.execute("DROP TABLE _rows")
+
+    def close(self) -> None:
+        if self._pending is not None:
+            self._pending[1].close()
+        if self.con is not None:
+            self.con.close()
+
+
+_SPEC = "{" + ", ".join(f"'{k}': '{v}'" for k, v in raw_row_columns().items()) + "}"
+DEFAULT_OBJECT_BYTES = 1 << 24

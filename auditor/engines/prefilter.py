@@ -46,15 +46,26 @@ from auditor.table import canonical, is_canonical, pick_columns
 if TYPE_CHECKING:
     from auditor.plan import QueryPlan
 
-__all__ = ["FileResult", "Limits", "Profile", "ScanSettings", "Task", "contains", "gunzip",
-           "init", "positions", "read_bytes", "scan"]
+__all__ = [
+    "FileResult",
+    "Limits",
+    "Profile",
+    "ScanSettings",
+    "Task",
+    "contains",
+    "gunzip",
+    "init",
+    "positions",
+    "read_bytes",
+    "scan",
+]
 
 _EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 _RECORD_KEY = b'"eventVersion"'
 # The cheap shape check of a file that is not parsed: `{"Records": [` ... `]}`. It
 # rejects `{"Records": 5}` and JSON cut off at a record boundary, which end in `}` too.
 _WHOLE_HEAD = re.compile(rb'\s*\{\s*"Records"\s*:\s*\[')
-_WHOLE_TAIL = re.compile(rb'\]\s*\}\s*$')
+_WHOLE_TAIL = re.compile(rb"\]\s*\}\s*$")
 _RECORD_START = RECORD_START
 _FILE_HEAD = b'{"Records":['
 
@@ -69,6 +80,10 @@ class Profile:
     exact: tuple[Mapping[str, frozenset[str]], ...] = ()
     contains: tuple[Mapping[str, tuple[str, ...]], ...] = ()
     columns: tuple[frozenset[str] | None, ...] = ()
+    # Per query: groups of byte strings, one of each group in a record's bytes (its
+    # needles, its prefilter's values as JSON strings, its substrings): tested before a
+    # record is parsed. Empty: parse every record holding a needle.
+    groups: tuple[tuple[tuple[bytes, ...], ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,23 +99,48 @@ class ScanSettings:
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
-    def from_plan(cls, plan: QueryPlan, cache_dir: str | None = None,
-                  limits: Limits | None = None) -> ScanSettings:
+    def from_plan(
+        cls, plan: QueryPlan, cache_dir: str | None = None, limits: Limits | None = None
+    ) -> ScanSettings:
         n = len(plan.prefilters)
         exact = tuple({k: frozenset(v) for k, v in pf.items()} for pf in plan.prefilters)
         subs = tuple(plan.prefilters_contains) + ({},) * (n - len(plan.prefilters_contains))
         cols = tuple(plan.columns) + (None,) * (n - len(plan.columns))
         columns = tuple(None if c is None else frozenset(c) for c in cols)
-        queries = Profile(tuple(plan.needles), exact, subs, columns)
+        groups = tuple(_groups(s.needles, exact[i], subs[i]) for i, s in enumerate(plan.specs))
+        queries = Profile(tuple(plan.needles), exact, subs, columns, groups)
         keep = [i for i, s in enumerate(plan.specs) if s.lookahead]
         ahead = None
         if keep:
             ahead = Profile(
                 tuple(sorted({n.encode() for i in keep for n in plan.specs[i].needles})),
-                tuple(exact[i] for i in keep), tuple(subs[i] for i in keep),
+                tuple(exact[i] for i in keep),
+                tuple(subs[i] for i in keep),
                 tuple(columns[i] for i in keep),
+                tuple(groups[i] for i in keep),
             )
         return cls(queries, ahead, plan.lookahead_gate, cache_dir, limits or DEFAULT_LIMITS)
+
+
+# A value is looked for in a record's bytes only when JSON writes it as these bytes
+# (no escapes): CloudTrail escapes none of them.
+_PLAIN = re.compile(r"[A-Za-z0-9 .:_-]+")
+
+
+def _groups(
+    needles: Sequence[str],
+    exact: Mapping[str, frozenset[str]],
+    subs: Mapping[str, tuple[str, ...]],
+) -> tuple[tuple[bytes, ...], ...]:
+    """One query's byte groups (Profile.groups): each a necessary condition of its WHERE."""
+    out = [tuple(n.encode() for n in needles)] if needles else []
+    for vals in exact.values():
+        if vals and all(_PLAIN.fullmatch(v) for v in vals):
+            out.append(tuple(sorted(f'"{v}"'.encode() for v in vals)))
+    for ss in subs.values():
+        if ss and all(_PLAIN.fullmatch(v) for v in ss):
+            out.append(tuple(v.encode() for v in ss))
+    return tuple(out)
 
 
 DEFAULT_LIMITS = Limits()
@@ -132,12 +172,17 @@ class FileResult:
     needle_hit: bool = False
     gate_hits: int = 0  # records passing the look-ahead gate query's prefilter
     s3_reads: tuple[int, int] = (0, 0)  # (GetObject requests, bytes got) for this file
+    widest: int = 0  # bytes of the longest row
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -185,20 +230,32 @@ def _wanted(rec: dict, prof: Profile | None = None) -> frozenset[str] | None | L
     """False: no query wants the record; None: load it whole; else the only columns the
     queries wanting it read."""
     prof = prof or _S.queries
-    cols: frozenset[str] | Literal[False] = False
+    cols: frozenset[str] | None | Literal[False] = False
     for pf, pc, qc in zip(prof.exact, prof.contains, prof.columns):
         if _meets(rec, pf, pc):
-            if qc is None:
-                return None
-            cols = qc if cols is False else cols | qc
+            if qc is None or cols is None:
+                cols = None
+            else:
+                cols = qc if cols is False else cols | qc
     return cols
 
 
+def _maybe(chunk: bytes, groups: tuple[tuple[tuple[bytes, ...], ...], ...]) -> bool:
+    """Whether some query's byte groups all have a member in chunk (true when none is
+    known: the record is parsed)."""
+    if not groups:
+        return True
+    return any(all(any(b in chunk for b in g) for g in q) for q in groups)
+
+
 def _needle_records(
-    data: bytes, needles: tuple[bytes, ...] | None = None
-) -> tuple[int, list[tuple[int, object, bytes]]] | None:
-    """(record count, [(byte offset, parsed record, its bytes)] for the records holding a needle)
-    for a file laid out as AWS writes it, else None: then the file is parsed whole.
+    data: bytes,
+    needles: tuple[bytes, ...] | None = None,
+    groups: tuple[tuple[tuple[bytes, ...], ...], ...] | None = None,
+) -> tuple[int, list[tuple[int, object, bytes]], int] | None:
+    """(record count, [(byte offset, parsed record, its bytes)] for the records holding a
+    needle, the offset up to which the slice starts must be proven) for a file laid out as
+    AWS writes it, else None: then the file is parsed whole.
 
     A slice runs from the `{"eventVersion":` before a needle to the next one. In valid
     JSON a `{` followed by `"` opens an object (a quote inside a string is escaped), so a
@@ -207,6 +264,11 @@ def _needle_records(
     it is a whole nested object. The caller (`scan`) trusts the slices only once
     `starts_are_top_level` has proven every start a record's, and asks that only when a
     slice is a candidate: a nested slice that no query wants changes nothing.
+
+    A slice holding a needle but not some byte of each of a query's groups (`_maybe`) is
+    not parsed; that is sound only for a whole record (a real record's fields may be split
+    over slices at a nested lookalike), so its end (the next start, or the end of the
+    records: len(data)) must be proven too: the third element, -1 when none is skipped.
     """
     first = data.find(_RECORD_START)
     if first < 0 or b"".join(data[:first].split()) != _FILE_HEAD:
@@ -214,10 +276,13 @@ def _needle_records(
     if not _WHOLE_TAIL.search(data[-64:]):
         return None
     end_of_records = data.rfind(b"]")  # the Records array's closing bracket
+    if groups is None:
+        groups = _S.queries.groups if needles is None else ()
     hits: list[int] = []
     for needle in _S.queries.needles if needles is None else needles:
         hits.extend(positions(data, needle, first))
     out: list[tuple[int, object, bytes]] = []
+    skipped = -1
     done = -1  # end of the last record parsed
     for pos in sorted(hits):
         if pos < done:
@@ -228,6 +293,9 @@ def _needle_records(
         chunk = data[start:done].rstrip()
         if nxt >= 0:
             chunk = chunk[:-1] if chunk.endswith(b",") else chunk
+        if not _maybe(chunk, groups):  # no query's conditions can all hold: not parsed
+            skipped = len(data) if nxt < 0 else nxt
+            continue
         try:
             rec = orjson.loads(chunk)
         except orjson.JSONDecodeError:
@@ -235,7 +303,7 @@ def _needle_records(
         if not isinstance(rec, dict):
             return None
         out.append((start, rec, chunk))
-    return data.count(_RECORD_KEY), out
+    return data.count(_RECORD_KEY), out, skipped
 
 
 def _looks_whole(data: bytes) -> bool:
@@ -297,24 +365,36 @@ def scan(task: Task) -> FileResult:
         return res
     del raw
     prof = _profile(task)
-    fast = _needle_records(data, prof.needles)
+    fast = _needle_records(data, prof.needles, prof.groups)
+    if fast is not None and fast[2] >= 0 and not fast[1]:
+        # Slices were skipped unparsed: they must be whole records.
+        if not starts_are_top_level(data, None if fast[2] >= len(data) else fast[2]):
+            fast = None
     if (fast is not None and not fast[1]) or (
         fast is None and not any(contains(data, n) for n in prof.needles)
     ):
         # Cannot hold a match: check the shape cheaply and count records.
         if not _looks_whole(data):
-            res.error = "not a CloudTrail log file (no {\"Records\": [...]} object)"
+            res.error = 'not a CloudTrail log file (no {"Records": [...]} object)'
             return res
         res.records = fast[0] if fast is not None else data.count(_RECORD_KEY)
         return res
     res.needle_hit = True
-    if fast is not None and any(
-        isinstance(rec, dict) and _wanted(rec, prof) is not False for _, rec, _ in fast[1]
-    ) and not starts_are_top_level(data):
-        fast = None  # a slice may be a caller's nested object: read the file whole
+    wants: list[frozenset[str] | None | Literal[False]] | None = None
+    if fast is not None:
+        wants = [_wanted(rec, prof) if isinstance(rec, dict) else False for _, rec, _ in fast[1]]
+        # A slice may be a caller's nested object: a candidate is trusted only once the
+        # slice starts are proven top-level (a nested slice that no query wants changes
+        # nothing). Only the starts up to the last candidate's need it (that slice parsed
+        # on its own; a slice after it is no candidate): the text before it is enough.
+        last = max((s for (s, _, _), w in zip(fast[1], wants) if w is not False), default=-1)
+        if fast[2] >= 0:  # and every start up to the end of the last slice skipped
+            last = max(last, fast[2])
+        if last >= 0 and not starts_are_top_level(data, None if last >= len(data) else last):
+            fast, wants = None, None  # read the file whole
     indexed: Sequence[tuple[int, object, bytes | None]]
     if fast is not None:
-        res.records, indexed = fast
+        res.records, indexed, _ = fast
 
         def label(offset: int) -> str:  # the record's index, counted only when needed
             return f"record {data.count(_RECORD_START, 0, offset)}"
@@ -329,17 +409,26 @@ def scan(task: Task) -> FileResult:
         indexed = [(i, rec, None) for i, rec in enumerate(records)]
     out: list[bytes] = []
     broken: list[str] = []
-    head = orjson.dumps({"account": task.account, "region": task.region,
-                         "timestamp": task.folder, "_file": task.path})[:-1] + b',"r":'
+    head = (
+        orjson.dumps(
+            {
+                "account": task.account,
+                "region": task.region,
+                "timestamp": task.folder,
+                "_file": task.path,
+            }
+        )[:-1]
+        + b',"r":'
+    )
     gate = None if task.lookahead_only else _S.gate
-    for i, rec, raw_bytes in indexed:
+    for n, (i, rec, raw_bytes) in enumerate(indexed):
         if isinstance(rec, BadRecord):
             broken.append(f"{label(i)}: {rec.reason}; skipped")
             continue
         if not isinstance(rec, dict):
             broken.append(f"{label(i)}: not a JSON object")
             continue
-        cols = _wanted(rec, prof)
+        cols = wants[n] if wants is not None else _wanted(rec, prof)
         if cols is False:
             continue
         if gate is not None and _meets(rec, _S.queries.exact[gate], _S.queries.contains[gate]):
@@ -347,18 +436,23 @@ def scan(task: Task) -> FileResult:
         eid = f"(eventID {str(rec.get('eventID'))[:64]})"
         et = rec.get("eventTime")
         if not isinstance(et, str) or not _EVENT_TIME.match(et):
-            broken.append(f"{label(i)} {eid}: eventTime "
-                          f"{str(et)[:40]!r} is not an ISO-8601 UTC time; skipped")
+            broken.append(
+                f"{label(i)} {eid}: eventTime {str(et)[:40]!r} is not an ISO-8601 UTC time; skipped"
+            )
             continue
-        if (raw_bytes is None or raw_bytes.count(b"{") + raw_bytes.count(b"[") > limits.max_depth
-                ) and _deeper_than(rec, limits.max_depth):
-            broken.append(f"{label(i)} {eid}: nested more than {limits.max_depth} levels "
-                          "deep (the record depth limit); skipped")
+        if (
+            raw_bytes is None or raw_bytes.count(b"{") + raw_bytes.count(b"[") > limits.max_depth
+        ) and _deeper_than(rec, limits.max_depth):
+            broken.append(
+                f"{label(i)} {eid}: nested more than {limits.max_depth} levels "
+                "deep (the record depth limit); skipped"
+            )
             continue
         ui = rec.get("userIdentity")
         if ui is not None and not isinstance(ui, dict):
-            broken.append(f"{label(i)} {eid}: userIdentity "
-                          "is not an object; principal recorded as unknown")
+            broken.append(
+                f"{label(i)} {eid}: userIdentity is not an object; principal recorded as unknown"
+            )
         if cols is not None:  # only some columns are read: load only those
             raw_bytes = orjson.dumps(pick_columns(rec, cols))
         elif not is_canonical(rec):
@@ -366,12 +460,17 @@ def scan(task: Task) -> FileResult:
         elif raw_bytes is None:
             raw_bytes = orjson.dumps(rec)
         if len(raw_bytes) > limits.max_record_bytes:
-            broken.append(f"{label(i)} {eid}: {len(raw_bytes)} bytes, over the "
-                          f"{limits.max_record_bytes}-byte record size limit; skipped")
+            broken.append(
+                f"{label(i)} {eid}: {len(raw_bytes)} bytes, over the "
+                f"{limits.max_record_bytes}-byte record size limit; skipped"
+            )
             continue
         out.append(head + raw_bytes + b"}")
+        if len(raw_bytes) > res.widest:
+            res.widest = len(raw_bytes)
     res.candidates = len(out)
     if out:
+        res.widest += len(head) + 1
         res.rows = b"\n".join(out) + b"\n"
     if broken:
         res.broken = broken

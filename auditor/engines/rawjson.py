@@ -156,9 +156,13 @@ def _drop_escapes(data: bytes) -> bytes:
     return b"".join(out)
 
 
-def starts_are_top_level(data: bytes) -> bool:
+def starts_are_top_level(data: bytes, end: int | None = None) -> bool:
     """Whether every `{"eventVersion":` in this JSON text opens an element of the top
     Records array (`{"Records":[...]}`), proven from the whole text; False when not proven.
+    With `end` (the offset of a `{"eventVersion":`): whether that one and every one before
+    it does, proven from the text before it alone, which must then reduce to `{[` +
+    `marker}` ...: the Records array left open, every marker before `end` closed in it,
+    so `end` itself opens the array's next element. What follows `end` is not read.
 
     The text is cut down to a skeleton: escapes dropped (so quotes delimit strings),
     every byte but quotes, brackets, v and V deleted (C speed), each `{"vV"` (an object
@@ -167,6 +171,8 @@ def starts_are_top_level(data: bytes) -> bool:
     left. Every record start is a marker; the text proves them top-level exactly when
     what remains is `{[` + `marker}` ... + `]}`. A caller's nested object that
     begins with "eventVersion" is a marker inside another record and stays unmatched."""
+    if end is not None:
+        data = data[:end]
     if contains(data, b"\\"):
         data = _drop_escapes(data)
     s = data.translate(None, _DROP).replace(_MARKER, b"\x00")
@@ -179,6 +185,8 @@ def starts_are_top_level(data: bytes) -> bool:
             break
         s = t
     # Every record start is a marker, so all markers top-level means all starts are.
+    if end is not None:
+        return s == b"{[" + b"\x00}" * ((len(s) - 2) // 2)
     return s == b"{[" + b"\x00}" * ((len(s) - 4) // 2) + b"]}"
 
 

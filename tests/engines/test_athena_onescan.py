@@ -334,8 +334,10 @@ def test_the_union_comes_from_queries_toml() -> None:
     conds = onescan.candidate_conditions(query_specs())
     assert conds is not None
     assert [[(c.column, c.kind, c.values) for c in q] for q in conds] == [
-        [("eventname", "in", ("PutResourcePolicy", "DeleteResourcePolicy"))],
-        [("eventname", "in", ("PutResourcePolicy", "DeleteResourcePolicy"))],
+        [("eventname", "in", ("PutResourcePolicy", "DeleteResourcePolicy")),
+         ("eventsource", "in", ("bedrock.amazonaws.com",))],
+        [("eventname", "in", ("PutResourcePolicy", "DeleteResourcePolicy")),
+         ("eventsource", "in", ("bedrock.amazonaws.com",))],
         [("errorcode", "contains", ("AccessDenied", "Unauthorized", "AuthorizationError"))],
     ]
 

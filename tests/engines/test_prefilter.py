@@ -336,6 +336,10 @@ FIELDS = ["userIdentity", "eventTime", "eventSource", "errorCode", "requestParam
           "resources", "recipientAccountId", "eventID", "sourceIPAddress", "readOnly"]
 
 
+def count_keys(values: list[Any]) -> int:
+    return json.dumps(values).count('"eventVersion"')
+
+
 @settings(max_examples=60, deadline=None)
 @given(changes=st.lists(st.tuples(st.sampled_from(FIELDS), json_values), max_size=4),
        extra=st.lists(json_values, max_size=2))
@@ -351,10 +355,13 @@ def test_any_field_of_any_type_is_used_or_named_never_raised(  # type: ignore[no
         path.write_bytes(gzip.compress(json.dumps({"Records": [rec, *extra]}).encode()))
         res = _scan(path)
     assert res.error is None
-    assert res.records == 1 + len(extra)
+    wanted = prefilter._wanted(rec) is not False  # a query prefilter holds (after _scan)
+    # A file nothing in is wanted is counted by its record keys, not parsed.
+    assert res.records == (1 + len(extra) if wanted else 1 + count_keys(extra))
     named = len(res.broken or ())
-    # The candidate is a row or named as broken; each non-object extra record is named.
-    assert res.candidates + named >= 1 + sum(not isinstance(x, dict) for x in extra)
+    # The candidate (while a prefilter holds) is a row or
+    # named as broken; each non-object extra record is named.
+    assert res.candidates + named >= wanted + sum(not isinstance(x, dict) for x in extra)
     for line in res.rows.splitlines():
         row = orjson.loads(line)
         assert set(row) == {"r", "account", "region", "timestamp", "_file"}
@@ -366,3 +373,48 @@ def test_any_field_of_any_type_is_used_or_named_never_raised(  # type: ignore[no
             got = duckdb.sql(f"SELECT {raw_row_select()} FROM read_json('{rows}', "
                              f"format = 'newline_delimited', columns = {spec})").fetchall()
         assert len(got) == res.candidates
+
+
+def test_a_forged_denial_in_an_other_denials_file_never_reaches_a_finding(tmp_path: Path) -> None:
+    """A file whose only candidates are other_denials' is proven too: a nested lookalike
+    naming a finding's principal never counts as one of its denials."""
+    bob = iam_user(ACCTS[0], "bob")
+    finding = bedrock_policy_call(
+        T0 + timedelta(hours=3), identity=bob, account=ACCTS[0], region=REGIONS[0], event_id="real"
+    )
+    forged = {
+        "eventVersion": "1.08",
+        "userIdentity": bob,
+        "eventTime": "2026-10-10T04:00:00Z",
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject",
+        "awsRegion": REGIONS[0],
+        "errorCode": "AccessDenied",
+        "recipientAccountId": ACCTS[0],
+        "eventID": "forged",
+    }
+    own = dict(
+        finding,
+        eventName="ListRoles",
+        eventSource="iam.amazonaws.com",
+        errorCode="AccessDenied",
+        errorMessage="no",
+        requestParameters=None,
+        resources=None,
+        eventID="own",
+    )  # bob's real denial in that file
+    carrier = {k: v for k, v in own.items() if k not in ("errorCode", "errorMessage")}
+    carrier.update(eventID="carrier", requestParameters={"p": [forged, {"eventVersion": "2"}]})
+    root = tmp_path / "trail"
+    write_file(root, ACCTS[0], REGIONS[0], T0 + timedelta(hours=5), False, [finding], False, "a")
+    write_file(
+        root, ACCTS[0], REGIONS[0], T0 + timedelta(hours=6), False, [own, carrier], False, "b"
+    )
+    (path,) = [
+        p for p in root.rglob("*.json.gz") if b"ListRoles" in gzip.decompress(p.read_bytes())
+    ]
+    ids = {orjson.loads(line)["r"].get("eventID") for line in _scan(path).rows.splitlines()}
+    assert ids == {"own"}  # read whole: the carrier is not a candidate, the forgery no record
+    got = assert_same(root)
+    assert "GetObject" not in repr(got["other_denials"])
+    assert "ListRoles" in repr(got["other_denials"])

@@ -43,7 +43,7 @@ def scan_both(tmp_path: Path, body: bytes, monkeypatch: pytest.MonkeyPatch
     took = prefilter._needle_records(body) is not None
     fast = prefilter.scan(task)
     with monkeypatch.context() as m:
-        m.setattr(prefilter, "_needle_records", lambda data, needles=None: None)
+        m.setattr(prefilter, "_needle_records", lambda *a: None)
         whole = prefilter.scan(task)
     return fast, whole, took
 
@@ -260,3 +260,69 @@ def test_real_layouts_prove_their_record_starts_cheaply() -> None:
     assert starts_are_top_level(compact(recs))
     nested = denied(event_id="e", request={"p": [{"a": 1}, {"eventVersion": "1"}]})
     assert not starts_are_top_level(compact([*recs, nested]))
+
+
+def _starts(body: bytes) -> list[int]:
+    from auditor.engines.rawjson import RECORD_START, positions
+
+    return positions(body, RECORD_START)
+
+
+lookalikes = st.recursive(  # a nested object starting with "eventVersion", wrapped anyhow
+    st.just({"eventVersion": "1", "eventName": "DeleteResourcePolicy", "eventID": "forged"}),
+    lambda inner: st.lists(inner, min_size=1, max_size=2)
+    | st.dictionaries(st.sampled_from(["p", "q\\\"{[", "eventVersion"]), inner, min_size=1,
+                      max_size=2),
+    max_leaves=3,
+)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(before=st.lists(a_request_record(), max_size=4), lookalike=lookalikes,
+       between=st.lists(a_request_record(), max_size=3),
+       after=st.lists(a_request_record(), max_size=3))
+def test_the_prefix_proof_catches_a_lookalike_before_any_candidate(
+        before, lookalike, between, after, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proof reads only the text before the last candidate: a nested lookalike
+    anywhere before it (however deep, whichever record holds it) fails the proof for every
+    record start after it; one after the last candidate is not read, and the answer is
+    still the whole-file parse's."""
+    from auditor.engines.rawjson import starts_are_top_level
+
+    carrier = noise(event_id="carrier", request={"p": lookalike})
+    recs = [*before, carrier, *between, denied(event_id="last"), *after]
+    body = compact(recs)
+    at = len(compact(before)) - 2 + bool(before)  # the carrier's own start
+    assert body[at:].startswith(b'{"eventVersion":')
+    for s in _starts(body):
+        if s > at:  # the lookalike (inside the carrier) and every start after it
+            assert not starts_are_top_level(body, s), s
+    fast, whole, _ = scan_both(tmp_path, body, monkeypatch)
+    same(fast, whole, exact_count=False)
+    assert "forged" not in {json.loads(x)["r"].get("eventID") for x in fast.rows.splitlines()}
+    # After the last candidate, a lookalike is not read: the prefix is proof enough.
+    tail = compact([*before, *between, denied(event_id="last"), carrier])
+    last = len(compact([*before, *between])) - 2 + bool(before or between)
+    assert starts_are_top_level(tail, last) == starts_are_top_level(
+        compact([*before, *between, denied(event_id="last")]))
+    fast, whole, _ = scan_both(tmp_path, tail, monkeypatch)
+    same(fast, whole, exact_count=False)
+
+
+@pytest.mark.parametrize("error", [None, "AccessDenied"])
+def test_a_record_split_by_a_lookalike_is_not_skipped_unparsed(
+        error: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record's bytes are tested for each of a query's values before it is parsed; a
+    nested lookalike can split a real record so that its needle and its eventSource lie in
+    different slices. The slice skipped must then be proven a whole record: the real
+    record is found, as the whole-file parse finds it."""
+    rec = denied(event_id="real", error=error)
+    split = {"eventVersion": rec.pop("eventVersion"), "eventSource": rec.pop("eventSource"),
+             "requestParameters": {"p": [{"eventVersion": "2"}, {"eventVersion": "3"}]},
+             **{k: v for k, v in rec.items() if k != "requestParameters"}}
+    for recs in ([split], [split, noise(event_id="n")], [noise(event_id="n"), split]):
+        fast, whole, _ = scan_both(tmp_path, compact(recs), monkeypatch)
+        same(fast, whole, exact_count=False)
+        assert "real" in {json.loads(x)["r"].get("eventID") for x in fast.rows.splitlines()}
