@@ -129,11 +129,15 @@ def _command_line() -> str:
 def _engine(cfg: Any, progress: bool) -> Any:
     """The engine to run; None (the default one) unless its progress display is off
     (--quiet, --json)."""
-    if progress or cfg.engine != "athena":
+    if progress:
         return None
-    from auditor.engines.athena import AthenaEngine
+    if cfg.engine == "athena":
+        from auditor.engines.athena import AthenaEngine
 
-    return AthenaEngine(progress=False)
+        return AthenaEngine(progress=False)
+    from auditor.engines.local import LocalEngine
+
+    return LocalEngine(progress=False)
 
 
 def _finish(report: Any, config: Any) -> int:

@@ -9,25 +9,20 @@ output of `auditor demo` (paths and the clock normalised).
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
 
-# The help is drawn by rich: a fixed width and no colour, whatever the terminal or CI
-# (read when typer and rich are imported; _help also passes them to each run).
+from typer.testing import CliRunner
+
+from auditor.cli import app
+
+# The help is drawn by rich: a fixed width and no colour, whatever the terminal or CI. Set
+# for each run only (CliRunner restores the environment): a test process importing this
+# module keeps its own.
 HELP_ENV = {"COLUMNS": "100", "TERMINAL_WIDTH": "100", "TERM": "dumb", "NO_COLOR": "1",
             "FORCE_COLOR": None, "PY_COLORS": None, "GITHUB_ACTIONS": None,
             "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
-for _k, _v in HELP_ENV.items():
-    if _v is None:
-        os.environ.pop(_k, None)
-    else:
-        os.environ[_k] = _v
-
-from typer.testing import CliRunner  # noqa: E402
-
-from auditor.cli import app  # noqa: E402
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
