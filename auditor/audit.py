@@ -1,11 +1,15 @@
-"""The library entry point: `run_audit(config) -> Report`, and writing the reports."""
+"""The library entry point: `run_audit(config) -> Report`, and writing the reports.
+
+    AuditConfig -> engine (registry) -> build_plan(config, engine.target) -> Plan
+    -> engine.execute(plan) -> EngineResult -> build_report -> Report
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from auditor.config import AuditConfig
-from auditor.engines import get_engine
+from auditor.engines import build_engine
 from auditor.engines.base import Engine
 from auditor.errors import RenderError
 from auditor.exemptions import load as load_exemptions
@@ -16,9 +20,9 @@ from auditor.plan import build_plan
 def run_audit(config: AuditConfig, engine: Engine | None = None) -> Report:
     config = config.with_now()
     exemptions = load_exemptions(config.exemptions)  # before the scan: a bad file fails fast
-    engine = engine or get_engine(config.engine)
-    plan = build_plan(config, engine.dialect)
-    result = engine.execute(config, plan)
+    engine = engine or build_engine(config)
+    plan = build_plan(config, engine.target)
+    result = engine.execute(plan)
     assert config.now is not None
     from auditor.aggregate import build_report  # after the scan: not on the start-up path
 

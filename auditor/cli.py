@@ -1,4 +1,5 @@
-"""The command line: parse -> AuditConfig -> run_audit() -> render -> exit code.
+"""The command line: parse -> settings (auditor.settings, from the command's parameters)
+-> run_audit() -> render -> exit code.
 
 Exit codes (README "Exit codes"):
   0  audit done, reports written (`check`: every check ok, an audit would run)
@@ -25,7 +26,7 @@ from auditor import __version__
 from auditor.config import relative_range
 from auditor.errors import AuditorError, ConfigError
 from auditor.render.terminal import summary, summary_json
-from auditor.settings import check_config_keys, load_config, query_timeout, setting
+from auditor.settings import load_config
 
 app = typer.Typer(
     name="auditor",
@@ -134,10 +135,10 @@ def _engine(cfg: Any, progress: bool) -> Any:
     if cfg.engine == "athena":
         from auditor.engines.athena import AthenaEngine
 
-        return AthenaEngine(progress=False)
+        return AthenaEngine(cfg.athena, progress=False)
     from auditor.engines.local import LocalEngine
 
-    return LocalEngine(progress=False)
+    return LocalEngine(cfg.local, progress=False)
 
 
 def _finish(report: Any, config: Any) -> int:
@@ -152,6 +153,7 @@ def _finish(report: Any, config: Any) -> int:
 
 @app.command()
 def audit(
+    ctx: typer.Context,
     start: From = None,
     end: To = None,
     month: Month = None,
@@ -229,18 +231,22 @@ def audit(
         from auditor.audit import run_audit, write_reports
         from auditor.outdir import out_lock
 
-        flags = dict(locals_)
+        flags = dict(ctx.params)
         flags["start"], flags["end"], flags["month"] = relative_range(
             start, end, month, flags.pop("last"))
         cfg = load_config(**flags, command=_command_line())
-        if cfg.athena.dry_run and cfg.engine == "athena":
-            from auditor.athena.dryrun import dry_run
+        if cfg.dry_run:
+            from auditor.engines import build_engine
+            from auditor.engines.base import SupportsDryRun
+            from auditor.plan import build_plan
 
-            text, over_budget = dry_run(cfg)
-            typer.echo(text, nl=False)
-            if over_budget is not None:
-                raise over_budget
-            return 0
+            engine = build_engine(cfg)
+            if isinstance(engine, SupportsDryRun):  # else (local) the audit just runs
+                shown = engine.dry_run(build_plan(cfg, engine.target))
+                typer.echo(shown.text, nl=False)
+                if shown.refused is not None:
+                    raise shown.refused
+                return 0
         with out_lock(out):  # a second audit into this --out refuses before it scans
             report = run_audit(cfg, _engine(cfg, progress=not (quiet or as_json)))
             written = write_reports(report, out, cfg.formats)
@@ -251,7 +257,6 @@ def audit(
             typer.echo(summary(report, written, cfg.fail_on))
         return code
 
-    locals_ = dict(locals())
     _run(go)
 
 
@@ -294,6 +299,7 @@ def demo(
 
 @app.command()
 def sql(
+    ctx: typer.Context,
     start: From = None,
     end: To = None,
     month: Month = None,
@@ -312,41 +318,32 @@ def sql(
     """Print every statement exactly as it would be sent, values inlined. No AWS needed."""
 
     def go() -> int:
+        from auditor.engines import build_engine
+        from auditor.engines.base import SupportsNotes
         from auditor.plan import build_plan
 
-        flags = {k: v for k, v in locals_.items() if k not in ("glue", "last")}
-        flags["start"], flags["end"], flags["month"] = relative_range(start, end, month, last)
+        flags = dict(ctx.params)
+        flags["start"], flags["end"], flags["month"] = relative_range(
+            start, end, month, flags.pop("last"))
         cfg = load_config(**flags)
-        if cfg.engine == "athena":
-            # A backfill is sent as monthly chunks: print every statement of every chunk.
-            from auditor.athena import tableshape
-            from auditor.athena.backfill import plan_units
-
-            if glue:
-                from auditor.athena.runner import make_client
-
-                shape = tableshape.resolve(cfg.athena, make_client("glue"))
-            else:
-                shape = tableshape.assumed(cfg.athena)
-            shape.check_filters(cfg.accounts, cfg.regions)
-            for note in shape.coverage_notes():
+        engine = build_engine(cfg)
+        plan = build_plan(cfg, engine.target)
+        if isinstance(engine, SupportsNotes):  # Athena: the table as read (or assumed)
+            for note in engine.notes(plan):
                 typer.echo(f"-- {note}", err=True)
-            units = plan_units(cfg, "athena", shape=shape)
-            several = len({u.chunk.label for u in units}) > 1
-            for u in units:
-                where = f" ({u.chunk.label})" if several else ""
-                typer.echo(f"-- {u.query.title}{where}\n{u.query.display};\n")
-            return 0
-        for q in build_plan(cfg, "duckdb").queries:
-            typer.echo(f"-- {q.title}\n{q.display};\n")
+        # A backfill on Athena is sent as monthly chunks: every statement of every chunk.
+        several = len(plan.chunks) > 1
+        for q in plan.queries:
+            where = f" ({q.chunk.label})" if several else ""
+            typer.echo(f"-- {q.title}{where}\n{q.display};\n")
         return 0
 
-    locals_ = dict(locals())
     _run(go)
 
 
 @app.command()
 def check(
+    ctx: typer.Context,
     start: From = None,
     end: To = None,
     month: Month = None,
@@ -372,9 +369,9 @@ def check(
         from datetime import UTC, datetime
 
         from auditor.athena.check import run_checks
-        from auditor.athena.runner import make_client
+        from auditor.aws import make_client
 
-        kw = dict(locals_, engine="athena")
+        kw = dict(ctx.params, engine="athena")
         kw["start"], kw["end"], kw["month"] = relative_range(start, end, month, kw.pop("last"))
         with_range = bool(kw["start"] or kw["end"] or kw["month"])
         if not with_range:  # the checks but the estimate need no range: take this month
@@ -386,12 +383,12 @@ def check(
             typer.echo(c.line())
         return max((c.exit_code for c in checks if not c.ok), default=0)
 
-    locals_ = dict(locals())
     _run(go)
 
 
 @app.command()
 def ddl(
+    ctx: typer.Context,
     trail: Annotated[
         Optional[str], typer.Option("--trail", metavar="S3_URL", help="The trail's root: "
                                     "s3://bucket/prefix holding AWSLogs/.")
@@ -438,32 +435,25 @@ def ddl(
         from dataclasses import replace
 
         from auditor import ddl as ddlmod
-        from auditor.config import (
-            AthenaSettings,
-            not_before_cloudtrail,
-            parse_day,
-            read_config_file,
-        )
+        from auditor.config import not_before_cloudtrail, parse_day
         from auditor.errors import SourceError
+        from auditor.settings import athena_settings, load_file
 
-        file = read_config_file(config)
-        check_config_keys(file)
-        ath = file.get("athena", {})
-        root = setting(ath, "trail", trail, None)
+        settings = athena_settings(ctx.params, load_file(ctx.params))
+        root = settings.trail
         if not root:
             raise ConfigError("--trail s3://bucket/prefix is required (the trail's root)")
-        scheme = setting(ath, "partition_scheme", partition_scheme, "timestamp")
+        scheme = settings.partition_scheme
         if scheme == "auto":  # nothing to read yet: the table is what ddl prints
             scheme = "timestamp"
         start = (not_before_cloudtrail(parse_day(start_date, "--start-date"), "--start-date")
                  if start_date else ddlmod.DEFAULT_START)
         layout = ddlmod.layout_from_flags(root, org_id, tuple(account or ()), tuple(region or ()))
         if discover:
-            from auditor.athena.runner import make_client
             from auditor.sources.s3 import S3Lister
 
             try:
-                found = ddlmod.discover_layout(S3Lister(layout.root, make_client("s3")), root,
+                found = ddlmod.discover_layout(S3Lister(layout.root), root,
                                                layout.accounts)
             except SourceError as exc:  # the lister speaks of --source; here it is --trail
                 raise SourceError(str(exc).replace("--source", "--trail", 1)) from None
@@ -479,13 +469,6 @@ def ddl(
                 f"{len(found.regions)} region(s) {', '.join(found.regions) or '-'}",
                 err=True,
             )
-        settings = AthenaSettings(
-            database=setting(ath, "database", database, "default"),
-            table=setting(ath, "table", table, "cloudtrail_logs"),
-            workgroup=setting(ath, "workgroup", workgroup, "primary"),
-            output_location=setting(ath, "output_location", output_location, None),
-            query_timeout=query_timeout(ath.get("query_timeout", 300.0)),
-        )
         stmt = ddlmod.create_table(layout, scheme, settings.database, settings.table, start)
         for note in stmt.notes:
             typer.echo(f"-- note: {note}", err=True)
@@ -494,7 +477,8 @@ def ddl(
             if stmt.placeholders:
                 raise ConfigError("the statement still holds <placeholders>: give --account/"
                                   "--region/--org-id or use --discover before --apply")
-            from auditor.athena.runner import AthenaRunner, make_client
+            from auditor.athena.runner import AthenaRunner
+            from auditor.aws import make_client
 
             runner = AthenaRunner(make_client("athena"), settings)
             _, rec = runner.run("create_table", stmt.sql, fetch=False)
@@ -554,10 +538,9 @@ app.add_typer(store_app, name="store")
 
 
 def _store_dir(store: Optional[Path], config: Optional[Path]) -> Path:
-    from auditor.config import read_config_file
+    from auditor.settings import load_file, setting
 
-    file = read_config_file(config)
-    check_config_keys(file)
+    file = load_file({"config": config})
     where = setting(file.get("audit", {}), "store", store, None)
     if not where:
         raise ConfigError("--store DIR is required (or `store` in the config's [audit])")

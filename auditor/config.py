@@ -1,5 +1,6 @@
-"""Settings: frozen dataclasses, merged from flags, a TOML file and the environment in
-one place (`load_config`). Everything else receives an `AuditConfig`."""
+"""Settings: frozen dataclasses, merged from flags, a TOML file and defaults in one place
+(auditor.settings.from_sources). An audit receives an `AuditConfig`; each engine is built
+from its own part of it (`LocalSettings`, `AthenaSettings`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,33 @@ import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
 
-ENGINES = ("local", "athena")
-FORMATS = ("json", "md", "html", "csv", "jira", "ocsf")
+
+class EngineName(StrEnum):
+    """The engines (auditor.engines.REGISTRY builds each from its own settings)."""
+
+    LOCAL = "local"
+    ATHENA = "athena"
+
+
+class ReportFormat(StrEnum):
+    """The report formats (auditor.render.outputs renders each)."""
+
+    JSON = "json"
+    MD = "md"
+    HTML = "html"
+    CSV = "csv"
+    JIRA = "jira"
+    OCSF = "ocsf"
+
+
+FORMATS = tuple(f.value for f in ReportFormat)
+DEFAULT_FORMATS = ("json", "md", "html", "csv")
 # auto: read the table's partitions and fields from Glue (auditor/athena/tableshape.py);
 # the others name `auditor ddl`'s layouts and are checked against the table.
 PARTITION_SCHEMES = ("auto", "timestamp", "org", "manual")
@@ -129,17 +150,30 @@ def validate_regions(values: tuple[str, ...], flag: str = "--region") -> tuple[s
 
 
 @dataclass(frozen=True)
+class LocalSettings:
+    """The local engine's: the trail root (a folder or s3://bucket/prefix), worker
+    processes (None: by cores), and the folder keeping S3 objects read."""
+
+    source: str | None = None
+    workers: int | None = None
+    cache_dir: Path | None = None
+    store_dir: Path | None = None  # the events store (auditor.store)
+
+
+@dataclass(frozen=True)
 class AthenaSettings:
+    """The Athena engine's (and `auditor ddl --apply`'s)."""
+
     database: str = "default"
     table: str = "cloudtrail_logs"
     workgroup: str = "primary"
     output_location: str | None = None  # s3://bucket/prefix/ ; None: the workgroup's
     partition_scheme: str = "auto"
+    read_table: bool = True  # read the table's shape from Glue (else: auditor ddl's table)
     trail: str | None = None  # s3:// trail root, for the cost estimate
     query_timeout: float = 1800.0
     max_scan_gb: float | None = None
     concurrency: int = 4
-    dry_run: bool = False
     resume: bool = False
     state_dir: Path | None = None
     poll_interval: float = 1.0
@@ -147,13 +181,15 @@ class AthenaSettings:
 
 @dataclass(frozen=True)
 class AuditConfig:
+    """The settings of one audit, merged and validated once (auditor.settings)."""
+
     range: DateRange
-    engine: str = "local"
+    engine: str = EngineName.LOCAL
     source: str | None = None  # local folder or s3://bucket/prefix (local engine)
     accounts: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     out: Path | None = None
-    formats: tuple[str, ...] = ("json", "md", "html", "csv")
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     strict: bool = False
     workers: int | None = None
     cache_dir: Path | None = None
@@ -168,9 +204,14 @@ class AuditConfig:
     rule: Path | None = None  # a rule folder (auditor.rule); None: the shipped rule
     command: str | None = None
     now: datetime | None = None  # the clock, passed in for reproducible reports
+    dry_run: bool = False  # print the plan and what it would cost; run nothing
 
     def with_now(self) -> AuditConfig:
         return self if self.now else replace(self, now=datetime.now(UTC))
+
+    @property
+    def local(self) -> LocalSettings:
+        return LocalSettings(self.source, self.workers, self.cache_dir, self.store_dir)
 
 
 def read_config_file(path: Path | None) -> dict[str, Any]:

@@ -1,20 +1,30 @@
-"""Flags over the TOML config file over defaults, merged in one place into an
-AuditConfig (AWS settings come from the environment, read by boto3 itself)."""
+"""Flags over the TOML config file over defaults, merged and validated in one place
+(`from_sources`) into an AuditConfig; `athena_settings` is its [athena] part, which
+`auditor ddl` uses alone. AWS settings come from the environment, read by boto3 itself."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.config import AuditConfig
+if TYPE_CHECKING:
+    from auditor.config import AthenaSettings, AuditConfig
 from auditor.errors import ConfigError
 
 
 def setting(section: dict[str, Any], key: str, flag: Any, default: Any) -> Any:
-    if flag is not None and flag != []:
-        return flag
+    """The flag when given (a repeatable flag given no times is not given), else the
+    file's value, else the default."""
+    if flag is not None and not (isinstance(flag, (list, tuple)) and not flag):
+        return list(flag) if isinstance(flag, tuple) else flag
     return section.get(key, default)
+
+
+def _config_path(flags: Mapping[str, Any]) -> Path | None:
+    path = flags.get("config")
+    return Path(path) if path else None
 
 
 def _at_least(value: Any, low: int, name: str, high: int = 10**9) -> int:
@@ -118,93 +128,121 @@ def check_config_keys(file: dict[str, Any]) -> None:
                 values[key] = value.isoformat()
 
 
-def load_config(**kw: Any) -> AuditConfig:
-    """Flags over the TOML file over defaults, in one place."""
-    from auditor.config import (
-        ENGINES,
-        FORMATS,
-        PARTITION_SCHEMES,
-        SEVERITIES,
-        AthenaSettings,
-        AuditConfig,
-        parse_range,
-        read_config_file,
-        validate_accounts,
-        validate_regions,
-    )
+def load_config(**flags: Any) -> AuditConfig:
+    """`from_sources` with the config file the flags name (`config`), else the default."""
+    from auditor.config import read_config_file
 
-    file = read_config_file(kw.get("config"))
+    return from_sources(flags, read_config_file(_config_path(flags)))
+
+
+def load_file(flags: Mapping[str, Any]) -> dict[str, Any]:
+    """The config file the flags name (`config`), else the default one, checked."""
+    from auditor.config import read_config_file
+
+    file = read_config_file(_config_path(flags))
     check_config_keys(file)
-    a = file.get("audit", {})
+    return file
+
+
+def athena_settings(flags: Mapping[str, Any], file: dict[str, Any]) -> AthenaSettings:
+    """The [athena] settings: flags over the file's section over the defaults, checked.
+    The one place they are merged (audit, sql, ddl)."""
+    from auditor.config import PARTITION_SCHEMES, AthenaSettings
+
     ath = file.get("athena", {})
-    rng = parse_range(
-        # With --month, the file's from/to give way but --from/--to flags still clash.
-        setting(a, "from", kw.get("start"), None) if not kw.get("month") else kw.get("start"),
-        setting(a, "to", kw.get("end"), None) if not kw.get("month") else kw.get("end"),
-        kw.get("month"),
-    )
-    engine = setting(a, "engine", kw.get("engine"), "local")
-    if engine not in ENGINES:
-        raise ConfigError(f"--engine: {engine!r} is not one of {', '.join(ENGINES)}")
-    formats = tuple(setting(a, "format", kw.get("formats"), ["json", "md", "html", "csv"]))
-    for f in formats:
-        if f not in FORMATS:
-            raise ConfigError(f"--format: {f!r} is not one of {', '.join(FORMATS)}")
-    scheme = setting(ath, "partition_scheme", kw.get("partition_scheme"), "auto")
+    d = AthenaSettings()
+    scheme = setting(ath, "partition_scheme", flags.get("partition_scheme"), d.partition_scheme)
     if scheme not in PARTITION_SCHEMES:
         raise ConfigError(
             f"--partition-scheme: {scheme!r} is not one of {', '.join(PARTITION_SCHEMES)}"
         )
-    fail_on = setting(a, "fail_on", kw.get("fail_on"), None)
+    max_scan = setting(ath, "max_scan_gb", flags.get("max_scan_gb"), d.max_scan_gb)
+    state_dir = setting(ath, "state_dir", flags.get("state_dir"), None)
+    return AthenaSettings(
+        database=setting(ath, "database", flags.get("database"), d.database),
+        table=setting(ath, "table", flags.get("table"), d.table),
+        workgroup=setting(ath, "workgroup", flags.get("workgroup"), d.workgroup),
+        output_location=setting(ath, "output_location", flags.get("output_location"),
+                                d.output_location),
+        partition_scheme=scheme,
+        trail=setting(ath, "trail", flags.get("trail"), d.trail),
+        query_timeout=query_timeout(
+            setting(ath, "query_timeout", flags.get("query_timeout"), d.query_timeout)),
+        max_scan_gb=_finite(max_scan, "--max-scan-gb", zero=True)
+        if max_scan is not None else None,
+        concurrency=_at_least(setting(ath, "concurrency", flags.get("concurrency"),
+                                      d.concurrency), 1, "--concurrency", high=MAX_CONCURRENCY),
+        resume=bool(flags.get("resume")),
+        read_table=bool(flags.get("glue", True)),  # `auditor sql` reads Glue on --glue
+        state_dir=Path(state_dir) if state_dir else None,
+    )
+
+
+def from_sources(flags: Mapping[str, Any], file: dict[str, Any]) -> AuditConfig:
+    """Flags (a command's parameters, by name) over the TOML file over the defaults,
+    merged and validated once. Every command that audits or plans uses it."""
+    from auditor.config import (
+        DEFAULT_FORMATS,
+        FORMATS,
+        SEVERITIES,
+        AuditConfig,
+        EngineName,
+        parse_range,
+        validate_accounts,
+        validate_regions,
+    )
+
+    check_config_keys(file)
+    a = file.get("audit", {})
+    month = flags.get("month")
+    rng = parse_range(
+        # With --month, the file's from/to give way but --from/--to flags still clash.
+        setting(a, "from", flags.get("start"), None) if not month else flags.get("start"),
+        setting(a, "to", flags.get("end"), None) if not month else flags.get("end"),
+        month,
+    )
+    engine = setting(a, "engine", flags.get("engine"), EngineName.LOCAL.value)
+    if engine not in tuple(EngineName):
+        raise ConfigError(
+            f"--engine: {engine!r} is not one of {', '.join(e.value for e in EngineName)}")
+    formats = tuple(setting(a, "format", flags.get("formats"), list(DEFAULT_FORMATS)))
+    for f in formats:
+        if f not in FORMATS:
+            raise ConfigError(f"--format: {f!r} is not one of {', '.join(FORMATS)}")
+    fail_on = setting(a, "fail_on", flags.get("fail_on"), None)
     if fail_on is not None and fail_on not in SEVERITIES:
         raise ConfigError(f"--fail-on: {fail_on!r} is not one of {', '.join(SEVERITIES)}")
-    max_scan = setting(ath, "max_scan_gb", kw.get("max_scan_gb"), None)
-    state_dir = setting(ath, "state_dir", kw.get("state_dir"), None)
-    cache = setting(a, "cache", kw.get("cache"), None)
-    store = setting(a, "store", kw.get("store"), None)
-    exemptions = setting(a, "exemptions", kw.get("exemptions"), None)
-    out = kw.get("out")
-    workers = setting(a, "workers", kw.get("workers"), None)
+    cache = setting(a, "cache", flags.get("cache"), None)
+    store = setting(a, "store", flags.get("store"), None)
+    exemptions = setting(a, "exemptions", flags.get("exemptions"), None)
+    out = flags.get("out")
+    workers = setting(a, "workers", flags.get("workers"), None)
     return AuditConfig(
         range=rng,
-        engine=engine,
-        source=setting(a, "source", kw.get("source"), None),
-        accounts=validate_accounts(tuple(setting(a, "accounts", kw.get("account"), []) or [])),
-        regions=validate_regions(tuple(setting(a, "regions", kw.get("region"), []) or [])),
+        engine=EngineName(engine),
+        source=setting(a, "source", flags.get("source"), None),
+        accounts=validate_accounts(tuple(setting(a, "accounts", flags.get("account"), [])
+                                         or [])),
+        regions=validate_regions(tuple(setting(a, "regions", flags.get("region"), []) or [])),
         out=Path(out) if out else None,
         formats=formats,
-        strict=bool(kw.get("strict")) or bool(a.get("strict", False)),
+        strict=bool(flags.get("strict")) or bool(a.get("strict", False)),
         workers=_at_least(workers, 1, "--workers", high=_max_workers())
         if workers is not None else None,
         cache_dir=Path(cache) if cache else None,
         store_dir=Path(store) if store else None,
-        athena=AthenaSettings(
-            database=setting(ath, "database", kw.get("database"), "default"),
-            table=setting(ath, "table", kw.get("table"), "cloudtrail_logs"),
-            workgroup=setting(ath, "workgroup", kw.get("workgroup"), "primary"),
-            output_location=setting(ath, "output_location", kw.get("output_location"), None),
-            partition_scheme=scheme,
-            trail=setting(ath, "trail", kw.get("trail"), None),
-            query_timeout=query_timeout(
-                setting(ath, "query_timeout", kw.get("query_timeout"), 1800.0)
-            ),
-            max_scan_gb=_finite(max_scan, "--max-scan-gb", zero=True)
-            if max_scan is not None else None,
-            concurrency=_at_least(setting(ath, "concurrency", kw.get("concurrency"), 4),
-                                  1, "--concurrency", high=MAX_CONCURRENCY),
-            dry_run=bool(kw.get("dry_run")),
-            resume=bool(kw.get("resume")),
-            state_dir=Path(state_dir) if state_dir else None,
-        ),
+        athena=athena_settings(flags, file),
         own_accounts=validate_accounts(
-            tuple(setting(a, "own_accounts", kw.get("own_account"), []) or []), "--own-account"
+            tuple(setting(a, "own_accounts", flags.get("own_account"), []) or []),
+            "--own-account"
         ),
-        lookahead_days=_at_least(setting(a, "lookahead_days", kw.get("lookahead_days"), 7),
+        lookahead_days=_at_least(setting(a, "lookahead_days", flags.get("lookahead_days"), 7),
                                  0, "--lookahead-days", high=366),
-        min_attempts=_at_least(setting(a, "min_attempts", kw.get("min_attempts"), 1),
+        min_attempts=_at_least(setting(a, "min_attempts", flags.get("min_attempts"), 1),
                                1, "--min-attempts"),
         repeat_threshold=_at_least(setting(a, "repeat_threshold", None, 5), 1, "repeat_threshold"),
         fail_on=fail_on,
         exemptions=Path(exemptions) if exemptions else None,
-        command=kw.get("command"),
+        command=flags.get("command"),
+        dry_run=bool(flags.get("dry_run")),
     )

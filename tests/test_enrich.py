@@ -225,11 +225,11 @@ def test_later_success_compares_instants_not_strings() -> None:
 
 @pytest.fixture(scope="module")
 def rows(trail: Path) -> EngineResult:
-    from auditor.engines.local import LocalEngine
+    from auditor.engines.local import TARGET, LocalEngine
     from auditor.plan import build_plan
 
     cfg = config(trail)
-    return LocalEngine().execute(cfg, build_plan(cfg, "duckdb"))
+    return LocalEngine(cfg.local).execute(build_plan(cfg, TARGET))
 
 
 @settings(max_examples=60, deadline=None)

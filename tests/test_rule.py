@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from auditor.audit import run_audit
 from auditor.config import AthenaSettings, AuditConfig, DateRange
+from auditor.engines.athena import sql_target
 from auditor.errors import ConfigError
 from auditor.plan import build_plan
 from auditor.render import render_all
@@ -136,7 +137,7 @@ def test_a_second_rule_renders_for_athena(scheme: str) -> None:
     cfg = AuditConfig(range=RANGE, engine="athena", rule=TEST_RULE, accounts=(PROD,),
                       athena=AthenaSettings(database="cloudtrail", table="cloudtrail_logs",
                                             partition_scheme=scheme))
-    plan = build_plan(cfg, "athena")
+    plan = build_plan(cfg, sql_target(cfg.athena, None))
     assert plan.rule.meta.name == "Bedrock resource policy changed"
     (q,) = plan.queries
     assert q.name == "policy_changes" and q.spec.chunk_merge == "rows"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from auditor.audit import run_audit
 from auditor.config import AthenaSettings, AuditConfig, DateRange
+from auditor.engines.athena import sql_target
 from auditor.plan import build_plan
 from auditor.render import csv_report
 from auditor.synth import bedrock_policy_call, iam_user, log_key, write_log
@@ -37,6 +38,6 @@ def test_local_events_name_their_log_file_relative_to_the_source(tmp_path: Path)
 
 def test_athena_selects_the_object_path() -> None:
     cfg = AuditConfig(range=DateRange(DAY, DAY), engine="athena", athena=AthenaSettings())
-    main = next(q for q in build_plan(cfg, "athena").queries
+    main = next(q for q in build_plan(cfg, sql_target(cfg.athena, None)).queries
                 if q.name == "denied_policy_changes")
     assert '"$path" AS source_file' in main.sql

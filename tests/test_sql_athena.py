@@ -17,7 +17,7 @@ from sqlglot.tokens import TokenType
 
 from auditor.config import AthenaSettings, AuditConfig, DateRange
 from auditor.errors import ConfigError
-from auditor.plan import PlannedQuery, build_plan
+from auditor.plan import PlannedQuery, SqlTarget, build_plan
 from auditor.sqlgen import DIALECTS, query_specs, sql_literal
 from tests.conftest import golden
 
@@ -32,8 +32,17 @@ def _config(scheme: str = "timestamp", **kw: object) -> AuditConfig:
         database="cloudtrail", table="cloudtrail_logs", partition_scheme=scheme), **kw)
 
 
+def target(cfg: AuditConfig, dialect: str) -> SqlTarget:
+    """The SQL target of the engine speaking `dialect`."""
+    from auditor.engines.athena import sql_target
+    from auditor.engines.local import TARGET
+
+    return sql_target(cfg.athena, None) if dialect == "athena" else TARGET
+
+
 def _query(name: str, dialect: str = "athena", **kw: object) -> PlannedQuery:
-    plan = build_plan(_config(**kw), dialect)  # type: ignore[arg-type]
+    cfg = _config(**kw)  # type: ignore[arg-type]
+    plan = build_plan(cfg, target(cfg, dialect))
     return next(q for q in plan.queries if q.name == name)
 
 
@@ -126,7 +135,7 @@ def test_literal_filter_escapes_quotes_and_refuses_nul() -> None:
 def test_identifiers_are_validated(bad: str) -> None:
     cfg = AuditConfig(range=RANGE, engine="athena", athena=AthenaSettings(table=bad))
     with pytest.raises(ConfigError, match="identifier"):
-        build_plan(cfg, "athena")
+        build_plan(cfg, target(cfg, "athena"))
 
 
 def test_every_question_mark_is_a_parameter() -> None:
@@ -140,5 +149,5 @@ def test_every_question_mark_is_a_parameter() -> None:
     cfg = AuditConfig(range=DateRange(date(2026, 9, 1), date(2026, 10, 31)),
                       accounts=("111122223333",), regions=("us-east-1",))
     for dialect in ("athena", "duckdb"):
-        for q in build_plan(cfg, dialect).queries:
+        for q in build_plan(cfg, target(cfg, dialect)).queries:
             assert q.sql.count("?") == len(q.params), (dialect, q.name)

@@ -11,6 +11,7 @@ import sqlglot
 from sqlglot import exp
 
 from auditor.config import AuditConfig, DateRange
+from auditor.engines.local import TARGET
 from auditor.plan import build_plan
 from auditor.sqlgen import query_specs
 from auditor.table import COLUMNS, PARTITIONS
@@ -35,7 +36,7 @@ DECLARED = [s for s in query_specs() if s.columns is not None]
 
 @pytest.mark.parametrize("spec", DECLARED, ids=[s.name for s in DECLARED])
 def test_declared_columns_cover_everything_the_query_reads(spec) -> None:  # type: ignore[no-untyped-def]
-    (query,) = [q for q in build_plan(CONFIG, "duckdb").queries if q.name == spec.name]
+    (query,) = [q for q in build_plan(CONFIG, TARGET).queries if q.name == spec.name]
     read = columns_read(query.sql)
     assert read, "the parser found no column: the check would pass vacuously"
     missing = read - set(spec.columns)

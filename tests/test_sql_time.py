@@ -12,6 +12,8 @@ from sqlglot import exp
 
 from auditor.audit import run_audit
 from auditor.config import AthenaSettings, AuditConfig, DateRange
+from auditor.engines.athena import sql_target
+from auditor.engines.local import TARGET as LOCAL
 from auditor.plan import build_plan
 from auditor.synth import bedrock_policy_call, iam_user, log_key, write_log
 
@@ -45,12 +47,13 @@ def test_local_engine_compares_event_times_as_instants(tmp_path: Path) -> None:
 def test_both_dialects_parse_event_time_before_comparing() -> None:
     for dialect, func in (("athena", "from_iso8601_timestamp"), ("duckdb", "timestamptz")):
         cfg = AuditConfig(range=RANGE, engine="athena", athena=AthenaSettings())
-        for q in build_plan(cfg, dialect).queries:
+        for q in build_plan(cfg, sql_target(cfg.athena, None) if dialect == "athena"
+                            else LOCAL).queries:
             assert "eventtime >=" not in q.sql and "eventtime <" not in q.sql, q.name
             assert func in q.sql.lower(), (dialect, q.name)
             assert RANGE.start_iso in q.params  # the bounds stay bound values
     tree = sqlglot.parse_one(
-        next(q for q in build_plan(cfg, "athena").queries).display, read="athena")
+        next(q for q in build_plan(cfg, sql_target(cfg.athena, None)).queries).display, read="athena")
     lows = [n for n in tree.find_all(exp.GTE)
             if "FROM_ISO8601_TIMESTAMP(EVENTTIME)" in n.this.sql("athena").upper()]
     assert lows and RANGE.start_iso in lows[0].expression.sql("athena")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.athena.tableshape import OPTIONAL_FIELDS, TableShape, from_glue, read_glue_table
+from auditor.aws import classify
 from auditor.config import AuditConfig
 from auditor.errors import AuditorError, ConfigError
 from auditor.units import fmt_bytes
@@ -41,9 +42,8 @@ class Check:
 def _code(exc: Any) -> str:
     from botocore.exceptions import ClientError
 
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "error"))
-    return f"{type(exc).__name__}: {exc}"
+    f = classify(exc)
+    return f.code if isinstance(exc, ClientError) else f"{f.code}: {f.message}"
 
 
 def _list(s3: Any, url: str) -> str | None:
@@ -63,10 +63,10 @@ def _list(s3: Any, url: str) -> str | None:
 
 def partition_predicate(config: AuditConfig, shape: TableShape) -> str:
     """The partition filter of the rule's query for the range, values inlined."""
-    from auditor.athena.tableshape import with_shape
+    from auditor.engines.athena import sql_target
     from auditor.plan import build_plan
 
-    sql = with_shape(build_plan(config, "athena"), shape).queries[0].display
+    sql = build_plan(config, sql_target(config.athena, shape)).queries[0].display
     # For people: the WHERE clause's partition part, as the dry run prints it whole.
     where = sql.split("\nWHERE ", 1)[1]
     return " ".join(where.split("AND from_iso8601_timestamp", 1)[0].split())
@@ -171,8 +171,8 @@ def _estimate(config: AuditConfig, shape: TableShape | None, s3: Any,
             "pass --trail s3://bucket/prefix" if not a.trail else "the table cannot be read"
         return Check("estimate", True, f"skipped: {need}")
     try:
-        eng = AthenaEngine(s3_client=s3, shape=shape)
-        prep = eng.prepare(config, build_plan(config, "athena"))
+        eng = AthenaEngine(a, s3_client=s3, shape=shape)
+        prep = eng.prepare(build_plan(config, eng.target))
         est = prep.estimate
         assert est is not None
         span = f"{config.range.first}..{config.range.last}"

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
+from auditor.aws import aws_error
 from auditor.errors import BudgetError, SourceError
 from auditor.sources.layout import (
     LOG_SUFFIX,
@@ -91,11 +92,8 @@ class S3Sizer:
             ):
                 for obj in page.get("Contents") or ():
                     out.append((obj["Key"][len(key):], int(obj.get("Size", 0))))
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "error")
-            raise SourceError(f"--trail {prefix}: cannot list for the estimate: {code}") from None
-        except BotoCoreError as exc:
-            raise SourceError(f"--trail {prefix}: cannot list for the estimate: {exc}") from None
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error(exc, f"--trail {prefix}: cannot list for the estimate") from None
         return out
 
 

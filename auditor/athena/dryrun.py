@@ -1,32 +1,32 @@
-"""`auditor audit --engine athena --dry-run`: the plan, the SQL and the estimate, no query."""
+"""What `AthenaEngine.dry_run` prints (`auditor audit --engine athena --dry-run`): the
+plan, the SQL and the estimate. Pure: the engine has prepared (and estimated) the plan."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from auditor.athena.cost import GB, check_budget, fmt_bytes
 from auditor.athena.tableshape import OPTIONAL_FIELDS
-from auditor.config import AuditConfig
+from auditor.config import AthenaSettings
+from auditor.engines.base import DryRun
 from auditor.errors import BudgetError
+from auditor.plan import Plan
+
+if TYPE_CHECKING:
+    from auditor.engines.athena import Prepared
 
 
-def dry_run(config: AuditConfig, engine: object = None) -> tuple[str, BudgetError | None]:
-    """The text to print, and the BudgetError the real run would raise (or None).
-
-    Lists S3 (for the estimate) when --trail is given; never calls Athena.
-    """
-    from auditor.engines.athena import AthenaEngine
-    from auditor.plan import build_plan
-
-    eng = engine if isinstance(engine, AthenaEngine) else AthenaEngine()
-    prep = eng.prepare(config, build_plan(config, eng.dialect))
-    a = config.athena
+def describe(a: AthenaSettings, plan: Plan, prep: Prepared) -> DryRun:
+    """The text to print, and the BudgetError the real run would raise (or None)."""
     est = prep.estimate
+    rng = plan.range
     shape = prep.shape
     assert shape is not None
-    queries = list(dict.fromkeys(u.query.name for u in prep.units))
+    queries = list(dict.fromkeys(u.name for u in prep.units))
     lines = [
         "auditor: dry run on Athena: nothing was queried",
-        f"  range     {config.range.first} .. {config.range.last} "
-        f"(eventTime {config.range.start_iso} .. {config.range.end_iso}, end exclusive)",
+        f"  range     {rng.first} .. {rng.last} "
+        f"(eventTime {rng.start_iso} .. {rng.end_iso}, end exclusive)",
         f"  table     {a.database}.{a.table} (partition scheme {shape.scheme}"
         f"{'' if a.partition_scheme != 'auto' else ', read from Glue'}), "
         f"workgroup {a.workgroup}",
@@ -66,7 +66,7 @@ def dry_run(config: AuditConfig, engine: object = None) -> tuple[str, BudgetErro
         folders = f"{u.folders[0]:%Y/%m/%d}..{u.folders[1]:%Y/%m/%d}"
         size = fmt_bytes(est.per_unit.get(u.key)) if est else "unknown"
         state = "done" if u.key in prep.done else "to run"
-        lines.append(f"  {u.chunk.label:<24} {u.query.name:<28} {folders:<23} {size:>12}  {state}")
+        lines.append(f"  {u.chunk.label:<24} {u.name:<28} {folders:<23} {size:>12}  {state}")
 
     lines.append("")
     first = prep.units[0].chunk.label if prep.units else None
@@ -74,10 +74,10 @@ def dry_run(config: AuditConfig, engine: object = None) -> tuple[str, BudgetErro
         if u.chunk.label != first:
             break
         where = f" (chunk {u.chunk.label})" if len(prep.chunks) > 1 else ""
-        lines += [f"-- {u.query.title}{where}", f"{u.query.display};", ""]
+        lines += [f"-- {u.title}{where}", f"{u.display};", ""]
     if len(prep.chunks) > 1:
         lines.append(
             f"-- The other {len(prep.chunks) - 1} chunk(s) run the same statements with their "
             f"own dates; `auditor sql --engine athena` prints every one."
         )
-    return "\n".join(lines).rstrip() + "\n", error
+    return DryRun("\n".join(lines).rstrip() + "\n", error)

@@ -48,12 +48,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from auditor.athena.backfill import Unit
 from auditor.athena.cost import ScanEstimate
 from auditor.athena.runner import AthenaQueryFailed, AthenaRunner, Interrupted, Row
 from auditor.athena.tableshape import TableShape
 from auditor.errors import ConfigError, QueryFailed
 from auditor.model import QueryRecord
+from auditor.plan import PlannedQuery
 from auditor.sqlgen import QuerySpec, RenderedSQL, quote_ident, render, sql_literal
 
 CANDIDATES = "candidates"  # the CTAS's name in provenance and state
@@ -111,27 +111,27 @@ def candidates_spec(folder: Any) -> QuerySpec:
                      folder=folder)
 
 
-def chunk_context(units: list[Unit]) -> dict[str, object]:
+def chunk_context(units: list[PlannedQuery]) -> dict[str, object]:
     """The SQL context of a chunk's CTAS: its queries' context, bounded by the widest of
     their windows (the look-ahead query's, when the chunk has one)."""
     ctx = dict(units[0].context)
-    ahead = any(u.query.spec.lookahead for u in units)
+    ahead = any(u.spec.lookahead for u in units)
     ctx["until_folder"] = ctx["lookahead_last_folder"] if ahead else ctx["last_folder"]
     ctx["until_time"] = ctx["lookahead_end"] if ahead else ctx["end"]
     return ctx
 
 
-def render_candidates(units: list[Unit], dialect: str, tmp_table: str, location: str | None,
+def render_candidates(units: list[PlannedQuery], dialect: str, tmp_table: str, location: str | None,
                       columns: list[str], prefilters: Any) -> RenderedSQL:
     ctx = chunk_context(units)
     ctx.update(tmp_table=tmp_table, tmp_location=sql_literal(location) if location else "",
                columns=columns, prefilters=prefilters, source_column=SOURCE_COLUMN)
-    return render(candidates_spec(units[0].query.spec.folder), dialect, ctx)
+    return render(candidates_spec(units[0].spec.folder), dialect, ctx)
 
 
-def render_over(unit: Unit, dialect: str, table: str) -> RenderedSQL:
+def render_over(unit: PlannedQuery, dialect: str, table: str) -> RenderedSQL:
     """The unit's own template against the candidate table."""
-    return render(unit.query.spec, dialect,
+    return render(unit.spec, dialect,
                   {**unit.context, "table": table, "source_column": SOURCE_COLUMN})
 
 
@@ -142,7 +142,7 @@ def table_columns(shape: TableShape) -> list[str]:
     return [quote_ident(c) for c in cols + parts]
 
 
-def raw_bytes(est: ScanEstimate | None, todo: list[Unit]) -> int | None:
+def raw_bytes(est: ScanEstimate | None, todo: list[PlannedQuery]) -> int | None:
     """What one read per chunk with work left scans of the raw table: the widest of its
     units' spans (they all start at the chunk's first folder; the look-ahead query's
     ends last), so the largest of their estimates."""
@@ -198,7 +198,7 @@ class OneScan:
     """Runs units through their chunk's candidate table. `run(unit)` is safe to call
     from the engine's worker threads; `close()` removes what the run created."""
 
-    def __init__(self, settings: Any, units: list[Unit], shape: TableShape | None,
+    def __init__(self, settings: Any, units: list[PlannedQuery], shape: TableShape | None,
                  glue: Callable[[], Any], s3: Callable[[], Any],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  budgeted: bool = False) -> None:
@@ -252,7 +252,7 @@ class OneScan:
         try:
             self.columns = table_columns(self.shape)
             self.prefilters = candidate_conditions(
-                (u.query.spec for u in {u.query.name: u for u in self.units}.values()),
+                (u.spec for u in {u.name: u for u in self.units}.values()),
                 self.shape.has)
         except ConfigError as exc:
             self.disabled = str(exc)
@@ -337,7 +337,7 @@ class OneScan:
     def _qualified(self, t: TempTable) -> str:
         return quote_ident(f"{self.settings.database}.{t.name}")
 
-    def _ensure(self, unit: Unit) -> TempTable:
+    def _ensure(self, unit: PlannedQuery) -> TempTable:
         """The chunk's candidate table, made by the first unit of the chunk to get here."""
         t = self._table(unit.chunk.label)
         with t.lock:
@@ -370,13 +370,13 @@ class OneScan:
         with self._lock:
             self.records.append(rec)
 
-    def run(self, unit: Unit) -> tuple[list[Row], QueryRecord]:
+    def run(self, unit: PlannedQuery) -> tuple[list[Row], QueryRecord]:
         """One unit: over its chunk's candidate table, else over the raw table."""
         runner = self.runner
         assert runner is not None
-        q = unit.query
+        q = unit
         if not self.active:
-            return runner.run(q.name, q.sql, q.params, q.chunk)
+            return runner.run(q.name, q.sql, q.params, q.record_chunk)
         t = self._ensure(unit)
         if t.failed is not None:
             if self.budgeted:
@@ -384,9 +384,9 @@ class OneScan:
                     f"chunk {unit.chunk.label}: the candidate table failed ({t.failed}); "
                     f"not rerun on the raw table, which --max-scan-gb was not sized for",
                     None, None, reason=f"candidate table failed: {t.failed}", state="FAILED")
-            return runner.run(q.name, q.sql, q.params, q.chunk)
+            return runner.run(q.name, q.sql, q.params, q.record_chunk)
         over = render_over(unit, "athena", self._qualified(t))
-        rows, rec = runner.run(q.name, over.sql, over.params, q.chunk)
+        rows, rec = runner.run(q.name, over.sql, over.params, q.record_chunk)
         return rows, rec
 
     # -- the end ---------------------------------------------------------------------------
@@ -428,7 +428,7 @@ class OneScan:
         return out
 
 
-def budget_bytes(est: ScanEstimate | None, todo: list[Unit], one_scan: bool) -> int | None:
+def budget_bytes(est: ScanEstimate | None, todo: list[PlannedQuery], one_scan: bool) -> int | None:
     """What the cost guard weighs: one read per chunk, or every query's read."""
     if est is None:
         return None

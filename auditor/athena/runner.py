@@ -5,11 +5,11 @@
     -> get_query_results, page by page -> rows + a QueryRecord with Athena's statistics
 
 Retries: botocore's standard mode retries throttling and 5xx itself; on top of that every
-API call here backs off with full jitter on `ThrottlingException` and
-`TooManyRequestsException` (the concurrent-query quota, which the legacy mode never
-retried). A query Athena reports FAILED with `AthenaError.Retryable` is rerun a few
-times; any other FAILED/CANCELLED becomes `QueryFailed` naming the query id and
-Athena's reason (exit 3).
+API call here backs off with full jitter on throttling (`TooManyRequestsException`, the
+concurrent-query quota, which the legacy mode never retried): auditor.aws.with_backoff.
+A query Athena reports FAILED with `AthenaError.Retryable` is rerun a few times; any
+other FAILED/CANCELLED becomes `QueryFailed` naming the query id and Athena's reason
+(exit 3).
 
 boto3 directly, not awswrangler: its `wait_query` has no deadline (DOMAIN.md section 4),
 and the local engine must never import it.
@@ -17,7 +17,6 @@ and the local engine must never import it.
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -26,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from auditor.athena.cost import query_cost_usd
+from auditor.aws import Backoff, aws_error, is_throttled, with_backoff
 from auditor.config import AthenaSettings
 from auditor.errors import ConfigError, QueryFailed
 from auditor.model import QueryRecord
@@ -33,7 +33,6 @@ from auditor.render.scrub import inert
 from auditor.sqlgen import sql_literal
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
-THROTTLE_CODES = frozenset({"ThrottlingException", "TooManyRequestsException"})
 MAX_QUERY_BYTES = 262_144  # Athena's limit on query text
 RESULTS_PAGE = 1000  # get_query_results' maximum page
 REASON_MAX = 1000  # characters of Athena's reason in an error line
@@ -41,38 +40,12 @@ REASON_MAX = 1000  # characters of Athena's reason in an error line
 Row = dict[str, Any]
 
 
-def make_client(service: str = "athena", max_attempts: int = 5) -> Any:
-    """A boto3 client with botocore's standard retry mode. Credentials, profile and
-    endpoint come from the usual AWS environment (AWS_PROFILE, AWS_ENDPOINT_URL, ...)."""
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError
-
-    try:
-        session = boto3.session.Session()
-        region = os.environ.get("AWS_REGION") or session.region_name
-        if not region:
-            raise ConfigError(
-                "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a region in your "
-                "profile)"
-            )
-        config = Config(
-            retries={"mode": "standard", "max_attempts": max_attempts},
-            connect_timeout=10,
-            read_timeout=60,
-            user_agent_extra="auditor",
-        )
-        return session.client(service, region_name=region, config=config)
-    except BotoCoreError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
-        raise ConfigError(f"AWS settings: {exc}") from None
-
-
 @dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 8  # tries of one API call while Athena throttles
-    base_s: float = 0.5
-    cap_s: float = 20.0
-    failed_reruns: int = 2  # reruns of a query Athena reports FAILED but retryable
+class RetryPolicy(Backoff):
+    """Tries of one API call while Athena throttles (auditor.aws.Backoff), and reruns of
+    a query Athena reports FAILED but retryable."""
+
+    failed_reruns: int = 2
 
 
 class AthenaQueryFailed(QueryFailed):
@@ -140,42 +113,23 @@ class AthenaRunner:
     # -- API calls with our backoff ------------------------------------------------------
 
     def _backoff(self, attempt: int) -> float:
-        return self._rand() * min(self.retry.cap_s, self.retry.base_s * 2**attempt)
+        return self.retry.delay(attempt, self._rand)
+
+    def _throttled(self, _: BaseException) -> None:
+        with self._lock:
+            self.throttled += 1
 
     def call(self, op: str, **kw: Any) -> Any:
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            NoCredentialsError,
-            NoRegionError,
-        )
+        """One API call, throttling retried with backoff (auditor.aws.with_backoff); a
+        refusal is AthenaApiError naming the call, missing credentials a ConfigError."""
+        from botocore.exceptions import BotoCoreError, ClientError
 
-        for attempt in range(self.retry.attempts):
-            try:
-                return getattr(self.client, op)(**kw)
-            except ClientError as exc:
-                err = exc.response.get("Error", {})
-                code = str(err.get("Code", ""))
-                if code in THROTTLE_CODES and attempt + 1 < self.retry.attempts:
-                    with self._lock:
-                        self.throttled += 1
-                    self._sleep(self._backoff(attempt))
-                    continue
-                msg = str(err.get("Message", "")).strip()
-                raise AthenaApiError(
-                    f"Athena {op} refused: {code or 'error'}" + (f": {msg}" if msg else "")
-                ) from None
-            except NoCredentialsError:
-                raise ConfigError(
-                    "no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                    "AWS_SECRET_ACCESS_KEY)"
-                ) from None
-            except NoRegionError:
-                raise ConfigError("no AWS region: set AWS_REGION") from None
-            except BotoCoreError as exc:
-                # Unreachable endpoint, timeouts after botocore's own retries, ...
-                raise AthenaApiError(f"Athena {op} failed: {type(exc).__name__}: {exc}") from None
-        raise AssertionError("unreachable")
+        try:
+            return with_backoff(lambda: getattr(self.client, op)(**kw), is_throttled,
+                                self.retry, sleep=self._sleep, rand=self._rand,
+                                on_retry=self._throttled)
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error(exc, f"Athena {op}", AthenaApiError) from None
 
     # -- one statement -------------------------------------------------------------------
 

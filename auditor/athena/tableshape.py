@@ -41,13 +41,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from auditor.errors import ConfigError
 from auditor.sqlgen import quote_ident
-
-if TYPE_CHECKING:
-    from auditor.plan import QueryPlan
 
 # The table columns/fields the shipped templates read directly: without any of them the
 # rule cannot be evaluated (a NULL errorcode would make every denial vanish).
@@ -505,22 +502,18 @@ def from_glue(table: dict[str, Any], database: str | None = None,
 def read_glue_table(glue: Any, database: str, table: str) -> TableShape:
     """GetTable (and, for a classic day partition, one GetPartitions value) -> shape.
     Every refusal is one line (ConfigError, exit 2)."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from auditor.aws import aws_error, classify
 
     where = f"{database}.{table}"
     try:
         got = glue.get_table(DatabaseName=database, Name=table)["Table"]
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "error")
-        if code == "EntityNotFoundException":
+    except (ClientError, BotoCoreError) as exc:
+        if classify(exc).code == "EntityNotFoundException":
             raise ConfigError(f"--database/--table: {where} not found in the Glue Data "
                               f"Catalog (create it with `auditor ddl --apply`)") from None
-        raise ConfigError(f"glue:GetTable {where} refused: {code}") from None
-    except NoCredentialsError:
-        raise ConfigError("no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID "
-                          "and AWS_SECRET_ACCESS_KEY)") from None
-    except BotoCoreError as exc:
-        raise ConfigError(f"glue:GetTable {where} failed: {exc}") from None
+        raise aws_error(exc, f"glue:GetTable {where}", ConfigError) from None
     sample = None
     params = got.get("Parameters") or {}
     if got.get("PartitionKeys") and params.get("projection.enabled", "").lower() != "true":
@@ -550,9 +543,3 @@ def assumed(settings: Any) -> TableShape:
                                       "pass --glue to read it from Glue",))
     return shape
 
-
-def with_shape(plan: QueryPlan, shape: TableShape | None) -> QueryPlan:
-    """The plan with the table's shape in its SQL context (the macros read `shape`)."""
-    if shape is None:
-        return plan
-    return replace(plan, context={**plan.context, "shape": shape})

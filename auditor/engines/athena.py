@@ -1,7 +1,7 @@
 """The Athena engine: the same SQL as the local engine, run by Amazon Athena.
 
-    plan -> monthly chunks (one unit per query and month) -> scan estimate from S3
-    listings (cost guard) -> units run concurrently (retries, deadline) -> each finished
+    plan (monthly chunks: one statement per query and month) -> scan estimate from S3
+    listings (cost guard) -> statements run concurrently (retries, deadline) -> each finished
     unit saved in the state folder -> rows merged in date order -> EngineResult
 
 An enrichment unit (later_success, other_denials) that still fails after retries is
@@ -24,15 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.athena import onescan
-from auditor.athena.backfill import (
-    StateStore,
-    Unit,
-    default_state_dir,
-    make_unit,
-    merge,
-    month_chunks,
-    plan_units,
-)
+from auditor.athena.backfill import StateStore, default_state_dir, merge
 from auditor.athena.cost import (
     ListerSizer,
     S3Sizer,
@@ -47,17 +39,18 @@ from auditor.athena.runner import (
     AthenaRunner,
     Interrupted,
     Row,
-    make_client,
 )
-from auditor.athena.tableshape import TableShape, resolve, with_shape
-from auditor.config import AuditConfig
-from auditor.engines.base import EngineResult
+from auditor.athena.tableshape import TableShape, assumed, resolve
+from auditor.aws import make_client
+from auditor.config import AthenaSettings
+from auditor.engines.base import DryRun, EngineResult
 from auditor.errors import ConfigError, QueryFailed, SourceError
 from auditor.model import Coverage, FailedQuery, QueryRecord, Shortfall
-from auditor.plan import QueryPlan
+from auditor.plan import Plan, PlannedQuery, SqlTarget
 from auditor.render.scrub import inert
 from auditor.sources.layout import gaps
 from auditor.sources.layout import shortfalls as listing_shortfalls
+from auditor.sqlgen import quote_ident
 
 
 @dataclass
@@ -65,7 +58,7 @@ class Prepared:
     """Everything decided before the first query: the units, what is already done,
     the estimate and the state folder."""
 
-    units: list[Unit]
+    units: list[PlannedQuery]
     state_dir: Path
     shape: TableShape | None = None
     done: dict[str, tuple[list[Row], QueryRecord]] = field(default_factory=dict)
@@ -74,7 +67,7 @@ class Prepared:
     estimate_note: str = ""
 
     @property
-    def todo(self) -> list[Unit]:
+    def todo(self) -> list[PlannedQuery]:
         return [u for u in self.units if u.key not in self.done]
 
     @property
@@ -88,12 +81,23 @@ class Prepared:
         return self.estimate.bytes_for(u.key for u in self.todo)
 
 
+def sql_target(settings: AthenaSettings, shape: TableShape | None) -> SqlTarget:
+    """The SQL target of a table: its name, the --partition-scheme, and its shape when
+    known (the macros then read partitions and fields from it)."""
+    return SqlTarget(
+        dialect="athena", table=quote_ident(f"{settings.database}.{settings.table}"),
+        scheme=settings.partition_scheme, monthly=True,
+        context=(("shape", shape),) if shape is not None else (),
+    )
+
+
 class AthenaEngine:
     name = "athena"
-    dialect = "athena"
 
     def __init__(
         self,
+        settings: AthenaSettings,
+        *,
         athena_client: Any = None,
         s3_client: Any = None,
         runner: AthenaRunner | None = None,
@@ -101,6 +105,7 @@ class AthenaEngine:
         glue_client: Any = None,
         shape: TableShape | None = None,
     ) -> None:
+        self.settings = settings
         self._athena = athena_client
         self._s3 = s3_client
         self._runner = runner
@@ -108,33 +113,42 @@ class AthenaEngine:
         self._glue = glue_client
         self._shape = shape  # given (tests, `auditor check`) or read from Glue once
 
-    def table_shape(self, config: AuditConfig) -> TableShape:
-        """The table as it is (Glue GetTable), an explicit --partition-scheme checked
-        against it. Read once per engine."""
+    def table_shape(self) -> TableShape:
+        """The table as it is (Glue GetTable; `auditor ddl`'s table for the scheme when
+        the settings say not to read it), an explicit --partition-scheme checked against
+        it. Read once per engine."""
+        a = self.settings
         if self._shape is None:
-            glue = self._glue or make_client("glue")
-            self._shape = resolve(config.athena, glue)
+            self._shape = (resolve(a, self._glue or make_client("glue")) if a.read_table
+                           else assumed(a))
         else:
-            self._shape.check_scheme(config.athena.partition_scheme)
+            self._shape.check_scheme(a.partition_scheme)
         return self._shape
+
+    @property
+    def target(self) -> SqlTarget:
+        """The table the SQL reads, as it is; long ranges are sent as monthly chunks
+        (each statement bounded, each finished one saved for --resume)."""
+        return sql_target(self.settings, self.table_shape())
+
+    def notes(self, plan: Plan) -> tuple[str, ...]:
+        """What the report and `auditor sql` say about the table; ConfigError when the
+        plan's --account/--region cannot be queried on it."""
+        shape = self.table_shape()
+        shape.check_filters(plan.accounts, plan.regions)
+        return shape.coverage_notes()
 
     # -- before any query ---------------------------------------------------------------
 
-    def prepare(self, config: AuditConfig, plan: QueryPlan) -> Prepared:
-        a = config.athena
+    def prepare(self, plan: Plan) -> Prepared:
+        a = self.settings
         if a.concurrency < 1:
             raise ConfigError(f"--concurrency: {a.concurrency} must be at least 1")
         if a.query_timeout <= 0:
             raise ConfigError(f"--query-timeout: {a.query_timeout:g} must be positive")
-        shape = self.table_shape(config)
-        shape.check_filters(config.accounts, config.regions)
-        chunks = month_chunks(config.range)
-        if len(chunks) == 1 and plan.range == config.range:
-            plan = with_shape(plan, shape)
-            units = [make_unit(chunks[0], q, config.lookahead_days, plan.context)
-                     for q in plan.queries]
-        else:
-            units = plan_units(config, self.dialect, chunks, shape)
+        shape = self.table_shape()
+        shape.check_filters(plan.accounts, plan.regions)
+        units = list(plan.queries)
         prepared = Prepared(units=units, state_dir=a.state_dir or default_state_dir(units),
                             shape=shape)
         store = StateStore(prepared.state_dir)
@@ -145,7 +159,7 @@ class AthenaEngine:
                     prepared.done[u.key] = got
             prepared.rejected = dict(store.rejected)
         if a.trail:
-            prepared.estimate = self._estimate(config, units, shape)
+            prepared.estimate = self._estimate(plan, units, shape)
         else:
             prepared.estimate_note = (
                 "unknown: no --trail given (pass --trail s3://bucket/prefix, the trail root "
@@ -153,16 +167,16 @@ class AthenaEngine:
             )
         return prepared
 
-    def _estimate(self, config: AuditConfig, units: list[Unit],
+    def _estimate(self, plan: Plan, units: list[PlannedQuery],
                   shape: TableShape) -> ScanEstimate:
-        trail = config.athena.trail
+        trail = self.settings.trail
         assert trail
         spans = {u.key: u.folders for u in units}
         # Size only what the SQL prunes: an --account/--region the partition filter does
         # not bind is filtered in WHERE, after Athena has read every folder.
         prunes = shape.prunes
-        accounts = config.accounts if "account" in prunes else ()
-        regions = config.regions if "region" in prunes else ()
+        accounts = plan.accounts if "account" in prunes else ()
+        regions = plan.regions if "region" in prunes else ()
         try:
             if trail.startswith("s3://"):
                 from auditor.sources.s3 import S3Lister
@@ -189,32 +203,32 @@ class AthenaEngine:
 
     # -- the run ------------------------------------------------------------------------
 
-    def execute(self, config: AuditConfig, plan: QueryPlan) -> EngineResult:
-        a = config.athena
-        prep = self.prepare(config, plan)
+    def dry_run(self, plan: Plan) -> DryRun:
+        """The plan, its SQL and the scan estimate; lists S3 (for the estimate) when
+        --trail is given, never calls Athena."""
+        from auditor.athena.dryrun import describe
+
+        return describe(self.settings, plan, self.prepare(plan))
+
+    def execute(self, plan: Plan) -> EngineResult:
+        a = self.settings
+        prep = self.prepare(plan)
         # -- one read of the raw table per chunk (auditor/athena/onescan.py) --
         scan = onescan.OneScan(a, prep.units, prep.shape, glue=self._glue_client,
                                s3=self._s3_client, budgeted=a.max_scan_gb is not None)
         runner = None
-        if prep.todo and not a.dry_run:
+        if prep.todo:
             runner = self._runner or AthenaRunner(self._client(), a)
             scan.resolve(runner)
         check_budget(a.max_scan_gb, onescan.budget_bytes(prep.estimate, prep.todo, scan.active))
         # --
         est = prep.estimate
         result = EngineResult(estimated_scan_bytes=est.total if est else None)
-        if a.dry_run:
-            # Nothing runs: say so in coverage rather than report an empty audit as clean.
-            result.coverage = Coverage(failed_queries=tuple(
-                FailedQuery(u.query.name, u.chunk.label, "not run: --dry-run")
-                for u in prep.units), notes=prep.shape.coverage_notes() if prep.shape else ())
-            return result
-
         store = StateStore(prep.state_dir)
         if not a.resume:
             store.clear(prep.units)
         with scan:  # its temp tables are dropped however the run ends
-            failures = self._run_units(config, prep, store, runner, scan)
+            failures = self._run_units(prep, store, runner, scan)
         if store.warning:
             print(f"auditor: warning: {store.warning}", file=sys.stderr)
 
@@ -235,20 +249,20 @@ class AthenaEngine:
         ]
         notes = [f"saved chunk {why}: not trusted, rerun"
                  for key, why in sorted(prep.rejected.items()) if key not in failed_keys]
-        if disc is not None and config.athena.trail:
-            shortfalls.extend(listing_shortfalls(disc, config.athena.trail))
-        nothing = _nothing_read(config, records, est, plan.rule.main_query)
+        if disc is not None and a.trail:
+            shortfalls.extend(listing_shortfalls(disc, a.trail))
+        nothing = _nothing_read(plan, records, est)
         if nothing:
             shortfalls.append(Shortfall("nothing-read", nothing))
         result.coverage = Coverage(
             bytes_scanned=sum(r.data_scanned_bytes or 0 for r in records),
             failed_queries=tuple(
-                FailedQuery(u.query.name, u.chunk.label, exc.reason, exc.query_id, exc.state)
+                FailedQuery(u.name, u.chunk.label, exc.reason, exc.query_id, exc.state)
                 for u, exc in failures
             ),
-            gaps=gaps(disc, config.range, config.accounts, config.regions) if disc else (),
-            accounts=config.accounts or (disc.accounts if disc else ()),
-            regions=config.regions or (disc.regions if disc else ()),
+            gaps=gaps(disc, plan.range, plan.accounts, plan.regions) if disc else (),
+            accounts=plan.accounts or (disc.accounts if disc else ()),
+            regions=plan.regions or (disc.regions if disc else ()),
             shortfalls=tuple(shortfalls),
             notes=tuple(notes) + (prep.shape.coverage_notes() if prep.shape else ())
             + tuple(scan.coverage_notes()),
@@ -257,12 +271,13 @@ class AthenaEngine:
 
     @staticmethod
     def _raise_if_rule_failed(
-        prep: Prepared, failures: list[tuple[Unit, AthenaQueryFailed]], store: StateStore,
+        prep: Prepared, failures: list[tuple[PlannedQuery, AthenaQueryFailed]],
+        store: StateStore,
         main_query: str,
     ) -> None:
         """Exit 3 when any unit of the rule's own query failed: the report would lack
         denials it cannot see, and read as clean."""
-        rule = [(u, exc) for u, exc in failures if u.query.name == main_query]
+        rule = [(u, exc) for u, exc in failures if u.name == main_query]
         if not rule:
             return
         u, first = rule[0]
@@ -294,25 +309,26 @@ class AthenaEngine:
         return self._s3
 
     def _run_units(
-        self, config: AuditConfig, prep: Prepared, store: StateStore,
-        runner: AthenaRunner | None, scan: onescan.OneScan,
-    ) -> list[tuple[Unit, AthenaQueryFailed]]:
+        self, prep: Prepared, store: StateStore, runner: AthenaRunner | None,
+        scan: onescan.OneScan,
+    ) -> list[tuple[PlannedQuery, AthenaQueryFailed]]:
         """Run the missing units, `--concurrency` at a time (each through `scan`: over its
         chunk's candidate table when there is one). Returns the failed ones."""
         todo = prep.todo
-        failures: list[tuple[Unit, AthenaQueryFailed]] = []
+        failures: list[tuple[PlannedQuery, AthenaQueryFailed]] = []
         if not todo:
             return failures
         assert runner is not None
         cancel = runner.cancel
         bar = _Progress(prep, self._progress)
-        pending: dict[Future[tuple[list[Row], QueryRecord]], Unit] = {}
+        pending: dict[Future[tuple[list[Row], QueryRecord]], PlannedQuery] = {}
         queue = list(todo)
         fatal: Exception | None = None
-        with bar, ThreadPoolExecutor(max_workers=config.athena.concurrency) as pool:
+        concurrency = self.settings.concurrency
+        with bar, ThreadPoolExecutor(max_workers=concurrency) as pool:
             try:
                 while queue or pending:
-                    while queue and len(pending) < config.athena.concurrency and fatal is None:
+                    while queue and len(pending) < concurrency and fatal is None:
                         u = queue.pop(0)
                         pending[pool.submit(scan.run, u)] = u
                     if not pending:
@@ -348,7 +364,7 @@ class AthenaEngine:
 
 
 def _nothing_read(
-    config: AuditConfig, records: list[QueryRecord], est: ScanEstimate | None, main_query: str
+    plan: Plan, records: list[QueryRecord], est: ScanEstimate | None
 ) -> str | None:
     """Why a run that read nothing is not a clean audit: Athena scanned 0 bytes in all,
     or for the rule's query, over a range that should hold logs (not in the future, and
@@ -356,11 +372,12 @@ def _nothing_read(
     ran = [r for r in records if r.state == "SUCCEEDED"]
     if not ran:
         return None
-    if config.now is not None and config.range.first > config.now.date():
+    if plan.now is not None and plan.range.first > plan.now.date():
         return None
     if est is not None and est.total == 0:
         return None  # the trail holds nothing there: gaps say so
-    span = f"{config.range.first}..{config.range.last}"
+    main_query = plan.rule.main_query
+    span = f"{plan.range.first}..{plan.range.last}"
     why = "the table's partitions may not match the trail (check LOCATION / projection)"
     if sum(r.data_scanned_bytes or 0 for r in ran) == 0:
         return f"Athena scanned 0 bytes for {span}: {why}"
@@ -418,7 +435,7 @@ class _Progress:
         if self._progress is not None:
             self._progress.__exit__(*exc)
 
-    def finished(self, unit: Unit, rec: QueryRecord | None) -> None:
+    def finished(self, unit: PlannedQuery, rec: QueryRecord | None) -> None:
         with self._lock:
             if rec is not None:
                 self.scanned += rec.data_scanned_bytes or 0

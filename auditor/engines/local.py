@@ -16,17 +16,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from auditor import store
-from auditor.config import AuditConfig
+from auditor.config import LocalSettings
 from auditor.engines import prefilter
 from auditor.engines.base import EngineResult
+from auditor.engines.hints import ScanHints
 from auditor.engines.pool import WorkerPool
 from auditor.engines.progress import ScanProgress
 from auditor.errors import ConfigError, QueryFailed
 from auditor.model import Coverage, QueryRecord, StoredDays, Unreadable
-from auditor.plan import LOCAL_TABLE, QueryPlan
+from auditor.plan import Plan, SqlTarget
 from auditor.sources.layout import Discovery, LogFile, discover, gaps, shortfalls
 from auditor.table import raw_row_columns, raw_row_select
 
@@ -36,6 +38,11 @@ MIN_FILES_FOR_POOL = 16
 # reads mostly wait on the network).
 MAX_WORKERS_PER_CORE = 2
 MAX_WORKERS_PER_CORE_S3 = 8
+
+# The table this engine builds in DuckDB: AWS's CloudTrail table shape plus the
+# org-trail partition columns, so the same templates run unchanged.
+LOCAL_TABLE = "cloudtrail"
+TARGET = SqlTarget(dialect="duckdb", table=LOCAL_TABLE, scheme="org")
 
 
 def open_lister(source: str):  # type: ignore[no-untyped-def]
@@ -95,9 +102,9 @@ def _scanner(settings: prefilter.ScanSettings, workers: int, n_files: int) -> It
 
 
 def _scan_all(
-    tasks: list[prefilter.Task], plan: QueryPlan, workers: int, cache_dir: str | None
+    tasks: list[prefilter.Task], plan: Plan, workers: int, cache_dir: str | None
 ) -> Iterator[prefilter.FileResult]:
-    settings = prefilter.ScanSettings.from_plan(plan, cache_dir)
+    settings = prefilter.ScanSettings.from_plan(ScanHints.of(plan), cache_dir)
     with _scanner(settings, workers, len(tasks)) as scan:
         yield from scan(tasks)
 
@@ -145,11 +152,11 @@ def fingerprint(files: list[LogFile], source: str) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _store_session(config: AuditConfig, settings: prefilter.ScanSettings,
+def _store_session(store_dir: Path | None, settings: prefilter.ScanSettings,
                    files: list[LogFile], lister: object) -> store.Session | None:
-    if not config.store_dir:
+    if not store_dir:
         return None
-    return store.Session(store.Store(config.store_dir), settings, files,
+    return store.Session(store.Store(store_dir), settings, files,
                          getattr(lister, "etags", None))
 
 
@@ -181,37 +188,37 @@ def _store_rows(duckdb, con, session: store.Session) -> None:  # type: ignore[no
 
 class LocalEngine:
     name = "local"
-    dialect = "duckdb"
+    target = TARGET
 
-    def __init__(self, progress: bool | None = None) -> None:
+    def __init__(self, settings: LocalSettings, progress: bool | None = None) -> None:
         """progress: draw the listing and scan progress on stderr (None: when stderr is
         a terminal and AUDITOR_QUIET is not set; False: quiet)."""
+        self.settings = settings
         self._progress = progress
 
-    def execute(self, config: AuditConfig, plan: QueryPlan) -> EngineResult:
-        if not config.source:
+    def execute(self, plan: Plan) -> EngineResult:
+        source = self.settings.source
+        if not source:
             raise ConfigError("--source is required with --engine local")
-        lister = open_lister(config.source)
+        lister = open_lister(source)
         bar = ScanProgress(self._progress)
         # plan.folder_days: the range's folders plus any look-ahead (later_success);
         # gaps below are still reported for the range only.
-        with bar.listing(lister, config.source) as counted:
+        with bar.listing(lister, source) as counted:
             disc: Discovery = discover(
-                counted,
-                config.source,
-                plan.range,
-                config.accounts,
-                config.regions,
+                counted, source, plan.range, plan.accounts, plan.regions,
                 days=plan.folder_days,
             )
-        workers = worker_count(config.workers, len(disc.files), config.source.startswith("s3://"))
-        cache = str(config.cache_dir) if config.cache_dir else None
-        settings = prefilter.ScanSettings.from_plan(plan, cache)
+        workers = worker_count(self.settings.workers, len(disc.files),
+                               source.startswith("s3://"))
+        cache = str(self.settings.cache_dir) if self.settings.cache_dir else None
+        hints = ScanHints.of(plan)
+        settings = prefilter.ScanSettings.from_plan(hints, cache)
 
         tally = _Tally({f.path: f.size for f in disc.files})
         gets: list[tuple[int, int]] = []  # (S3 GETs, bytes) per file read
         # --store: days whose files are unchanged come from the events store (auditor.store)
-        session = _store_session(config, settings, disc.files, lister)
+        session = _store_session(self.settings.store_dir, settings, disc.files, lister)
         held = session.store.reading() if session else nullcontext()
         with tempfile.TemporaryDirectory(prefix="auditor-") as tmp, held:
             rows = _Rows(tmp)
@@ -238,14 +245,14 @@ class LocalEngine:
                 first = next(results, None)
                 import duckdb
 
-                plan.queries  # noqa: B018 - renders (and caches) the SQL now
+                plan.render()  # renders (and caches) the SQL now
                 rows.open(duckdb)
                 try:
                     consume(itertools.chain([first] if first else [], results))
                     # The look-ahead days serve a query that matters only when its gate
                     # query can have rows: with no record in the range meeting the gate's
                     # prefilter (a necessary condition), they are not read at all.
-                    if ahead and (plan.lookahead_gate is None or tally.gate_hits):
+                    if ahead and (hints.lookahead_gate is None or tally.gate_hits):
                         if session:
                             ahead = _serve(session, tally, ahead, store.AHEAD)
                         bar.more(len(ahead), sum(tally.sizes.get(t.path, 0) for t in ahead))
@@ -260,10 +267,10 @@ class LocalEngine:
                     rows.close()
         for row in itertools.chain.from_iterable(result.rows.values()):
             if row.get("source_file"):
-                row["source_file"] = _display_path(row["source_file"], config.source)
+                row["source_file"] = _display_path(row["source_file"], source)
 
         unreadable = [
-            Unreadable(_display_path(u.path, config.source), u.reason) for u in tally.unreadable
+            Unreadable(_display_path(u.path, source), u.reason) for u in tally.unreadable
         ]
         unreadable.sort(key=lambda u: (u.path, u.reason))
         result.coverage = Coverage(
@@ -273,22 +280,22 @@ class LocalEngine:
             files_unreadable=tally.files_bad,
             unreadable=tuple(unreadable),
             files_skipped=len(disc.skipped),
-            gaps=gaps(disc, plan.range, config.accounts, config.regions),
+            gaps=gaps(disc, plan.range, plan.accounts, plan.regions),
             accounts=disc.accounts,
             regions=disc.regions,
-            shortfalls=shortfalls(disc, config.source),
+            shortfalls=shortfalls(disc, source),
             notes=tuple(session.notes) if session else (),
             from_store_days=len(session.served) if session else 0,
             from_store_files=sum(len(p.entry["files"]) for p in session.served.values())
             if session else 0,
             from_store=tuple(StoredDays(*r) for r in session.runs()) if session else (),
         )
-        result.input_fingerprint = fingerprint(disc.files, config.source)
+        result.input_fingerprint = fingerprint(disc.files, source)
         if hasattr(lister, "calls"):  # an s3:// source: its LIST and GET requests
             result.s3_calls = lister.calls.with_reads(gets)
         return result
 
-    def _run_sql(self, duckdb, con, plan: QueryPlan) -> EngineResult:  # type: ignore[no-untyped-def]
+    def _run_sql(self, duckdb, con, plan: Plan) -> EngineResult:  # type: ignore[no-untyped-def]
         result = EngineResult()
         for q in plan.queries:
             t0 = time.perf_counter()
@@ -312,7 +319,7 @@ class LocalEngine:
                     engine_ms=ms,
                     cost_usd=0.0,
                     rows=len(rows),
-                    chunk=q.chunk,
+                    chunk=q.record_chunk,
                 )
             )
         return result

@@ -6,7 +6,9 @@ per-finding `findings.md` next to it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import assert_never
 
+from auditor.config import ReportFormat
 from auditor.model import Report
 
 Renderer = Callable[[Report], str]
@@ -36,33 +38,40 @@ def renderer(fmt: str) -> Renderer:
 
 def outputs(fmt: str) -> list[tuple[str, Renderer]]:
     """(file name, renderer) for every file a format writes."""
-    if fmt == "json":
-        from auditor.render import json_report
+    try:
+        name = ReportFormat(fmt)
+    except ValueError:
+        from auditor.errors import ConfigError
 
-        return [(FILENAMES[fmt], json_report.render)]
-    if fmt == "md":
-        from auditor.render import markdown
+        raise ConfigError(f"unknown format {fmt!r} (use {', '.join(FILENAMES)})") from None
+    main = FILENAMES[name]
+    match name:
+        case ReportFormat.JSON:
+            from auditor.render import json_report
 
-        return [(FILENAMES[fmt], markdown.render), ("findings.md", markdown.render_findings)]
-    if fmt == "html":
-        from auditor.render import html
+            return [(main, json_report.render)]
+        case ReportFormat.MD:
+            from auditor.render import markdown
 
-        return [(FILENAMES[fmt], html.render)]
-    if fmt == "csv":
-        from auditor.render import csv_report
+            return [(main, markdown.render), ("findings.md", markdown.render_findings)]
+        case ReportFormat.HTML:
+            from auditor.render import html
 
-        return [(FILENAMES[fmt], csv_report.render)]
-    if fmt == "jira":
-        from auditor.render import jira
+            return [(main, html.render)]
+        case ReportFormat.CSV:
+            from auditor.render import csv_report
 
-        return [(FILENAMES[fmt], jira.render)]
-    if fmt == "ocsf":
-        from auditor.render import ocsf  # needs the `ocsf` extra: imported only here
+            return [(main, csv_report.render)]
+        case ReportFormat.JIRA:
+            from auditor.render import jira
 
-        return [(FILENAMES[fmt], ocsf.render)]
-    from auditor.errors import ConfigError
+            return [(main, jira.render)]
+        case ReportFormat.OCSF:
+            from auditor.render import ocsf  # needs the `ocsf` extra: imported only here
 
-    raise ConfigError(f"unknown format {fmt!r} (use {', '.join(FILENAMES)})")
+            return [(main, ocsf.render)]
+        case _:
+            assert_never(name)
 
 
 def render_all(report: Report, formats: tuple[str, ...]) -> dict[str, str]:

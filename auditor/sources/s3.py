@@ -21,13 +21,12 @@ Credentials, region and endpoint come from the usual AWS environment (`AWS_PROFI
 from __future__ import annotations
 
 import os
-import random
 import re
 import threading
-import time
 from typing import Any
 
-from auditor.errors import SourceError
+from auditor.aws import Backoff, aws_error, classify, make_client, with_backoff
+from auditor.errors import ConfigError, SourceError
 from auditor.model import S3Calls
 
 SCHEME = "s3://"
@@ -38,8 +37,7 @@ LIST_THREADS = 16  # folder listings in flight at once (discovery)
 # response whose body breaks off half way (connection reset, incomplete read) is not
 # retried by botocore, because the call itself had already succeeded.
 READ_TRIES = 4
-RETRY_BASE_S = 0.5
-RETRY_CAP_S = 8.0
+READ_BACKOFF = Backoff(attempts=READ_TRIES, base_s=0.5, cap_s=8.0)
 
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
 
@@ -104,72 +102,39 @@ def split_url(url: str) -> tuple[str, str]:
     return bucket, key.strip("/")
 
 
-def make_client() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        retries={"mode": "standard", "max_attempts": 8},
-        connect_timeout=10,
-        read_timeout=60,
-        max_pool_connections=LIST_THREADS,
-        user_agent_extra="auditor",
-    )
-    # A session of our own: boto3's default session is not meant to be shared.
-    return boto3.session.Session().client("s3", config=config)
+def new_client() -> Any:
+    """An S3 client for listing and reading a trail (auditor.aws.make_client)."""
+    return make_client("s3", max_attempts=8, pool=LIST_THREADS)
 
 
 def _client() -> Any:
     global _CLIENT
     pid = os.getpid()
     if _CLIENT is None or _CLIENT[0] != pid:
-        _CLIENT = (pid, make_client())
+        _CLIENT = (pid, new_client())
     return _CLIENT[1]
 
 
 def _listing_error(url: str, exc: Exception) -> SourceError:
     """One clear line for a listing that failed after botocore's retries."""
-    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-
-    where = f"--source {url}"
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        code = str(err.get("Code", ""))
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code == "NoSuchBucket" or status == 404:
-            return SourceError(f"{where}: no such bucket")
-        if code in ("AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId",
-                    "SignatureDoesNotMatch", "ExpiredToken") or status == 403:
-            return SourceError(
-                f"{where}: access denied ({code or status}); listing a trail needs "
-                f"s3:ListBucket on the bucket for this prefix"
-            )
-        msg = str(err.get("Message", "")).strip()
-        return SourceError(f"{where}: S3 error {code or status}" + (f": {msg}" if msg else ""))
-    if isinstance(exc, NoCredentialsError):
-        return SourceError(
-            f"{where}: no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-            f"AWS_SECRET_ACCESS_KEY)"
-        )
-    if isinstance(exc, EndpointConnectionError):
-        return SourceError(f"{where}: cannot reach S3: {exc}")
-    return SourceError(f"{where}: cannot list: {type(exc).__name__}: {exc}")
+    err = aws_error(exc, f"--source {url}", SourceError,
+                    hint="listing a trail needs s3:ListBucket on the bucket for this prefix")
+    assert isinstance(err, SourceError)
+    return err
 
 
 class S3Lister:
     """The `Lister` of `auditor.sources.layout` over `s3://bucket/prefix`."""
 
     def __init__(self, source: str, client: Any = None) -> None:
-        from botocore.exceptions import BotoCoreError
-
         self.source = source
         try:
             self.bucket, self.prefix = split_url(source)
         except SourceError as exc:
             raise SourceError(f"--source {exc}") from None
         try:
-            self.client = client or make_client()
-        except BotoCoreError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
+            self.client = client or new_client()
+        except ConfigError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
             raise SourceError(f"--source {source}: {exc}") from None
         self.calls = CallCounter()
         self.threads = LIST_THREADS  # discovery's listings in flight at once
@@ -349,28 +314,21 @@ def read_object(path: str, cache_dir: str | None = None, max_bytes: int | None =
     from botocore.exceptions import BotoCoreError, ClientError  # not needed for a cache hit
 
     transient = _transient()
-    last: BaseException | None = None
-    for attempt in range(READ_TRIES):
-        if attempt:
-            time.sleep(random.uniform(0, min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt)))
-        try:
-            data = _fetch(bucket, key) if max_bytes is None else _fetch(bucket, key, max_bytes)
-        except ClientError as exc:
-            # botocore has already retried throttling and 5xx; the rest will not change.
-            err = exc.response.get("Error", {})
-            code = err.get("Code") or exc.response.get("ResponseMetadata", {}).get(
-                "HTTPStatusCode", "error")
-            raise OSError(f"{path}: {code}") from None
-        except TooLarge as exc:
-            raise OSError(f"{path}: {exc}") from None
-        except transient as exc:
-            last = exc
-            continue
-        except BotoCoreError as exc:  # no credentials, bad parameters: retrying won't help
-            raise OSError(f"{path}: {type(exc).__name__}: {exc}") from None
-        if dest is not None:
-            _store(dest, data)
-        return data
-    raise OSError(
-        f"{path}: read failed after {READ_TRIES} tries: {type(last).__name__}: {last}"
-    ) from None
+    try:
+        data = with_backoff(
+            lambda: _fetch(bucket, key) if max_bytes is None else _fetch(bucket, key, max_bytes),
+            lambda exc: isinstance(exc, transient), READ_BACKOFF)
+    except ClientError as exc:
+        # botocore has already retried throttling and 5xx; the rest will not change.
+        raise OSError(f"{path}: {classify(exc).code}") from None
+    except TooLarge as exc:
+        raise OSError(f"{path}: {exc}") from None
+    except transient as exc:
+        raise OSError(
+            f"{path}: read failed after {READ_TRIES} tries: {type(exc).__name__}: {exc}"
+        ) from None
+    except BotoCoreError as exc:  # no credentials, bad parameters: retrying won't help
+        raise OSError(f"{path}: {type(exc).__name__}: {exc}") from None
+    if dest is not None:
+        _store(dest, data)
+    return data

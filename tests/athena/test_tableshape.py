@@ -10,7 +10,6 @@ from datetime import date
 
 import pytest
 
-from auditor.athena.backfill import plan_units
 from auditor.athena.tableshape import (
     DatePart,
     for_scheme,
@@ -18,9 +17,9 @@ from auditor.athena.tableshape import (
     infer_format,
     java_to_strftime,
     parse_type,
-    with_shape,
 )
 from auditor.config import AthenaSettings, AuditConfig, DateRange
+from auditor.engines.athena import sql_target
 from auditor.errors import ConfigError
 from auditor.plan import build_plan
 from tests.athena.tables import NAMES, partition_bounds, table_input, unknown_columns
@@ -82,7 +81,7 @@ def _day(d: date, shape_day: DatePart) -> str:
 def test_sql_reads_only_existing_columns_and_bounds_the_partitions(name: str) -> None:
     shape = from_glue(table_input(name), "cloudtrail")
     cfg = _config(accounts=("111122223333",), regions=("us-east-1",))
-    for q in with_shape(build_plan(cfg, "athena"), shape).queries:
+    for q in build_plan(cfg, sql_target(cfg.athena, shape)).queries:
         for text in (q.sql, q.display):
             assert not unknown_columns(text, shape), (name, q.name)
         ahead = q.spec.lookahead
@@ -104,7 +103,8 @@ def test_sql_reads_only_existing_columns_and_bounds_the_partitions(name: str) ->
 @pytest.mark.parametrize("name", NAMES)
 def test_missing_fields_render_as_typed_nulls(name: str) -> None:
     shape = from_glue(table_input(name), "cloudtrail")
-    q = with_shape(build_plan(_config(), "athena"), shape).queries[0]
+    cfg = _config()
+    q = build_plan(cfg, sql_target(cfg.athena, shape)).queries[0]
     for field in shape.missing:
         assert field not in q.display
     if shape.missing:
@@ -117,8 +117,8 @@ def test_our_ddl_shapes_render_the_sql_of_the_goldens(scheme: str) -> None:
     cfg = replace(_config(accounts=("111122223333",), regions=("us-east-1",)),
                   athena=AthenaSettings(database="cloudtrail", table="t",
                                         partition_scheme=scheme))
-    plain = build_plan(cfg, "athena")
-    shaped = with_shape(plain, for_scheme(scheme))
+    plain = build_plan(cfg, sql_target(cfg.athena, None))
+    shaped = build_plan(cfg, sql_target(cfg.athena, for_scheme(scheme)))
     for a, b in zip(plain.queries, shaped.queries):
         assert (a.sql, a.params, a.display) == (b.sql, b.params, b.display)
 
@@ -126,10 +126,10 @@ def test_our_ddl_shapes_render_the_sql_of_the_goldens(scheme: str) -> None:
 def test_backfill_chunks_carry_the_shape() -> None:
     shape = from_glue(table_input("dt_projection"), "cloudtrail")
     cfg = replace(_config(), range=DateRange(date(2026, 9, 20), date(2026, 10, 10)))
-    units = plan_units(cfg, "athena", shape=shape)
+    units = build_plan(cfg, sql_target(cfg.athena, shape)).queries
     assert len({u.chunk.label for u in units}) == 2
     for u in units:
-        lo, hi = partition_bounds(u.query.display, "dt")[0]
+        lo, hi = partition_bounds(u.display, "dt")[0]
         assert (lo, hi) == (f"{u.folders[0]:%Y-%m-%d}", f"{u.folders[1]:%Y-%m-%d}")
 
 
@@ -138,7 +138,8 @@ def test_unsortable_format_is_bound_by_every_day() -> None:
     ti["Parameters"]["projection.dt.format"] = "dd-MM-yyyy"
     shape = from_glue(ti, "cloudtrail")
     assert shape.date is not None and not shape.date.sortable
-    q = with_shape(build_plan(_config(), "athena"), shape).queries[0]
+    cfg = _config()
+    q = build_plan(cfg, sql_target(cfg.athena, shape)).queries[0]
     assert "dt IN ('01-10-2026', '02-10-2026'," in q.display and "'11-10-2026')" in q.display
     assert not partition_bounds(q.display, "dt")
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from auditor.athena.runner import make_client
 from auditor.audit import run_audit
+from auditor.aws import make_client
 from auditor.engines.athena import AthenaEngine
 from tests.athena.tables import DATABASE, create_in_glue
 from tests.engines.athena_support import FakeAthena, config
@@ -35,7 +35,7 @@ def test_report_names_missing_fields_and_the_table_partitions(aws: Any) -> None:
     table = create_in_glue(aws, "console_unpartitioned")
     fake = FakeAthena(make_client("athena"))
     cfg = config(date(2026, 10, 1), date(2026, 10, 3), database=DATABASE, table=table)
-    report = run_audit(cfg, AthenaEngine(athena_client=fake, progress=False))
+    report = run_audit(cfg, AthenaEngine(cfg.athena, athena_client=fake, progress=False))
     notes = report.coverage.notes
     assert any("no partitions: every query reads the whole table LOCATION" in n for n in notes)
     assert any(n.startswith("useridentity.onbehalfof.userid missing from the table: IAM "

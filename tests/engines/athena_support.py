@@ -7,11 +7,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from auditor.config import AthenaSettings, AuditConfig, DateRange
+from auditor.model import Report
+from auditor.plan import PlannedQuery
+
+if TYPE_CHECKING:
+    from auditor.athena.tableshape import TableShape
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -167,6 +172,23 @@ class FakeAthena:
 
     def count(self, op: str) -> int:
         return sum(1 for name, _ in self.calls if name == op)
+
+
+def athena_audit(cfg: AuditConfig, client: Any, progress: bool = False) -> Report:
+    """run_audit on an Athena engine built from cfg's Athena settings, on `client` (the
+    table's shape from (moto's) Glue, unless given)."""
+    from auditor.audit import run_audit
+    from auditor.engines.athena import AthenaEngine
+
+    return run_audit(cfg, AthenaEngine(cfg.athena, athena_client=client, progress=progress))
+
+
+def planned(cfg: AuditConfig, shape: TableShape | None = None) -> list[PlannedQuery]:
+    """Every statement the Athena engine would run for cfg on a table of that shape."""
+    from auditor.engines.athena import sql_target
+    from auditor.plan import build_plan
+
+    return list(build_plan(cfg, sql_target(cfg.athena, shape)).queries)
 
 
 def ddl_table_input(scheme: str = "timestamp", name: str = "cloudtrail_logs") -> dict[str, Any]:

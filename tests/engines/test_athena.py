@@ -14,10 +14,12 @@ from athena_support import (
     MAIN_COLUMNS,
     NOW,
     FakeAthena,
+    athena_audit,
     backend,
     config,
     denied_row,
     glue_table,
+    planned,
     seed,
 )
 
@@ -27,11 +29,9 @@ from auditor.athena.runner import (
     AthenaQueryFailed,
     AthenaRunner,
     RetryPolicy,
-    make_client,
 )
-from auditor.audit import run_audit
+from auditor.aws import make_client
 from auditor.config import AthenaSettings
-from auditor.engines.athena import AthenaEngine
 from auditor.errors import BudgetError, QueryFailed
 
 
@@ -238,7 +238,7 @@ def test_unreachable_endpoint_is_one_clear_error_not_a_crash(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
     client = make_client("athena", max_attempts=1)
-    with pytest.raises(AthenaApiError, match="start_query_execution failed: EndpointConnection"):
+    with pytest.raises(AthenaApiError, match="start_query_execution: failed: EndpointConnection"):
         runner(client).run("q", "SELECT 1")
 
 
@@ -260,7 +260,7 @@ def test_report_provenance_carries_ids_bytes_and_cost(athena: Any) -> None:
     fake = FakeAthena(athena, scanned=200 * 1024**2, engine_ms=1500)
     seed([denied_row("e1", "2026-10-02T10:00:00Z"), denied_row("e2", "2026-10-05T10:00:00Z")])
     cfg = config(*OCT, concurrency=1)  # queued results go to executions in start order
-    report = run_audit(cfg, AthenaEngine(athena_client=fake, progress=False))
+    report = athena_audit(cfg, fake)
     assert report.engine == "athena"
     assert report.totals.attempts == 2 and len(report.findings) == 1
     main = [q for q in report.provenance.queries if q.name == "denied_policy_changes"]
@@ -282,14 +282,14 @@ def test_single_range_failure_is_exit_3(athena: Any) -> None:
     fake = FakeAthena(athena)
     fake.on_start = lambda qid, kw: fake.fail.__setitem__(qid, ("FAILED", "HIVE_BAD_DATA", False))
     with pytest.raises(QueryFailed, match="HIVE_BAD_DATA") as info:
-        run_audit(config(*OCT), AthenaEngine(athena_client=fake, progress=False))
+        athena_audit(config(*OCT), fake)
     assert info.value.exit_code == 3
 
 
 def test_no_trail_means_unknown_estimate_and_budget_refuses(athena: Any) -> None:
     fake = FakeAthena(athena)
     with pytest.raises(BudgetError, match="--trail"):
-        run_audit(config(*OCT, max_scan_gb=10), AthenaEngine(athena_client=fake, progress=False))
+        athena_audit(config(*OCT, max_scan_gb=10), fake)
     assert fake.count("start_query_execution") == 0
 
 
@@ -303,7 +303,7 @@ def test_budget_refuses_before_any_query(athena: Any, tmp_path: Path) -> None:
     fake = FakeAthena(athena)
     cfg = config(*OCT, trail=str(trail), max_scan_gb=1e-7)
     with pytest.raises(BudgetError) as info:
-        run_audit(cfg, AthenaEngine(athena_client=fake, progress=False))
+        athena_audit(cfg, fake)
     assert "estimated" in str(info.value) and "--max-scan-gb 1e-07" in str(info.value)
     assert info.value.exit_code == 2
     assert fake.count("start_query_execution") == 0
@@ -329,7 +329,6 @@ def test_interrupt_stops_the_running_query(athena: Any) -> None:
 
 
 def test_estimate_sums_only_in_range_folders_of_the_selected_accounts(tmp_path: Path) -> None:
-    from auditor.athena.backfill import plan_units
     from auditor.athena.cost import ListerSizer, estimate
     from auditor.sources.local import LocalLister
 
@@ -342,7 +341,7 @@ def test_estimate_sums_only_in_range_folders_of_the_selected_accounts(tmp_path: 
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(b"\0" * n)
     cfg = replace(config(*OCT), accounts=("111122223333",), lookahead_days=0)
-    units = plan_units(cfg)
+    units = planned(cfg)
     spans = {u.key: u.folders for u in units}
     lister = LocalLister(str(root))
     est = estimate(lister, ListerSizer(lister), str(root), spans, ("111122223333",))

@@ -12,27 +12,28 @@ from typing import Any
 
 import orjson
 import pytest
-from athena_support import NOW, FakeAthena, answer, config, denied_row, glue_table, query_name
+from athena_support import (
+    NOW,
+    FakeAthena,
+    answer,
+    athena_audit,
+    config,
+    denied_row,
+    glue_table,
+    planned,
+    query_name,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.aggregate import build_report
-from auditor.athena.backfill import (
-    StateStore,
-    chunks_at,
-    merge,
-    merge_kind,
-    month_chunks,
-    plan_units,
-    split_range,
-)
-from auditor.athena.runner import make_client
-from auditor.audit import run_audit
+from auditor.athena.backfill import StateStore, merge
+from auditor.aws import make_client
 from auditor.config import AuditConfig, DateRange
-from auditor.engines.athena import AthenaEngine
 from auditor.engines.base import EngineResult
+from auditor.engines.local import TARGET
 from auditor.errors import ConfigError, QueryFailed
-from auditor.plan import build_plan
+from auditor.plan import MergeRule, build_plan, chunks_at, month_chunks, split_range
 from auditor.sqlgen import load_specs, query_specs
 
 # -- chunks --------------------------------------------------------------------------------
@@ -63,7 +64,7 @@ def test_split_range_covers_the_range_exactly(first: date, days: int, cuts: list
 
 
 def test_every_shipped_query_has_a_merge_kind() -> None:
-    kinds = {spec.name: merge_kind(spec) for spec in query_specs()}
+    kinds = {spec.name: str(MergeRule.parse(spec.chunk_merge)) for spec in query_specs()}
     assert kinds == {"denied_policy_changes": "rows", "later_success": "rows",
                      "other_denials": "sum:denials"}
 
@@ -72,7 +73,7 @@ def test_an_undeclared_merge_kind_is_whole_and_a_bad_one_is_refused(tmp_path: Pa
     (tmp_path / "q.sql").write_text("SELECT 1")
     (tmp_path / "queries.toml").write_text('[[query]]\nname = "q"\ntemplate = "q.sql"\n')
     (spec,) = load_specs(tmp_path)
-    assert merge_kind(spec) == "whole"  # never split: always right
+    assert str(MergeRule.parse(spec.chunk_merge)) == "whole"  # never split: always right
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "q.sql").write_text("SELECT 1")
@@ -84,13 +85,13 @@ def test_an_undeclared_merge_kind_is_whole_and_a_bad_one_is_refused(tmp_path: Pa
 
 def test_a_backfill_plan_has_one_statement_per_query_and_month() -> None:
     cfg = config(date(2026, 8, 20), date(2026, 10, 31))
-    units = plan_units(cfg)
-    split = [u for u in units if merge_kind(u.query.spec) != "whole"]
-    assert len(split) == 3 * len({u.query.name for u in split})
-    main = [u for u in units if u.query.name == "denied_policy_changes"]
-    assert [u.query.chunk for u in main] == ["2026-08", "2026-09", "2026-10"]
-    assert main[0].query.params[:2] == ("2026/08/20", "2026/09/01")  # folder bounds
-    assert main[-1].query.params[:2] == ("2026/10/01", "2026/11/01")
+    units = planned(cfg)
+    split = [u for u in units if u.merge.kind != "whole"]
+    assert len(split) == 3 * len({u.name for u in split})
+    main = [u for u in units if u.name == "denied_policy_changes"]
+    assert [u.record_chunk for u in main] == ["2026-08", "2026-09", "2026-10"]
+    assert main[0].params[:2] == ("2026/08/20", "2026/09/01")  # folder bounds
+    assert main[-1].params[:2] == ("2026/10/01", "2026/11/01")
 
 
 # -- merging equals one query over the whole range (DuckDB over synthetic rows) -------------
@@ -147,7 +148,7 @@ def cloudtrail_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """DuckDB with the local engine's `cloudtrail` table over the synthetic events."""
     import duckdb
 
-    from auditor.plan import LOCAL_TABLE
+    from auditor.engines.local import LOCAL_TABLE
     from auditor.table import duckdb_columns, shape_record
 
     path = tmp_path_factory.mktemp("chunks") / "rows.ndjson"
@@ -186,11 +187,11 @@ def test_merged_chunks_equal_one_query_over_the_whole_range(
     last = min(LAST, first + timedelta(days=days))
     cfg = AuditConfig(range=DateRange(first, last), engine="local", lookahead_days=lookahead,
                       now=NOW)
-    whole_plan = build_plan(cfg, "duckdb")
+    whole_plan = build_plan(cfg, TARGET)
     whole = {q.name: _run(cloudtrail_db, q.sql, q.params) for q in whole_plan.queries}
 
-    units = plan_units(cfg, "duckdb", chunks_at(cfg.range, cuts))
-    done = {u.key: (_run(cloudtrail_db, u.query.sql, u.query.params), None) for u in units}
+    units = list(build_plan(cfg, TARGET, chunks_at(cfg.range, cuts)).queries)
+    done = {u.key: (_run(cloudtrail_db, u.sql, u.params), None) for u in units}
     rows, _ = merge(units, done)  # type: ignore[arg-type]
 
     assert rows == whole
@@ -202,11 +203,11 @@ def test_merged_chunks_equal_one_query_over_the_whole_range(
 
 def test_monthly_chunks_merge_to_the_whole_range_answer(cloudtrail_db: Any) -> None:
     cfg = AuditConfig(range=DateRange(FIRST, LAST), engine="local", now=NOW)
-    plan = build_plan(cfg, "duckdb")
+    plan = build_plan(cfg, TARGET)
     whole = {q.name: _run(cloudtrail_db, q.sql, q.params) for q in plan.queries}
-    units = plan_units(cfg, "duckdb")
+    units = list(build_plan(cfg, replace(TARGET, monthly=True)).queries)
     assert len({u.chunk.label for u in units}) == 3
-    done = {u.key: (_run(cloudtrail_db, u.query.sql, u.query.params), None) for u in units}
+    done = {u.key: (_run(cloudtrail_db, u.sql, u.params), None) for u in units}
     rows, _ = merge(units, done)  # type: ignore[arg-type]
     assert rows == whole and len(whole["denied_policy_changes"]) > 50
 
@@ -252,7 +253,7 @@ def test_failed_chunk_is_named_and_resume_reruns_only_it(athena: Any, tmp_path: 
     _by_month(fake, failing={"2026-09"})
     # September's rule query failed with the rest of its chunk: no report reads as clean.
     with pytest.raises(QueryFailed, match="HIVE_CURSOR_ERROR in 2026-09") as info:
-        run_audit(cfg, AthenaEngine(athena_client=fake, progress=False))
+        athena_audit(cfg, fake)
     assert info.value.exit_code == 3 and "--resume" in str(info.value)
 
     n_queries = len(query_specs())
@@ -262,8 +263,7 @@ def test_failed_chunk_is_named_and_resume_reruns_only_it(athena: Any, tmp_path: 
 
     fake2 = FakeAthena(athena, scanned=64 * 1024**2)
     _by_month(fake2)
-    resumed = run_audit(replace(cfg, athena=replace(cfg.athena, resume=True)),
-                        AthenaEngine(athena_client=fake2, progress=False))
+    resumed = athena_audit(replace(cfg, athena=replace(cfg.athena, resume=True)), fake2)
     assert fake2.count("start_query_execution") == n_queries  # only September's
     assert all(kw["ExecutionParameters"][0] == "'2026/09/01'" for kw in fake2.started)
     assert resumed.coverage.complete
@@ -273,8 +273,7 @@ def test_failed_chunk_is_named_and_resume_reruns_only_it(athena: Any, tmp_path: 
 
     # A third run with --resume has nothing left to do.
     fake3 = FakeAthena(athena)
-    again = run_audit(replace(cfg, athena=replace(cfg.athena, resume=True)),
-                      AthenaEngine(athena_client=fake3, progress=False))
+    again = athena_audit(replace(cfg, athena=replace(cfg.athena, resume=True)), fake3)
     assert fake3.count("start_query_execution") == 0
     assert again.events == resumed.events
 
@@ -284,7 +283,7 @@ def test_without_resume_everything_reruns(athena: Any, tmp_path: Path) -> None:
     for _ in range(2):
         fake = FakeAthena(athena)
         _by_month(fake)
-        run_audit(cfg, AthenaEngine(athena_client=fake, progress=False))
+        athena_audit(cfg, fake)
         assert fake.count("start_query_execution") == 2 * len(query_specs())
 
 
@@ -292,8 +291,7 @@ def test_all_chunks_failing_is_exit_3(athena: Any, tmp_path: Path) -> None:
     fake = FakeAthena(athena)
     _by_month(fake, failing={"2026-09", "2026-10"})
     with pytest.raises(QueryFailed, match="HIVE_CURSOR_ERROR") as info:
-        run_audit(config(date(2026, 9, 1), date(2026, 10, 31)),
-                  AthenaEngine(athena_client=fake, progress=False))
+        athena_audit(config(date(2026, 9, 1), date(2026, 10, 31)), fake)
     assert info.value.exit_code == 3
     assert f"{2 * len(query_specs())} of {2 * len(query_specs())} queries failed" in str(info.value)
 
@@ -302,21 +300,20 @@ def test_default_state_folder_and_changed_sql_is_not_reused(athena: Any, tmp_pat
     cfg = config(date(2026, 10, 1), date(2026, 10, 31))
     fake = FakeAthena(athena)
     _by_month(fake)
-    run_audit(cfg, AthenaEngine(athena_client=fake, progress=False))
+    athena_audit(cfg, fake)
     folders = list((tmp_path / ".auditor-state").iterdir())
     assert len(folders) == 1 and len(list(folders[0].iterdir())) == len(query_specs())
-    units = plan_units(cfg)
+    units = planned(cfg)
     store = StateStore(folders[0])
     assert store.load(units[0]) is not None
-    other = plan_units(replace(cfg, accounts=("111122223333",)))
+    other = planned(replace(cfg, accounts=("111122223333",)))
     assert StateStore(folders[0]).load(other[0]) is None  # different SQL: run again
 
 
 def test_progress_bar_reports_chunks_bytes_and_cost(athena: Any, capsys: Any) -> None:
     fake = FakeAthena(athena, scanned=3 * 1024**3)
     _by_month(fake)
-    run_audit(config(date(2026, 9, 1), date(2026, 10, 31)),
-              AthenaEngine(athena_client=fake, progress=True))
+    athena_audit(config(date(2026, 9, 1), date(2026, 10, 31)), fake, progress=True)
     err = capsys.readouterr().err
     assert "2/2" in err and "GiB scanned" in err and "$" in err
 
@@ -327,8 +324,7 @@ def test_unwritable_state_folder_warns_and_the_audit_goes_on(athena: Any, tmp_pa
     blocker.write_text("not a folder")
     fake = FakeAthena(athena)
     _by_month(fake)
-    report = run_audit(config(date(2026, 10, 1), date(2026, 10, 31), state_dir=blocker),
-                       AthenaEngine(athena_client=fake, progress=False))
+    report = athena_audit(config(date(2026, 10, 1), date(2026, 10, 31), state_dir=blocker), fake)
     assert [e.event_id for e in report.events] == ["e-2026-10"] and report.coverage.complete
     err = capsys.readouterr().err
     assert "warning: --state-dir" in err and "--resume will redo" in err

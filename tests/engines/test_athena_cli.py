@@ -104,7 +104,7 @@ def _audit(*extra: str, out: Path) -> Any:
 def test_end_to_end_report_from_seeded_rows(trail: str, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     import auditor.engines.athena as engine_mod
-    from auditor.athena.runner import make_client
+    from auditor.aws import make_client
 
     # moto reports 0 bytes scanned, which is not a clean audit: add statistics
     monkeypatch.setattr(engine_mod, "make_client", lambda service="athena", **kw: (
@@ -199,7 +199,7 @@ def test_failed_chunk_is_exit_0_or_4_with_strict(env: str, tmp_path: Path,
     fakes: list[FakeAthena] = []
 
     def client(service: str = "athena", **kw: Any) -> Any:
-        from auditor.athena.runner import make_client
+        from auditor.aws import make_client
 
         fake = FakeAthena(make_client(service, **kw))
 
@@ -235,7 +235,7 @@ def test_every_chunk_failing_is_exit_3_naming_the_query(env: str, tmp_path: Path
     import auditor.engines.athena as engine_mod
 
     def client(service: str = "athena", **kw: Any) -> Any:
-        from auditor.athena.runner import make_client
+        from auditor.aws import make_client
 
         fake = FakeAthena(make_client(service, **kw))
         fake.on_start = lambda qid, call: fake.fail.__setitem__(
@@ -254,7 +254,7 @@ def test_one_failed_rule_chunk_is_exit_3_one_inert_line_and_no_report(
     import auditor.engines.athena as engine_mod
 
     def client(service: str = "athena", **kw: Any) -> Any:
-        from auditor.athena.runner import make_client
+        from auditor.aws import make_client
 
         fake = FakeAthena(make_client(service, **kw))
 

@@ -13,16 +13,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from athena_support import FakeAthena, answer, config, denied_row, glue_table, query_name
+from athena_support import (
+    FakeAthena,
+    answer,
+    athena_audit,
+    config,
+    denied_row,
+    glue_table,
+    planned,
+    query_name,
+)
 from botocore.exceptions import ClientError
 
-from auditor.athena.backfill import plan_units
-from auditor.athena.runner import AthenaQueryFailed, AthenaRunner, make_client
+from auditor.athena.runner import AthenaQueryFailed, AthenaRunner
 from auditor.athena.tableshape import for_scheme, from_glue
-from auditor.audit import run_audit
+from auditor.aws import make_client
 from auditor.config import AthenaSettings
 from auditor.engines.athena import AthenaEngine
 from auditor.errors import QueryFailed
+from auditor.plan import build_plan
 from auditor.render import html, json_report, markdown
 from auditor.sqlgen import query_specs
 from tests.athena.tables import NAMES as CORPUS
@@ -65,10 +74,6 @@ def _answer(fake: FakeAthena, fail: dict[tuple[str, str], str] | None = None) ->
     fake.on_start = on_start
 
 
-def _engine(fake: FakeAthena) -> AthenaEngine:
-    return AthenaEngine(athena_client=fake, progress=False)
-
-
 # -- 1. the rule's own query failing is a failed audit --------------------------------
 
 
@@ -79,7 +84,7 @@ def test_failed_rule_chunk_among_successes_is_exit_3_and_resume_redoes_it(
     fake = FakeAthena(athena, scanned=MB)
     _answer(fake, {("2026-09", "denied_policy_changes"): "HIVE_CURSOR_ERROR: bad file"})
     with pytest.raises(QueryFailed) as info:
-        run_audit(cfg, _engine(fake))
+        athena_audit(cfg, fake)
     msg = str(info.value)
     assert info.value.exit_code == 3
     assert "denied_policy_changes" in msg and "2026-09" in msg and "HIVE_CURSOR_ERROR" in msg
@@ -90,7 +95,7 @@ def test_failed_rule_chunk_among_successes_is_exit_3_and_resume_redoes_it(
 
     fake2 = FakeAthena(athena, scanned=MB)
     _answer(fake2)
-    report = run_audit(replace(cfg, athena=replace(cfg.athena, resume=True)), _engine(fake2))
+    report = athena_audit(replace(cfg, athena=replace(cfg.athena, resume=True)), fake2)
     assert [query_name(kw) for kw in fake2.started] == ["denied_policy_changes"]
     assert [e.event_id for e in report.events] == ["e-2026-09", "e-2026-10"]
     assert report.coverage.complete
@@ -99,7 +104,7 @@ def test_failed_rule_chunk_among_successes_is_exit_3_and_resume_redoes_it(
 def test_failed_enrichment_chunk_is_incomplete_not_exit_3(athena: Any, tmp_path: Path) -> None:
     fake = FakeAthena(athena, scanned=MB)
     _answer(fake, {("2026-09", "other_denials"): "HIVE_BAD_DATA"})
-    report = run_audit(config(*SEP_OCT, state_dir=tmp_path / "s"), _engine(fake))
+    report = athena_audit(config(*SEP_OCT, state_dir=tmp_path / "s"), fake)
     assert not report.coverage.complete
     (f,) = report.coverage.failed_queries
     assert (f.query, f.chunk, f.state) == ("other_denials", "2026-09", "FAILED")
@@ -112,7 +117,7 @@ def test_failed_enrichment_chunk_is_incomplete_not_exit_3(athena: Any, tmp_path:
 def test_failed_later_success_renders_as_failed_in_the_guide(athena: Any) -> None:
     fake = FakeAthena(athena, scanned=MB)
     _answer(fake, {("2026-10", "later_success"): "HIVE_BAD_DATA"})
-    report = run_audit(config(*OCT), _engine(fake))
+    report = athena_audit(config(*OCT), fake)
     # The guide reads the typed failure itself, not only the FAILED row in provenance.
     only_ok = replace(report, provenance=replace(report.provenance, queries=tuple(
         q for q in report.provenance.queries if q.state == "SUCCEEDED")))
@@ -167,7 +172,7 @@ def test_edited_saved_chunk_is_rerun_and_the_report_says_what_came_from_saved_st
     cfg = config(*SEP_OCT, state_dir=tmp_path / "state")
     fake = FakeAthena(athena, scanned=MB)
     _answer(fake)
-    run_audit(cfg, _engine(fake))
+    athena_audit(cfg, fake)
     (path,) = (tmp_path / "state").glob("2026-09__denied_policy_changes.json")
     data = json.loads(path.read_text())
     data["rows"].append(dict(data["rows"][0], event_id="forged"))
@@ -175,7 +180,7 @@ def test_edited_saved_chunk_is_rerun_and_the_report_says_what_came_from_saved_st
 
     fake2 = FakeAthena(athena, scanned=MB)
     _answer(fake2)
-    report = run_audit(replace(cfg, athena=replace(cfg.athena, resume=True)), _engine(fake2))
+    report = athena_audit(replace(cfg, athena=replace(cfg.athena, resume=True)), fake2)
     assert [query_name(kw) for kw in fake2.started] == ["denied_policy_changes"]
     assert [e.event_id for e in report.events] == ["e-2026-09", "e-2026-10"]
     assert report.coverage.complete  # rerun: a note, not a shortfall
@@ -195,13 +200,13 @@ def test_saved_chunk_that_does_not_verify_and_cannot_be_rerun_is_a_shortfall(
     cfg = config(*SEP_OCT, state_dir=tmp_path / "state")
     fake = FakeAthena(athena, scanned=MB)
     _answer(fake)
-    run_audit(cfg, _engine(fake))
+    athena_audit(cfg, fake)
     (path,) = (tmp_path / "state").glob("2026-09__other_denials.json")
     path.write_text(path.read_text()[:-20])  # truncated
 
     fake2 = FakeAthena(athena, scanned=MB)
     _answer(fake2, {("2026-09", "other_denials"): "HIVE_BAD_DATA"})
-    report = run_audit(replace(cfg, athena=replace(cfg.athena, resume=True)), _engine(fake2))
+    report = athena_audit(replace(cfg, athena=replace(cfg.athena, resume=True)), fake2)
     kinds = [s for s in report.coverage.shortfalls if s.kind == "saved-state"]
     assert len(kinds) == 1 and "2026-09__other_denials.json" in kinds[0].detail
 
@@ -212,7 +217,7 @@ def test_saved_chunk_that_does_not_verify_and_cannot_be_rerun_is_a_shortfall(
 def test_zero_bytes_scanned_is_a_nothing_read_shortfall(athena: Any) -> None:
     fake = FakeAthena(athena, scanned=0)
     _answer(fake)
-    report = run_audit(config(*OCT), _engine(fake))
+    report = athena_audit(config(*OCT), fake)
     (s,) = [s for s in report.coverage.shortfalls if s.kind == "nothing-read"]
     assert "scanned 0 bytes for 2026-10-01..2026-10-31" in s.detail
     assert "LOCATION" in s.detail
@@ -235,7 +240,7 @@ def test_rule_query_scanning_nothing_is_a_nothing_read_shortfall(athena: Any) ->
             fake.main.add(qid)  # type: ignore[attr-defined]
 
     fake.on_start = on_start
-    report = run_audit(config(*OCT), _engine(fake))
+    report = athena_audit(config(*OCT), fake)
     assert [s.kind for s in report.coverage.shortfalls] == ["nothing-read"]
 
 
@@ -246,7 +251,7 @@ def test_hostile_failure_reason_prints_one_inert_line(athena: Any) -> None:
     fake = FakeAthena(athena, scanned=MB)
     _answer(fake, {("2026-10", "denied_policy_changes"): "boom\x1b[2J\u202eevil\nsecond line"})
     with pytest.raises(QueryFailed) as info:
-        run_audit(config(*OCT), _engine(fake))
+        athena_audit(config(*OCT), fake)
     msg = str(info.value)
     assert "\x1b" not in msg and "\u202e" not in msg and "\n" not in msg
     assert "\\u001b[2J" in msg and "\\u202e" in msg
@@ -257,7 +262,7 @@ def test_terminal_summary_shows_failed_queries_inert(athena: Any) -> None:
 
     fake = FakeAthena(athena, scanned=MB)
     _answer(fake, {("2026-10", "other_denials"): "bad\x1b[31m\u202eend"})
-    text = summary(run_audit(config(*OCT), _engine(fake)), [])
+    text = summary(athena_audit(config(*OCT), fake), [])
     assert "other_denials" in text and "\\u001b[31m" in text
     assert "\x1b" not in text and "\u202e" not in text
 
@@ -283,8 +288,8 @@ def test_estimate_prunes_what_the_sql_prunes(tmp_path: Path, scheme: str, expect
     cfg = replace(config(*OCT, trail=str(tmp_path / "trail"), partition_scheme=scheme),
                   accounts=("111122223333",), regions=("us-east-1",), lookahead_days=0)
     shape = for_scheme(scheme)
-    engine = AthenaEngine(progress=False, shape=shape)
-    est = engine._estimate(cfg, plan_units(cfg, shape=shape), shape)
+    engine = AthenaEngine(cfg.athena, progress=False, shape=shape)
+    est = engine._estimate(build_plan(cfg, engine.target), planned(cfg, shape), shape)
     assert set(est.per_unit.values()) == {expected}
 
 
@@ -293,10 +298,11 @@ def test_unpartitioned_table_is_estimated_as_its_whole_location(tmp_path: Path) 
     _trail(tmp_path / "trail")
     shape = replace(for_scheme("timestamp"), partitions=(), date=None)
     cfg = replace(config(*OCT, trail=str(tmp_path / "trail")), lookahead_days=0)
-    est = AthenaEngine(progress=False, shape=shape)._estimate(
-        cfg, plan_units(cfg, shape=shape), shape)
+    engine = AthenaEngine(cfg.athena, progress=False, shape=shape)
+    est = engine._estimate(build_plan(cfg, engine.target), planned(cfg, shape), shape)
     whole = sum(f.stat().st_size for f in (tmp_path / "trail").rglob("*") if f.is_file())
     assert set(est.per_unit.values()) == {whole}
+
 
 
 @pytest.mark.parametrize("name", CORPUS)
@@ -304,8 +310,8 @@ def test_partition_pruning_matches_the_sql(name: str) -> None:
     """What the estimate shrinks with (shape.prunes) is what the SQL binds."""
     shape = from_glue(table_input(name), "cloudtrail")
     cfg = replace(config(*OCT), accounts=("111122223333",), regions=("us-east-1",))
-    for u in plan_units(cfg, shape=shape):
-        where = u.query.sql.split("WHERE", 1)[1].split("from_iso8601")[0]
+    for u in planned(cfg, shape):
+        where = u.sql.split("WHERE", 1)[1].split("from_iso8601")[0]
         for key in ("account", "region"):
             part = getattr(shape, key)
             bound = part is not None and f"{part.sql} IN" in where
@@ -317,8 +323,8 @@ def test_partition_pruning_matches_the_sql(name: str) -> None:
 
 def test_units_carry_their_folder_span() -> None:
     cfg = config(date(2026, 9, 20), date(2026, 10, 31))
-    units = plan_units(cfg)
-    spans = {(u.chunk.label, u.query.name): u.folders for u in units}
+    units = planned(cfg)
+    spans = {(u.chunk.label, u.name): u.folders for u in units}
     assert spans[("2026-09", "denied_policy_changes")] == (date(2026, 9, 20), date(2026, 10, 1))
     assert spans[("2026-09", "later_success")] == (date(2026, 9, 20), date(2026, 10, 1))
     assert spans[("2026-10", "later_success")] == (date(2026, 10, 1), date(2026, 11, 8))
@@ -330,9 +336,9 @@ def test_planned_folder_span_is_what_the_sql_binds(scheme: str) -> None:
     import re
 
     cfg = config(date(2026, 8, 20), date(2026, 10, 31), partition_scheme=scheme)
-    for u in plan_units(cfg, shape=for_scheme(scheme)):
+    for u in planned(cfg, for_scheme(scheme)):
         days = []
-        for p in u.query.params:
+        for p in u.params:
             m = re.fullmatch(r"(\d{4})/(\d{2})/(\d{2})", p)
             if m:
                 days.append(date(*map(int, m.groups())))

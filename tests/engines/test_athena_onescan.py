@@ -14,18 +14,27 @@ from typing import Any
 import duckdb
 import orjson
 import pytest
-from athena_support import FakeAthena, answer, config, denied_row, glue_table, query_name
+from athena_support import (
+    FakeAthena,
+    answer,
+    athena_audit,
+    config,
+    denied_row,
+    glue_table,
+    planned,
+    query_name,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.athena import onescan
-from auditor.athena.backfill import plan_units
-from auditor.athena.runner import AthenaRunner, make_client
-from auditor.audit import run_audit
+from auditor.athena.runner import AthenaRunner
+from auditor.aws import make_client
 from auditor.config import AuditConfig, DateRange
 from auditor.engines.athena import AthenaEngine
+from auditor.engines.local import LOCAL_TABLE, TARGET
 from auditor.errors import QueryFailed
-from auditor.plan import LOCAL_TABLE
+from auditor.plan import build_plan
 from auditor.sqlgen import query_specs, quote_ident
 from auditor.table import duckdb_columns, shape_record
 
@@ -97,8 +106,7 @@ def answer_main(qid: str, kw: dict[str, Any]) -> None:
 def test_one_statement_reads_the_raw_table_and_three_read_the_candidates(athena: Any) -> None:
     fake = FakeAthena(athena, scanned=50 * 1024**2)
     ctas_like_athena(fake, answer_main)
-    report = run_audit(config(*OCT, output_location=RESULTS),
-                       AthenaEngine(athena_client=fake, progress=False))
+    report = athena_audit(config(*OCT, output_location=RESULTS), fake)
     raw = [kw for kw in fake.started if reads_raw(kw)]
     assert len(raw) == 1 and query_name(raw[0]) == "candidates"
     ctas = raw[0]["QueryString"]
@@ -134,7 +142,7 @@ def test_backfill_makes_one_candidate_table_per_chunk_and_resume_keeps_working(
             fake.fail[qid] = ("FAILED", "HIVE_CURSOR_ERROR", False)
 
     ctas_like_athena(fake, fail_september)
-    report = run_audit(cfg, AthenaEngine(athena_client=fake, progress=False))
+    report = athena_audit(cfg, fake)
     raw = [kw for kw in fake.started if reads_raw(kw)]
     assert len(raw) == 3  # one CTAS per month
     assert [kw["ExecutionParameters"][:2] for kw in raw] == [
@@ -145,8 +153,7 @@ def test_backfill_makes_one_candidate_table_per_chunk_and_resume_keeps_working(
 
     fake2 = FakeAthena(athena)
     ctas_like_athena(fake2)
-    resumed = run_audit(replace(cfg, athena=replace(cfg.athena, resume=True)),
-                        AthenaEngine(athena_client=fake2, progress=False))
+    resumed = athena_audit(replace(cfg, athena=replace(cfg.athena, resume=True)), fake2)
     # September again: its one read of the trail, then only the query that failed
     assert [query_name(kw) for kw in fake2.started] == ["candidates", "other_denials"]
     assert fake2.started[0]["ExecutionParameters"][:2] == ["'2026/09/01'", "'2026/10/01'"]
@@ -166,8 +173,7 @@ def test_failure_removes_the_temp_table_and_its_objects(athena: Any) -> None:
 
     ctas_like_athena(fake, fail_main)
     with pytest.raises(QueryFailed, match="HIVE_BAD_DATA"):
-        run_audit(config(*OCT, output_location=RESULTS),
-                  AthenaEngine(athena_client=fake, progress=False))
+        athena_audit(config(*OCT, output_location=RESULTS), fake)
     assert sum(map(reads_raw, fake.started)) == 1
     assert tmp_tables() == [] and tmp_objects() == []
 
@@ -184,8 +190,7 @@ def test_ctrl_c_removes_the_temp_table_and_its_objects(athena: Any) -> None:
 
     ctas_like_athena(fake, interrupt)
     with pytest.raises(KeyboardInterrupt):  # raised in a worker, re-raised by the engine
-        run_audit(config(*OCT, output_location=RESULTS, concurrency=1),
-                  AthenaEngine(athena_client=fake, progress=False))
+        athena_audit(config(*OCT, output_location=RESULTS, concurrency=1), fake)
     assert made and tmp_tables() == [] and tmp_objects() == []
 
 
@@ -197,8 +202,7 @@ def test_a_failed_ctas_falls_back_to_the_raw_table_and_says_so(athena: Any) -> N
             fake.fail[qid] = ("FAILED", "Insufficient permissions to execute the query", False)
 
     fake.on_start = fail_ctas
-    report = run_audit(config(*OCT, output_location=RESULTS),
-                       AthenaEngine(athena_client=fake, progress=False))
+    report = athena_audit(config(*OCT, output_location=RESULTS), fake)
     assert sum(map(reads_raw, fake.started)) == 1 + len(query_specs())
     assert any("candidate table failed" in n and "raw table" in n
                for n in report.coverage.notes)
@@ -208,7 +212,7 @@ def test_a_failed_ctas_falls_back_to_the_raw_table_and_says_so(athena: Any) -> N
 
 def test_without_a_results_location_each_query_reads_the_raw_table(athena: Any) -> None:
     fake = FakeAthena(athena)
-    report = run_audit(config(*OCT), AthenaEngine(athena_client=fake, progress=False))
+    report = athena_audit(config(*OCT), fake)
     assert sum(map(reads_raw, fake.started)) == len(query_specs())
     assert any(n.startswith("one scan not used: no query results location")
                for n in report.coverage.notes)
@@ -228,7 +232,7 @@ def test_leftovers_of_interrupted_runs_are_removed_by_prefix_and_age(athena: Any
     glue.create_table(DatabaseName="cloudtrail", TableInput={
         "Name": "auditor_tmp_outside", "StorageDescriptor": {"Location": "s3://trail/AWSLogs/"}})
     cfg = config(*OCT, output_location=RESULTS)
-    units = plan_units(cfg)
+    units = planned(cfg)
     # A clock 25 hours on: the tables Glue stamped just now, and both runs, are old.
     scan = onescan.OneScan(cfg.athena, units, None, glue=lambda: glue, s3=lambda: s3,
                            clock=lambda: now + timedelta(hours=25))
@@ -250,7 +254,7 @@ def test_a_recent_run_is_not_cleaned(athena: Any) -> None:
         "Name": f"{onescan.TMP_PREFIX}{run}_0",
         "StorageDescriptor": {"Location": f"{RESULTS}auditor-tmp/{run}/0/"}})
     cfg = config(*OCT, output_location=RESULTS)
-    scan = onescan.OneScan(cfg.athena, plan_units(cfg), None, glue=lambda: glue,
+    scan = onescan.OneScan(cfg.athena, planned(cfg), None, glue=lambda: glue,
                            s3=lambda: s3)
     scan.base = RESULTS
     assert scan.clean_leftovers() == []
@@ -259,7 +263,7 @@ def test_a_recent_run_is_not_cleaned(athena: Any) -> None:
 
 def test_without_the_table_shape_one_scan_is_off(athena: Any) -> None:
     cfg = config(*OCT, output_location=RESULTS)
-    scan = onescan.OneScan(cfg.athena, plan_units(cfg), None, glue=make_client,
+    scan = onescan.OneScan(cfg.athena, planned(cfg), None, glue=make_client,
                            s3=make_client)
     scan.resolve(AthenaRunner(FakeAthena(athena), cfg.athena))
     assert not scan.active and scan.disabled == "the table's shape is unknown"
@@ -310,7 +314,7 @@ def test_queries_over_the_candidate_table_equal_queries_over_the_raw_table(
             "account": "111122223333", "region": "us-east-1",
             "timestamp": f"{delivered + timedelta(minutes=10):%Y/%m/%d}", "_file": f"f{i}"})
     cfg = AuditConfig(range=RANGE, lookahead_days=7, now=T0 + timedelta(days=60))
-    units = plan_units(cfg, "duckdb")
+    units = list(build_plan(cfg, replace(TARGET, monthly=True)).queries)
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -318,14 +322,14 @@ def test_queries_over_the_candidate_table_equal_queries_over_the_raw_table(
         cols = [c[0] for c in con.execute(f"DESCRIBE {LOCAL_TABLE}").fetchall() if c[0] != "_file"]
         cand = onescan.render_candidates(units, "duckdb", "cand", None,
                                          [quote_ident(c) for c in cols],
-                                         onescan.candidate_conditions(u.query.spec
+                                         onescan.candidate_conditions(u.spec
                                                                       for u in units))
         con.execute(cand.sql, list(cand.params))
         for u in units:
-            want = con.execute(u.query.sql, list(u.query.params)).fetchall()
+            want = con.execute(u.sql, list(u.params)).fetchall()
             over = onescan.render_over(u, "duckdb", "cand")
             got = con.execute(over.sql, list(over.params)).fetchall()
-            assert sorted(map(repr, got)) == sorted(map(repr, want)), u.query.name
+            assert sorted(map(repr, got)) == sorted(map(repr, want)), u.name
     finally:
         con.close()
 
@@ -357,7 +361,6 @@ def test_the_raw_bytes_of_an_audit_are_its_partitions_read_once(athena: Any,
     Athena bills them for gzip'd JSON (every byte of each partition read): the one read
     per chunk is exactly the range's folders + the delivery day + the look-ahead days,
     where three direct queries would read them about three times."""
-    from auditor.plan import build_plan
     from auditor.synth import write_log
 
     trail = tmp_path / "trail"
@@ -369,8 +372,8 @@ def test_the_raw_bytes_of_an_audit_are_its_partitions_read_once(athena: Any,
         sizes[when] = (trail / path).stat().st_size
     cfg = config(date(2026, 10, 1), date(2026, 10, 15), trail=str(trail),
                  output_location=RESULTS)
-    engine = AthenaEngine(athena_client=FakeAthena(athena), progress=False)
-    prep = engine.prepare(cfg, build_plan(cfg, "athena"))
+    engine = AthenaEngine(cfg.athena, athena_client=FakeAthena(athena), progress=False)
+    prep = engine.prepare(build_plan(cfg, engine.target))
     in_range = sum(s for d, s in sizes.items() if d <= date(2026, 10, 16))  # + delivery day
     ahead = sum(s for d, s in sizes.items() if date(2026, 10, 16) < d <= date(2026, 10, 23))
     one = onescan.raw_bytes(prep.estimate, prep.units)

@@ -395,7 +395,7 @@ def test_files_past_the_range_serve_the_look_ahead_only(tmp_path: Path, audit) -
 def test_a_look_ahead_file_is_searched_for_look_ahead_needles_only(tmp_path: Path) -> None:
     from auditor.config import AuditConfig, DateRange
     from auditor.engines import prefilter
-    from auditor.engines.local import _scan_all, _tasks
+    from auditor.engines.local import TARGET, _scan_all, _tasks
     from auditor.plan import build_plan
     from auditor.sources.layout import LogFile
 
@@ -406,7 +406,7 @@ def test_a_look_ahead_file_is_searched_for_look_ahead_needles_only(tmp_path: Pat
               message="denied", event_id="other-denial"),
     ])
     plan = build_plan(AuditConfig(range=DateRange(date(2026, 10, 1), date(2026, 10, 3))),
-                      "duckdb")
+                      TARGET)
     f = LogFile(str(path), ACCT, REGION, date(2026, 10, 8), path.stat().st_size)
     (task,) = _tasks([f], plan.range.folder_days[-1])
     assert task.lookahead_only

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from auditor.config import AuditConfig, DateRange
 from auditor.engines import prefilter
-from auditor.engines.local import LocalEngine
-from auditor.plan import LOCAL_TABLE, build_plan
+from auditor.engines.hints import ScanHints
+from auditor.engines.local import LOCAL_TABLE, TARGET, LocalEngine
+from auditor.plan import build_plan
 from auditor.sqlgen import query_specs
 from auditor.synth import assumed_role, bedrock_policy_call, iam_user, log_key, root_user
 from auditor.table import duckdb_columns, raw_row_columns, raw_row_select, shape_record
@@ -60,7 +61,7 @@ def _partitions(path: Path) -> dict[str, str]:
 
 def oracle_rows(root: Path, config: AuditConfig) -> dict[str, list[tuple]]:
     """Load every record of every log file into an Athena-shaped table, run the plan."""
-    plan = build_plan(config, "duckdb")
+    plan = build_plan(config, TARGET)
     ndjson = root.parent / f"{root.name}-all.ndjson"
     with open(ndjson, "wb") as out:
         for path in sorted(root.rglob("*.json.gz")):
@@ -91,7 +92,7 @@ def normalise(rows: list[dict[str, Any]]) -> list[tuple]:
 
 
 def engine_rows(root: Path, config: AuditConfig) -> dict[str, list[tuple]]:
-    result = LocalEngine().execute(config, build_plan(config, "duckdb"))
+    result = LocalEngine(config.local).execute(build_plan(config, TARGET))
     return {name: normalise(rows) for name, rows in result.rows.items()}
 
 
@@ -258,8 +259,8 @@ def test_prefilter_never_changes_a_result_on_the_whole_corpus(
 
 def _scan(path: Path) -> prefilter.FileResult:
     config = config_for(path.parent)
-    plan = build_plan(config, "duckdb")
-    prefilter.init(prefilter.ScanSettings.from_plan(plan))
+    plan = build_plan(config, TARGET)
+    prefilter.init(prefilter.ScanSettings.from_plan(ScanHints.of(plan)))
     return prefilter.scan(prefilter.Task(str(path), ACCTS[0], REGIONS[0], "2026/10/10"))
 
 

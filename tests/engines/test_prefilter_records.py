@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 from auditor.config import AuditConfig, DateRange
 from auditor.engines import prefilter
+from auditor.engines.hints import ScanHints
+from auditor.engines.local import TARGET
 from auditor.plan import build_plan
 from auditor.synth import bedrock_policy_call, event, iam_user
 
@@ -30,8 +32,8 @@ def shipped_plan() -> None:
     from datetime import date
 
     plan = build_plan(AuditConfig(range=DateRange(date(2026, 10, 10), date(2026, 10, 10))),
-                      "duckdb")
-    prefilter.init(prefilter.ScanSettings.from_plan(plan))
+                      TARGET)
+    prefilter.init(prefilter.ScanSettings.from_plan(ScanHints.of(plan)))
 
 
 def scan_both(tmp_path: Path, body: bytes, monkeypatch: pytest.MonkeyPatch

@@ -234,7 +234,7 @@ def _flaky_client(monkeypatch: pytest.MonkeyPatch, failures: int, data: bytes) -
             return {"Body": StreamingBody(io.BytesIO(data), len(data))}
 
     monkeypatch.setattr(s3src, "_client", lambda: Client())
-    monkeypatch.setattr(s3src, "RETRY_BASE_S", 0.0)
+    monkeypatch.setattr(s3src, "READ_BACKOFF", s3src.Backoff(attempts=4, base_s=0.0))
     return calls
 
 
@@ -290,7 +290,7 @@ def test_access_denied_and_missing_credentials_are_one_line(
 ) -> None:
     from botocore.stub import Stubber
 
-    client = s3src.make_client()
+    client = s3src.new_client()
     with Stubber(client) as stub:
         stub.add_client_error("list_objects_v2", "AccessDenied", "Access Denied", 403)
         with pytest.raises(SourceError) as exc:

@@ -126,8 +126,8 @@ def test_s3_access_denied_on_a_sub_prefix_is_unlisted(
     denied = f"t/AWSLogs/{B}/CloudTrail/"
     real = s3src.make_client
 
-    def make_client() -> Any:
-        client = real()
+    def make_client(*args: Any, **kw: Any) -> Any:
+        client = real(*args, **kw)
 
         def deny(params: dict[str, Any], **_: Any) -> None:
             if params.get("Prefix") == denied:
