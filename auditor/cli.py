@@ -23,8 +23,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from auditor import __version__
+from auditor.config import relative_range
 from auditor.errors import AuditorError, ConfigError
-from auditor.render.terminal import summary
+from auditor.render.terminal import summary, summary_json
 from auditor.settings import load_config
 
 app = typer.Typer(
@@ -32,9 +33,17 @@ app = typer.Typer(
     help="Audit a CloudTrail trail for denied Amazon Bedrock resource-policy changes "
     "(Elastic rule 2e99477f) on Athena or an embedded DuckDB engine.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    # Rich help: options grouped in panels (Range, Scope, ...). Help text is plain (no
+    # markup in it: a literal "[" before a letter is written "\\[").
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Help panels.
+RANGE, SCOPE, LOCAL, ATHENA, REPORT, GATES = (
+    "Range", "Scope", "Local engine", "Athena", "Report", "Gates",
 )
 
 EXIT_FINDINGS = 1
@@ -60,57 +69,76 @@ def _root(
     _state["debug"] = debug
 
 
-# Options shared by audit and sql.
-From = Annotated[Optional[str], typer.Option("--from", help="First day, YYYY-MM-DD (UTC).")]
-To = Annotated[Optional[str], typer.Option("--to", help="Last day, inclusive, YYYY-MM-DD.")]
-Month = Annotated[Optional[str], typer.Option("--month", help="A whole month, YYYY-MM.")]
-Account = Annotated[
-    Optional[list[str]], typer.Option("--account", help="Only this account (repeatable).")
-]
-Region = Annotated[
-    Optional[list[str]], typer.Option("--region", help="Only this region (repeatable).")
-]
-EngineOpt = Annotated[
-    Optional[str], typer.Option("--engine", help="local (embedded DuckDB, default) or athena.")
-]
-ConfigOpt = Annotated[
-    Optional[Path],
-    typer.Option("--config", help="TOML settings file [default: $AUDITOR_CONFIG or "
-                 "~/.config/auditor/config.toml]."),
-]
-Database = Annotated[Optional[str], typer.Option("--database", help="Athena: Glue database.")]
-Table = Annotated[Optional[str], typer.Option("--table", help="Athena: CloudTrail table.")]
-Workgroup = Annotated[Optional[str], typer.Option("--workgroup", help="Athena: workgroup.")]
-OutputLocation = Annotated[
-    Optional[str],
-    typer.Option(
-        "--output-location", help="Athena: s3:// results location (else the workgroup's)."
-    ),
-]
-Scheme = Annotated[
-    Optional[str],
-    typer.Option(
-        "--partition-scheme",
-        help="Athena table partitions: auto (read the table from Glue, the default), or "
-        "check that it is timestamp (AWS's default), org (account/region/timestamp) or "
-        "manual (region/year/month/day).",
-    ),
-]
-Trail = Annotated[
-    Optional[str],
-    typer.Option("--trail", help="Athena: s3:// trail root, for the scan-cost estimate."),
-]
+# Options shared by audit, sql and check.
+From = Annotated[Optional[str], typer.Option(
+    "--from", metavar="YYYY-MM-DD", rich_help_panel=RANGE, help="First day (UTC).")]
+To = Annotated[Optional[str], typer.Option(
+    "--to", metavar="YYYY-MM-DD", rich_help_panel=RANGE, help="Last day, inclusive.")]
+Month = Annotated[Optional[str], typer.Option(
+    "--month", metavar="YYYY-MM|last", rich_help_panel=RANGE,
+    help="A whole month; last: the previous calendar month (UTC).")]
+Last = Annotated[Optional[str], typer.Option(
+    "--last", metavar="Nd", rich_help_panel=RANGE,
+    help="The N whole UTC days before today (today excluded): --last 7d.")]
+Account = Annotated[Optional[list[str]], typer.Option(
+    "--account", metavar="ACCOUNT_ID", rich_help_panel=SCOPE,
+    help="Only this account (repeatable).")]
+Region = Annotated[Optional[list[str]], typer.Option(
+    "--region", metavar="REGION", rich_help_panel=SCOPE, help="Only this region (repeatable).")]
+EngineOpt = Annotated[Optional[str], typer.Option(
+    "--engine", metavar="ENGINE", rich_help_panel=SCOPE,
+    help="local (embedded DuckDB, default) or athena.")]
+ConfigOpt = Annotated[Optional[Path], typer.Option(
+    "--config", metavar="PATH",
+    help="TOML settings file (default: $AUDITOR_CONFIG or ~/.config/auditor/config.toml); "
+    "relative paths in it are relative to its folder.")]
+Database = Annotated[Optional[str], typer.Option(
+    "--database", metavar="NAME", rich_help_panel=ATHENA, help="Glue database.")]
+Table = Annotated[Optional[str], typer.Option(
+    "--table", metavar="NAME", rich_help_panel=ATHENA, help="CloudTrail table.")]
+Workgroup = Annotated[Optional[str], typer.Option(
+    "--workgroup", metavar="NAME", rich_help_panel=ATHENA, help="Athena workgroup.")]
+OutputLocation = Annotated[Optional[str], typer.Option(
+    "--output-location", metavar="S3_URL", rich_help_panel=ATHENA,
+    help="s3:// results location (else the workgroup's).")]
+Scheme = Annotated[Optional[str], typer.Option(
+    "--partition-scheme", metavar="SCHEME", rich_help_panel=ATHENA,
+    help="Table partitions: auto (read the table from Glue, the default), or check that it "
+    "is timestamp (AWS's default), org (account/region/timestamp) or manual "
+    "(region/year/month/day).")]
+Trail = Annotated[Optional[str], typer.Option(
+    "--trail", metavar="S3_URL", rich_help_panel=ATHENA,
+    help="s3:// trail root, for the scan-cost estimate.")]
+Quiet = Annotated[bool, typer.Option(
+    "--quiet", "-q", rich_help_panel=REPORT,
+    help="No summary or progress on the terminal; errors are still printed.")]
+Json = Annotated[bool, typer.Option(
+    "--json", rich_help_panel=REPORT,
+    help="The summary as one JSON object on stdout, for scripts (no progress display).")]
 
 
-StoreOpt = Annotated[
-    Optional[Path],
-    typer.Option("--store", help="Local: events store folder; unchanged days are read from "
-                 "it, the others stored there (see `auditor store`)."),
-]
+StoreOpt = Annotated[Optional[Path], typer.Option(
+    "--store", metavar="PATH", rich_help_panel=LOCAL,
+    help="Events store folder; unchanged days are read from it, the others stored there "
+    "(see `auditor store`).")]
 
 
 def _command_line() -> str:
     return "auditor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _engine(cfg: Any, progress: bool) -> Any:
+    """The engine to run; None (the default one) unless its progress display is off
+    (--quiet, --json)."""
+    if progress:
+        return None
+    if cfg.engine == "athena":
+        from auditor.engines.athena import AthenaEngine
+
+        return AthenaEngine(cfg.athena, progress=False)
+    from auditor.engines.local import LocalEngine
+
+    return LocalEngine(cfg.local, progress=False)
 
 
 def _finish(report: Any, config: Any) -> int:
@@ -126,83 +154,76 @@ def _finish(report: Any, config: Any) -> int:
 @app.command()
 def audit(
     ctx: typer.Context,
-    source: Annotated[
-        Optional[str],
-        typer.Option("--source", help="Local engine: the trail root (folder or s3://bucket/prefix "
-                     "holding AWSLogs/)."),
-    ] = None,
     start: From = None,
     end: To = None,
     month: Month = None,
+    last: Last = None,
     engine: EngineOpt = None,
     account: Account = None,
     region: Region = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the reports.")] = Path("."),
-    formats: Annotated[
-        Optional[list[str]],
-        typer.Option("--format", help="json, md, html, csv (repeatable) [default: all]."),
-    ] = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 4 when coverage is incomplete.")
-    ] = False,
-    workers: Annotated[
-        Optional[int], typer.Option("--workers", help="Local: worker processes [default: cores].")
-    ] = None,
-    cache: Annotated[
-        Optional[Path], typer.Option("--cache", help="Local with s3:// source: keep files here.")
-    ] = None,
+    own_account: Annotated[Optional[list[str]], typer.Option(
+        "--own-account", metavar="ACCOUNT_ID", rich_help_panel=SCOPE,
+        help="An account of yours (repeatable): policies naming other accounts are flagged "
+        "external.")] = None,
+    exemptions: Annotated[Optional[Path], typer.Option(
+        "--exemptions", metavar="PATH", rich_help_panel=SCOPE,
+        help="TOML allowlist of expected attempts.")] = None,
+    lookahead_days: Annotated[Optional[int], typer.Option(
+        "--lookahead-days", metavar="N", rich_help_panel=SCOPE,
+        help="Days after the range to look for a later success (default: 7).")] = None,
+    source: Annotated[Optional[str], typer.Option(
+        "--source", metavar="PATH|S3_URL", rich_help_panel=LOCAL,
+        help="The trail root (folder or s3://bucket/prefix holding AWSLogs/).")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", metavar="N", rich_help_panel=LOCAL,
+        help="Worker processes (default: cores).")] = None,
+    cache: Annotated[Optional[Path], typer.Option(
+        "--cache", metavar="PATH", rich_help_panel=LOCAL,
+        help="With an s3:// source: keep files here.")] = None,
     store: StoreOpt = None,
-    config: ConfigOpt = None,
     database: Database = None,
     table: Table = None,
     workgroup: Workgroup = None,
     output_location: OutputLocation = None,
     partition_scheme: Scheme = None,
     trail: Trail = None,
-    query_timeout: Annotated[
-        Optional[float], typer.Option("--query-timeout", help="Athena: seconds per query [1800].")
-    ] = None,
-    max_scan_gb: Annotated[
-        Optional[float],
-        typer.Option(
-            "--max-scan-gb", help="Athena: refuse a plan estimated to scan more (exit 2)."
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool,
-        typer.Option("--dry-run", help="Athena: print the plan, SQL and estimate; run nothing."),
+    query_timeout: Annotated[Optional[float], typer.Option(
+        "--query-timeout", metavar="SECONDS", rich_help_panel=ATHENA,
+        help="Seconds per query (default: 1800).")] = None,
+    max_scan_gb: Annotated[Optional[float], typer.Option(
+        "--max-scan-gb", metavar="GB", rich_help_panel=ATHENA,
+        help="Refuse a plan estimated to scan more (exit 2).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", rich_help_panel=ATHENA, help="Print the plan, SQL and estimate; run nothing.")
     ] = False,
-    concurrency: Annotated[
-        Optional[int], typer.Option("--concurrency", help="Athena: monthly chunks at once [4].")
-    ] = None,
-    resume: Annotated[
-        bool, typer.Option("--resume", help="Athena backfill: redo only unfinished chunks.")
+    concurrency: Annotated[Optional[int], typer.Option(
+        "--concurrency", metavar="N", rich_help_panel=ATHENA,
+        help="Monthly chunks at once (default: 4).")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", rich_help_panel=ATHENA, help="Backfill: redo only unfinished chunks.")
     ] = False,
-    state_dir: Annotated[
-        Optional[Path], typer.Option("--state-dir", help="Athena backfill: chunk results folder.")
-    ] = None,
-    own_account: Annotated[
-        Optional[list[str]],
-        typer.Option("--own-account", help="An account of yours (repeatable): policies naming "
-                     "other accounts are flagged external."),
-    ] = None,
-    lookahead_days: Annotated[
-        Optional[int],
-        typer.Option(
-            "--lookahead-days", help="Days after the range to look for a later success [7]."
-        ),
-    ] = None,
-    min_attempts: Annotated[
-        Optional[int],
-        typer.Option("--min-attempts", help="Report principals with at least N attempts."),
-    ] = None,
-    fail_on: Annotated[
-        Optional[str],
-        typer.Option("--fail-on", help="Exit 1 if a finding at or above low|medium|high remains."),
-    ] = None,
-    exemptions: Annotated[
-        Optional[Path], typer.Option("--exemptions", help="TOML allowlist of expected attempts.")
-    ] = None,
+    state_dir: Annotated[Optional[Path], typer.Option(
+        "--state-dir", metavar="PATH", rich_help_panel=ATHENA,
+        help="Backfill: chunk results folder.")] = None,
+    out: Annotated[Path, typer.Option(
+        "--out", metavar="PATH", rich_help_panel=REPORT, help="Folder for the reports.")
+    ] = Path("."),
+    formats: Annotated[Optional[list[str]], typer.Option(
+        "--format", metavar="FORMAT", rich_help_panel=REPORT,
+        help="json, md, html, csv (repeatable; default: all).")] = None,
+    quiet: Quiet = False,
+    as_json: Json = False,
+    min_attempts: Annotated[Optional[int], typer.Option(
+        "--min-attempts", metavar="N", rich_help_panel=REPORT,
+        help="Report principals with at least N attempts.")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", rich_help_panel=GATES, help="Exit 4 when coverage is incomplete.")
+    ] = False,
+    fail_on: Annotated[Optional[str], typer.Option(
+        "--fail-on", metavar="LEVEL", rich_help_panel=GATES,
+        help="Exit 1 if a finding at or above LEVEL (low, medium, high) remains; the summary "
+        "names those findings.")] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Audit a date range and write report.json/.md/.html/.csv to --out."""
 
@@ -210,7 +231,10 @@ def audit(
         from auditor.audit import run_audit, write_reports
         from auditor.outdir import out_lock
 
-        cfg = load_config(**ctx.params, command=_command_line())
+        flags = dict(ctx.params)
+        flags["start"], flags["end"], flags["month"] = relative_range(
+            start, end, month, flags.pop("last"))
+        cfg = load_config(**flags, command=_command_line())
         if cfg.dry_run:
             from auditor.engines import build_engine
             from auditor.engines.base import SupportsDryRun
@@ -224,10 +248,14 @@ def audit(
                     raise shown.refused
                 return 0
         with out_lock(out):  # a second audit into this --out refuses before it scans
-            report = run_audit(cfg)
+            report = run_audit(cfg, _engine(cfg, progress=not (quiet or as_json)))
             written = write_reports(report, out, cfg.formats)
-        typer.echo(summary(report, written))
-        return _finish(report, cfg)
+        code = _finish(report, cfg)
+        if as_json:
+            typer.echo(summary_json(report, written, code, cfg.fail_on))
+        elif not quiet:
+            typer.echo(summary(report, written, cfg.fail_on))
+        return code
 
     _run(go)
 
@@ -235,7 +263,8 @@ def audit(
 @app.command()
 def demo(
     out: Annotated[
-        Path, typer.Option("--out", help="Folder for the demo trail and reports.")
+        Path, typer.Option("--out", metavar="PATH",
+                           help="Folder for the demo trail and reports.")
     ] = Path(
         "demo-report"
     ),
@@ -274,6 +303,7 @@ def sql(
     start: From = None,
     end: To = None,
     month: Month = None,
+    last: Last = None,
     engine: EngineOpt = None,
     account: Account = None,
     region: Region = None,
@@ -281,10 +311,9 @@ def sql(
     database: Database = None,
     table: Table = None,
     partition_scheme: Scheme = None,
-    glue: Annotated[
-        bool, typer.Option("--glue", help="Athena: read the table's shape from Glue (needs "
-                           "AWS); else auto means auditor ddl's timestamp table.")
-    ] = False,
+    glue: Annotated[bool, typer.Option(
+        "--glue", rich_help_panel=ATHENA, help="Read the table's shape from Glue (needs AWS); "
+        "else auto means auditor ddl's timestamp table.")] = False,
 ) -> None:
     """Print every statement exactly as it would be sent, values inlined. No AWS needed."""
 
@@ -293,7 +322,10 @@ def sql(
         from auditor.engines.base import SupportsNotes
         from auditor.plan import build_plan
 
-        cfg = load_config(**ctx.params)
+        flags = dict(ctx.params)
+        flags["start"], flags["end"], flags["month"] = relative_range(
+            start, end, month, flags.pop("last"))
+        cfg = load_config(**flags)
         engine = build_engine(cfg)
         plan = build_plan(cfg, engine.target)
         if isinstance(engine, SupportsNotes):  # Athena: the table as read (or assumed)
@@ -315,6 +347,7 @@ def check(
     start: From = None,
     end: To = None,
     month: Month = None,
+    last: Last = None,
     account: Account = None,
     region: Region = None,
     config: ConfigOpt = None,
@@ -324,10 +357,9 @@ def check(
     output_location: OutputLocation = None,
     partition_scheme: Scheme = None,
     trail: Trail = None,
-    max_scan_gb: Annotated[
-        Optional[float],
-        typer.Option("--max-scan-gb", help="Check the range's estimate against this."),
-    ] = None,
+    max_scan_gb: Annotated[Optional[float], typer.Option(
+        "--max-scan-gb", metavar="GB", rich_help_panel=ATHENA,
+        help="Check the range's estimate against this.")] = None,
 ) -> None:
     """Athena preflight: table, partitions, fields, workgroup, permissions, estimate.
     One line per check; exit 0 only when an audit would run (else 2, or 3 when AWS
@@ -340,7 +372,8 @@ def check(
         from auditor.aws import make_client
 
         kw = dict(ctx.params, engine="athena")
-        with_range = bool(start or end or month)
+        kw["start"], kw["end"], kw["month"] = relative_range(start, end, month, kw.pop("last"))
+        with_range = bool(kw["start"] or kw["end"] or kw["month"])
         if not with_range:  # the checks but the estimate need no range: take this month
             kw["month"] = f"{datetime.now(UTC):%Y-%m}"
         cfg = load_config(**kw)
@@ -357,29 +390,32 @@ def check(
 def ddl(
     ctx: typer.Context,
     trail: Annotated[
-        Optional[str], typer.Option("--trail", help="The trail's root: s3://bucket[/prefix] "
-                                    "holding AWSLogs/.")
+        Optional[str], typer.Option("--trail", metavar="S3_URL", help="The trail's root: "
+                                    "s3://bucket/prefix holding AWSLogs/.")
     ] = None,
     partition_scheme: Scheme = None,
     database: Database = None,
     table: Table = None,
     account: Annotated[
         Optional[list[str]],
-        typer.Option("--account", help="Account id (repeatable): the one account of the "
+        typer.Option("--account", metavar="ACCOUNT_ID", help="Account id (repeatable): the "
+                     "one account of the "
                      "timestamp/manual schemes, or the org scheme's projected accounts."),
     ] = None,
     region: Annotated[
         Optional[list[str]],
-        typer.Option("--region", help="Region (repeatable): the one region of the timestamp "
+        typer.Option("--region", metavar="REGION", help="Region (repeatable): the one "
+                     "region of the timestamp "
                      "scheme, or the org scheme's projected regions."),
     ] = None,
     org_id: Annotated[
-        Optional[str], typer.Option("--org-id", help="Organisation id (o-...) of an org trail.")
+        Optional[str], typer.Option("--org-id", metavar="ORG_ID",
+                                    help="Organisation id (o-...) of an org trail.")
     ] = None,
     start_date: Annotated[
         Optional[str],
-        typer.Option("--start-date", help="First day of the timestamp projection, YYYY-MM-DD "
-                     "[2013-11-01]."),
+        typer.Option("--start-date", metavar="YYYY-MM-DD", help="First day of the timestamp "
+                     "projection (default: 2013-11-01)."),
     ] = None,
     discover: Annotated[
         bool, typer.Option("--discover", help="List the trail's folders (org id, accounts, "
@@ -491,10 +527,13 @@ def materialize(
 
 @app.command()
 def render(
-    report_json: Annotated[Path, typer.Argument(help="A saved report.json.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the rebuilt reports.")] = Path("."),
+    report_json: Annotated[Path, typer.Argument(metavar="REPORT_JSON",
+                                                help="A saved report.json.")],
+    out: Annotated[Path, typer.Option("--out", metavar="PATH",
+                                      help="Folder for the rebuilt reports.")] = Path("."),
     formats: Annotated[
-        Optional[list[str]], typer.Option("--format", help="md, html, csv, json [default: all].")
+        Optional[list[str]], typer.Option("--format", metavar="FORMAT",
+                                          help="md, html, csv, json (default: all).")
     ] = None,
 ) -> None:
     """Rebuild every report format from a saved report.json, touching no data."""
@@ -562,10 +601,12 @@ def store_prune(
     store: StoreOpt = None,
     before: Annotated[
         Optional[str],
-        typer.Option("--before", help="Remove day folders before this day, YYYY-MM-DD."),
+        typer.Option("--before", metavar="YYYY-MM-DD",
+                     help="Remove day folders before this day."),
     ] = None,
     account: Annotated[
-        Optional[list[str]], typer.Option("--account", help="Remove this account (repeatable).")
+        Optional[list[str]], typer.Option("--account", metavar="ACCOUNT_ID",
+                                          help="Remove this account (repeatable).")
     ] = None,
     config: ConfigOpt = None,
 ) -> None:

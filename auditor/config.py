@@ -227,6 +227,65 @@ def read_config_file(path: Path | None) -> dict[str, Any]:
             raise ConfigError(f"config file {p} does not exist")
         return {}
     try:
-        return tomllib.loads(p.read_text())
+        data = tomllib.loads(p.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {p}: {exc}") from None
+    return resolve_config_paths(data, p.parent)
+
+
+# Settings that name a file or folder: a relative one is relative to the config file's
+# folder (as a user reading the file would take it), not to wherever auditor is run.
+# `source` only when it is a local path (not s3://).
+CONFIG_PATH_KEYS = {
+    "audit": ("exemptions", "cache", "store", "source"),
+    "athena": ("state_dir",),
+}
+
+
+def resolve_config_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    for section, keys in CONFIG_PATH_KEYS.items():
+        values = data.get(section)
+        if not isinstance(values, dict):
+            continue  # a malformed section is reported by check_config_keys
+        for key in keys:
+            value = values.get(key)
+            if not isinstance(value, str) or not value or "://" in value:
+                continue
+            path = Path(value).expanduser()
+            values[key] = str(path if path.is_absolute() else folder / path)
+    return data
+
+
+def previous_month(today: date) -> str:
+    """`--month last`: the calendar month before today's (UTC), as YYYY-MM."""
+    first = today.replace(day=1) - timedelta(days=1)
+    return f"{first:%Y-%m}"
+
+
+def last_days(text: str, today: date) -> tuple[str, str]:
+    """`--last Nd`: the N whole UTC days before today (today, still being written, is not
+    one of them): `--last 7d` on 2026-11-30 is 2026-11-23 .. 2026-11-29.
+    Returns (--from, --to) as YYYY-MM-DD."""
+    m = re.fullmatch(r"([0-9]{1,5})d", text.strip())
+    if not m or not 1 <= int(m.group(1)) <= 3660:
+        raise ConfigError(f"--last: {text!r} is not a number of days (use Nd, like 7d or 30d)")
+    last = today - timedelta(days=1)
+    first = today - timedelta(days=int(m.group(1)))
+    return first.isoformat(), last.isoformat()
+
+
+def relative_range(
+    start: str | None, end: str | None, month: str | None, last: str | None,
+    today: date | None = None,
+) -> tuple[str | None, str | None, str | None]:
+    """--month last and --last Nd as the --from/--to/--month they stand for (from the
+    UTC clock); anything else as given. --last with --from/--to/--month is an error."""
+    today = today or datetime.now(UTC).date()
+    if last is not None:
+        if start or end or month:
+            raise ConfigError("use one of --last, --month or --from/--to")
+        first, final = last_days(last, today)
+        return first, final, None
+    if month is not None and month.strip().lower() == "last":
+        return start, end, previous_month(today)
+    return start, end, month

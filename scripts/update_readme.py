@@ -17,14 +17,24 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 
+# The help is drawn by rich: a fixed width and no colour, whatever the terminal or CI. Set
+# for each run only (CliRunner restores the environment): a test process importing this
+# module keeps its own.
+HELP_ENV = {"COLUMNS": "100", "TERMINAL_WIDTH": "100", "TERM": "dumb", "NO_COLOR": "1",
+            "FORCE_COLOR": None, "PY_COLORS": None, "GITHUB_ACTIONS": None,
+            "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
 README = Path(__file__).resolve().parents[1] / "README.md"
-COMMANDS = ["", "audit", "sql", "ddl", "render", "demo"]
+COMMANDS = ["", "audit", "sql", "check", "ddl", "materialize", "render", "demo", "store"]
 
 
 def _help(cmd: str) -> str:
     args = ([cmd] if cmd else []) + ["--help"]
-    res = CliRunner().invoke(app, args, terminal_width=100, env={"COLUMNS": "100"})
-    return res.output.rstrip()
+    res = CliRunner().invoke(app, args, terminal_width=100, env=HELP_ENV)
+    text = ANSI.sub("", res.output)  # in case typer was imported before HELP_ENV was set
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
 
 
 def commands_block() -> str:
