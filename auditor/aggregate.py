@@ -33,9 +33,23 @@ from auditor.rule import RuleFolder, load_rule
 from auditor.sources.layout import NO_ACCOUNT_FOLDER, NO_REGION_FOLDER
 
 _EVENT_FIELDS = (
-    "event_id", "event_time", "account_id", "region", "action", "error_code",
-    "error_message", "principal", "principal_type", "caller_account_id", "identity_arn",
-    "session", "access_key_id", "source_ip", "user_agent", "resource", "request_parameters",
+    "event_id",
+    "event_time",
+    "account_id",
+    "region",
+    "action",
+    "error_code",
+    "error_message",
+    "principal",
+    "principal_type",
+    "caller_account_id",
+    "identity_arn",
+    "session",
+    "access_key_id",
+    "source_ip",
+    "user_agent",
+    "resource",
+    "request_parameters",
     "source_file",
 )
 
@@ -47,8 +61,15 @@ def _s(v: Any) -> str | None:
 def event_from_row(row: dict[str, Any], rule: RuleFolder) -> Event:
     """One row of the rule's main query; it carries the id of the finding it is in."""
     vals = {k: _s(row.get(k)) for k in _EVENT_FIELDS}
-    for k in ("event_id", "event_time", "region", "action", "error_code",
-              "principal", "principal_type"):
+    for k in (
+        "event_id",
+        "event_time",
+        "region",
+        "action",
+        "error_code",
+        "principal",
+        "principal_type",
+    ):
         vals[k] = vals[k] or ""
     vals["account_id"] = vals["account_id"] or UNKNOWN_ACCOUNT
     vals["finding_id"] = rule.finding_id(vals["account_id"] or "", vals["principal"] or "")
@@ -75,9 +96,8 @@ def group_findings(events: Iterable[Event], rule: RuleFolder) -> list[Finding]:
                 principal=principal,
                 principal_type=min(types, key=lambda t: (-types[t], t)),
                 caller_account_id=caller,
-                cross_account=account != UNKNOWN_ACCOUNT and any(
-                    e.caller_account_id and e.caller_account_id != account for e in evs
-                ),
+                cross_account=account != UNKNOWN_ACCOUNT
+                and any(e.caller_account_id and e.caller_account_id != account for e in evs),
                 attempts=len(evs),
                 actions=_sorted_counts(Counter(e.action for e in evs)),
                 error_codes=_sorted_counts(Counter(e.error_code for e in evs)),
@@ -143,13 +163,16 @@ def _event_key(e: Event) -> tuple[str, ...]:
     return tuple("" if v is None else str(v) for v in dataclasses.astuple(e))
 
 
-def _group(events: list[Event], label: str | None, rule: RuleFolder
-           ) -> list[tuple[Finding, list[Event]]]:
+def _group(
+    events: list[Event], label: str | None, rule: RuleFolder
+) -> list[tuple[Finding, list[Event]]]:
     by: dict[tuple[str, str], list[Event]] = defaultdict(list)
     for e in events:
         by[(e.account_id, e.principal)].append(e)
-    return [(replace(f, suppressed_by=label), by[(f.account_id, f.principal)])
-            for f in group_findings(events, rule)]
+    return [
+        (replace(f, suppressed_by=label), by[(f.account_id, f.principal)])
+        for f in group_findings(events, rule)
+    ]
 
 
 def split_findings(
@@ -167,16 +190,18 @@ def split_findings(
         if f.attempts >= min_attempts:
             reported.append((f, evs))
         else:
-            suppressed.append((replace(f, suppressed_by=label),
-                               [replace(e, suppressed_by=label) for e in evs]))
+            suppressed.append(
+                (replace(f, suppressed_by=label), [replace(e, suppressed_by=label) for e in evs])
+            )
     by_entry: dict[str, list[Event]] = defaultdict(list)
     for e in events:
         if e.suppressed_by is not None:
             by_entry[e.suppressed_by].append(e)
     for entry, evs in by_entry.items():
         suppressed.extend(_group(evs, entry, rule))
-    suppressed.sort(key=lambda p: (-p[0].attempts, p[0].account_id, p[0].principal,
-                                   p[0].suppressed_by or ""))
+    suppressed.sort(
+        key=lambda p: (-p[0].attempts, p[0].account_id, p[0].principal, p[0].suppressed_by or "")
+    )
     return reported, suppressed
 
 
@@ -190,32 +215,50 @@ def _minute(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
-def report_shortfalls(config: AuditConfig, result: EngineResult, now: datetime
-                      ) -> tuple[Shortfall, ...]:
+def report_shortfalls(
+    config: AuditConfig, result: EngineResult, now: datetime
+) -> tuple[Shortfall, ...]:
     """What the engine's coverage implies was not read, whatever the engine: nothing at
     all, an --account/--region with no folder, hours CloudTrail may not have delivered."""
     cov = result.coverage
     out: list[Shortfall] = []
     if config.engine == "local" and cov.files_scanned == 0:
-        out.append(Shortfall("nothing-read", "no log file was read: the source holds none "
-                             "for this range, accounts and regions"))
+        out.append(
+            Shortfall(
+                "nothing-read",
+                "no log file was read: the source holds none for this range, accounts and regions",
+            )
+        )
     # (Athena's "scanned nothing" is decided by its engine, which knows the estimate.)
     for g in cov.gaps:
         if g.region == NO_REGION_FOLDER:
-            out.append(Shortfall("missing-scope", f"--account {g.account_id}: no folder "
-                                 "of this account in the trail"))
+            out.append(
+                Shortfall(
+                    "missing-scope",
+                    f"--account {g.account_id}: no folder of this account in the trail",
+                )
+            )
         elif g.account_id == NO_ACCOUNT_FOLDER:
-            out.append(Shortfall("missing-scope", f"--region {g.region}: no folder of this "
-                                 "region in the trail"))
+            out.append(
+                Shortfall(
+                    "missing-scope", f"--region {g.region}: no folder of this region in the trail"
+                )
+            )
     start = datetime.fromisoformat(config.range.start_iso)
     end = datetime.fromisoformat(config.range.end_iso)
     settled = now.astimezone(UTC) - DELIVERY_MARGIN
     if settled < end:
         margin = int(DELIVERY_MARGIN.total_seconds() // 60)
-        out.append(Shortfall("not-delivered", (
-            f"events after {_minute(max(settled, start))} may not be delivered yet "
-            f"(CloudTrail delivers within ~15 min; this audit allows {margin} min; "
-            f"range ends {_minute(end)}, generated {_minute(now)})")))
+        out.append(
+            Shortfall(
+                "not-delivered",
+                (
+                    f"events after {_minute(max(settled, start))} may not be delivered yet "
+                    f"(CloudTrail delivers within ~15 min; this audit allows {margin} min; "
+                    f"range ends {_minute(end)}, generated {_minute(now)})"
+                ),
+            )
+        )
     return tuple(out)
 
 
@@ -234,8 +277,9 @@ def build_report(
     """`rule`: the plan's rule (run_audit passes it); None loads config.rule."""
     rule = rule or load_rule(config.rule)
     today = now.astimezone(UTC).date()
-    events = sorted((event_from_row(r, rule) for r in result.rows.get(rule.main_query, [])),
-                    key=_event_key)
+    events = sorted(
+        (event_from_row(r, rule) for r in result.rows.get(rule.main_query, [])), key=_event_key
+    )
     events, statuses = apply_exemptions(events, exemptions, today)
     reported, suppressed = split_findings(events, config.min_attempts, rule)
 
@@ -245,8 +289,10 @@ def build_report(
     signals = Signals.from_rows(side(rule.later_success_query), side(rule.other_denials_query))
 
     def enriched(pairs: list[tuple[Finding, list[Event]]]) -> tuple[Finding, ...]:
-        return tuple(enrich(f, evs, signals, config.own_accounts, config.repeat_threshold)
-                     for f, evs in pairs)
+        return tuple(
+            enrich(f, evs, signals, config.own_accounts, config.repeat_threshold)
+            for f, evs in pairs
+        )
 
     findings, hidden = enriched(reported), enriched(suppressed)
     all_events = [e for _, evs in reported + suppressed for e in evs]

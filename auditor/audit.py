@@ -1,7 +1,7 @@
 """The library entry point: `run_audit(config) -> Report`, and writing the reports.
 
-    AuditConfig -> engine (registry) -> build_plan(config, engine.target) -> Plan
-    -> engine.execute(plan) -> EngineResult -> build_report -> Report
+AuditConfig -> engine (registry) -> build_plan(config, engine.target) -> Plan
+-> engine.execute(plan) -> EngineResult -> build_report -> Report
 """
 
 from __future__ import annotations

@@ -30,16 +30,29 @@ USER_AGENT = "auditor"
 CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 60
 # Error codes that mean "slow down": retried by with_backoff when botocore gave up.
-THROTTLE_CODES = frozenset({
-    "ThrottlingException", "TooManyRequestsException", "Throttling", "SlowDown",
-    "RequestLimitExceeded",
-})
-_DENIED = frozenset({
-    "AccessDenied", "AccessDeniedException", "AllAccessDisabled", "InvalidAccessKeyId",
-    "SignatureDoesNotMatch", "ExpiredToken", "UnrecognizedClientException",
-})
-NO_CREDENTIALS = ("no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                  "AWS_SECRET_ACCESS_KEY)")
+THROTTLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "Throttling",
+        "SlowDown",
+        "RequestLimitExceeded",
+    }
+)
+_DENIED = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "AllAccessDisabled",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "UnrecognizedClientException",
+    }
+)
+NO_CREDENTIALS = (
+    "no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+)
 NO_REGION = "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a region in your profile)"
 
 
@@ -164,7 +177,8 @@ def aws_error(
         detail = "no such bucket"
     elif f.kind == "denied":
         detail = f"access denied ({f.code})" + (
-            f"; {hint}" if hint else f": {f.message}" if f.message else "")
+            f"; {hint}" if hint else f": {f.message}" if f.message else ""
+        )
     elif f.kind in ("refused", "throttled"):
         detail = f"refused: {f.code}" + (f": {f.message}" if f.message else "")
     else:

@@ -43,7 +43,12 @@ app = typer.Typer(
 
 # Help panels.
 RANGE, SCOPE, LOCAL, ATHENA, REPORT, GATES = (
-    "Range", "Scope", "Local engine", "Athena", "Report", "Gates",
+    "Range",
+    "Scope",
+    "Local engine",
+    "Athena",
+    "Report",
+    "Gates",
 )
 
 EXIT_FINDINGS = 1
@@ -70,57 +75,135 @@ def _root(
 
 
 # Options shared by audit, sql and check.
-From = Annotated[Optional[str], typer.Option(
-    "--from", metavar="YYYY-MM-DD", rich_help_panel=RANGE, help="First day (UTC).")]
-To = Annotated[Optional[str], typer.Option(
-    "--to", metavar="YYYY-MM-DD", rich_help_panel=RANGE, help="Last day, inclusive.")]
-Month = Annotated[Optional[str], typer.Option(
-    "--month", metavar="YYYY-MM|last", rich_help_panel=RANGE,
-    help="A whole month; last: the previous calendar month (UTC).")]
-Last = Annotated[Optional[str], typer.Option(
-    "--last", metavar="Nd", rich_help_panel=RANGE,
-    help="The N whole UTC days before today (today excluded): --last 7d.")]
-Account = Annotated[Optional[list[str]], typer.Option(
-    "--account", metavar="ACCOUNT_ID", rich_help_panel=SCOPE,
-    help="Only this account (repeatable).")]
-Region = Annotated[Optional[list[str]], typer.Option(
-    "--region", metavar="REGION", rich_help_panel=SCOPE, help="Only this region (repeatable).")]
-EngineOpt = Annotated[Optional[str], typer.Option(
-    "--engine", metavar="ENGINE", rich_help_panel=SCOPE,
-    help="local (embedded DuckDB, default) or athena.")]
-ConfigOpt = Annotated[Optional[Path], typer.Option(
-    "--config", metavar="PATH",
-    help="TOML settings file (default: $AUDITOR_CONFIG or ~/.config/auditor/config.toml); "
-    "relative paths in it are relative to its folder.")]
-Database = Annotated[Optional[str], typer.Option(
-    "--database", metavar="NAME", rich_help_panel=ATHENA, help="Glue database.")]
-Table = Annotated[Optional[str], typer.Option(
-    "--table", metavar="NAME", rich_help_panel=ATHENA, help="CloudTrail table.")]
-Workgroup = Annotated[Optional[str], typer.Option(
-    "--workgroup", metavar="NAME", rich_help_panel=ATHENA, help="Athena workgroup.")]
-OutputLocation = Annotated[Optional[str], typer.Option(
-    "--output-location", metavar="S3_URL", rich_help_panel=ATHENA,
-    help="s3:// results location (else the workgroup's).")]
-Scheme = Annotated[Optional[str], typer.Option(
-    "--partition-scheme", metavar="SCHEME", rich_help_panel=ATHENA,
-    help="Table partitions: auto (read the table from Glue, the default), or check that it "
-    "is timestamp (AWS's default), org (account/region/timestamp) or manual "
-    "(region/year/month/day).")]
-Trail = Annotated[Optional[str], typer.Option(
-    "--trail", metavar="S3_URL", rich_help_panel=ATHENA,
-    help="s3:// trail root, for the scan-cost estimate.")]
-Quiet = Annotated[bool, typer.Option(
-    "--quiet", "-q", rich_help_panel=REPORT,
-    help="No summary or progress on the terminal; errors are still printed.")]
-Json = Annotated[bool, typer.Option(
-    "--json", rich_help_panel=REPORT,
-    help="The summary as one JSON object on stdout, for scripts (no progress display).")]
+From = Annotated[
+    Optional[str],
+    typer.Option("--from", metavar="YYYY-MM-DD", rich_help_panel=RANGE, help="First day (UTC)."),
+]
+To = Annotated[
+    Optional[str],
+    typer.Option("--to", metavar="YYYY-MM-DD", rich_help_panel=RANGE, help="Last day, inclusive."),
+]
+Month = Annotated[
+    Optional[str],
+    typer.Option(
+        "--month",
+        metavar="YYYY-MM|last",
+        rich_help_panel=RANGE,
+        help="A whole month; last: the previous calendar month (UTC).",
+    ),
+]
+Last = Annotated[
+    Optional[str],
+    typer.Option(
+        "--last",
+        metavar="Nd",
+        rich_help_panel=RANGE,
+        help="The N whole UTC days before today (today excluded): --last 7d.",
+    ),
+]
+Account = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--account",
+        metavar="ACCOUNT_ID",
+        rich_help_panel=SCOPE,
+        help="Only this account (repeatable).",
+    ),
+]
+Region = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--region", metavar="REGION", rich_help_panel=SCOPE, help="Only this region (repeatable)."
+    ),
+]
+EngineOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--engine",
+        metavar="ENGINE",
+        rich_help_panel=SCOPE,
+        help="local (embedded DuckDB, default) or athena.",
+    ),
+]
+ConfigOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--config",
+        metavar="PATH",
+        help="TOML settings file (default: $AUDITOR_CONFIG or ~/.config/auditor/config.toml); "
+        "relative paths in it are relative to its folder.",
+    ),
+]
+Database = Annotated[
+    Optional[str],
+    typer.Option("--database", metavar="NAME", rich_help_panel=ATHENA, help="Glue database."),
+]
+Table = Annotated[
+    Optional[str],
+    typer.Option("--table", metavar="NAME", rich_help_panel=ATHENA, help="CloudTrail table."),
+]
+Workgroup = Annotated[
+    Optional[str],
+    typer.Option("--workgroup", metavar="NAME", rich_help_panel=ATHENA, help="Athena workgroup."),
+]
+OutputLocation = Annotated[
+    Optional[str],
+    typer.Option(
+        "--output-location",
+        metavar="S3_URL",
+        rich_help_panel=ATHENA,
+        help="s3:// results location (else the workgroup's).",
+    ),
+]
+Scheme = Annotated[
+    Optional[str],
+    typer.Option(
+        "--partition-scheme",
+        metavar="SCHEME",
+        rich_help_panel=ATHENA,
+        help="Table partitions: auto (read the table from Glue, the default), or check that it "
+        "is timestamp (AWS's default), org (account/region/timestamp) or manual "
+        "(region/year/month/day).",
+    ),
+]
+Trail = Annotated[
+    Optional[str],
+    typer.Option(
+        "--trail",
+        metavar="S3_URL",
+        rich_help_panel=ATHENA,
+        help="s3:// trail root, for the scan-cost estimate.",
+    ),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        rich_help_panel=REPORT,
+        help="No summary or progress on the terminal; errors are still printed.",
+    ),
+]
+Json = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        rich_help_panel=REPORT,
+        help="The summary as one JSON object on stdout, for scripts (no progress display).",
+    ),
+]
 
 
-StoreOpt = Annotated[Optional[Path], typer.Option(
-    "--store", metavar="PATH", rich_help_panel=LOCAL,
-    help="Events store folder; unchanged days are read from it, the others stored there "
-    "(see `auditor store`).")]
+StoreOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--store",
+        metavar="PATH",
+        rich_help_panel=LOCAL,
+        help="Events store folder; unchanged days are read from it, the others stored there "
+        "(see `auditor store`).",
+    ),
+]
 
 
 def _command_line() -> str:
@@ -161,25 +244,61 @@ def audit(
     engine: EngineOpt = None,
     account: Account = None,
     region: Region = None,
-    own_account: Annotated[Optional[list[str]], typer.Option(
-        "--own-account", metavar="ACCOUNT_ID", rich_help_panel=SCOPE,
-        help="An account of yours (repeatable): policies naming other accounts are flagged "
-        "external.")] = None,
-    exemptions: Annotated[Optional[Path], typer.Option(
-        "--exemptions", metavar="PATH", rich_help_panel=SCOPE,
-        help="TOML allowlist of expected attempts.")] = None,
-    lookahead_days: Annotated[Optional[int], typer.Option(
-        "--lookahead-days", metavar="N", rich_help_panel=SCOPE,
-        help="Days after the range to look for a later success (default: 7).")] = None,
-    source: Annotated[Optional[str], typer.Option(
-        "--source", metavar="PATH|S3_URL", rich_help_panel=LOCAL,
-        help="The trail root (folder or s3://bucket/prefix holding AWSLogs/).")] = None,
-    workers: Annotated[Optional[int], typer.Option(
-        "--workers", metavar="N", rich_help_panel=LOCAL,
-        help="Worker processes (default: cores).")] = None,
-    cache: Annotated[Optional[Path], typer.Option(
-        "--cache", metavar="PATH", rich_help_panel=LOCAL,
-        help="With an s3:// source: keep files here.")] = None,
+    own_account: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--own-account",
+            metavar="ACCOUNT_ID",
+            rich_help_panel=SCOPE,
+            help="An account of yours (repeatable): policies naming other accounts are flagged "
+            "external.",
+        ),
+    ] = None,
+    exemptions: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--exemptions",
+            metavar="PATH",
+            rich_help_panel=SCOPE,
+            help="TOML allowlist of expected attempts.",
+        ),
+    ] = None,
+    lookahead_days: Annotated[
+        Optional[int],
+        typer.Option(
+            "--lookahead-days",
+            metavar="N",
+            rich_help_panel=SCOPE,
+            help="Days after the range to look for a later success (default: 7).",
+        ),
+    ] = None,
+    source: Annotated[
+        Optional[str],
+        typer.Option(
+            "--source",
+            metavar="PATH|S3_URL",
+            rich_help_panel=LOCAL,
+            help="The trail root (folder or s3://bucket/prefix holding AWSLogs/).",
+        ),
+    ] = None,
+    workers: Annotated[
+        Optional[int],
+        typer.Option(
+            "--workers",
+            metavar="N",
+            rich_help_panel=LOCAL,
+            help="Worker processes (default: cores).",
+        ),
+    ] = None,
+    cache: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--cache",
+            metavar="PATH",
+            rich_help_panel=LOCAL,
+            help="With an s3:// source: keep files here.",
+        ),
+    ] = None,
     store: StoreOpt = None,
     database: Database = None,
     table: Table = None,
@@ -187,42 +306,96 @@ def audit(
     output_location: OutputLocation = None,
     partition_scheme: Scheme = None,
     trail: Trail = None,
-    query_timeout: Annotated[Optional[float], typer.Option(
-        "--query-timeout", metavar="SECONDS", rich_help_panel=ATHENA,
-        help="Seconds per query (default: 1800).")] = None,
-    max_scan_gb: Annotated[Optional[float], typer.Option(
-        "--max-scan-gb", metavar="GB", rich_help_panel=ATHENA,
-        help="Refuse a plan estimated to scan more (exit 2).")] = None,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", rich_help_panel=ATHENA, help="Print the plan, SQL and estimate; run nothing.")
+    query_timeout: Annotated[
+        Optional[float],
+        typer.Option(
+            "--query-timeout",
+            metavar="SECONDS",
+            rich_help_panel=ATHENA,
+            help="Seconds per query (default: 1800).",
+        ),
+    ] = None,
+    max_scan_gb: Annotated[
+        Optional[float],
+        typer.Option(
+            "--max-scan-gb",
+            metavar="GB",
+            rich_help_panel=ATHENA,
+            help="Refuse a plan estimated to scan more (exit 2).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            rich_help_panel=ATHENA,
+            help="Print the plan, SQL and estimate; run nothing.",
+        ),
     ] = False,
-    concurrency: Annotated[Optional[int], typer.Option(
-        "--concurrency", metavar="N", rich_help_panel=ATHENA,
-        help="Monthly chunks at once (default: 4).")] = None,
-    resume: Annotated[bool, typer.Option(
-        "--resume", rich_help_panel=ATHENA, help="Backfill: redo only unfinished chunks.")
+    concurrency: Annotated[
+        Optional[int],
+        typer.Option(
+            "--concurrency",
+            metavar="N",
+            rich_help_panel=ATHENA,
+            help="Monthly chunks at once (default: 4).",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", rich_help_panel=ATHENA, help="Backfill: redo only unfinished chunks."
+        ),
     ] = False,
-    state_dir: Annotated[Optional[Path], typer.Option(
-        "--state-dir", metavar="PATH", rich_help_panel=ATHENA,
-        help="Backfill: chunk results folder.")] = None,
-    out: Annotated[Path, typer.Option(
-        "--out", metavar="PATH", rich_help_panel=REPORT, help="Folder for the reports.")
+    state_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--state-dir",
+            metavar="PATH",
+            rich_help_panel=ATHENA,
+            help="Backfill: chunk results folder.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", metavar="PATH", rich_help_panel=REPORT, help="Folder for the reports."
+        ),
     ] = Path("."),
-    formats: Annotated[Optional[list[str]], typer.Option(
-        "--format", metavar="FORMAT", rich_help_panel=REPORT,
-        help="json, md, html, csv (repeatable; default: all).")] = None,
+    formats: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            rich_help_panel=REPORT,
+            help="json, md, html, csv (repeatable; default: all).",
+        ),
+    ] = None,
     quiet: Quiet = False,
     as_json: Json = False,
-    min_attempts: Annotated[Optional[int], typer.Option(
-        "--min-attempts", metavar="N", rich_help_panel=REPORT,
-        help="Report principals with at least N attempts.")] = None,
-    strict: Annotated[bool, typer.Option(
-        "--strict", rich_help_panel=GATES, help="Exit 4 when coverage is incomplete.")
+    min_attempts: Annotated[
+        Optional[int],
+        typer.Option(
+            "--min-attempts",
+            metavar="N",
+            rich_help_panel=REPORT,
+            help="Report principals with at least N attempts.",
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", rich_help_panel=GATES, help="Exit 4 when coverage is incomplete."),
     ] = False,
-    fail_on: Annotated[Optional[str], typer.Option(
-        "--fail-on", metavar="LEVEL", rich_help_panel=GATES,
-        help="Exit 1 if a finding at or above LEVEL (low, medium, high) remains; the summary "
-        "names those findings.")] = None,
+    fail_on: Annotated[
+        Optional[str],
+        typer.Option(
+            "--fail-on",
+            metavar="LEVEL",
+            rich_help_panel=GATES,
+            help="Exit 1 if a finding at or above LEVEL (low, medium, high) remains; the summary "
+            "names those findings.",
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Audit a date range and write report.json/.md/.html/.csv to --out."""
@@ -233,7 +406,8 @@ def audit(
 
         flags = dict(ctx.params)
         flags["start"], flags["end"], flags["month"] = relative_range(
-            start, end, month, flags.pop("last"))
+            start, end, month, flags.pop("last")
+        )
         cfg = load_config(**flags, command=_command_line())
         if cfg.dry_run:
             from auditor.engines import build_engine
@@ -263,11 +437,8 @@ def audit(
 @app.command()
 def demo(
     out: Annotated[
-        Path, typer.Option("--out", metavar="PATH",
-                           help="Folder for the demo trail and reports.")
-    ] = Path(
-        "demo-report"
-    ),
+        Path, typer.Option("--out", metavar="PATH", help="Folder for the demo trail and reports.")
+    ] = Path("demo-report"),
 ) -> None:
     """Write a realistic synthetic trail (October 2026) and audit it on the local engine."""
 
@@ -286,8 +457,11 @@ def demo(
             for note in trail.notes:
                 typer.echo(f"  {note}")
             cfg = load_config(
-                source=str(trail_dir), month="2026-10", out=str(out),
-                command=_command_line(), config=None,
+                source=str(trail_dir),
+                month="2026-10",
+                out=str(out),
+                command=_command_line(),
+                config=None,
             )
             report = run_audit(cfg)
             written = write_reports(report, out, cfg.formats)
@@ -311,9 +485,15 @@ def sql(
     database: Database = None,
     table: Table = None,
     partition_scheme: Scheme = None,
-    glue: Annotated[bool, typer.Option(
-        "--glue", rich_help_panel=ATHENA, help="Read the table's shape from Glue (needs AWS); "
-        "else auto means auditor ddl's timestamp table.")] = False,
+    glue: Annotated[
+        bool,
+        typer.Option(
+            "--glue",
+            rich_help_panel=ATHENA,
+            help="Read the table's shape from Glue (needs AWS); "
+            "else auto means auditor ddl's timestamp table.",
+        ),
+    ] = False,
 ) -> None:
     """Print every statement exactly as it would be sent, values inlined. No AWS needed."""
 
@@ -324,7 +504,8 @@ def sql(
 
         flags = dict(ctx.params)
         flags["start"], flags["end"], flags["month"] = relative_range(
-            start, end, month, flags.pop("last"))
+            start, end, month, flags.pop("last")
+        )
         cfg = load_config(**flags)
         engine = build_engine(cfg)
         plan = build_plan(cfg, engine.target)
@@ -357,9 +538,15 @@ def check(
     output_location: OutputLocation = None,
     partition_scheme: Scheme = None,
     trail: Trail = None,
-    max_scan_gb: Annotated[Optional[float], typer.Option(
-        "--max-scan-gb", metavar="GB", rich_help_panel=ATHENA,
-        help="Check the range's estimate against this.")] = None,
+    max_scan_gb: Annotated[
+        Optional[float],
+        typer.Option(
+            "--max-scan-gb",
+            metavar="GB",
+            rich_help_panel=ATHENA,
+            help="Check the range's estimate against this.",
+        ),
+    ] = None,
 ) -> None:
     """Athena preflight: table, partitions, fields, workgroup, permissions, estimate.
     One line per check; exit 0 only when an audit would run (else 2, or 3 when AWS
@@ -377,8 +564,13 @@ def check(
         if not with_range:  # the checks but the estimate need no range: take this month
             kw["month"] = f"{datetime.now(UTC):%Y-%m}"
         cfg = load_config(**kw)
-        checks = run_checks(cfg, make_client("glue"), make_client("athena"),
-                            make_client("s3"), with_range=with_range)
+        checks = run_checks(
+            cfg,
+            make_client("glue"),
+            make_client("athena"),
+            make_client("s3"),
+            with_range=with_range,
+        )
         for c in checks:
             typer.echo(c.line())
         return max((c.exit_code for c in checks if not c.ok), default=0)
@@ -390,40 +582,63 @@ def check(
 def ddl(
     ctx: typer.Context,
     trail: Annotated[
-        Optional[str], typer.Option("--trail", metavar="S3_URL", help="The trail's root: "
-                                    "s3://bucket/prefix holding AWSLogs/.")
+        Optional[str],
+        typer.Option(
+            "--trail",
+            metavar="S3_URL",
+            help="The trail's root: s3://bucket/prefix holding AWSLogs/.",
+        ),
     ] = None,
     partition_scheme: Scheme = None,
     database: Database = None,
     table: Table = None,
     account: Annotated[
         Optional[list[str]],
-        typer.Option("--account", metavar="ACCOUNT_ID", help="Account id (repeatable): the "
-                     "one account of the "
-                     "timestamp/manual schemes, or the org scheme's projected accounts."),
+        typer.Option(
+            "--account",
+            metavar="ACCOUNT_ID",
+            help="Account id (repeatable): the "
+            "one account of the "
+            "timestamp/manual schemes, or the org scheme's projected accounts.",
+        ),
     ] = None,
     region: Annotated[
         Optional[list[str]],
-        typer.Option("--region", metavar="REGION", help="Region (repeatable): the one "
-                     "region of the timestamp "
-                     "scheme, or the org scheme's projected regions."),
+        typer.Option(
+            "--region",
+            metavar="REGION",
+            help="Region (repeatable): the one "
+            "region of the timestamp "
+            "scheme, or the org scheme's projected regions.",
+        ),
     ] = None,
     org_id: Annotated[
-        Optional[str], typer.Option("--org-id", metavar="ORG_ID",
-                                    help="Organisation id (o-...) of an org trail.")
+        Optional[str],
+        typer.Option("--org-id", metavar="ORG_ID", help="Organisation id (o-...) of an org trail."),
     ] = None,
     start_date: Annotated[
         Optional[str],
-        typer.Option("--start-date", metavar="YYYY-MM-DD", help="First day of the timestamp "
-                     "projection (default: 2013-11-01)."),
+        typer.Option(
+            "--start-date",
+            metavar="YYYY-MM-DD",
+            help="First day of the timestamp projection (default: 2013-11-01).",
+        ),
     ] = None,
     discover: Annotated[
-        bool, typer.Option("--discover", help="List the trail's folders (org id, accounts, "
-                           "regions) to fill the table; folder listings only.")
+        bool,
+        typer.Option(
+            "--discover",
+            help="List the trail's folders (org id, accounts, "
+            "regions) to fill the table; folder listings only.",
+        ),
     ] = False,
     apply: Annotated[
-        bool, typer.Option("--apply", help="Run the statement on Athena (needs --workgroup or "
-                           "the primary workgroup's result location).")
+        bool,
+        typer.Option(
+            "--apply",
+            help="Run the statement on Athena (needs --workgroup or "
+            "the primary workgroup's result location).",
+        ),
     ] = False,
     workgroup: Workgroup = None,
     output_location: OutputLocation = None,
@@ -446,15 +661,17 @@ def ddl(
         scheme = settings.partition_scheme
         if scheme == "auto":  # nothing to read yet: the table is what ddl prints
             scheme = "timestamp"
-        start = (not_before_cloudtrail(parse_day(start_date, "--start-date"), "--start-date")
-                 if start_date else ddlmod.DEFAULT_START)
+        start = (
+            not_before_cloudtrail(parse_day(start_date, "--start-date"), "--start-date")
+            if start_date
+            else ddlmod.DEFAULT_START
+        )
         layout = ddlmod.layout_from_flags(root, org_id, tuple(account or ()), tuple(region or ()))
         if discover:
             from auditor.sources.s3 import S3Lister
 
             try:
-                found = ddlmod.discover_layout(S3Lister(layout.root), root,
-                                               layout.accounts)
+                found = ddlmod.discover_layout(S3Lister(layout.root), root, layout.accounts)
             except SourceError as exc:  # the lister speaks of --source; here it is --trail
                 raise SourceError(str(exc).replace("--source", "--trail", 1)) from None
             layout = replace(
@@ -475,15 +692,20 @@ def ddl(
         typer.echo(stmt.sql + ";")
         if apply:
             if stmt.placeholders:
-                raise ConfigError("the statement still holds <placeholders>: give --account/"
-                                  "--region/--org-id or use --discover before --apply")
+                raise ConfigError(
+                    "the statement still holds <placeholders>: give --account/"
+                    "--region/--org-id or use --discover before --apply"
+                )
             from auditor.athena.runner import AthenaRunner
             from auditor.aws import make_client
 
             runner = AthenaRunner(make_client("athena"), settings)
             _, rec = runner.run("create_table", stmt.sql, fetch=False)
-            typer.echo(f"-- created {settings.database}.{settings.table} "
-                       f"(Athena query {rec.query_id}, {rec.state})", err=True)
+            typer.echo(
+                f"-- created {settings.database}.{settings.table} "
+                f"(Athena query {rec.query_id}, {rec.state})",
+                err=True,
+            )
         return 0
 
     _run(go)
@@ -502,8 +724,11 @@ def materialize(
     output_location: OutputLocation = None,
     materialized_table: Annotated[
         Optional[str],
-        typer.Option("--materialized-table", help="The Parquet table to maintain "
-                     "[default: materialized_table in [athena], else auditor_events]."),
+        typer.Option(
+            "--materialized-table",
+            help="The Parquet table to maintain "
+            "[default: materialized_table in [athena], else auditor_events].",
+        ),
     ] = None,
 ) -> None:
     """Athena: keep a Parquet table of audit-relevant events for --from..--to: creates it
@@ -527,13 +752,15 @@ def materialize(
 
 @app.command()
 def render(
-    report_json: Annotated[Path, typer.Argument(metavar="REPORT_JSON",
-                                                help="A saved report.json.")],
-    out: Annotated[Path, typer.Option("--out", metavar="PATH",
-                                      help="Folder for the rebuilt reports.")] = Path("."),
+    report_json: Annotated[
+        Path, typer.Argument(metavar="REPORT_JSON", help="A saved report.json.")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="PATH", help="Folder for the rebuilt reports.")
+    ] = Path("."),
     formats: Annotated[
-        Optional[list[str]], typer.Option("--format", metavar="FORMAT",
-                                          help="md, html, csv, json (default: all).")
+        Optional[list[str]],
+        typer.Option("--format", metavar="FORMAT", help="md, html, csv, json (default: all)."),
     ] = None,
 ) -> None:
     """Rebuild every report format from a saved report.json, touching no data."""
@@ -601,12 +828,11 @@ def store_prune(
     store: StoreOpt = None,
     before: Annotated[
         Optional[str],
-        typer.Option("--before", metavar="YYYY-MM-DD",
-                     help="Remove day folders before this day."),
+        typer.Option("--before", metavar="YYYY-MM-DD", help="Remove day folders before this day."),
     ] = None,
     account: Annotated[
-        Optional[list[str]], typer.Option("--account", metavar="ACCOUNT_ID",
-                                          help="Remove this account (repeatable).")
+        Optional[list[str]],
+        typer.Option("--account", metavar="ACCOUNT_ID", help="Remove this account (repeatable)."),
     ] = None,
     config: ConfigOpt = None,
 ) -> None:

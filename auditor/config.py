@@ -118,8 +118,10 @@ def parse_range(start: str | None, end: str | None, month: str | None) -> DateRa
         if y > LATEST_DAY.year:
             raise ConfigError(f"--month: {month!r} is too far in the future")
         if (y, mo) < (CLOUDTRAIL_FIRST_DAY.year, CLOUDTRAIL_FIRST_DAY.month):
-            raise ConfigError(f"--month: {month} is before CloudTrail existed (its first "
-                              f"logs are from {CLOUDTRAIL_FIRST_DAY:%Y-%m})")
+            raise ConfigError(
+                f"--month: {month} is before CloudTrail existed (its first "
+                f"logs are from {CLOUDTRAIL_FIRST_DAY:%Y-%m})"
+            )
         return DateRange(date(y, mo, 1), date(y, mo, calendar.monthrange(y, mo)[1]))
     if not start or not end:
         raise ConfigError(
@@ -275,7 +277,10 @@ def last_days(text: str, today: date) -> tuple[str, str]:
 
 
 def relative_range(
-    start: str | None, end: str | None, month: str | None, last: str | None,
+    start: str | None,
+    end: str | None,
+    month: str | None,
+    last: str | None,
     today: date | None = None,
 ) -> tuple[str | None, str | None, str | None]:
     """--month last and --last Nd as the --from/--to/--month they stand for (from the

@@ -67,8 +67,9 @@ def layout_from_flags(
     root, awslogs = parse_trail(trail)
     if org_id is not None and not _ORG.match(org_id):
         raise ConfigError(f"--org-id: {org_id!r} is not an organization id (o-...)")
-    return TrailLayout(root, awslogs, org_id, validate_accounts(accounts),
-                       validate_regions(regions))
+    return TrailLayout(
+        root, awslogs, org_id, validate_accounts(accounts), validate_regions(regions)
+    )
 
 
 def discover_layout(lister: Lister, trail: str, accounts: tuple[str, ...] = ()) -> TrailLayout:
@@ -82,8 +83,9 @@ def discover_layout(lister: Lister, trail: str, accounts: tuple[str, ...] = ()) 
         raise SourceError(f"--trail {trail}: no AWSLogs/ folder found")
     notes: list[str] = []
     if len(roots) > 1:
-        notes.append(f"several AWSLogs/ folders found; using {roots[0]} "
-                      f"(also: {', '.join(roots[1:])})")
+        notes.append(
+            f"several AWSLogs/ folders found; using {roots[0]} (also: {', '.join(roots[1:])})"
+        )
     awslogs = roots[0]
     names = sorted(lister.dirs(awslogs))
     orgs = [n for n in names if _ORG.match(n)]
@@ -95,31 +97,42 @@ def discover_layout(lister: Lister, trail: str, accounts: tuple[str, ...] = ()) 
             raise ConfigError(
                 f"--account: {', '.join(sorted(beside))} are per-account trail folders beside "
                 f"the organisation trail {orgs[0]}, the others are not: one table reads one "
-                f"layout, run `auditor ddl` once for each")
+                f"layout, run `auditor ddl` once for each"
+            )
         orgs = []  # the per-account layout of the accounts asked for
         plain = sorted(beside)
     if orgs:
         org_id = orgs[0]
         if len(orgs) > 1:
-            notes.append(f"several organisations found; using {org_id} "
-                         f"(also: {', '.join(orgs[1:])})")
+            notes.append(
+                f"several organisations found; using {org_id} (also: {', '.join(orgs[1:])})"
+            )
         if plain:
-            notes.append(f"{len(plain)} per-account trail folder(s) beside the organisation "
-                         f"trail are not covered by this table: {', '.join(plain[:5])}"
-                         + (" ..." if len(plain) > 5 else ""))
-        found = sorted(a for a in lister.dirs(lister.join(awslogs, org_id))
-                       if _FOLDER_ACCOUNT.match(a))
+            notes.append(
+                f"{len(plain)} per-account trail folder(s) beside the organisation "
+                f"trail are not covered by this table: {', '.join(plain[:5])}"
+                + (" ..." if len(plain) > 5 else "")
+            )
+        found = sorted(
+            a for a in lister.dirs(lister.join(awslogs, org_id)) if _FOLDER_ACCOUNT.match(a)
+        )
         base = lister.join(awslogs, org_id)
     else:
         found = plain
         base = awslogs
     regions: set[str] = set()
     for acct in found:
-        regions.update(r for r in lister.dirs(lister.join(base, acct, "CloudTrail"))
-                       if REGION_NAME.match(r))
-    return TrailLayout(root=awslogs[: -len("/AWSLogs")], awslogs=awslogs, org_id=org_id,
-                       accounts=tuple(found), regions=tuple(sorted(regions)),
-                       notes=tuple(notes))
+        regions.update(
+            r for r in lister.dirs(lister.join(base, acct, "CloudTrail")) if REGION_NAME.match(r)
+        )
+    return TrailLayout(
+        root=awslogs[: -len("/AWSLogs")],
+        awslogs=awslogs,
+        org_id=org_id,
+        accounts=tuple(found),
+        regions=tuple(sorted(regions)),
+        notes=tuple(notes),
+    )
 
 
 def _q(text: str) -> str:
@@ -158,8 +171,10 @@ def create_table(
         if len(values) == 1:
             return values[0]
         if values:
-            notes.append(f"the {scheme} scheme reads one {flag.lstrip('-')}: pass one {flag} "
-                         f"of {', '.join(values)}")
+            notes.append(
+                f"the {scheme} scheme reads one {flag.lstrip('-')}: pass one {flag} "
+                f"of {', '.join(values)}"
+            )
         placeholders = True
         return placeholder
 
@@ -188,12 +203,18 @@ def create_table(
             ("projection.region.values", regs or "<region,region>"),
         ]
         props += _timestamp_props(start)[1:]
-        props.append(("storage.location.template",
-                      f"{base}${{account}}/CloudTrail/${{region}}/${{timestamp}}"))
+        props.append(
+            (
+                "storage.location.template",
+                f"{base}${{account}}/CloudTrail/${{region}}/${{timestamp}}",
+            )
+        )
         if not layout.org_id:
-            notes.append("no organisation id: LOCATION assumes per-account folders "
-                         "AWSLogs/<account>/ (use --org-id or --discover for an organisation "
-                         "trail)")
+            notes.append(
+                "no organisation id: LOCATION assumes per-account folders "
+                "AWSLogs/<account>/ (use --org-id or --discover for an organisation "
+                "trail)"
+            )
     elif scheme == "manual":
         acct = one(layout.accounts, "--account", PLACEHOLDER_ACCOUNT)
         partitions = ["region", "year", "month", "day"]

@@ -45,16 +45,21 @@ class Signals:
         for r in other_denials:
             if not r.get("principal"):
                 continue
-            key = (str(r.get("service") or ""), str(r.get("action") or ""),
-                   str(r.get("error_code") or ""))
+            key = (
+                str(r.get("service") or ""),
+                str(r.get("action") or ""),
+                str(r.get("error_code") or ""),
+            )
             counts[str(r["principal"])][key] += int(r.get("denials") or 0)
         return cls(
             successes={p: tuple(sorted(ts)) for p, ts in times.items()},
             denials={
-                p: tuple(sorted(
-                    (DenialCount(s, a, c, n) for (s, a, c), n in by.items()),
-                    key=lambda d: (-d.count, d.service, d.action, d.error_code),
-                ))
+                p: tuple(
+                    sorted(
+                        (DenialCount(s, a, c, n) for (s, a, c), n in by.items()),
+                        key=lambda d: (-d.count, d.service, d.action, d.error_code),
+                    )
+                )
                 for p, by in counts.items()
             },
         )

@@ -67,8 +67,9 @@ class Exemption:
 
     def covers(self, day: date | None) -> bool:
         """The attempt's UTC day is inside the window (an unreadable time never is)."""
-        return (day is not None and day <= self.expires
-                and (self.starts is None or self.starts <= day))
+        return (
+            day is not None and day <= self.expires and (self.starts is None or self.starts <= day)
+        )
 
     def matches(self, e: Event) -> bool:
         if self.principal is not None and not (
@@ -88,12 +89,20 @@ class Exemption:
 
     def status(self, today: date, suppressed: int, outside: int) -> ExemptionStatus:
         return ExemptionStatus(
-            id=self.id, reason=self.reason, owner=self.owner, ticket=self.ticket,
-            expires=self.expires.isoformat(), expired=self.expired(today),
-            matched=suppressed + outside, principal=self.principal, account=self.account,
-            user_agent=self.user_agent, source_cidr=self.source_cidr,
+            id=self.id,
+            reason=self.reason,
+            owner=self.owner,
+            ticket=self.ticket,
+            expires=self.expires.isoformat(),
+            expired=self.expired(today),
+            matched=suppressed + outside,
+            principal=self.principal,
+            account=self.account,
+            user_agent=self.user_agent,
+            source_cidr=self.source_cidr,
             starts=self.starts.isoformat() if self.starts else None,
-            suppressed=suppressed, outside_window=outside,
+            suppressed=suppressed,
+            outside_window=outside,
         )
 
 
@@ -120,8 +129,10 @@ def _entry(raw: Any, n: int, where: str) -> Exemption:
         label += f" ({raw['id']!r})"
     unknown = sorted(set(raw) - KNOWN)
     if unknown:
-        raise ConfigError(f"{label}: unknown key(s) {', '.join(map(repr, unknown))} "
-                          f"(known: {', '.join(MATCH_FIELDS + REQUIRED + OPTIONAL)})")
+        raise ConfigError(
+            f"{label}: unknown key(s) {', '.join(map(repr, unknown))} "
+            f"(known: {', '.join(MATCH_FIELDS + REQUIRED + OPTIONAL)})"
+        )
     for key in REQUIRED:
         if key not in raw:
             raise ConfigError(f"{label}: {key} is required")
@@ -139,12 +150,21 @@ def _entry(raw: Any, n: int, where: str) -> Exemption:
         try:
             network = ipaddress.ip_network(raw["source_cidr"].strip(), strict=False)
         except ValueError:
-            raise ConfigError(f"{label}: source_cidr {raw['source_cidr']!r} is not an IP "
-                              f"network (e.g. 10.0.0.0/8)") from None
+            raise ConfigError(
+                f"{label}: source_cidr {raw['source_cidr']!r} is not an IP "
+                f"network (e.g. 10.0.0.0/8)"
+            ) from None
     return Exemption(
-        id=raw["id"].strip(), reason=raw["reason"], owner=raw["owner"], ticket=raw["ticket"],
-        expires=expires, principal=raw.get("principal"), account=raw.get("account"),
-        user_agent=raw.get("user_agent"), source_cidr=raw.get("source_cidr"), network=network,
+        id=raw["id"].strip(),
+        reason=raw["reason"],
+        owner=raw["owner"],
+        ticket=raw["ticket"],
+        expires=expires,
+        principal=raw.get("principal"),
+        account=raw.get("account"),
+        user_agent=raw.get("user_agent"),
+        source_cidr=raw.get("source_cidr"),
+        network=network,
         starts=starts,
     )
 
@@ -168,8 +188,10 @@ def parse(text: str, where: str = "exemptions file") -> tuple[Exemption, ...]:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
     extra = sorted(set(doc) - {"exemption"})
     if extra:
-        raise ConfigError(f"{where}: unknown top-level key(s) {', '.join(map(repr, extra))}; "
-                          f"write entries as [[exemption]] tables")
+        raise ConfigError(
+            f"{where}: unknown top-level key(s) {', '.join(map(repr, extra))}; "
+            f"write entries as [[exemption]] tables"
+        )
     raw = doc.get("exemption", [])
     if not isinstance(raw, list):
         raise ConfigError(f"{where}: write entries as [[exemption]] tables")

@@ -42,9 +42,7 @@ def out_lock(out: Path) -> Iterator[None]:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(
-            f"--out {out}: cannot write the reports: {exc.strerror or exc}"
-        ) from None
+        raise ConfigError(f"--out {out}: cannot write the reports: {exc.strerror or exc}") from None
     try:
         fd = _acquire(out / LOCK_NAME, out)
     except BaseException:
@@ -80,8 +78,9 @@ def _acquire(path: Path, out: Path) -> int | None:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except OSError as exc:
-            raise ConfigError(f"--out {out}: cannot create {LOCK_NAME}: "
-                              f"{exc.strerror or exc}") from None
+            raise ConfigError(
+                f"--out {out}: cannot create {LOCK_NAME}: {exc.strerror or exc}"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -111,8 +110,9 @@ def _release(path: Path, fd: int | None) -> None:
     os.close(fd)
 
 
-def replace_files(out: Path, files: Mapping[str, bytes] | Iterable[tuple[str, bytes]],
-                  stale: Iterable[str] = ()) -> list[Path]:
+def replace_files(
+    out: Path, files: Mapping[str, bytes] | Iterable[tuple[str, bytes]], stale: Iterable[str] = ()
+) -> list[Path]:
     """Write every (name, bytes) to `out` atomically; then remove the `stale` names.
     Raises OSError (nothing replaced, no temporary file left) if any write fails."""
     items = files.items() if isinstance(files, Mapping) else files

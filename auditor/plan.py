@@ -179,8 +179,9 @@ def chunks_at(rng: DateRange, cuts: Iterable[date]) -> list[Chunk]:
 def folder_span(rng: DateRange, lookahead_days: int) -> tuple[date, date]:
     """The delivery folders a query over `rng` reads: first .. last+1, plus the
     look-ahead days (query_context's first_folder and lookahead_last_folder)."""
-    return rng.folder_days[0], DateRange(rng.first, rng.last + timedelta(days=lookahead_days)
-                                         ).folder_days[-1]
+    return rng.folder_days[0], DateRange(
+        rng.first, rng.last + timedelta(days=lookahead_days)
+    ).folder_days[-1]
 
 
 def query_context(
@@ -215,17 +216,25 @@ def build_plan(
     if chunks is None:
         chunks = month_chunks(rng) if target.monthly else []
     if len(chunks) <= 1:
-        label = f"{rng.first:%Y-%m}" if (rng.first.year, rng.first.month) == (
-            rng.last.year, rng.last.month) else f"{rng.first}..{rng.last}"
+        label = (
+            f"{rng.first:%Y-%m}"
+            if (rng.first.year, rng.first.month) == (rng.last.year, rng.last.month)
+            else f"{rng.first}..{rng.last}"
+        )
         chunks = [chunks[0] if chunks else Chunk(label, rng)]
     several = len(chunks) > 1
     whole = Chunk(f"{rng.first}..{rng.last}", rng) if several else chunks[0]
 
     def query(spec: QuerySpec, chunk: Chunk, split: bool, ahead: int) -> PlannedQuery:
         return PlannedQuery(
-            name=spec.name, title=spec.title, chunk=chunk, split=split,
+            name=spec.name,
+            title=spec.title,
+            chunk=chunk,
+            split=split,
             folders=folder_span(chunk.range, ahead if spec.lookahead else 0),
-            merge=MergeRule.parse(spec.chunk_merge), spec=spec, dialect=target.dialect,
+            merge=MergeRule.parse(spec.chunk_merge),
+            spec=spec,
+            dialect=target.dialect,
             context=query_context(config, chunk.range, target, ahead),
         )
 
@@ -234,15 +243,25 @@ def build_plan(
     if not several:
         queries = [query(s, whole, False, ahead) for s in specs]
     else:
-        queries = [query(s, whole, False, ahead) for s in specs
-                   if MergeRule.parse(s.chunk_merge).kind == "whole"]
+        queries = [
+            query(s, whole, False, ahead)
+            for s in specs
+            if MergeRule.parse(s.chunk_merge).kind == "whole"
+        ]
         for i, c in enumerate(chunks):
             last = i == len(chunks) - 1
-            queries += [query(s, c, True, ahead if last else 0) for s in specs
-                        if MergeRule.parse(s.chunk_merge).kind != "whole"]
+            queries += [
+                query(s, c, True, ahead if last else 0)
+                for s in specs
+                if MergeRule.parse(s.chunk_merge).kind != "whole"
+            ]
     return Plan(
-        range=rng, target=target, rule=rule, queries=tuple(queries),
-        accounts=config.accounts, regions=config.regions,
-        lookahead_days=ahead if any(s.lookahead for s in specs) else 0, now=config.now,
+        range=rng,
+        target=target,
+        rule=rule,
+        queries=tuple(queries),
+        accounts=config.accounts,
+        regions=config.regions,
+        lookahead_days=ahead if any(s.lookahead for s in specs) else 0,
+        now=config.now,
     )
-

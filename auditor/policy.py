@@ -41,8 +41,15 @@ MAX_PRINCIPALS = 200
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ARN_ACCOUNT = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:(\d+):")  # fixtures are not always 12 digits
-_KIND_ORDER = ("wildcard", "external-account", "org-account", "own-account", "federated",
-               "service", "other")
+_KIND_ORDER = (
+    "wildcard",
+    "external-account",
+    "org-account",
+    "own-account",
+    "federated",
+    "service",
+    "other",
+)
 
 
 @dataclass(frozen=True)
@@ -146,8 +153,9 @@ def _principals_of(
     if p is None:
         return []
     if isinstance(p, dict):
-        return [classify(str(k), v, resource_account, own)
-                for k, vs in p.items() for v in _as_list(vs)]
+        return [
+            classify(str(k), v, resource_account, own) for k, vs in p.items() for v in _as_list(vs)
+        ]
     return [classify("*" if v == "*" else "", v, resource_account, own) for v in _as_list(p)]
 
 
@@ -185,9 +193,11 @@ def merge(attempts: Iterable[AttemptPolicy]) -> PolicyAnalysis:
     return PolicyAnalysis(
         principals=tuple(ordered[:MAX_PRINCIPALS]),
         wildcard=any(p.kind == "wildcard" for p in principals),
-        external_accounts=tuple(sorted(
-            {p.account_id for p in principals if p.kind == "external-account" and p.account_id}
-        )),
+        external_accounts=tuple(
+            sorted(
+                {p.account_id for p in principals if p.kind == "external-account" and p.account_id}
+            )
+        ),
         missing_org_condition=missing,
         unparsable=unparsable,
     )

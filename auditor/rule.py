@@ -124,8 +124,9 @@ def load_rule(path: Path | str | None = None) -> RuleFolder:
     rule = _load(folder)
     known = _LOADED.setdefault(rule.meta.id, rule)
     if known.path != rule.path:
-        raise ConfigError(f"rule {folder}: its id {rule.meta.id} is already the id of the "
-                          f"rule in {known.path}")
+        raise ConfigError(
+            f"rule {folder}: its id {rule.meta.id} is already the id of the rule in {known.path}"
+        )
     return rule
 
 

@@ -60,14 +60,37 @@ def _max_workers() -> int:
 
 CONFIG_KEYS = {
     "audit": {
-        "source", "from", "to", "engine", "format", "accounts", "regions", "strict",
-        "workers", "cache", "own_accounts", "lookahead_days", "min_attempts",
-        "repeat_threshold", "fail_on", "exemptions", "store",
+        "source",
+        "from",
+        "to",
+        "engine",
+        "format",
+        "accounts",
+        "regions",
+        "strict",
+        "workers",
+        "cache",
+        "own_accounts",
+        "lookahead_days",
+        "min_attempts",
+        "repeat_threshold",
+        "fail_on",
+        "exemptions",
+        "store",
     },
     "athena": {
-        "database", "table", "workgroup", "output_location", "partition_scheme", "trail",
-        "query_timeout", "max_scan_gb", "concurrency", "state_dir",
-        "materialized_table", "materialized_location",
+        "database",
+        "table",
+        "workgroup",
+        "output_location",
+        "partition_scheme",
+        "trail",
+        "query_timeout",
+        "max_scan_gb",
+        "concurrency",
+        "state_dir",
+        "materialized_table",
+        "materialized_location",
     },
 }
 
@@ -77,14 +100,35 @@ CONFIG_KEYS = {
 _TEXT, _LIST, _INT, _NUM = "text", "list of texts", "whole number", "number"
 _BOOL, _DAY = "boolean (true or false)", "date (YYYY-MM-DD)"
 CONFIG_TYPES = {
-    "source": _TEXT, "from": _DAY, "to": _DAY, "engine": _TEXT, "format": _LIST,
-    "accounts": _LIST, "regions": _LIST, "strict": _BOOL, "workers": _INT, "cache": _TEXT,
-    "own_accounts": _LIST, "lookahead_days": _INT, "min_attempts": _INT,
-    "repeat_threshold": _INT, "fail_on": _TEXT, "exemptions": _TEXT, "store": _TEXT,
-    "database": _TEXT, "table": _TEXT, "workgroup": _TEXT, "output_location": _TEXT,
-    "partition_scheme": _TEXT, "trail": _TEXT, "query_timeout": _NUM, "max_scan_gb": _NUM,
-    "concurrency": _INT, "state_dir": _TEXT,
-    "materialized_table": _TEXT, "materialized_location": _TEXT,
+    "source": _TEXT,
+    "from": _DAY,
+    "to": _DAY,
+    "engine": _TEXT,
+    "format": _LIST,
+    "accounts": _LIST,
+    "regions": _LIST,
+    "strict": _BOOL,
+    "workers": _INT,
+    "cache": _TEXT,
+    "own_accounts": _LIST,
+    "lookahead_days": _INT,
+    "min_attempts": _INT,
+    "repeat_threshold": _INT,
+    "fail_on": _TEXT,
+    "exemptions": _TEXT,
+    "store": _TEXT,
+    "database": _TEXT,
+    "table": _TEXT,
+    "workgroup": _TEXT,
+    "output_location": _TEXT,
+    "partition_scheme": _TEXT,
+    "trail": _TEXT,
+    "query_timeout": _NUM,
+    "max_scan_gb": _NUM,
+    "concurrency": _INT,
+    "state_dir": _TEXT,
+    "materialized_table": _TEXT,
+    "materialized_location": _TEXT,
 }
 
 
@@ -164,24 +208,33 @@ def athena_settings(flags: Mapping[str, Any], file: dict[str, Any]) -> AthenaSet
         database=setting(ath, "database", flags.get("database"), d.database),
         table=setting(ath, "table", flags.get("table"), d.table),
         workgroup=setting(ath, "workgroup", flags.get("workgroup"), d.workgroup),
-        output_location=setting(ath, "output_location", flags.get("output_location"),
-                                d.output_location),
+        output_location=setting(
+            ath, "output_location", flags.get("output_location"), d.output_location
+        ),
         partition_scheme=scheme,
         trail=setting(ath, "trail", flags.get("trail"), d.trail),
         query_timeout=query_timeout(
-            setting(ath, "query_timeout", flags.get("query_timeout"), d.query_timeout)),
-        max_scan_gb=_finite(max_scan, "--max-scan-gb", zero=True)
-        if max_scan is not None else None,
-        concurrency=_at_least(setting(ath, "concurrency", flags.get("concurrency"),
-                                      d.concurrency), 1, "--concurrency", high=MAX_CONCURRENCY),
+            setting(ath, "query_timeout", flags.get("query_timeout"), d.query_timeout)
+        ),
+        max_scan_gb=_finite(max_scan, "--max-scan-gb", zero=True) if max_scan is not None else None,
+        concurrency=_at_least(
+            setting(ath, "concurrency", flags.get("concurrency"), d.concurrency),
+            1,
+            "--concurrency",
+            high=MAX_CONCURRENCY,
+        ),
         resume=bool(flags.get("resume")),
         read_table=bool(flags.get("glue", True)),  # `auditor sql` reads Glue on --glue
         state_dir=Path(state_dir) if state_dir else None,
-        materialized_table=setting(ath, "materialized_table",
-                                   flags.get("materialized_table"), d.materialized_table),
-        materialized_location=setting(ath, "materialized_location",
-                                      flags.get("materialized_location"),
-                                      d.materialized_location),
+        materialized_table=setting(
+            ath, "materialized_table", flags.get("materialized_table"), d.materialized_table
+        ),
+        materialized_location=setting(
+            ath,
+            "materialized_location",
+            flags.get("materialized_location"),
+            d.materialized_location,
+        ),
     )
 
 
@@ -211,7 +264,8 @@ def from_sources(flags: Mapping[str, Any], file: dict[str, Any]) -> AuditConfig:
     engine = setting(a, "engine", flags.get("engine"), EngineName.LOCAL.value)
     if engine not in tuple(EngineName):
         raise ConfigError(
-            f"--engine: {engine!r} is not one of {', '.join(e.value for e in EngineName)}")
+            f"--engine: {engine!r} is not one of {', '.join(e.value for e in EngineName)}"
+        )
     formats = tuple(setting(a, "format", flags.get("formats"), list(DEFAULT_FORMATS)))
     for f in formats:
         if f not in FORMATS:
@@ -228,25 +282,29 @@ def from_sources(flags: Mapping[str, Any], file: dict[str, Any]) -> AuditConfig:
         range=rng,
         engine=EngineName(engine),
         source=setting(a, "source", flags.get("source"), None),
-        accounts=validate_accounts(tuple(setting(a, "accounts", flags.get("account"), [])
-                                         or [])),
+        accounts=validate_accounts(tuple(setting(a, "accounts", flags.get("account"), []) or [])),
         regions=validate_regions(tuple(setting(a, "regions", flags.get("region"), []) or [])),
         out=Path(out) if out else None,
         formats=formats,
         strict=bool(flags.get("strict")) or bool(a.get("strict", False)),
         workers=_at_least(workers, 1, "--workers", high=_max_workers())
-        if workers is not None else None,
+        if workers is not None
+        else None,
         cache_dir=Path(cache) if cache else None,
         store_dir=Path(store) if store else None,
         athena=athena_settings(flags, file),
         own_accounts=validate_accounts(
-            tuple(setting(a, "own_accounts", flags.get("own_account"), []) or []),
-            "--own-account"
+            tuple(setting(a, "own_accounts", flags.get("own_account"), []) or []), "--own-account"
         ),
-        lookahead_days=_at_least(setting(a, "lookahead_days", flags.get("lookahead_days"), 7),
-                                 0, "--lookahead-days", high=366),
-        min_attempts=_at_least(setting(a, "min_attempts", flags.get("min_attempts"), 1),
-                               1, "--min-attempts"),
+        lookahead_days=_at_least(
+            setting(a, "lookahead_days", flags.get("lookahead_days"), 7),
+            0,
+            "--lookahead-days",
+            high=366,
+        ),
+        min_attempts=_at_least(
+            setting(a, "min_attempts", flags.get("min_attempts"), 1), 1, "--min-attempts"
+        ),
         repeat_threshold=_at_least(setting(a, "repeat_threshold", None, 5), 1, "repeat_threshold"),
         fail_on=fail_on,
         exemptions=Path(exemptions) if exemptions else None,

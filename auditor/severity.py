@@ -47,11 +47,12 @@ def assess(
         high.append("attempted policy grants '*'")
     if p.external_accounts:
         n = len(p.external_accounts)
-        high.append(f"attempted policy grants external account{'s' if n > 1 else ''} "
-                     f"{_listed(p.external_accounts)}")
+        high.append(
+            f"attempted policy grants external account{'s' if n > 1 else ''} "
+            f"{_listed(p.external_accounts)}"
+        )
     if (p.wildcard or p.external_accounts) and p.missing_org_condition:
-        high.append("a grant to '*' or an external account has no aws:PrincipalOrgID "
-                    "condition")
+        high.append("a grant to '*' or an external account has no aws:PrincipalOrgID condition")
     if f.later_success:
         high.append(f"later succeeded at {f.later_success}")
     if f.cross_account:
@@ -65,11 +66,14 @@ def assess(
     total = f.attempts + other
     if total >= repeat_threshold:
         detail = f" ({f.attempts} policy change{'s' if f.attempts != 1 else ''} + {other} other)"
-        medium.append(f"{total} denials >= threshold {repeat_threshold}"
-                      + (detail if other else ""))
+        medium.append(
+            f"{total} denials >= threshold {repeat_threshold}" + (detail if other else "")
+        )
     if p.unparsable:
-        notes.append(f"attempted policy unreadable in {p.unparsable} attempt"
-                     f"{'s' if p.unparsable != 1 else ''} (redacted, invalid or absent)")
+        notes.append(
+            f"attempted policy unreadable in {p.unparsable} attempt"
+            f"{'s' if p.unparsable != 1 else ''} (redacted, invalid or absent)"
+        )
     level = "high" if high else "medium" if medium else "low"
     reasons = high + medium + notes
     if level == "low":

@@ -45,9 +45,7 @@ def quote_ident(name: str) -> str:
     parts = name.split(".")
     for part in parts:
         if not _IDENT.match(part):
-            raise ConfigError(
-                f"invalid identifier {name!r}: use letters, digits and underscores"
-            )
+            raise ConfigError(f"invalid identifier {name!r}: use letters, digits and underscores")
     return ".".join(f'"{p}"' for p in parts)
 
 
@@ -84,8 +82,9 @@ def _spec(q: dict[str, Any], folder: Path, where: str) -> QuerySpec:
         raise ConfigError(f"{where}: query {name}: template {template!r} is not in {folder}")
     merge = q.get("chunk_merge", "whole")
     if not isinstance(merge, str) or not CHUNK_MERGE.match(merge):
-        raise ConfigError(f"{where}: query {name}: chunk_merge {merge!r} is not rows, whole "
-                          "or sum:<column>")
+        raise ConfigError(
+            f"{where}: query {name}: chunk_merge {merge!r} is not rows, whole or sum:<column>"
+        )
     return QuerySpec(
         name=name,
         template=template,

@@ -65,7 +65,9 @@ def profile_hash(profile: Any, limits: Any, gate: int | None) -> str:
         "exact": [{k: sorted(v) for k, v in sorted(m.items())} for m in profile.exact],
         "contains": [{k: list(v) for k, v in sorted(m.items())} for m in profile.contains],
         "columns": [None if c is None else sorted(c) for c in profile.columns],
-        "limits": repr(limits), "gate": gate, "tool": __version__,
+        "limits": repr(limits),
+        "gate": gate,
+        "tool": __version__,
     }
     return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -206,11 +208,17 @@ class Store:
         return f"version {meta.get('version')} (table {meta.get('schema')})"
 
     def _base(self, key: DayKey, profile: str, phash: str) -> Path:
-        return (self.parts_dir / _safe(key.account) / _safe(key.region) / key.folder[:7]
-                .replace("/", "-") / f"{profile}-{phash}")
+        return (
+            self.parts_dir
+            / _safe(key.account)
+            / _safe(key.region)
+            / key.folder[:7].replace("/", "-")
+            / f"{profile}-{phash}"
+        )
 
-    def _read(self, base: Path, key: DayKey, profile: str,
-              phash: str) -> tuple[dict[str, Any] | None, str | None]:
+    def _read(
+        self, base: Path, key: DayKey, profile: str, phash: str
+    ) -> tuple[dict[str, Any] | None, str | None]:
         """A month part's manifest, checked against its place and its Parquet file
         (size and SHA-256 as written): (manifest, None), (None, None) when there is
         none, or (None, why it is damaged)."""
@@ -222,16 +230,24 @@ class Store:
             return None, f"manifest: {exc.strerror}"
         except ValueError:
             return None, "manifest is not JSON"
-        want = {"version": VERSION, "schema": self.schema, "profile": profile,
-                "profile_hash": phash, "account": key.account, "region": key.region,
-                "month": key.folder[:7]}
+        want = {
+            "version": VERSION,
+            "schema": self.schema,
+            "profile": profile,
+            "profile_hash": phash,
+            "account": key.account,
+            "region": key.region,
+            "month": key.folder[:7],
+        }
         if not isinstance(man, dict) or any(man.get(k) != v for k, v in want.items()):
             return None, "manifest does not match its place in the store"
         days, pq = man.get("days"), man.get("parquet")
         counts = ("rows", "files_read", "records", "bytes", "gate_hits")
         if not isinstance(days, dict) or not all(
-            isinstance(d, dict) and isinstance(d.get("files"), list)
-            and all(isinstance(d.get(c), int) for c in counts) for d in days.values()
+            isinstance(d, dict)
+            and isinstance(d.get("files"), list)
+            and all(isinstance(d.get(c), int) for c in counts)
+            for d in days.values()
         ):
             return None, "manifest lacks its days' counts"
         if any(d["rows"] for d in days.values()) != isinstance(pq, dict):
@@ -247,8 +263,7 @@ class Store:
 
     # ------------------------------------------------------------------ read
 
-    def lookup(self, days: dict[DayKey, list[FileId]], profile: str,
-               phash: str) -> Lookup:
+    def lookup(self, days: dict[DayKey, list[FileId]], profile: str, phash: str) -> Lookup:
         """The days these parts can serve: same profile, same source files, a whole
         Parquet file. A damaged part is named in `notes` (its days are read from the
         trail and it is rebuilt). Call under locked(False)."""
@@ -260,9 +275,11 @@ class Store:
             man, why = self._read(base, keys[0], profile, phash)
             if why:
                 k = keys[0]
-                out.notes.append(f"events store: damaged part {k.account} {k.region} "
-                                 f"{k.folder[:7]} ({profile}): {why}; its days were read "
-                                 "from the trail and the part rebuilt")
+                out.notes.append(
+                    f"events store: damaged part {k.account} {k.region} "
+                    f"{k.folder[:7]} ({profile}): {why}; its days were read "
+                    "from the trail and the part rebuilt"
+                )
             if man is None:
                 continue
             pq = base.with_suffix(".parquet") if man["parquet"] else None
@@ -270,8 +287,9 @@ class Store:
                 entry = man["days"].get(key.folder)
                 # Files changed, grew or were added: read the trail again.
                 if entry is not None and entry["files"] == [list(f) for f in sorted(days[key])]:
-                    out.parts[(key, profile)] = Part(key, profile, entry,
-                                                     pq if entry["rows"] else None)
+                    out.parts[(key, profile)] = Part(
+                        key, profile, entry, pq if entry["rows"] else None
+                    )
         return out
 
     # ------------------------------------------------------------------ write
@@ -287,7 +305,8 @@ class Store:
         if not months:
             return
         counts = {
-            (a, r, t): n for a, r, t, n in con.execute(
+            (a, r, t): n
+            for a, r, t, n in con.execute(
                 f'SELECT account, region, "timestamp", count(*) FROM {table} GROUP BY ALL'
             ).fetchall()
         }
@@ -295,8 +314,15 @@ class Store:
             for base, fresh in sorted(months.items(), key=lambda kv: kv[0]):
                 self._save_month(con, table, base, fresh, counts, hashes)
 
-    def _save_month(self, con: Any, table: str, base: Path, fresh: list[DayRead],
-                    counts: dict[tuple[str, str, str], int], hashes: dict[str, str]) -> None:
+    def _save_month(
+        self,
+        con: Any,
+        table: str,
+        base: Path,
+        fresh: list[DayRead],
+        counts: dict[tuple[str, str, str], int],
+        hashes: dict[str, str],
+    ) -> None:
         k0, profile = fresh[0].key, fresh[0].profile
         old, _why = self._read(base, k0, profile, hashes[profile])
         new_days = {d.key.folder for d in fresh}
@@ -306,25 +332,30 @@ class Store:
             days[d.key.folder] = {
                 "files": [list(f) for f in sorted(d.files)],
                 "rows": counts.get((d.key.account, d.key.region, d.key.folder), 0),
-                "files_read": d.files_read, "records": d.records, "bytes": d.bytes,
+                "files_read": d.files_read,
+                "records": d.records,
+                "bytes": d.bytes,
                 "gate_hits": d.gate_hits,
             }
         pq = None
         if any(e["rows"] for e in days.values()):
             tmp_pq = self.tmp / f"{uuid.uuid4().hex}.parquet"
             marks = ", ".join("?" for _ in new_days)
-            select = (f'SELECT * FROM {table} WHERE account = ? AND region = ? AND '
-                      f'"timestamp" IN ({marks})')
+            select = (
+                f"SELECT * FROM {table} WHERE account = ? AND region = ? AND "
+                f'"timestamp" IN ({marks})'
+            )
             params: list[Any] = [k0.account, k0.region, *sorted(new_days)]
             if any(e["rows"] for e in kept.values()):
                 km = ", ".join("?" for _ in kept)
-                select += (" UNION ALL SELECT * FROM read_parquet(?) WHERE "
-                           f'"timestamp" IN ({km})')
+                select += f' UNION ALL SELECT * FROM read_parquet(?) WHERE "timestamp" IN ({km})'
                 params += [str(base.with_suffix(".parquet")), *sorted(kept)]
             try:
-                con.execute(f"COPY ({select} ORDER BY \"timestamp\") TO "
-                            f"'{_sql_str(str(tmp_pq))}' (FORMAT parquet, COMPRESSION zstd)",
-                            params)
+                con.execute(
+                    f'COPY ({select} ORDER BY "timestamp") TO '
+                    f"'{_sql_str(str(tmp_pq))}' (FORMAT parquet, COMPRESSION zstd)",
+                    params,
+                )
                 pq = {"size": tmp_pq.stat().st_size, "sha256": _sha256(tmp_pq)}
                 base.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp_pq, base.with_suffix(".parquet"))
@@ -333,9 +364,15 @@ class Store:
         else:
             base.with_suffix(".parquet").unlink(missing_ok=True)
         man = {
-            "version": VERSION, "schema": self.schema, "profile": profile,
-            "profile_hash": hashes[profile], "account": k0.account, "region": k0.region,
-            "month": k0.folder[:7], "parquet": pq, "days": dict(sorted(days.items())),
+            "version": VERSION,
+            "schema": self.schema,
+            "profile": profile,
+            "profile_hash": hashes[profile],
+            "account": k0.account,
+            "region": k0.region,
+            "month": k0.folder[:7],
+            "parquet": pq,
+            "days": dict(sorted(days.items())),
         }
         base.parent.mkdir(parents=True, exist_ok=True)
         _write_json(base.with_suffix(".json"), man, self.tmp)
@@ -399,8 +436,9 @@ class Session:
     of the `cloudtrail` table. The caller holds `store.locked(False)` from `serve` until
     the table is loaded; `save` takes the exclusive lock itself."""
 
-    def __init__(self, store: Store, settings: Any, files: list[Any],
-                 etags: dict[str, str] | None) -> None:
+    def __init__(
+        self, store: Store, settings: Any, files: list[Any], etags: dict[str, str] | None
+    ) -> None:
         self.store = store
         self.hashes = {FULL: profile_hash(settings.queries, settings.limits, settings.gate)}
         if settings.ahead is not None:
@@ -423,21 +461,27 @@ class Session:
         """The tasks the store cannot serve (a day is served whole or not at all)."""
         profile = profile if profile in self.hashes else FULL
         want = {self.day_of[t.path] for t in tasks} - self.unknown
-        found = self.store.lookup({k: self.days[k] for k in want}, profile,
-                                  self.hashes[profile])
+        found = self.store.lookup({k: self.days[k] for k in want}, profile, self.hashes[profile])
         self.notes += found.notes
         self.served.update(found.parts)
         left = [t for t in tasks if (self.day_of[t.path], profile) not in found.parts]
         for t in left:
             key = self.day_of[t.path]
             if key not in self.reads:
-                self.reads[key] = DayRead(key, profile, self.days[key],
-                                          clean=key not in self.unknown)
+                self.reads[key] = DayRead(
+                    key, profile, self.days[key], clean=key not in self.unknown
+                )
         return left
 
     def served_parts(self, profile: str) -> list[Part]:
-        return [p for (_k, prof), p in sorted(self.served.items(), key=lambda kv: (
-            kv[0][0].account, kv[0][0].region, kv[0][0].folder)) if prof == profile]
+        return [
+            p
+            for (_k, prof), p in sorted(
+                self.served.items(),
+                key=lambda kv: (kv[0][0].account, kv[0][0].region, kv[0][0].folder),
+            )
+            if prof == profile
+        ]
 
     def record(self, res: Any, size: int) -> None:
         """Count one scanned file in its day."""
@@ -455,8 +499,9 @@ class Session:
     def load(self, con: Any, table: str) -> None:
         """The served days' rows, from their month files (a file may hold days not
         served: stale, or of the other profile's reads)."""
-        wanted = sorted({(str(p.parquet), p.key.folder) for p in self.served.values()
-                         if p.parquet is not None})
+        wanted = sorted(
+            {(str(p.parquet), p.key.folder) for p in self.served.values() if p.parquet is not None}
+        )
         if not wanted:
             return
         con.execute("SET enable_progress_bar = false")  # a long load draws one on stderr
@@ -481,8 +526,10 @@ class Session:
         keys = sorted({k for k, _p in self.served}, key=lambda k: (k.account, k.region, k.folder))
         for k in keys:
             day = k.day
-            if out and out[-1][:2] == (k.account, k.region) and (
-                date.fromisoformat(out[-1][3]).toordinal() + 1 == day.toordinal()
+            if (
+                out
+                and out[-1][:2] == (k.account, k.region)
+                and (date.fromisoformat(out[-1][3]).toordinal() + 1 == day.toordinal())
             ):
                 a, r, first, _last, n = out[-1]
                 out[-1] = (a, r, first, day.isoformat(), n + 1)
@@ -507,8 +554,10 @@ def info(root: Path) -> str:
                 if man is None or not isinstance(man.get("days"), dict):
                     bad += 1
                     continue
-                s = streams.setdefault((str(man.get("account")), str(man.get("region"))),
-                                       {"days": set(), "parts": 0, "rows": 0, "files": 0})
+                s = streams.setdefault(
+                    (str(man.get("account")), str(man.get("region"))),
+                    {"days": set(), "parts": 0, "rows": 0, "files": 0},
+                )
                 s["parts"] += 1
                 for folder, e in (man.get("days") or {}).items():
                     s["days"].add(folder.replace("/", "-"))
@@ -521,16 +570,22 @@ def info(root: Path) -> str:
     lines = [
         f"events store: {root}",
         f"schema: version {version}, table {meta.get('schema') if isinstance(meta, dict) else '?'}"
-        + ("" if current else f" (this auditor writes version {VERSION}, table {st.schema}: "
-                              "the next audit rebuilds it)"),
+        + (
+            ""
+            if current
+            else f" (this auditor writes version {VERSION}, table {st.schema}: "
+            "the next audit rebuilds it)"
+        ),
         f"size: {size:,} bytes in {sum(s['parts'] for s in streams.values()):,} part(s)"
         + (f", {bad} unreadable manifest(s)" if bad else ""),
         f"accounts: {len({a for a, _ in streams})}, regions: {len({r for _, r in streams})}",
     ]
     for (acct, region), s in sorted(streams.items()):
         days = sorted(s["days"])
-        lines.append(f"  {acct} {region}: {len(days)} day(s) {days[0]}..{days[-1]}, "
-                     f"{s['files']:,} source file(s), {s['rows']:,} row(s)")
+        lines.append(
+            f"  {acct} {region}: {len(days)} day(s) {days[0]}..{days[-1]}, "
+            f"{s['files']:,} source file(s), {s['rows']:,} row(s)"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -62,8 +62,12 @@ def iam_user(account: str, name: str) -> dict[str, Any]:
 
 
 def root_user(account: str) -> dict[str, Any]:
-    return {"type": "Root", "principalId": account, "arn": f"arn:aws:iam::{account}:root",
-            "accountId": account}
+    return {
+        "type": "Root",
+        "principalId": account,
+        "arn": f"arn:aws:iam::{account}:root",
+        "accountId": account,
+    }
 
 
 def event(
@@ -94,15 +98,23 @@ def event(
         "requestParameters": request,
         "responseElements": None,
         "requestID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"req-{event_id or iso(when)}-{name}")),
-        "eventID": event_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{iso(when)}/{name}/{region}/"
-                                               f"{(identity or {}).get('arn')}/{error}")),
+        "eventID": event_id
+        or str(
+            uuid.uuid5(
+                uuid.NAMESPACE_URL,
+                f"{iso(when)}/{name}/{region}/{(identity or {}).get('arn')}/{error}",
+            )
+        ),
         "readOnly": read_only,
         "eventType": "AwsApiCall",
         "managementEvent": True,
         "recipientAccountId": account,
         "eventCategory": "Management",
-        "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
-                       "clientProvidedHostHeader": f"bedrock.{region}.amazonaws.com"},
+        "tlsDetails": {
+            "tlsVersion": "TLSv1.3",
+            "cipherSuite": "TLS_AES_128_GCM_SHA256",
+            "clientProvidedHostHeader": f"bedrock.{region}.amazonaws.com",
+        },
     }
     if error:
         rec["errorCode"] = error
@@ -111,17 +123,23 @@ def event(
 
 
 def policy(principal: Any, condition: dict[str, Any] | None = None) -> str:
-    stmt: dict[str, Any] = {"Effect": "Allow", "Principal": principal,
-                            "Action": "bedrock:InvokeAgent", "Resource": "*"}
+    stmt: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": "bedrock:InvokeAgent",
+        "Resource": "*",
+    }
     if condition:
         stmt["Condition"] = condition
     return json.dumps({"Version": "2012-10-17", "Statement": [stmt]})
 
 
 def denied_message(identity_arn: str, action: str, resource: str) -> str:
-    return (f"User: {identity_arn} is not authorized to perform: bedrock:{action} on "
-            f"resource: {resource} because no identity-based policy allows the "
-            f"bedrock:{action} action")
+    return (
+        f"User: {identity_arn} is not authorized to perform: bedrock:{action} on "
+        f"resource: {resource} because no identity-based policy allows the "
+        f"bedrock:{action} action"
+    )
 
 
 def bedrock_policy_call(
@@ -144,17 +162,35 @@ def bedrock_policy_call(
             own = policy({"AWS": f"arn:aws:iam::{account}:root"})
             request["resourcePolicy"] = resource_policy or own
     msg = denied_message(identity.get("arn", "unknown"), action, resource) if error else None
-    return event(when, identity=identity, source=BEDROCK, name=action, region=region,
-                 account=account, request=request, error=error, message=msg, **kw)
+    return event(
+        when,
+        identity=identity,
+        source=BEDROCK,
+        name=action,
+        region=region,
+        account=account,
+        request=request,
+        error=error,
+        message=msg,
+        **kw,
+    )
 
 
-def log_key(account: str, region: str, delivered: datetime, org_id: str | None = None,
-            prefix: str = "", salt: str = "") -> str:
+def log_key(
+    account: str,
+    region: str,
+    delivered: datetime,
+    org_id: str | None = None,
+    prefix: str = "",
+    salt: str = "",
+) -> str:
     org = f"{org_id}/" if org_id else ""
     stamp = delivered.strftime("%Y%m%dT%H%MZ")
     uniq = uuid.uuid5(uuid.NAMESPACE_URL, f"{account}{region}{stamp}{org}{salt}").hex[:16].upper()
-    return (f"{prefix}AWSLogs/{org}{account}/CloudTrail/{region}/{delivered:%Y/%m/%d}/"
-            f"{account}_CloudTrail_{region}_{stamp}_{uniq}.json.gz")
+    return (
+        f"{prefix}AWSLogs/{org}{account}/CloudTrail/{region}/{delivered:%Y/%m/%d}/"
+        f"{account}_CloudTrail_{region}_{stamp}_{uniq}.json.gz"
+    )
 
 
 def write_log(root: Path, key: str, records: list[dict[str, Any]]) -> Path:
@@ -214,47 +250,110 @@ def write_demo_trail(root: Path, month: date = date(2026, 10, 1), seed: int = 7)
     def add(acct: str, region: str, rec: dict[str, Any]) -> None:
         # Delivered in a file of its own, 7 minutes after the call (across midnight too).
         when = datetime.strptime(rec["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        write_log(root, log_key(acct, region, when + timedelta(minutes=7), org_of[acct],
-                                salt=rec["eventID"]), [rec])
+        write_log(
+            root,
+            log_key(acct, region, when + timedelta(minutes=7), org_of[acct], salt=rec["eventID"]),
+            [rec],
+        )
         out.files += 1
 
     ext_policy = policy({"AWS": "arn:aws:iam::999999999999:root"})
     for i, ident in enumerate([ci, ci2, ci]):
-        add(prod, "us-east-1", bedrock_policy_call(
-            t0 + timedelta(days=3, hours=10 + i), identity=ident, account=prod,
-            region="us-east-1", resource_policy=ext_policy))
-    add(prod, "us-east-1", bedrock_policy_call(
-        t0 + timedelta(days=12, hours=8), identity=intruder, account=prod, region="us-east-1",
-        action="DeleteResourcePolicy", error="AccessDenied", ip="198.51.100.77",
-        agent='<script>alert("xss")</script> | =HYPERLINK("http://evil") `rm -rf` [x](y)'))
+        add(
+            prod,
+            "us-east-1",
+            bedrock_policy_call(
+                t0 + timedelta(days=3, hours=10 + i),
+                identity=ident,
+                account=prod,
+                region="us-east-1",
+                resource_policy=ext_policy,
+            ),
+        )
+    add(
+        prod,
+        "us-east-1",
+        bedrock_policy_call(
+            t0 + timedelta(days=12, hours=8),
+            identity=intruder,
+            account=prod,
+            region="us-east-1",
+            action="DeleteResourcePolicy",
+            error="AccessDenied",
+            ip="198.51.100.77",
+            agent='<script>alert("xss")</script> | =HYPERLINK("http://evil") `rm -rf` [x](y)',
+        ),
+    )
     # The same user probing first: other denials, the enumeration signal.
-    for i, (src, name, code) in enumerate([
-        ("iam.amazonaws.com", "ListRoles", "AccessDenied"),
-        ("iam.amazonaws.com", "ListRoles", "AccessDenied"),
-        (BEDROCK, "ListAgents", "AccessDeniedException"),
-        (BEDROCK, "ListAgents", "AccessDeniedException"),
-        ("s3.amazonaws.com", "GetBucketPolicy", "AccessDenied"),
-    ]):
-        add(prod, "us-east-1", event(
-            t0 + timedelta(days=12, hours=7, minutes=10 * i), identity=intruder, source=src,
-            name=name, region="us-east-1", account=prod, error=code, ip="198.51.100.77",
-            message=f"User: {intruder['arn']} is not authorized to perform: "
-                    f"{src.split('.')[0]}:{name}", read_only=True))
-    add(dev, "eu-west-1", bedrock_policy_call(
-        t0 + timedelta(days=20, hours=15), identity=analyst, account=dev, region="eu-west-1",
-        resource=f"arn:aws:bedrock:eu-west-1:{dev}:knowledge-base/KB0001",
-        request={"policy": policy("*"), "expectedRevisionId": "3"}))
-    add(dev, "eu-west-1", bedrock_policy_call(
-        t0 + timedelta(days=21, hours=9), identity=analyst, account=dev, region="eu-west-1",
-        request=None))
+    for i, (src, name, code) in enumerate(
+        [
+            ("iam.amazonaws.com", "ListRoles", "AccessDenied"),
+            ("iam.amazonaws.com", "ListRoles", "AccessDenied"),
+            (BEDROCK, "ListAgents", "AccessDeniedException"),
+            (BEDROCK, "ListAgents", "AccessDeniedException"),
+            ("s3.amazonaws.com", "GetBucketPolicy", "AccessDenied"),
+        ]
+    ):
+        add(
+            prod,
+            "us-east-1",
+            event(
+                t0 + timedelta(days=12, hours=7, minutes=10 * i),
+                identity=intruder,
+                source=src,
+                name=name,
+                region="us-east-1",
+                account=prod,
+                error=code,
+                ip="198.51.100.77",
+                message=f"User: {intruder['arn']} is not authorized to perform: "
+                f"{src.split('.')[0]}:{name}",
+                read_only=True,
+            ),
+        )
+    add(
+        dev,
+        "eu-west-1",
+        bedrock_policy_call(
+            t0 + timedelta(days=20, hours=15),
+            identity=analyst,
+            account=dev,
+            region="eu-west-1",
+            resource=f"arn:aws:bedrock:eu-west-1:{dev}:knowledge-base/KB0001",
+            request={"policy": policy("*"), "expectedRevisionId": "3"},
+        ),
+    )
+    add(
+        dev,
+        "eu-west-1",
+        bedrock_policy_call(
+            t0 + timedelta(days=21, hours=9),
+            identity=analyst,
+            account=dev,
+            region="eu-west-1",
+            request=None,
+        ),
+    )
     last = t0 + timedelta(days=len(days)) - timedelta(minutes=2)
-    add(dev, "eu-west-1", bedrock_policy_call(
-        last, identity=analyst, account=dev, region="eu-west-1", action="DeleteResourcePolicy"))
-    add(dev, "eu-west-1", bedrock_policy_call(
-        t0 + timedelta(days=25), identity=analyst, account=dev, region="eu-west-1", error=None))
+    add(
+        dev,
+        "eu-west-1",
+        bedrock_policy_call(
+            last, identity=analyst, account=dev, region="eu-west-1", action="DeleteResourcePolicy"
+        ),
+    )
+    add(
+        dev,
+        "eu-west-1",
+        bedrock_policy_call(
+            t0 + timedelta(days=25), identity=analyst, account=dev, region="eu-west-1", error=None
+        ),
+    )
     out.denied = 7
-    out.notes.append("7 denied attempts: 3 by one role (2 sessions), 1 cross-account user "
-                     "(after 5 other denials), 3 by a data-science role")
+    out.notes.append(
+        "7 denied attempts: 3 by one role (2 sessions), 1 cross-account user "
+        "(after 5 other denials), 3 by a data-science role"
+    )
 
     trails = [(prod, r) for r in regions] + [(dev, r) for r in regions] + [(audit, "us-east-1")]
     for acct, region in trails:
@@ -269,9 +368,18 @@ def write_demo_trail(root: Path, month: date = date(2026, 10, 1), seed: int = 7)
                     src, name, ro = rnd.choice(_NOISE)
                     when = delivered - timedelta(minutes=rnd.randint(6, 360))
                     who = rnd.choice([ci, intruder, analyst, root_user(acct)])
-                    batch.append(event(when, identity=who, source=src, name=name, region=region,
-                                       account=acct, read_only=ro,
-                                       event_id=f"{uuid.UUID(int=rnd.getrandbits(128))}"))
+                    batch.append(
+                        event(
+                            when,
+                            identity=who,
+                            source=src,
+                            name=name,
+                            region=region,
+                            account=acct,
+                            read_only=ro,
+                            event_id=f"{uuid.UUID(int=rnd.getrandbits(128))}",
+                        )
+                    )
                 batch.sort(key=lambda r: r["eventTime"])
                 write_log(root, log_key(acct, region, delivered, org_id), batch)
                 out.files += 1
@@ -281,10 +389,21 @@ def write_demo_trail(root: Path, month: date = date(2026, 10, 1), seed: int = 7)
     digest.write_bytes(gzip.compress(b'{"awsAccountId":"111122223333","logFiles":[]}', mtime=0))
     insight = root / f"AWSLogs/{prod}/CloudTrail-Insight/us-east-1/{month:%Y/%m}/02/x.json.gz"
     insight.parent.mkdir(parents=True, exist_ok=True)
-    insight.write_bytes(gzip.compress(
-        json.dumps({"Records": [bedrock_policy_call(t0 + timedelta(days=1), identity=ci,
-                    account=prod, region="us-east-1") | {"eventType": "AwsCloudTrailInsight"}]}
-                   ).encode(), mtime=0))
+    insight.write_bytes(
+        gzip.compress(
+            json.dumps(
+                {
+                    "Records": [
+                        bedrock_policy_call(
+                            t0 + timedelta(days=1), identity=ci, account=prod, region="us-east-1"
+                        )
+                        | {"eventType": "AwsCloudTrailInsight"}
+                    ]
+                }
+            ).encode(),
+            mtime=0,
+        )
+    )
     day5 = f"AWSLogs/{prod}/CloudTrail/eu-west-1/{month:%Y/%m}/05"
     (root / day5 / "README.txt").write_text("copied from the bucket by ops\n")
     damaged = root / log_key(prod, "eu-west-1", t0 + timedelta(days=4, hours=23), None)

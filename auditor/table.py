@@ -84,12 +84,19 @@ COLUMNS: list[tuple[str, Type]] = [
     ("vpcendpointid", S),
     ("vpcendpointaccountid", S),
     ("eventcategory", S),
-    ("addendum", ("struct", [("reason", S), ("updatedfields", S), ("originalrequestid", S),
-                             ("originaleventid", S)])),
+    (
+        "addendum",
+        (
+            "struct",
+            [("reason", S), ("updatedfields", S), ("originalrequestid", S), ("originaleventid", S)],
+        ),
+    ),
     ("sessioncredentialfromconsole", S),
     ("edgedevicedetails", S),
-    ("tlsdetails", ("struct", [("tlsversion", S), ("ciphersuite", S),
-                               ("clientprovidedhostheader", S)])),
+    (
+        "tlsdetails",
+        ("struct", [("tlsversion", S), ("ciphersuite", S), ("clientprovidedhostheader", S)]),
+    ),
 ]
 
 # Partition columns the local engine adds from the file's path (org-trail scheme).
@@ -207,8 +214,9 @@ def _check(t: Type):  # type: ignore[no-untyped-def]
         item = _check(t[1])
         return lambda v: v is None or (isinstance(v, list) and all(item(x) for x in v))
     if kind == "map":
-        return lambda v: v is None or (
-            isinstance(v, dict) and all(isinstance(x, (str, type(None))) for x in v.values())
+        return lambda v: (
+            v is None
+            or (isinstance(v, dict) and all(isinstance(x, (str, type(None))) for x in v.values()))
         )
     raise ValueError(t)
 

@@ -61,7 +61,9 @@ def parse_trails(text: str) -> list[str]:
         names = TRAILS if part == "all" else ("realistic", "dense") if part == "both" else (part,)
         for n in names:
             if n not in TRAILS:
-                raise argparse.ArgumentTypeError(f"unknown trail {n!r}: choose from {', '.join(TRAILS)}, all, both")
+                raise argparse.ArgumentTypeError(
+                    f"unknown trail {n!r}: choose from {', '.join(TRAILS)}, all, both"
+                )
             if n not in out:
                 out.append(n)
     if not out:
@@ -79,7 +81,9 @@ def log_files(trail: Path) -> list[Path]:
     return sorted(trail.glob("AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz"))
 
 
-def ensure_trail(data_dir: Path, quick: bool, kind: str, seed: int, regen: bool) -> tuple[Path, dict]:
+def ensure_trail(
+    data_dir: Path, quick: bool, kind: str, seed: int, regen: bool
+) -> tuple[Path, dict]:
     params = trail_params(quick, kind, seed)
     trail = data_dir / f"{'quick' if quick else 'month'}-{kind}"
     manifest_path = Path(str(trail) + ".manifest.json")
@@ -95,10 +99,30 @@ def ensure_trail(data_dir: Path, quick: bool, kind: str, seed: int, regen: bool)
         shutil.rmtree(trail)
     manifest_path.unlink(missing_ok=True)
     data_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, str(GEN), "--out", str(trail), "--manifest", str(manifest_path),
-           "--trail", kind, "--seed", str(seed), "--start", params["start"], "--days", str(params["days"]),
-           "--files-per-day", str(params["files_per_day"]), "--records-per-file", str(params["records_per_file"]),
-           "--accounts", str(params["accounts"]), "--regions", params["regions"]]
+    cmd = [
+        sys.executable,
+        str(GEN),
+        "--out",
+        str(trail),
+        "--manifest",
+        str(manifest_path),
+        "--trail",
+        kind,
+        "--seed",
+        str(seed),
+        "--start",
+        params["start"],
+        "--days",
+        str(params["days"]),
+        "--files-per-day",
+        str(params["files_per_day"]),
+        "--records-per-file",
+        str(params["records_per_file"]),
+        "--accounts",
+        str(params["accounts"]),
+        "--regions",
+        params["regions"],
+    ]
     print(f"[bench] generating {trail} ...", flush=True)
     subprocess.run(cmd, check=True)
     return trail, json.loads(manifest_path.read_text())
@@ -228,16 +252,35 @@ class AuditRun:
         self.__dict__.update(kw)
 
 
-def run_audit(trail: Path, d_from: str, d_to: str, timeout: float, keep: bool,
-              extra: tuple[str, ...] = ()) -> AuditRun:
+def run_audit(
+    trail: Path, d_from: str, d_to: str, timeout: float, keep: bool, extra: tuple[str, ...] = ()
+) -> AuditRun:
     work = Path(tempfile.mkdtemp(prefix="bench-audit-"))
     out = work / "out"
-    cmd = [sys.executable, "-m", "auditor", "audit", "--source", str(trail), "--from", d_from,
-           "--to", d_to, "--engine", "local", "--out", str(out), "--format", "json", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "auditor",
+        "audit",
+        "--source",
+        str(trail),
+        "--from",
+        d_from,
+        "--to",
+        d_to,
+        "--engine",
+        "local",
+        "--out",
+        str(out),
+        "--format",
+        "json",
+        *extra,
+    ]
     with open(work / "stdout.txt", "wb") as so, open(work / "stderr.txt", "wb") as se:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=so, stderr=se, stdin=subprocess.DEVNULL, cwd=REPO,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=so, stderr=se, stdin=subprocess.DEVNULL, cwd=REPO, start_new_session=True
+        )
         sampler = TreeSampler(proc.pid)
         sampler.start()
         timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
@@ -262,10 +305,20 @@ def run_audit(trail: Path, d_from: str, d_to: str, timeout: float, keep: bool,
     tail = (work / "stderr.txt").read_text(errors="replace")[-2000:] if err else ""
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
-    return AuditRun(cmd=cmd, wall=wall, rc=proc.returncode, single_mb=usage.ru_maxrss / 1024,
-                    tree_mb=sampler.peak_rss_kb / 1024, tree_pss_mb=sampler.peak_pss_kb / 1024,
-                    procs=sampler.max_procs, samples=sampler.samples, report=report, err=err,
-                    stderr_tail=tail, workdir=work)
+    return AuditRun(
+        cmd=cmd,
+        wall=wall,
+        rc=proc.returncode,
+        single_mb=usage.ru_maxrss / 1024,
+        tree_mb=sampler.peak_rss_kb / 1024,
+        tree_pss_mb=sampler.peak_pss_kb / 1024,
+        procs=sampler.max_procs,
+        samples=sampler.samples,
+        report=report,
+        err=err,
+        stderr_tail=tail,
+        workdir=work,
+    )
 
 
 def attempts_of(report: dict | None):
@@ -279,8 +332,12 @@ def attempts_of(report: dict | None):
 
 
 def auditor_available() -> str:
-    r = subprocess.run([sys.executable, "-m", "auditor", "audit", "--help"], cwd=REPO,
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "auditor", "audit", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     if r.returncode != 0:
         lines = (r.stderr or r.stdout or "?").strip().splitlines() or ["?"]
         return lines[-1]
@@ -308,13 +365,21 @@ class Trail:
 
 def step_size(t: Trail, args) -> None:
     m, p = t.manifest, t.manifest["params"]
-    t.row.update({
-        "trail": t.kind, "shape": f"{p['accounts']}x{len(gen_trail.parse_regions(p['regions']))}x{p['files_per_day']}",
-        "files": len(t.files), "gb": m["uncompressed_bytes"] / 1e9, "records": m["records"],
-        "err_pct": 100 * m["error_records"] / max(1, m["records"]) if "error_records" in m else float("nan"),
-        "rp_files": m["files_with_resource_policy_calls"], "truth": ground_truth(m, t.d_from, t.d_to),
-        "gen_s": m.get("elapsed_s", float("nan")),
-    })
+    t.row.update(
+        {
+            "trail": t.kind,
+            "shape": f"{p['accounts']}x{len(gen_trail.parse_regions(p['regions']))}x{p['files_per_day']}",
+            "files": len(t.files),
+            "gb": m["uncompressed_bytes"] / 1e9,
+            "records": m["records"],
+            "err_pct": 100 * m["error_records"] / max(1, m["records"])
+            if "error_records" in m
+            else float("nan"),
+            "rp_files": m["files_with_resource_policy_calls"],
+            "truth": ground_truth(m, t.d_from, t.d_to),
+            "gen_s": m.get("elapsed_s", float("nan")),
+        }
+    )
 
 
 def step_floor(t: Trail, args) -> None:
@@ -322,17 +387,24 @@ def step_floor(t: Trail, args) -> None:
     t.row["floor"], _raw = decompression_floor(t.files, args.runs)
 
 
-def audit_runs(t: Trail, args, d_to: str, runs: int, label: str,
-               extra: tuple[str, ...] = ()) -> list[AuditRun]:
+def audit_runs(
+    t: Trail, args, d_to: str, runs: int, label: str, extra: tuple[str, ...] = ()
+) -> list[AuditRun]:
     out = []
     for i in range(runs):
         r = run_audit(t.path, t.d_from, d_to, args.timeout, args.keep, extra)
-        print(f"[bench] {label}: audit run {i + 1}/{runs}: {r.wall:.2f}s "
-              f"single {r.single_mb:.0f} MB, tree {r.tree_mb:.0f} MB, rc={r.rc}"
-              + (f", kept {r.workdir}" if args.keep else ""), flush=True)
+        print(
+            f"[bench] {label}: audit run {i + 1}/{runs}: {r.wall:.2f}s "
+            f"single {r.single_mb:.0f} MB, tree {r.tree_mb:.0f} MB, rc={r.rc}"
+            + (f", kept {r.workdir}" if args.keep else ""),
+            flush=True,
+        )
         out.append(r)
         if r.err:
-            print(f"[bench] audit failed: {r.err}\n  cmd: {' '.join(r.cmd)}\n{r.stderr_tail}", file=sys.stderr)
+            print(
+                f"[bench] audit failed: {r.err}\n  cmd: {' '.join(r.cmd)}\n{r.stderr_tail}",
+                file=sys.stderr,
+            )
             break
     expected = ground_truth(t.manifest, t.d_from, d_to)
     ok_runs = [r for r in out if not r.err]
@@ -348,14 +420,16 @@ def audit_runs(t: Trail, args, d_to: str, runs: int, label: str,
 def step_audit(t: Trail, args) -> None:
     ok = audit_runs(t, args, t.d_to, args.runs, t.kind)
     nan = float("nan")
-    t.row.update({
-        "audit": min((r.wall for r in ok), default=nan),
-        "single": max((r.single_mb for r in ok), default=nan),
-        "tree": max((r.tree_mb for r in ok), default=nan),
-        "pss": max((r.tree_pss_mb for r in ok), default=nan),
-        "procs": max((r.procs for r in ok), default=0),
-        "report": ok[0].report if ok else None,
-    })
+    t.row.update(
+        {
+            "audit": min((r.wall for r in ok), default=nan),
+            "single": max((r.single_mb for r in ok), default=nan),
+            "tree": max((r.tree_mb for r in ok), default=nan),
+            "pss": max((r.tree_pss_mb for r in ok), default=nan),
+            "procs": max((r.procs for r in ok), default=0),
+            "report": ok[0].report if ok else None,
+        }
+    )
     t.row["ratio"] = t.row["audit"] / t.row["floor"] if t.row.get("floor") else nan
 
 
@@ -377,8 +451,12 @@ def startup_time(runs: int) -> float:
     best = float("inf")
     for _ in range(max(1, runs)):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "auditor", "--version"], cwd=REPO,
-                       capture_output=True, check=False)
+        subprocess.run(
+            [sys.executable, "-m", "auditor", "--version"],
+            cwd=REPO,
+            capture_output=True,
+            check=False,
+        )
         best = min(best, time.perf_counter() - t0)
     return best
 
@@ -404,9 +482,16 @@ def step_store(t: Trail, args) -> None:
         t.failures.append(f"{t.kind} store warm: days were not served from the store ({served})")
     best = min(r.wall for r in warm)
     start = startup_time(args.runs)
-    t.row.update({"store_cold": cold[0].wall, "repeat": best, "startup": start,
-                  "store_mb": size / MB, "repeat_ratio": best / t.row["floor"],
-                  "repeat_net": max(0.0, best - start) / t.row["floor"]})
+    t.row.update(
+        {
+            "store_cold": cold[0].wall,
+            "repeat": best,
+            "startup": start,
+            "store_mb": size / MB,
+            "repeat_ratio": best / t.row["floor"],
+            "repeat_net": max(0.0, best - start) / t.row["floor"],
+        }
+    )
 
 
 def step_verdict(t: Trail, args) -> None:
@@ -451,9 +536,18 @@ def _cell(row: dict, key: str, spec: str) -> str:
 
 
 def text_table(rows: list[dict]) -> list[str]:
-    cols = [(k, h if len(h) < 12 else "shape", s) for k, h, s, _md in COLUMNS if any(k in r for r in rows)]
+    cols = [
+        (k, h if len(h) < 12 else "shape", s)
+        for k, h, s, _md in COLUMNS
+        if any(k in r for r in rows)
+    ]
     widths = [max(len(h), len(_cell(rows[0], k, s))) for k, h, s in cols]
-    out = ["  ".join(f"{h:>{w}}" if i else f"{h:<{w}}" for i, ((_k, h, _s), w) in enumerate(zip(cols, widths)))]
+    out = [
+        "  ".join(
+            f"{h:>{w}}" if i else f"{h:<{w}}"
+            for i, ((_k, h, _s), w) in enumerate(zip(cols, widths))
+        )
+    ]
     out.append("-" * len(out[0]))
     for r in rows:
         out.append("  ".join(f"{_cell(r, k, s):>{w}}" for (k, _h, s), w in zip(cols, widths)))
@@ -462,8 +556,14 @@ def text_table(rows: list[dict]) -> list[str]:
 
 def markdown_table(rows: list[dict]) -> list[str]:
     cols = [(k, h, s) for k, h, s, md in COLUMNS if md and any(k in r for r in rows)]
-    out = ["| " + " | ".join(h for _k, h, _s in cols) + " |",
-           "| " + " | ".join("---" if s.startswith("<") or s.startswith("^") else "---:" for _k, _h, s in cols) + " |"]
+    out = [
+        "| " + " | ".join(h for _k, h, _s in cols) + " |",
+        "| "
+        + " | ".join(
+            "---" if s.startswith("<") or s.startswith("^") else "---:" for _k, _h, s in cols
+        )
+        + " |",
+    ]
     for r in rows:
         out.append("| " + " | ".join(_cell(r, k, s).strip() for k, _h, s in cols) + " |")
     return out
@@ -473,7 +573,9 @@ def targets(row: dict) -> str:
     if row.get("audit") != row.get("audit") or "audit" not in row:
         return "n/a (audit failed)"
     t = TARGET_RATIO.get(row["trail"])
-    speed = f"ratio<={t:g} {'PASS' if row['ratio'] <= t else 'FAIL'}" if t else "ratio: no target yet"
+    speed = (
+        f"ratio<={t:g} {'PASS' if row['ratio'] <= t else 'FAIL'}" if t else "ratio: no target yet"
+    )
     mem = "PASS" if max(row["single"], row["tree"]) <= TARGET_RSS_MB else "FAIL"
     return f"{speed}, RSS<={TARGET_RSS_MB:g}MB {mem}"
 
@@ -483,64 +585,121 @@ def targets(row: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="3-day trails: a smoke check, not a measurement")
-    ap.add_argument("--keep", action="store_true", help="keep each audit's output/stdout/stderr directory")
-    ap.add_argument("--data-dir", type=Path, default=REPO / "bench-data", help="trail cache (default: bench-data/)")
+    ap.add_argument(
+        "--quick", action="store_true", help="3-day trails: a smoke check, not a measurement"
+    )
+    ap.add_argument(
+        "--keep", action="store_true", help="keep each audit's output/stdout/stderr directory"
+    )
+    ap.add_argument(
+        "--data-dir",
+        type=Path,
+        default=REPO / "bench-data",
+        help="trail cache (default: bench-data/)",
+    )
     ap.add_argument("--regen", action="store_true", help="regenerate the trails even if cached")
-    ap.add_argument("--runs", type=int, default=3, help="repetitions for best-of timings (default 3)")
+    ap.add_argument(
+        "--runs", type=int, default=3, help="repetitions for best-of timings (default 3)"
+    )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--timeout", type=float, default=900.0, help="per-audit limit in seconds")
-    ap.add_argument("--trail", "--density", dest="trails", type=parse_trails, default=list(TRAILS),
-                    metavar="KINDS", help=f"comma-separated among {', '.join(TRAILS)}; `all` (default) or "
-                                          "`both` (realistic,dense). --density is the old name")
-    ap.add_argument("--flat", default="realistic,storm-sparse", type=lambda v: [] if v == "none" else parse_trails(v),
-                    metavar="KINDS", help="trails whose first half is audited too, to show whether memory stays "
-                                          "flat as the range grows (default realistic,storm-sparse; `none`)")
-    ap.add_argument("--store", default="realistic,storm-sparse", type=lambda v: [] if v == "none" else parse_trails(v),
-                    metavar="KINDS", help="trails audited again against an events store that holds the month "
-                                          "(--store DIR; default realistic,storm-sparse; `none`)")
+    ap.add_argument(
+        "--trail",
+        "--density",
+        dest="trails",
+        type=parse_trails,
+        default=list(TRAILS),
+        metavar="KINDS",
+        help=f"comma-separated among {', '.join(TRAILS)}; `all` (default) or "
+        "`both` (realistic,dense). --density is the old name",
+    )
+    ap.add_argument(
+        "--flat",
+        default="realistic,storm-sparse",
+        type=lambda v: [] if v == "none" else parse_trails(v),
+        metavar="KINDS",
+        help="trails whose first half is audited too, to show whether memory stays "
+        "flat as the range grows (default realistic,storm-sparse; `none`)",
+    )
+    ap.add_argument(
+        "--store",
+        default="realistic,storm-sparse",
+        type=lambda v: [] if v == "none" else parse_trails(v),
+        metavar="KINDS",
+        help="trails audited again against an events store that holds the month "
+        "(--store DIR; default realistic,storm-sparse; `none`)",
+    )
     args = ap.parse_args(argv)
 
     problem = auditor_available()
     if problem:
-        print(f"[bench] `{sys.executable} -m auditor audit --help` fails: {problem}", file=sys.stderr)
+        print(
+            f"[bench] `{sys.executable} -m auditor audit --help` fails: {problem}", file=sys.stderr
+        )
         return 2
 
     done: list[Trail] = []
     for kind in args.trails:
-        path, manifest = ensure_trail(args.data_dir.resolve(), args.quick, kind, args.seed, args.regen)
-        t = Trail(kind, path, manifest, log_files(path), manifest["range"]["from"], manifest["range"]["to"])
+        path, manifest = ensure_trail(
+            args.data_dir.resolve(), args.quick, kind, args.seed, args.regen
+        )
+        t = Trail(
+            kind,
+            path,
+            manifest,
+            log_files(path),
+            manifest["range"]["from"],
+            manifest["range"]["to"],
+        )
         for step in STEPS:
             step(t, args)
         r = t.row
-        print(f"[bench] {kind}: floor {r['floor']:.2f}s, audit {r['audit']:.2f}s (best of {args.runs}), "
-              f"ratio {r['ratio']:.2f}, RSS 1 {r['single']:.0f} MB, RSS sum {r['tree']:.0f} MB, "
-              f"matches {r['truth']}: {r['correct']}", flush=True)
+        print(
+            f"[bench] {kind}: floor {r['floor']:.2f}s, audit {r['audit']:.2f}s (best of {args.runs}), "
+            f"ratio {r['ratio']:.2f}, RSS 1 {r['single']:.0f} MB, RSS sum {r['tree']:.0f} MB, "
+            f"matches {r['truth']}: {r['correct']}",
+            flush=True,
+        )
         done.append(t)
 
     # ----------------------------------------------------------------- report
     rows = [t.row for t in done]
     print()
-    print("Local engine benchmark" + (" (--quick: smoke check, timings not meaningful)" if args.quick else ""))
+    print(
+        "Local engine benchmark"
+        + (" (--quick: smoke check, timings not meaningful)" if args.quick else "")
+    )
     for line, r in zip(text_table(rows), [None, None, *rows]):
         print(line + (f"  {targets(r)}" if r else ""))
-    print("  shape: accounts x regions x files per day; RP files: files with Bedrock resource-policy calls;")
-    print("  matches: ground truth (rule matches in range); gen s: generation time when the trail was built;")
-    print("  floor: one process, read + isal.igzip.decompress of every log file, warm cache, "
-          f"best of {args.runs}; audit: whole-process wall time, best of {args.runs};")
-    print("  RSS 1: largest RSS of any one process of the audit (wait4 ru_maxrss); RSS/PSS sum: peak "
-          "over the live process tree, sampled every 20 ms (max over runs).")
+    print(
+        "  shape: accounts x regions x files per day; RP files: files with Bedrock resource-policy calls;"
+    )
+    print(
+        "  matches: ground truth (rule matches in range); gen s: generation time when the trail was built;"
+    )
+    print(
+        "  floor: one process, read + isal.igzip.decompress of every log file, warm cache, "
+        f"best of {args.runs}; audit: whole-process wall time, best of {args.runs};"
+    )
+    print(
+        "  RSS 1: largest RSS of any one process of the audit (wait4 ru_maxrss); RSS/PSS sum: peak "
+        "over the live process tree, sampled every 20 ms (max over runs)."
+    )
 
     print()
-    print("Correctness (totals.attempts vs generator ground truth: bedrock Put/DeleteResourcePolicy, "
-          "AccessDenied|AccessDeniedException exactly, eventTime in range)")
+    print(
+        "Correctness (totals.attempts vs generator ground truth: bedrock Put/DeleteResourcePolicy, "
+        "AccessDenied|AccessDeniedException exactly, eventTime in range)"
+    )
     for t in done:
         for label, expected, got, runs_ in t.checks:
             ok = bool(runs_) and got == [expected] and all(not r.err for r in runs_)
             cov = (runs_[0].report or {}).get("coverage", {}) if runs_ and runs_[0].report else {}
-            print(f"  {label}: expected {expected}, got {', '.join(map(str, got)) or '-'}  "
-                  f"{'OK' if ok else 'MISMATCH'}  (files_scanned={cov.get('files_scanned')}, "
-                  f"records_scanned={cov.get('records_scanned')})")
+            print(
+                f"  {label}: expected {expected}, got {', '.join(map(str, got)) or '-'}  "
+                f"{'OK' if ok else 'MISMATCH'}  (files_scanned={cov.get('files_scanned')}, "
+                f"records_scanned={cov.get('records_scanned')})"
+            )
 
     for t in done:
         if "half" not in t.row:
@@ -551,10 +710,14 @@ def main(argv: list[str] | None = None) -> int:
         flat = full["tree"] <= h.tree_mb * 1.15 + 16 and full["single"] <= h.single_mb * 1.15 + 16
         print()
         print(f"Memory as the trail grows ({t.kind}):")
-        print(f"  {t.d_from}..{h_to}: RSS 1 {h.single_mb:.0f} MB, RSS sum {h.tree_mb:.0f} MB, "
-              f"PSS sum {h.tree_pss_mb:.0f} MB, {h.wall:.2f}s")
-        print(f"  {t.d_from}..{t.d_to}: RSS 1 {full['single']:.0f} MB, RSS sum {full['tree']:.0f} MB, "
-              f"PSS sum {full['pss']:.0f} MB, {full['audit']:.2f}s")
+        print(
+            f"  {t.d_from}..{h_to}: RSS 1 {h.single_mb:.0f} MB, RSS sum {h.tree_mb:.0f} MB, "
+            f"PSS sum {h.tree_pss_mb:.0f} MB, {h.wall:.2f}s"
+        )
+        print(
+            f"  {t.d_from}..{t.d_to}: RSS 1 {full['single']:.0f} MB, RSS sum {full['tree']:.0f} MB, "
+            f"PSS sum {full['pss']:.0f} MB, {full['audit']:.2f}s"
+        )
         print(f"  growth {grow:+.0f} MB: {'FLAT' if flat else 'GROWS'}")
 
     print()

@@ -81,24 +81,71 @@ MATCH_CODES = ("AccessDenied", "AccessDeniedException")
 # byte-identical to generator version 2: their RNG draws are unchanged.
 
 KINDS: dict[str, dict] = {
-    "realistic": {"rp_files": 0.01, "decoy_files": 0.008, "decoys_max": 1, "decoy_types": 4,
-                  "other_rp": (0, 0), "storm": 0.0, "error_rate": 0.02,
-                  "accounts": 1, "regions": "us-east-1,eu-west-1", "files_per_day": 24, "records_per_file": 700},
-    "dense": {"rp_files": 0.97, "decoy_files": 0.2, "decoys_max": 1, "decoy_types": 4,
-              "other_rp": (0, 0), "storm": 0.0, "error_rate": 0.02,
-              "accounts": 1, "regions": "us-east-1,eu-west-1", "files_per_day": 24, "records_per_file": 700},
-    "many-services": {"rp_files": 0.97, "decoy_files": 0.5, "decoys_max": 3, "decoy_types": 8,
-                      "other_rp": (6, 30), "storm": 0.0, "error_rate": 0.05,
-                      "accounts": 1, "regions": "us-east-1,eu-west-1", "files_per_day": 24,
-                      "records_per_file": 650},
-    "storm-sparse": {"rp_files": 0.01, "decoy_files": 0.05, "decoys_max": 2, "decoy_types": 8,
-                     "other_rp": (0, 0), "storm": 0.66, "error_rate": 0.05,
-                     "accounts": 4, "regions": "us-east-1,eu-west-1", "files_per_day": 6,
-                     "records_per_file": 570},
-    "storm-dense": {"rp_files": 0.97, "decoy_files": 0.5, "decoys_max": 3, "decoy_types": 8,
-                    "other_rp": (6, 30), "storm": 0.66, "error_rate": 0.05,
-                    "accounts": 4, "regions": "us-east-1,eu-west-1", "files_per_day": 6,
-                    "records_per_file": 570},
+    "realistic": {
+        "rp_files": 0.01,
+        "decoy_files": 0.008,
+        "decoys_max": 1,
+        "decoy_types": 4,
+        "other_rp": (0, 0),
+        "storm": 0.0,
+        "error_rate": 0.02,
+        "accounts": 1,
+        "regions": "us-east-1,eu-west-1",
+        "files_per_day": 24,
+        "records_per_file": 700,
+    },
+    "dense": {
+        "rp_files": 0.97,
+        "decoy_files": 0.2,
+        "decoys_max": 1,
+        "decoy_types": 4,
+        "other_rp": (0, 0),
+        "storm": 0.0,
+        "error_rate": 0.02,
+        "accounts": 1,
+        "regions": "us-east-1,eu-west-1",
+        "files_per_day": 24,
+        "records_per_file": 700,
+    },
+    "many-services": {
+        "rp_files": 0.97,
+        "decoy_files": 0.5,
+        "decoys_max": 3,
+        "decoy_types": 8,
+        "other_rp": (6, 30),
+        "storm": 0.0,
+        "error_rate": 0.05,
+        "accounts": 1,
+        "regions": "us-east-1,eu-west-1",
+        "files_per_day": 24,
+        "records_per_file": 650,
+    },
+    "storm-sparse": {
+        "rp_files": 0.01,
+        "decoy_files": 0.05,
+        "decoys_max": 2,
+        "decoy_types": 8,
+        "other_rp": (0, 0),
+        "storm": 0.66,
+        "error_rate": 0.05,
+        "accounts": 4,
+        "regions": "us-east-1,eu-west-1",
+        "files_per_day": 6,
+        "records_per_file": 570,
+    },
+    "storm-dense": {
+        "rp_files": 0.97,
+        "decoy_files": 0.5,
+        "decoys_max": 3,
+        "decoy_types": 8,
+        "other_rp": (6, 30),
+        "storm": 0.66,
+        "error_rate": 0.05,
+        "accounts": 4,
+        "regions": "us-east-1,eu-west-1",
+        "files_per_day": 6,
+        "records_per_file": 570,
+    },
 }
 SHAPE_KEYS = ("accounts", "regions", "files_per_day", "records_per_file")
 
@@ -196,27 +243,36 @@ class Identity:
         self.arn, self.ip, self.agents, self.console = arn, ip, agents, console
 
 
-def build_identities(rng: random.Random, acct: str, region: str, file_start: float) -> list[Identity]:
+def build_identities(
+    rng: random.Random, acct: str, region: str, file_start: float
+) -> list[Identity]:
     """One identity (with this file's session credentials) per spec."""
-    return [make_identity(rng, acct, region, file_start, kind, name, family)
-            for kind, name, family, _w in IDENTITY_SPECS]
+    return [
+        make_identity(rng, acct, region, file_start, kind, name, family)
+        for kind, name, family, _w in IDENTITY_SPECS
+    ]
 
 
-def make_identity(rng: random.Random, acct: str, region: str, file_start: float,
-                  kind: str, name: str, family: str) -> Identity:
+def make_identity(
+    rng: random.Random, acct: str, region: str, file_start: float, kind: str, name: str, family: str
+) -> Identity:
     """One principal of account `acct` with this file's session credentials."""
     ip = f"{rng.choice((3, 18, 34, 52, 54, 10, 172))}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
     console = family == "console"
     if kind == "role":
         role_id = "AROA" + rstr(rng, 17, UPPER_DIGITS)
         if family == "boto3":
-            session = rng.choice(("nightly-export", "orders-api", "botocore-session-" + rstr(rng, 10, "0123456789")))
+            session = rng.choice(
+                ("nightly-export", "orders-api", "botocore-session-" + rstr(rng, 10, "0123456789"))
+            )
         elif family == "java":
             session = hexid(rng, 32)  # ECS task id
         elif family == "k8s":
             session = "i-0" + hexid(rng, 16)
         else:
-            session = "alice.martin@example.com" if console else f"{name}-{rstr(rng, 6, '0123456789')}"
+            session = (
+                "alice.martin@example.com" if console else f"{name}-{rstr(rng, 6, '0123456789')}"
+            )
         role_path = "aws-reserved/sso.amazonaws.com/" if name.startswith("AWSReservedSSO") else ""
         arn = f"arn:aws:sts::{acct}:assumed-role/{name}/{session}"
         ui = {
@@ -242,8 +298,9 @@ def make_identity(rng: random.Random, acct: str, region: str, file_start: float,
         if family == "k8s":
             ui["sessionContext"]["webIdFederationData"] = {
                 "federatedProvider": f"arn:aws:iam::{acct}:oidc-provider/oidc.eks.{region}"
-                                     f".amazonaws.com/id/{rstr(rng, 32, UPPER_DIGITS)}",
-                "attributes": {}}
+                f".amazonaws.com/id/{rstr(rng, 32, UPPER_DIGITS)}",
+                "attributes": {},
+            }
     elif kind == "user":
         uid = "AIDA" + rstr(rng, 17, UPPER_DIGITS)
         arn = f"arn:aws:iam::{acct}:user/{name}"
@@ -290,27 +347,70 @@ def _inst(rng, c):
 
 
 def ev_describe_instances(rng, c):
-    return ({"instancesSet": {"items": [{"instanceId": _inst(rng, c)} for _ in range(rng.randint(1, 3))]},
-             "filterSet": {}, "includeAllInstances": False}, None, None)
+    return (
+        {
+            "instancesSet": {
+                "items": [{"instanceId": _inst(rng, c)} for _ in range(rng.randint(1, 3))]
+            },
+            "filterSet": {},
+            "includeAllInstances": False,
+        },
+        None,
+        None,
+    )
 
 
 def ev_describe_volumes(rng, c):
-    return ({"volumeSet": {}, "filterSet": {"items": [{"name": "attachment.instance-id",
-             "valueSet": {"items": [{"value": _inst(rng, c)}]}}]}}, None, None)
+    return (
+        {
+            "volumeSet": {},
+            "filterSet": {
+                "items": [
+                    {
+                        "name": "attachment.instance-id",
+                        "valueSet": {"items": [{"value": _inst(rng, c)}]},
+                    }
+                ]
+            },
+        },
+        None,
+        None,
+    )
 
 
 def ev_describe_sg(rng, c):
-    return ({"securityGroupSet": {}, "securityGroupIdSet": {"items": [{"groupId": rng.choice(c["sgs"])}]},
-             "filterSet": {}}, None, None)
+    return (
+        {
+            "securityGroupSet": {},
+            "securityGroupIdSet": {"items": [{"groupId": rng.choice(c["sgs"])}]},
+            "filterSet": {},
+        },
+        None,
+        None,
+    )
 
 
 def ev_describe_subnets(rng, c):
-    return ({"subnetSet": {"items": [{"subnetId": rng.choice(c["subnets"])}]}, "filterSet": {}}, None, None)
+    return (
+        {"subnetSet": {"items": [{"subnetId": rng.choice(c["subnets"])}]}, "filterSet": {}},
+        None,
+        None,
+    )
 
 
 def ev_describe_nis(rng, c):
-    return ({"networkInterfaceIdSet": {}, "filterSet": {"items": [{"name": "vpc-id",
-             "valueSet": {"items": [{"value": rng.choice(c["vpcs"])}]}}]}}, None, None)
+    return (
+        {
+            "networkInterfaceIdSet": {},
+            "filterSet": {
+                "items": [
+                    {"name": "vpc-id", "valueSet": {"items": [{"value": rng.choice(c["vpcs"])}]}}
+                ]
+            },
+        },
+        None,
+        None,
+    )
 
 
 def ev_describe_regions(rng, c):
@@ -319,18 +419,54 @@ def ev_describe_regions(rng, c):
 
 def ev_s3_bucket(rng, c):
     b = rng.choice(c["buckets"])
-    return ({"bucketName": b, "Host": f"{b}.s3.amazonaws.com", rng.choice(("acl", "policy", "versioning",
-             "location", "encryption", "publicAccessBlock", "ownershipControls")): ""}, None,
-            {"additionalEventData": {"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256",
-             "bytesTransferredIn": 0, "AuthenticationMethod": "AuthHeader", "x-amz-id-2":
-             rstr(rng, 76, ALNUM + "+/") + "=", "bytesTransferredOut": rng.randrange(100, 2000)},
-             "resources": [{"accountId": c["acct"], "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{b}"}]})
+    return (
+        {
+            "bucketName": b,
+            "Host": f"{b}.s3.amazonaws.com",
+            rng.choice(
+                (
+                    "acl",
+                    "policy",
+                    "versioning",
+                    "location",
+                    "encryption",
+                    "publicAccessBlock",
+                    "ownershipControls",
+                )
+            ): "",
+        },
+        None,
+        {
+            "additionalEventData": {
+                "SignatureVersion": "SigV4",
+                "CipherSuite": "TLS_AES_128_GCM_SHA256",
+                "bytesTransferredIn": 0,
+                "AuthenticationMethod": "AuthHeader",
+                "x-amz-id-2": rstr(rng, 76, ALNUM + "+/") + "=",
+                "bytesTransferredOut": rng.randrange(100, 2000),
+            },
+            "resources": [
+                {"accountId": c["acct"], "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{b}"}
+            ],
+        },
+    )
 
 
 def ev_list_buckets(rng, c):
-    return ({"Host": "s3.amazonaws.com"}, None, {"additionalEventData": {"SignatureVersion": "SigV4",
-            "CipherSuite": "TLS_AES_128_GCM_SHA256", "bytesTransferredIn": 0, "AuthenticationMethod": "AuthHeader",
-            "x-amz-id-2": rstr(rng, 76, ALNUM + "+/") + "=", "bytesTransferredOut": rng.randrange(2000, 9000)}})
+    return (
+        {"Host": "s3.amazonaws.com"},
+        None,
+        {
+            "additionalEventData": {
+                "SignatureVersion": "SigV4",
+                "CipherSuite": "TLS_AES_128_GCM_SHA256",
+                "bytesTransferredIn": 0,
+                "AuthenticationMethod": "AuthHeader",
+                "x-amz-id-2": rstr(rng, 76, ALNUM + "+/") + "=",
+                "bytesTransferredOut": rng.randrange(2000, 9000),
+            }
+        },
+    )
 
 
 def ev_assume_role(rng, c):
@@ -338,14 +474,34 @@ def ev_assume_role(rng, c):
     sess = f"{role}-{rstr(rng, 10, '0123456789')}"
     key = "ASIA" + rstr(rng, 16, UPPER_DIGITS)
     rid = "AROA" + rstr(rng, 17, UPPER_DIGITS)
-    return ({"roleArn": f"arn:aws:iam::{c['acct']}:role/{role}", "roleSessionName": sess, "durationSeconds": 3600},
-            {"credentials": {"accessKeyId": key, "sessionToken": rstr(rng, 120, ALNUM + "+/"),
-             "expiration": "Mar 1, 2026, 1:00:00 AM"},
-             "assumedRoleUser": {"assumedRoleId": f"{rid}:{sess}",
-                                 "arn": f"arn:aws:sts::{c['acct']}:assumed-role/{role}/{sess}"}},
-            {"resources": [{"accountId": c["acct"], "type": "AWS::IAM::Role",
-                            "ARN": f"arn:aws:iam::{c['acct']}:role/{role}"}],
-             "sharedEventID": uuid4(rng)})
+    return (
+        {
+            "roleArn": f"arn:aws:iam::{c['acct']}:role/{role}",
+            "roleSessionName": sess,
+            "durationSeconds": 3600,
+        },
+        {
+            "credentials": {
+                "accessKeyId": key,
+                "sessionToken": rstr(rng, 120, ALNUM + "+/"),
+                "expiration": "Mar 1, 2026, 1:00:00 AM",
+            },
+            "assumedRoleUser": {
+                "assumedRoleId": f"{rid}:{sess}",
+                "arn": f"arn:aws:sts::{c['acct']}:assumed-role/{role}/{sess}",
+            },
+        },
+        {
+            "resources": [
+                {
+                    "accountId": c["acct"],
+                    "type": "AWS::IAM::Role",
+                    "ARN": f"arn:aws:iam::{c['acct']}:role/{role}",
+                }
+            ],
+            "sharedEventID": uuid4(rng),
+        },
+    )
 
 
 def ev_get_caller(rng, c):
@@ -354,24 +510,51 @@ def ev_get_caller(rng, c):
 
 def ev_kms(rng, c):
     key = rng.choice(c["keys"])
-    rp = {"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {
-        "aws:lambda:FunctionArn": f"arn:aws:lambda:{c['region']}:{c['acct']}:function:{rng.choice(c['functions'])}"}}
+    rp = {
+        "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        "encryptionContext": {
+            "aws:lambda:FunctionArn": f"arn:aws:lambda:{c['region']}:{c['acct']}:function:{rng.choice(c['functions'])}"
+        },
+    }
     if rng.random() < 0.5:
-        rp = {"keyId": key, "keySpec": "AES_256", "encryptionContext": {
-            "aws:s3:arn": f"arn:aws:s3:::{rng.choice(c['buckets'])}/data/{hexid(rng, 12)}.parquet"}}
-    return (rp, None, {"resources": [{"accountId": c["acct"], "type": "AWS::KMS::Key", "ARN": key}]})
+        rp = {
+            "keyId": key,
+            "keySpec": "AES_256",
+            "encryptionContext": {
+                "aws:s3:arn": f"arn:aws:s3:::{rng.choice(c['buckets'])}/data/{hexid(rng, 12)}.parquet"
+            },
+        }
+    return (
+        rp,
+        None,
+        {"resources": [{"accountId": c["acct"], "type": "AWS::KMS::Key", "ARN": key}]},
+    )
 
 
 def ev_iam_list(rng, c):
-    return ({"maxItems": 100, "pathPrefix": "/"} if rng.random() < 0.5 else {"roleName": rng.choice(c["roles"])},
-            None, None)
+    return (
+        {"maxItems": 100, "pathPrefix": "/"}
+        if rng.random() < 0.5
+        else {"roleName": rng.choice(c["roles"])},
+        None,
+        None,
+    )
 
 
 def ev_bedrock_invoke(rng, c):
-    m = rng.choice(("anthropic.claude-3-5-sonnet-20240620-v1:0", "amazon.titan-embed-text-v2:0",
-                    "anthropic.claude-3-haiku-20240307-v1:0", "meta.llama3-1-70b-instruct-v1:0"))
-    return ({"modelId": f"arn:aws:bedrock:{c['region']}::foundation-model/{m}"}, None,
-            {"additionalEventData": {"inferenceRegion": c["region"]}})
+    m = rng.choice(
+        (
+            "anthropic.claude-3-5-sonnet-20240620-v1:0",
+            "amazon.titan-embed-text-v2:0",
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            "meta.llama3-1-70b-instruct-v1:0",
+        )
+    )
+    return (
+        {"modelId": f"arn:aws:bedrock:{c['region']}::foundation-model/{m}"},
+        None,
+        {"additionalEventData": {"inferenceRegion": c["region"]}},
+    )
 
 
 def ev_bedrock_list(rng, c):
@@ -383,40 +566,95 @@ def ev_bedrock_get_agent(rng, c):
 
 
 def ev_lambda(rng, c):
-    return ({"functionName": f"arn:aws:lambda:{c['region']}:{c['acct']}:function:{rng.choice(c['functions'])}"},
-            None, None)
+    return (
+        {
+            "functionName": f"arn:aws:lambda:{c['region']}:{c['acct']}:function:{rng.choice(c['functions'])}"
+        },
+        None,
+        None,
+    )
 
 
 def ev_logs(rng, c):
-    return ({"logGroupName": f"/aws/lambda/{rng.choice(c['functions'])}",
-             "logStreamName": f"2026/10/01/[$LATEST]{hexid(rng, 32)}"}, None, None)
+    return (
+        {
+            "logGroupName": f"/aws/lambda/{rng.choice(c['functions'])}",
+            "logStreamName": f"2026/10/01/[$LATEST]{hexid(rng, 32)}",
+        },
+        None,
+        None,
+    )
 
 
 def ev_cw(rng, c):
-    return ({"metricDataQueries": [{"id": "m1", "metricStat": {"metric": {"namespace": "AWS/EC2",
-             "metricName": "CPUUtilization", "dimensions": [{"name": "InstanceId", "value": _inst(rng, c)}]},
-             "period": 300, "stat": "Average"}}], "startTime": "Oct 1, 2026, 12:00:00 AM",
-             "endTime": "Oct 1, 2026, 1:00:00 AM"}, None, None)
+    return (
+        {
+            "metricDataQueries": [
+                {
+                    "id": "m1",
+                    "metricStat": {
+                        "metric": {
+                            "namespace": "AWS/EC2",
+                            "metricName": "CPUUtilization",
+                            "dimensions": [{"name": "InstanceId", "value": _inst(rng, c)}],
+                        },
+                        "period": 300,
+                        "stat": "Average",
+                    },
+                }
+            ],
+            "startTime": "Oct 1, 2026, 12:00:00 AM",
+            "endTime": "Oct 1, 2026, 1:00:00 AM",
+        },
+        None,
+        None,
+    )
 
 
 def ev_ssm(rng, c):
     if rng.random() < 0.5:
-        return ({"name": f"/app/prod/{rng.choice(('db-host', 'feature-flags', 'api-endpoint'))}",
-                 "withDecryption": True}, None, None)
-    return ({"instanceId": _inst(rng, c), "agentVersion": "3.3.380.0", "agentStatus": "Active",
-             "platformType": "Linux", "platformName": "Amazon Linux", "platformVersion": "2023",
-             "iPAddress": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}",
-             "computerName": f"ip-10-0-{rng.randrange(256)}-{rng.randrange(256)}.ec2.internal",
-             "agentName": "amazon-ssm-agent", "availabilityZone": c["region"] + "a"}, None, None)
+        return (
+            {
+                "name": f"/app/prod/{rng.choice(('db-host', 'feature-flags', 'api-endpoint'))}",
+                "withDecryption": True,
+            },
+            None,
+            None,
+        )
+    return (
+        {
+            "instanceId": _inst(rng, c),
+            "agentVersion": "3.3.380.0",
+            "agentStatus": "Active",
+            "platformType": "Linux",
+            "platformName": "Amazon Linux",
+            "platformVersion": "2023",
+            "iPAddress": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}",
+            "computerName": f"ip-10-0-{rng.randrange(256)}-{rng.randrange(256)}.ec2.internal",
+            "agentName": "amazon-ssm-agent",
+            "availabilityZone": c["region"] + "a",
+        },
+        None,
+        None,
+    )
 
 
 def ev_dynamo(rng, c):
-    return ({"tableName": rng.choice(("orders", "sessions", "feature-store", "audit-log"))}, None, None)
+    return (
+        {"tableName": rng.choice(("orders", "sessions", "feature-store", "audit-log"))},
+        None,
+        None,
+    )
 
 
 def ev_secrets(rng, c):
-    return ({"secretId": f"arn:aws:secretsmanager:{c['region']}:{c['acct']}:secret:prod/db-{rstr(rng, 6)}"},
-            None, None)
+    return (
+        {
+            "secretId": f"arn:aws:secretsmanager:{c['region']}:{c['acct']}:secret:prod/db-{rstr(rng, 6)}"
+        },
+        None,
+        None,
+    )
 
 
 # (eventSource, eventName, readOnly, maker, weight, eventVersion)
@@ -453,10 +691,18 @@ CATALOGUE = [
 ]
 CAT_WEIGHTS = [x[4] for x in CATALOGUE]
 SERVICE_CALLS = {  # what AWSService identities call
-    "ec2.amazonaws.com": [i for i, x in enumerate(CATALOGUE) if x[0] in ("kms.amazonaws.com", "sts.amazonaws.com")],
-    "lambda.amazonaws.com": [i for i, x in enumerate(CATALOGUE) if x[0] in ("kms.amazonaws.com", "sts.amazonaws.com")],
-    "config.amazonaws.com": [i for i, x in enumerate(CATALOGUE) if x[1].startswith(("Describe", "GetBucket", "List"))],
-    "cloudformation.amazonaws.com": [i for i, x in enumerate(CATALOGUE) if x[0] in ("ec2.amazonaws.com",)],
+    "ec2.amazonaws.com": [
+        i for i, x in enumerate(CATALOGUE) if x[0] in ("kms.amazonaws.com", "sts.amazonaws.com")
+    ],
+    "lambda.amazonaws.com": [
+        i for i, x in enumerate(CATALOGUE) if x[0] in ("kms.amazonaws.com", "sts.amazonaws.com")
+    ],
+    "config.amazonaws.com": [
+        i for i, x in enumerate(CATALOGUE) if x[1].startswith(("Describe", "GetBucket", "List"))
+    ],
+    "cloudformation.amazonaws.com": [
+        i for i, x in enumerate(CATALOGUE) if x[0] in ("ec2.amazonaws.com",)
+    ],
 }
 
 
@@ -466,37 +712,65 @@ def ordinary_error(rng, src, name, ident, c):
     if svc == "ec2":
         if rng.random() < 0.3:
             return "Client.RequestLimitExceeded", "Request limit exceeded."
-        return ("Client.UnauthorizedOperation", "You are not authorized to perform this operation. "
-                "User: " + (ident.arn or "-") + " is not authorized to perform: ec2:" + name +
-                " because no identity-based policy allows the ec2:" + name + " action")
+        return (
+            "Client.UnauthorizedOperation",
+            "You are not authorized to perform this operation. "
+            "User: "
+            + (ident.arn or "-")
+            + " is not authorized to perform: ec2:"
+            + name
+            + " because no identity-based policy allows the ec2:"
+            + name
+            + " action",
+        )
     if svc == "s3":
         return "AccessDenied", "Access Denied"
     if svc in ("kms", "bedrock", "secretsmanager", "dynamodb", "logs", "ssm", "lambda"):
         if rng.random() < 0.25:
             return "ThrottlingException", "Rate exceeded"
-        res = (f"arn:aws:{svc}:{c['region']}:{c['acct']}:*")
-        return ("AccessDeniedException", f"User: {ident.arn} is not authorized to perform: {svc}:{name} on "
-                f"resource: {res} because no identity-based policy allows the {svc}:{name} action")
+        res = f"arn:aws:{svc}:{c['region']}:{c['acct']}:*"
+        return (
+            "AccessDeniedException",
+            f"User: {ident.arn} is not authorized to perform: {svc}:{name} on "
+            f"resource: {res} because no identity-based policy allows the {svc}:{name} action",
+        )
     if svc == "sts":
-        return ("AccessDenied", f"User: {ident.arn} is not authorized to perform: sts:{name} on resource: "
-                f"arn:aws:iam::{c['acct']}:role/{rng.choice(c['roles'])}")
-    return ("AccessDenied", f"User: {ident.arn} is not authorized to perform: {svc}:{name} on resource: "
-            f"arn:aws:iam::{c['acct']}:role/* because no identity-based policy allows the {svc}:{name} action")
+        return (
+            "AccessDenied",
+            f"User: {ident.arn} is not authorized to perform: sts:{name} on resource: "
+            f"arn:aws:iam::{c['acct']}:role/{rng.choice(c['roles'])}",
+        )
+    return (
+        "AccessDenied",
+        f"User: {ident.arn} is not authorized to perform: {svc}:{name} on resource: "
+        f"arn:aws:iam::{c['acct']}:role/* because no identity-based policy allows the {svc}:{name} action",
+    )
 
 
 # --------------------------------------------------------------------------- resource-policy events
 
 
 def _policy(rng, c, resource_arn):
-    principal = rng.choice([
-        {"AWS": f"arn:aws:iam::{c['acct']}:role/bedrock-agent-runner"},
-        {"AWS": f"arn:aws:iam::{rng.randrange(10**11, 10**12)}:root"},
-        {"AWS": "*"},
-        {"Service": "lambda.amazonaws.com"},
-    ])
-    doc = {"Version": "2012-10-17", "Statement": [{"Sid": "AllowInvoke", "Effect": "Allow",
-           "Principal": principal, "Action": ["bedrock:InvokeAgent", "bedrock:GetAgent"],
-           "Resource": resource_arn}]}
+    principal = rng.choice(
+        [
+            {"AWS": f"arn:aws:iam::{c['acct']}:role/bedrock-agent-runner"},
+            {"AWS": f"arn:aws:iam::{rng.randrange(10**11, 10**12)}:root"},
+            {"AWS": "*"},
+            {"Service": "lambda.amazonaws.com"},
+        ]
+    )
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowInvoke",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": ["bedrock:InvokeAgent", "bedrock:GetAgent"],
+                "Resource": resource_arn,
+            }
+        ],
+    }
     return json.dumps(doc, separators=(",", ":"))
 
 
@@ -513,8 +787,11 @@ def resource_policy_event(rng, c, ident, kind: str, decoy_types: int = 4):
     else:
         res = f"arn:aws:bedrock:{region}:{acct}:custom-model/{rstr(rng, 12, 'abcdefghijklmnopqrstuvwxyz0123456789')}"
     src = MATCH_SOURCE
-    name = rng.choice(MATCH_NAMES) if kind != "denied" else ("PutResourcePolicy" if rng.random() < 0.7
-                                                              else "DeleteResourcePolicy")
+    name = (
+        rng.choice(MATCH_NAMES)
+        if kind != "denied"
+        else ("PutResourcePolicy" if rng.random() < 0.7 else "DeleteResourcePolicy")
+    )
     err = None
     if kind == "decoy":  # near misses: other service, other error, other call
         d = rng.randrange(decoy_types)
@@ -537,8 +814,14 @@ def resource_policy_event(rng, c, ident, kind: str, decoy_types: int = 4):
         elif d == 6:  # another (or mis-cased) Bedrock event source
             src, err = rng.choice(SOURCE_VARIANTS), rng.choice(MATCH_CODES)
         else:  # a denial code that contains, but is not, AccessDenied
-            err = rng.choice(("VpceAccessDenied", "AccessDeniedForDependencyException", "UnauthorizedOperation",
-                              "Client.UnauthorizedOperation"))
+            err = rng.choice(
+                (
+                    "VpceAccessDenied",
+                    "AccessDeniedForDependencyException",
+                    "UnauthorizedOperation",
+                    "Client.UnauthorizedOperation",
+                )
+            )
     elif kind == "denied":
         err = "AccessDeniedException" if rng.random() < 0.85 else "AccessDenied"
     svc = src.split(".")[0]
@@ -555,18 +838,42 @@ def resource_policy_event(rng, c, ident, kind: str, decoy_types: int = 4):
     elif err not in MATCH_CODES and "ccess" not in err:
         msg = f"You are not authorized to perform this operation on {res}."
     else:
-        why = (" with an explicit deny in a service control policy" if rng.random() < 0.15
-               else f" because no identity-based policy allows the {svc}:{name} action")
-        msg = f"User: {ident.arn} is not authorized to perform: {svc}:{name} on resource: {res}{why}"
+        why = (
+            " with an explicit deny in a service control policy"
+            if rng.random() < 0.15
+            else f" because no identity-based policy allows the {svc}:{name} action"
+        )
+        msg = (
+            f"User: {ident.arn} is not authorized to perform: {svc}:{name} on resource: {res}{why}"
+        )
     return src, name, rp, None, err, msg
 
 
-CODE_CASE_VARIANTS = ("accessdenied", "ACCESSDENIED", "Accessdenied", "accessDenied", "AccessDeniedexception",
-                      "accessDeniedException", "ACCESSDENIEDEXCEPTION", "Accessdeniedexception")
-NAME_CASE_VARIANTS = ("putResourcePolicy", "PUTRESOURCEPOLICY", "Putresourcepolicy", "deleteResourcePolicy",
-                      "DeleteResourcepolicy", "deleteresourcepolicy")
-SOURCE_VARIANTS = ("Bedrock.amazonaws.com", "BEDROCK.AMAZONAWS.COM", "bedrock-agent.amazonaws.com",
-                   "bedrock-runtime.amazonaws.com", "bedrock.amazonaws.com.cn")
+CODE_CASE_VARIANTS = (
+    "accessdenied",
+    "ACCESSDENIED",
+    "Accessdenied",
+    "accessDenied",
+    "AccessDeniedexception",
+    "accessDeniedException",
+    "ACCESSDENIEDEXCEPTION",
+    "Accessdeniedexception",
+)
+NAME_CASE_VARIANTS = (
+    "putResourcePolicy",
+    "PUTRESOURCEPOLICY",
+    "Putresourcepolicy",
+    "deleteResourcePolicy",
+    "DeleteResourcepolicy",
+    "deleteresourcepolicy",
+)
+SOURCE_VARIANTS = (
+    "Bedrock.amazonaws.com",
+    "BEDROCK.AMAZONAWS.COM",
+    "bedrock-agent.amazonaws.com",
+    "bedrock-runtime.amazonaws.com",
+    "bedrock.amazonaws.com.cn",
+)
 
 
 # --------------------------------------------------------------------------- other services' resource policies
@@ -575,63 +882,217 @@ SOURCE_VARIANTS = ("Bedrock.amazonaws.com", "BEDROCK.AMAZONAWS.COM", "bedrock-ag
 # needle and pass the eventName prefilter, so only the eventSource tells them apart.
 RP = ("GetResourcePolicy", "PutResourcePolicy", "DeleteResourcePolicy")
 OTHER_RP = [
-    ("secretsmanager.amazonaws.com", RP, "arn:aws:secretsmanager:{r}:{a}:secret:prod/{x}-{y}", "secretId",
-     "AccessDeniedException", 6),
-    ("logs.amazonaws.com", ("DescribeResourcePolicies", "PutResourcePolicy", "DeleteResourcePolicy"),
-     "arn:aws:logs:{r}:{a}:log-group:/aws/vendedlogs/{x}", "policyName", "AccessDeniedException", 4),
-    ("glue.amazonaws.com", RP, "arn:aws:glue:{r}:{a}:catalog", "resourceArn", "AccessDeniedException", 4),
-    ("dynamodb.amazonaws.com", RP, "arn:aws:dynamodb:{r}:{a}:table/{x}", "resourceArn", "AccessDeniedException", 4),
-    ("kinesis.amazonaws.com", RP, "arn:aws:kinesis:{r}:{a}:stream/{x}", "resourceARN", "AccessDeniedException", 3),
-    ("cloudtrail.amazonaws.com", RP, "arn:aws:cloudtrail:{r}:{a}:channel/{y}", "resourceArn",
-     "AccessDeniedException", 2),
-    ("redshift.amazonaws.com", RP, "arn:aws:redshift:{r}:{a}:namespace:{y}", "resourceArn", "AccessDenied", 2),
-    ("ssm.amazonaws.com", ("GetResourcePolicies", "PutResourcePolicy", "DeleteResourcePolicy"),
-     "arn:aws:ssm:{r}:{a}:opsitemgroup/default", "resourceArn", "AccessDeniedException", 2),
-    ("organizations.amazonaws.com", ("DescribeResourcePolicy", "PutResourcePolicy", "DeleteResourcePolicy"),
-     "arn:aws:organizations::{a}:resourcepolicy/o-{y}", "content", "AccessDeniedException", 1),
-    ("xray.amazonaws.com", ("ListResourcePolicies", "PutResourcePolicy", "DeleteResourcePolicy"),
-     "arn:aws:xray:{r}:{a}:policy/{x}", "policyName", "AccessDeniedException", 1),
-    ("vpc-lattice.amazonaws.com", RP, "arn:aws:vpc-lattice:{r}:{a}:service/svc-{y}", "resourceArn",
-     "AccessDeniedException", 1),
-    ("codebuild.amazonaws.com", RP, "arn:aws:codebuild:{r}:{a}:project/{x}", "resourceArn",
-     "AccessDeniedException", 1),
-    ("bedrock-agentcore.amazonaws.com", RP, "arn:aws:bedrock-agentcore:{r}:{a}:runtime/{y}", "resourceArn",
-     "AccessDeniedException", 2),
-    ("lambda.amazonaws.com", ("GetPolicy20150331v2", "AddPermission20150331v2", "RemovePermission20150331v2"),
-     "arn:aws:lambda:{r}:{a}:function:{x}", "functionName", "AccessDeniedException", 4),
-    ("ecr.amazonaws.com", ("GetRepositoryPolicy", "SetRepositoryPolicy", "DeleteRepositoryPolicy"),
-     "arn:aws:ecr:{r}:{a}:repository/{x}", "repositoryName", "AccessDeniedException", 3),
-    ("s3.amazonaws.com", ("GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"),
-     "arn:aws:s3:::{x}-{a}", "bucketName", "AccessDenied", 4),
-    ("kms.amazonaws.com", ("GetKeyPolicy", "PutKeyPolicy", "PutKeyPolicy"),
-     "arn:aws:kms:{r}:{a}:key/{u}", "keyId", "AccessDeniedException", 3),
-    ("events.amazonaws.com", ("DescribeEventBus", "PutPermission", "RemovePermission"),
-     "arn:aws:events:{r}:{a}:event-bus/{x}", "eventBusName", "AccessDeniedException", 1),
-    ("backup.amazonaws.com", ("GetBackupVaultAccessPolicy", "PutBackupVaultAccessPolicy",
-                              "DeleteBackupVaultAccessPolicy"),
-     "arn:aws:backup:{r}:{a}:backup-vault:{x}", "backupVaultName", "AccessDeniedException", 1),
+    (
+        "secretsmanager.amazonaws.com",
+        RP,
+        "arn:aws:secretsmanager:{r}:{a}:secret:prod/{x}-{y}",
+        "secretId",
+        "AccessDeniedException",
+        6,
+    ),
+    (
+        "logs.amazonaws.com",
+        ("DescribeResourcePolicies", "PutResourcePolicy", "DeleteResourcePolicy"),
+        "arn:aws:logs:{r}:{a}:log-group:/aws/vendedlogs/{x}",
+        "policyName",
+        "AccessDeniedException",
+        4,
+    ),
+    (
+        "glue.amazonaws.com",
+        RP,
+        "arn:aws:glue:{r}:{a}:catalog",
+        "resourceArn",
+        "AccessDeniedException",
+        4,
+    ),
+    (
+        "dynamodb.amazonaws.com",
+        RP,
+        "arn:aws:dynamodb:{r}:{a}:table/{x}",
+        "resourceArn",
+        "AccessDeniedException",
+        4,
+    ),
+    (
+        "kinesis.amazonaws.com",
+        RP,
+        "arn:aws:kinesis:{r}:{a}:stream/{x}",
+        "resourceARN",
+        "AccessDeniedException",
+        3,
+    ),
+    (
+        "cloudtrail.amazonaws.com",
+        RP,
+        "arn:aws:cloudtrail:{r}:{a}:channel/{y}",
+        "resourceArn",
+        "AccessDeniedException",
+        2,
+    ),
+    (
+        "redshift.amazonaws.com",
+        RP,
+        "arn:aws:redshift:{r}:{a}:namespace:{y}",
+        "resourceArn",
+        "AccessDenied",
+        2,
+    ),
+    (
+        "ssm.amazonaws.com",
+        ("GetResourcePolicies", "PutResourcePolicy", "DeleteResourcePolicy"),
+        "arn:aws:ssm:{r}:{a}:opsitemgroup/default",
+        "resourceArn",
+        "AccessDeniedException",
+        2,
+    ),
+    (
+        "organizations.amazonaws.com",
+        ("DescribeResourcePolicy", "PutResourcePolicy", "DeleteResourcePolicy"),
+        "arn:aws:organizations::{a}:resourcepolicy/o-{y}",
+        "content",
+        "AccessDeniedException",
+        1,
+    ),
+    (
+        "xray.amazonaws.com",
+        ("ListResourcePolicies", "PutResourcePolicy", "DeleteResourcePolicy"),
+        "arn:aws:xray:{r}:{a}:policy/{x}",
+        "policyName",
+        "AccessDeniedException",
+        1,
+    ),
+    (
+        "vpc-lattice.amazonaws.com",
+        RP,
+        "arn:aws:vpc-lattice:{r}:{a}:service/svc-{y}",
+        "resourceArn",
+        "AccessDeniedException",
+        1,
+    ),
+    (
+        "codebuild.amazonaws.com",
+        RP,
+        "arn:aws:codebuild:{r}:{a}:project/{x}",
+        "resourceArn",
+        "AccessDeniedException",
+        1,
+    ),
+    (
+        "bedrock-agentcore.amazonaws.com",
+        RP,
+        "arn:aws:bedrock-agentcore:{r}:{a}:runtime/{y}",
+        "resourceArn",
+        "AccessDeniedException",
+        2,
+    ),
+    (
+        "lambda.amazonaws.com",
+        ("GetPolicy20150331v2", "AddPermission20150331v2", "RemovePermission20150331v2"),
+        "arn:aws:lambda:{r}:{a}:function:{x}",
+        "functionName",
+        "AccessDeniedException",
+        4,
+    ),
+    (
+        "ecr.amazonaws.com",
+        ("GetRepositoryPolicy", "SetRepositoryPolicy", "DeleteRepositoryPolicy"),
+        "arn:aws:ecr:{r}:{a}:repository/{x}",
+        "repositoryName",
+        "AccessDeniedException",
+        3,
+    ),
+    (
+        "s3.amazonaws.com",
+        ("GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"),
+        "arn:aws:s3:::{x}-{a}",
+        "bucketName",
+        "AccessDenied",
+        4,
+    ),
+    (
+        "kms.amazonaws.com",
+        ("GetKeyPolicy", "PutKeyPolicy", "PutKeyPolicy"),
+        "arn:aws:kms:{r}:{a}:key/{u}",
+        "keyId",
+        "AccessDeniedException",
+        3,
+    ),
+    (
+        "events.amazonaws.com",
+        ("DescribeEventBus", "PutPermission", "RemovePermission"),
+        "arn:aws:events:{r}:{a}:event-bus/{x}",
+        "eventBusName",
+        "AccessDeniedException",
+        1,
+    ),
+    (
+        "backup.amazonaws.com",
+        (
+            "GetBackupVaultAccessPolicy",
+            "PutBackupVaultAccessPolicy",
+            "DeleteBackupVaultAccessPolicy",
+        ),
+        "arn:aws:backup:{r}:{a}:backup-vault:{x}",
+        "backupVaultName",
+        "AccessDeniedException",
+        1,
+    ),
 ]
 OTHER_RP_WEIGHTS = [x[-1] for x in OTHER_RP]
-RP_NAMES = ("orders", "payments", "feature-store", "ml-artifacts", "audit", "shared-data", "inference", "etl")
-OTHER_FAILURES = ("ValidationException", "MalformedPolicyDocumentException", "ResourceNotFoundException",
-                  "LimitExceededException", "InvalidParameterException")
+RP_NAMES = (
+    "orders",
+    "payments",
+    "feature-store",
+    "ml-artifacts",
+    "audit",
+    "shared-data",
+    "inference",
+    "etl",
+)
+OTHER_FAILURES = (
+    "ValidationException",
+    "MalformedPolicyDocumentException",
+    "ResourceNotFoundException",
+    "LimitExceededException",
+    "InvalidParameterException",
+)
 
 
 def _big_policy(rng, resource_arn: str, svc: str) -> str:
     """A policy document of 1-5 statements, as teams write them (a few hundred bytes to ~2 KB)."""
     stmts = []
     for k in range(rng.randint(1, 5)):
-        principal = rng.choice([{"AWS": f"arn:aws:iam::{rng.randrange(10**11, 10**12)}:root"},
-                                {"AWS": [f"arn:aws:iam::{rng.randrange(10**11, 10**12)}:role/{n}"
-                                         for n in rng.sample(RP_NAMES, 2)]},
-                                {"Service": f"{rng.choice(('lambda', 'events', 'logs', 'glue'))}.amazonaws.com"},
-                                "*"])
-        st = {"Sid": f"Stmt{k}{rstr(rng, 6, '0123456789')}", "Effect": rng.choice(("Allow", "Allow", "Deny")),
-              "Principal": principal, "Action": [f"{svc}:{a}" for a in rng.sample(
-                  ("Get*", "List*", "Describe*", "Put*", "Delete*", "Update*", "*"), rng.randint(1, 3))],
-              "Resource": resource_arn}
+        principal = rng.choice(
+            [
+                {"AWS": f"arn:aws:iam::{rng.randrange(10**11, 10**12)}:root"},
+                {
+                    "AWS": [
+                        f"arn:aws:iam::{rng.randrange(10**11, 10**12)}:role/{n}"
+                        for n in rng.sample(RP_NAMES, 2)
+                    ]
+                },
+                {"Service": f"{rng.choice(('lambda', 'events', 'logs', 'glue'))}.amazonaws.com"},
+                "*",
+            ]
+        )
+        st = {
+            "Sid": f"Stmt{k}{rstr(rng, 6, '0123456789')}",
+            "Effect": rng.choice(("Allow", "Allow", "Deny")),
+            "Principal": principal,
+            "Action": [
+                f"{svc}:{a}"
+                for a in rng.sample(
+                    ("Get*", "List*", "Describe*", "Put*", "Delete*", "Update*", "*"),
+                    rng.randint(1, 3),
+                )
+            ],
+            "Resource": resource_arn,
+        }
         if rng.random() < 0.4:
-            st["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": "o-" + rstr(rng, 10, "abcdefghij0123456789")}}
+            st["Condition"] = {
+                "StringEquals": {"aws:PrincipalOrgID": "o-" + rstr(rng, 10, "abcdefghij0123456789")}
+            }
         stmts.append(st)
     return json.dumps({"Version": "2012-10-17", "Statement": stmts}, separators=(",", ":"))
 
@@ -643,23 +1104,46 @@ def other_rp_event(rng, c, ident):
     svc = src.split(".")[0]
     op = rng.choices((0, 1, 2), weights=(4, 4, 2))[0]
     name = names[op]
-    res = tmpl.format(r=c["region"], a=c["acct"], x=rng.choice(RP_NAMES), y=rstr(rng, 10, UPPER_DIGITS.lower()),
-                      u=uuid4(rng))
+    res = tmpl.format(
+        r=c["region"],
+        a=c["acct"],
+        x=rng.choice(RP_NAMES),
+        y=rstr(rng, 10, UPPER_DIGITS.lower()),
+        u=uuid4(rng),
+    )
     rp: dict | None = {key: res}
     if op == 1:
-        rp["policy" if svc in ("lambda", "ecr", "kms", "s3", "backup") else "resourcePolicy"] = _big_policy(rng, res, svc)
+        rp["policy" if svc in ("lambda", "ecr", "kms", "s3", "backup") else "resourcePolicy"] = (
+            _big_policy(rng, res, svc)
+        )
     if svc == "s3":
-        rp = {"bucketName": res.rsplit(":", 1)[1], "Host": f"{res.rsplit(':', 1)[1]}.s3.amazonaws.com",
-              "policy": ""} | ({"policy": rp.get("policy", "")} if op == 1 else {})
+        rp = {
+            "bucketName": res.rsplit(":", 1)[1],
+            "Host": f"{res.rsplit(':', 1)[1]}.s3.amazonaws.com",
+            "policy": "",
+        } | ({"policy": rp.get("policy", "")} if op == 1 else {})
     x = rng.random()
     if x < 0.55:
-        resp = {"resourceArn": res, "policyRevisionId": uuid4(rng)} if op == 1 and rng.random() < 0.5 else None
+        resp = (
+            {"resourceArn": res, "policyRevisionId": uuid4(rng)}
+            if op == 1 and rng.random() < 0.5
+            else None
+        )
         return src, name, op == 0, rp, resp, None, None
     if x < 0.9:
-        err = deny if rng.random() < 0.85 else ("AccessDenied" if deny != "AccessDenied" else "AccessDeniedException")
-        why = (" with an explicit deny in a service control policy" if rng.random() < 0.2
-               else f" because no identity-based policy allows the {svc}:{name} action")
-        msg = f"User: {ident.arn} is not authorized to perform: {svc}:{name} on resource: {res}{why}"
+        err = (
+            deny
+            if rng.random() < 0.85
+            else ("AccessDenied" if deny != "AccessDenied" else "AccessDeniedException")
+        )
+        why = (
+            " with an explicit deny in a service control policy"
+            if rng.random() < 0.2
+            else f" because no identity-based policy allows the {svc}:{name} action"
+        )
+        msg = (
+            f"User: {ident.arn} is not authorized to perform: {svc}:{name} on resource: {res}{why}"
+        )
         if rng.random() < 0.1:
             rp = None
         return src, name, op == 0, rp, None, err, msg
@@ -695,17 +1179,41 @@ JOB_FAILURES = [
 ]
 # What a scanner enumerates: service -> actions
 SCAN_ACTIONS = {
-    "ec2": ("DescribeInstances", "DescribeVpcs", "DescribeSnapshots", "DescribeImages", "DescribeKeyPairs",
-            "DescribeSecurityGroups", "GetPasswordData"),
-    "s3": ("ListBuckets", "GetBucketPolicy", "GetBucketAcl", "GetBucketPublicAccessBlock", "GetBucketEncryption"),
-    "iam": ("ListUsers", "ListRoles", "ListAccessKeys", "GetAccountAuthorizationDetails", "ListPolicies",
-            "GetAccountPasswordPolicy"),
+    "ec2": (
+        "DescribeInstances",
+        "DescribeVpcs",
+        "DescribeSnapshots",
+        "DescribeImages",
+        "DescribeKeyPairs",
+        "DescribeSecurityGroups",
+        "GetPasswordData",
+    ),
+    "s3": (
+        "ListBuckets",
+        "GetBucketPolicy",
+        "GetBucketAcl",
+        "GetBucketPublicAccessBlock",
+        "GetBucketEncryption",
+    ),
+    "iam": (
+        "ListUsers",
+        "ListRoles",
+        "ListAccessKeys",
+        "GetAccountAuthorizationDetails",
+        "ListPolicies",
+        "GetAccountPasswordPolicy",
+    ),
     "sts": ("GetCallerIdentity", "AssumeRole", "GetSessionToken"),
     "kms": ("ListKeys", "GetKeyPolicy", "DescribeKey", "ListGrants"),
     "secretsmanager": ("ListSecrets", "GetResourcePolicy", "DescribeSecret", "GetSecretValue"),
     "lambda": ("ListFunctions20150331", "GetPolicy20150331v2", "GetFunction20150331v2"),
-    "bedrock": ("ListFoundationModels", "ListCustomModels", "GetResourcePolicy", "ListAgents",
-                "GetModelInvocationLoggingConfiguration"),
+    "bedrock": (
+        "ListFoundationModels",
+        "ListCustomModels",
+        "GetResourcePolicy",
+        "ListAgents",
+        "GetModelInvocationLoggingConfiguration",
+    ),
     "bedrock-agentcore": ("ListAgentRuntimes", "GetResourcePolicy"),
     "dynamodb": ("ListTables", "DescribeTable", "GetResourcePolicy"),
     "rds": ("DescribeDBInstances", "DescribeDBSnapshots", "DescribeDBClusters"),
@@ -717,28 +1225,70 @@ SCAN_ACTIONS = {
     "sqs": ("ListQueues", "GetQueueAttributes"),
     "cloudtrail": ("DescribeTrails", "GetTrailStatus", "GetResourcePolicy"),
     "organizations": ("DescribeOrganization", "ListAccounts", "DescribeResourcePolicy"),
-    "guardduty": ("ListDetectors",), "securityhub": ("DescribeHub",), "config": ("DescribeConfigRules",),
+    "guardduty": ("ListDetectors",),
+    "securityhub": ("DescribeHub",),
+    "config": ("DescribeConfigRules",),
     "ssm": ("DescribeParameters", "GetParameters", "GetResourcePolicies"),
     "cloudformation": ("ListStacks", "DescribeStacks"),
-    "route53": ("ListHostedZones",), "elasticloadbalancing": ("DescribeLoadBalancers",),
-    "redshift": ("DescribeClusters", "GetResourcePolicy"), "kinesis": ("ListStreams", "GetResourcePolicy"),
-    "sagemaker": ("ListNotebookInstances", "ListEndpoints"), "es": ("ListDomainNames",),
-    "backup": ("ListBackupVaults", "GetBackupVaultAccessPolicy"), "events": ("ListRules", "DescribeEventBus"),
+    "route53": ("ListHostedZones",),
+    "elasticloadbalancing": ("DescribeLoadBalancers",),
+    "redshift": ("DescribeClusters", "GetResourcePolicy"),
+    "kinesis": ("ListStreams", "GetResourcePolicy"),
+    "sagemaker": ("ListNotebookInstances", "ListEndpoints"),
+    "es": ("ListDomainNames",),
+    "backup": ("ListBackupVaults", "GetBackupVaultAccessPolicy"),
+    "events": ("ListRules", "DescribeEventBus"),
 }
 SCAN_PAIRS = [(svc, a) for svc, acts in SCAN_ACTIONS.items() for a in acts]
-STORM_TEAMS = ("data", "ml", "payments", "web", "search", "identity", "platform", "risk", "growth", "infra")
-STORM_APPS = ("etl", "sync", "exporter", "crawler", "indexer", "reporter", "agent", "batch", "api", "worker")
+STORM_TEAMS = (
+    "data",
+    "ml",
+    "payments",
+    "web",
+    "search",
+    "identity",
+    "platform",
+    "risk",
+    "growth",
+    "infra",
+)
+STORM_APPS = (
+    "etl",
+    "sync",
+    "exporter",
+    "crawler",
+    "indexer",
+    "reporter",
+    "agent",
+    "batch",
+    "api",
+    "worker",
+)
 
 
 def denial_code(rng, svc: str) -> str:
     x = rng.random()
     if x < 0.12:
-        return rng.choice(("ThrottlingException", "Client.RequestLimitExceeded" if svc == "ec2" else "Throttling",
-                           "TooManyRequestsException"))
+        return rng.choice(
+            (
+                "ThrottlingException",
+                "Client.RequestLimitExceeded" if svc == "ec2" else "Throttling",
+                "TooManyRequestsException",
+            )
+        )
     if svc == "ec2":
         return "Client.UnauthorizedOperation"
-    if svc in ("s3", "iam", "sts", "cloudfront", "route53", "rds", "elasticloadbalancing", "cloudformation",
-               "redshift"):
+    if svc in (
+        "s3",
+        "iam",
+        "sts",
+        "cloudfront",
+        "route53",
+        "rds",
+        "elasticloadbalancing",
+        "cloudformation",
+        "redshift",
+    ):
         return "AccessDenied"
     if svc in ("sns", "sqs"):
         return "AuthorizationError" if svc == "sns" else "AccessDenied"
@@ -753,11 +1303,17 @@ def storm_identities(rng, c, file_start: float) -> tuple[list[Identity], list[st
     pool, ext = c["storm_roles"], c["external_accounts"]
     idents, roles, weights = [], [], []
     for j in rng.sample(range(len(c["storm_jobs"])), 3):
-        idents.append(make_identity(rng, c["acct"], c["region"], file_start, "role", c["storm_jobs"][j], "boto3"))
+        idents.append(
+            make_identity(
+                rng, c["acct"], c["region"], file_start, "role", c["storm_jobs"][j], "boto3"
+            )
+        )
         roles.append(f"job:{j}")
         weights.append(11.0)
     for _ in range(2):
-        name = rng.choice(("SecurityScanner", "prowler-readonly", "pacu-session", "OrganizationAccountAccessRole"))
+        name = rng.choice(
+            ("SecurityScanner", "prowler-readonly", "pacu-session", "OrganizationAccountAccessRole")
+        )
         acct = rng.choice(ext) if rng.random() < 0.5 else c["acct"]
         idents.append(make_identity(rng, acct, c["region"], file_start, "role", name, "cli"))
         roles.append("scan")
@@ -766,8 +1322,17 @@ def storm_identities(rng, c, file_start: float) -> tuple[list[Identity], list[st
         name = rng.choice(pool)
         acct = rng.choice(ext) if rng.random() < 0.25 else c["acct"]
         kind = "user" if rng.random() < 0.15 else "role"
-        idents.append(make_identity(rng, acct, c["region"], file_start, kind, name,
-                                    rng.choice(("boto3", "java", "cli", "terraform", "k8s"))))
+        idents.append(
+            make_identity(
+                rng,
+                acct,
+                c["region"],
+                file_start,
+                kind,
+                name,
+                rng.choice(("boto3", "java", "cli", "terraform", "k8s")),
+            )
+        )
         roles.append("probe")
         weights.append(0.85)
     return idents, roles, weights
@@ -787,10 +1352,15 @@ def storm_event(rng, c, ident: Identity, role: str):
     elif err == "ExpiredToken":
         msg = "The security token included in the request is expired"
     else:
-        msg = (f"User: {ident.arn} is not authorized to perform: {svc}:{name} on resource: "
-               f"arn:aws:{svc}:{c['region']}:{c['acct']}:*"
-               + (" with an explicit deny in a service control policy" if rng.random() < 0.3
-                  else f" because no identity-based policy allows the {svc}:{name} action"))
+        msg = (
+            f"User: {ident.arn} is not authorized to perform: {svc}:{name} on resource: "
+            f"arn:aws:{svc}:{c['region']}:{c['acct']}:*"
+            + (
+                " with an explicit deny in a service control policy"
+                if rng.random() < 0.3
+                else f" because no identity-based policy allows the {svc}:{name} action"
+            )
+        )
     rp = None
     if name.startswith(("Get", "Describe")) and rng.random() < 0.6:
         rp = {"resourceArn": f"arn:aws:{svc}:{c['region']}:{c['acct']}:{rng.choice(RP_NAMES)}"}
@@ -807,8 +1377,10 @@ def account_context(seed: int, acct: str, region: str) -> dict:
     return {
         "acct": acct,
         "region": region,
-        "buckets": [f"{p}-{acct}-{region}" for p in ("app-assets", "data-lake-raw", "cloudtrail-logs",
-                                                     "ml-artifacts", "backups")],
+        "buckets": [
+            f"{p}-{acct}-{region}"
+            for p in ("app-assets", "data-lake-raw", "cloudtrail-logs", "ml-artifacts", "backups")
+        ],
         "keys": [f"arn:aws:kms:{region}:{acct}:key/{uuid4(rng)}" for _ in range(4)],
         "roles": [s[1] for s in IDENTITY_SPECS if s[0] == "role"],
         "functions": ["orders-api", "image-resize", "nightly-export", "agent-action-group"],
@@ -818,8 +1390,12 @@ def account_context(seed: int, acct: str, region: str) -> dict:
         "subnets": ["subnet-0" + hexid(rng, 16) for _ in range(6)],
         "vpcs": ["vpc-0" + hexid(rng, 16) for _ in range(2)],
         # error-storm principals (drawn last: the v2 fields above keep their values)
-        "storm_roles": [f"{t}-{a}-{e}" for t in STORM_TEAMS for a in STORM_APPS for e in ("prod", "dev")],
-        "storm_jobs": [f"{rng.choice(STORM_TEAMS)}-{rng.choice(STORM_APPS)}-job-{k}" for k in range(12)],
+        "storm_roles": [
+            f"{t}-{a}-{e}" for t in STORM_TEAMS for a in STORM_APPS for e in ("prod", "dev")
+        ],
+        "storm_jobs": [
+            f"{rng.choice(STORM_TEAMS)}-{rng.choice(STORM_APPS)}-job-{k}" for k in range(12)
+        ],
         "external_accounts": [str(rng.randrange(10**11, 10**12)) for _ in range(6)],
     }
 
@@ -881,8 +1457,12 @@ def build_file(task: dict) -> dict:
     storm: list[int] = []
     if kind["storm"]:
         s_idents, s_roles, s_weights = storm_identities(rng, c, win_lo)
-        storm = [rng.choices(range(len(s_idents)), weights=s_weights)[0] if rng.random() < kind["storm"] else -1
-                 for _ in range(n)]
+        storm = [
+            rng.choices(range(len(s_idents)), weights=s_weights)[0]
+            if rng.random() < kind["storm"]
+            else -1
+            for _ in range(n)
+        ]
     errors = 0
     for i in range(n):
         ident = idents[who[i]]
@@ -894,7 +1474,9 @@ def build_file(task: dict) -> dict:
             if sp == "other":
                 src, name, ro, rp, resp, err, msg = other_rp_event(rng, c, ident)
             else:
-                src, name, rp, resp, err, msg = resource_policy_event(rng, c, ident, sp, kind["decoy_types"])
+                src, name, rp, resp, err, msg = resource_policy_event(
+                    rng, c, ident, sp, kind["decoy_types"]
+                )
                 ro = name.startswith("Get")
             extra = None
             ver = "1.09"
@@ -914,7 +1496,9 @@ def build_file(task: dict) -> dict:
                 err, msg = ordinary_error(rng, src, name, ident, c)
         agent = rng.choice(ident.agents)
         if "{" in agent:
-            agent = agent.replace("{cmd}", f"{src.split('.')[0]}.{name.lower()}").replace("{svc}", src.split(".")[0])
+            agent = agent.replace("{cmd}", f"{src.split('.')[0]}.{name.lower()}").replace(
+                "{svc}", src.split(".")[0]
+            )
         rec = {
             "eventVersion": ver,
             "userIdentity": ident.ui,
@@ -947,23 +1531,32 @@ def build_file(task: dict) -> dict:
         if ident.kind != "service":
             host = tls.get(src)
             if host is None:
-                host = tls[src] = {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
-                                   "clientProvidedHostHeader": f"{src.split('.')[0]}.{region}.amazonaws.com"}
+                host = tls[src] = {
+                    "tlsVersion": "TLSv1.3",
+                    "cipherSuite": "TLS_AES_128_GCM_SHA256",
+                    "clientProvidedHostHeader": f"{src.split('.')[0]}.{region}.amazonaws.com",
+                }
             rec["tlsDetails"] = host
         if ident.console:
             rec["sessionCredentialFromConsole"] = "true"
         records.append(rec)
         errors += err is not None
         # the ground truth: the rule itself, applied to every record written
-        if (src == MATCH_SOURCE and name in MATCH_NAMES and err in MATCH_CODES
-                and lo <= ev_time < hi):
+        if (
+            src == MATCH_SOURCE
+            and name in MATCH_NAMES
+            and err in MATCH_CODES
+            and lo <= ev_time < hi
+        ):
             denied_by_day[iso(ev_time)[:10]] += 1
             principals.add(ident.arn)
 
     raw = orjson.dumps({"Records": records})
     gz = _compress(raw)
     stamp = time.strftime("%Y%m%dT%H%MZ", time.gmtime(deliver))
-    folder = os.path.join(task["out"], "AWSLogs", acct, "CloudTrail", region, day.strftime("%Y/%m/%d"))
+    folder = os.path.join(
+        task["out"], "AWSLogs", acct, "CloudTrail", region, day.strftime("%Y/%m/%d")
+    )
     fname = f"{acct}_CloudTrail_{region}_{stamp}_{rstr(rng, 16)}.json.gz"
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, fname)
@@ -971,11 +1564,19 @@ def build_file(task: dict) -> dict:
         fh.write(gz)
     return {
         "path": os.path.relpath(path, task["out"]),
-        "acct": acct, "region": region,
-        "deliver": deliver, "oldest": times[0] if n else win_lo, "newest": times[-1] if n else win_hi,
-        "gz": len(gz), "raw": len(raw), "records": n, "errors": errors,
-        "has_rp": bool(n_rp or force), "sha256": hashlib.sha256(gz).hexdigest(),
-        "denied_by_day": dict(denied_by_day), "principals": sorted(principals),
+        "acct": acct,
+        "region": region,
+        "deliver": deliver,
+        "oldest": times[0] if n else win_lo,
+        "newest": times[-1] if n else win_hi,
+        "gz": len(gz),
+        "raw": len(raw),
+        "records": n,
+        "errors": errors,
+        "has_rp": bool(n_rp or force),
+        "sha256": hashlib.sha256(gz).hexdigest(),
+        "denied_by_day": dict(denied_by_day),
+        "principals": sorted(principals),
     }
 
 
@@ -994,14 +1595,22 @@ def write_digests(out: str, bucket: str, results: list[dict], seed: int) -> int:
     for (acct, region, hour), files in sorted(by_key.items()):
         end = hour + 3600
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(end + 1800))
-        folder = os.path.join(out, "AWSLogs", acct, "CloudTrail-Digest", region,
-                              time.strftime("%Y/%m/%d", time.gmtime(end + 1800)))
+        folder = os.path.join(
+            out,
+            "AWSLogs",
+            acct,
+            "CloudTrail-Digest",
+            region,
+            time.strftime("%Y/%m/%d", time.gmtime(end + 1800)),
+        )
         name = f"{acct}_CloudTrail-Digest_{region}_{TRAIL_NAME}_{region}_{stamp}.json.gz"
         key = os.path.relpath(os.path.join(folder, name), out)
         doc = {
             "awsAccountId": acct,
-            "digestStartTime": iso(hour), "digestEndTime": iso(end),
-            "digestS3Bucket": bucket, "digestS3Object": key,
+            "digestStartTime": iso(hour),
+            "digestEndTime": iso(end),
+            "digestS3Bucket": bucket,
+            "digestS3Object": key,
             "digestPublicKeyFingerprint": hexid(rng, 32),
             "digestSignatureAlgorithm": "SHA256withRSA",
             "newestEventTime": iso(max(f["newest"] for f in files)),
@@ -1011,9 +1620,17 @@ def write_digests(out: str, bucket: str, results: list[dict], seed: int) -> int:
             "previousDigestHashValue": hexid(rng, 64) if (acct, region) in prev else None,
             "previousDigestHashAlgorithm": "SHA-256" if (acct, region) in prev else None,
             "previousDigestSignature": hexid(rng, 128) if (acct, region) in prev else None,
-            "logFiles": [{"s3Bucket": bucket, "s3Object": f["path"], "hashValue": f["sha256"],
-                          "hashAlgorithm": "SHA-256", "newestEventTime": iso(f["newest"]),
-                          "oldestEventTime": iso(f["oldest"])} for f in files],
+            "logFiles": [
+                {
+                    "s3Bucket": bucket,
+                    "s3Object": f["path"],
+                    "hashValue": f["sha256"],
+                    "hashAlgorithm": "SHA-256",
+                    "newestEventTime": iso(f["newest"]),
+                    "oldestEventTime": iso(f["oldest"]),
+                }
+                for f in files
+            ],
         }
         prev[(acct, region)] = key
         os.makedirs(folder, exist_ok=True)
@@ -1033,9 +1650,15 @@ def make_tasks(args) -> list[dict]:
     accts = account_ids(args.seed, args.accounts)
     regions = parse_regions(args.regions)
     tasks = []
-    base = {"seed": args.seed, "density": args.density, "out": args.out,
-            "files_per_day": args.files_per_day, "records_per_file": args.records_per_file,
-            "range_lo": lo, "range_hi": hi}
+    base = {
+        "seed": args.seed,
+        "density": args.density,
+        "out": args.out,
+        "files_per_day": args.files_per_day,
+        "records_per_file": args.records_per_file,
+        "range_lo": lo,
+        "range_hi": hi,
+    }
     for d in range(args.days + 1):  # + the first file of the next day (last day's tail)
         day = (start + timedelta(days=d)).isoformat()
         for acct in accts:
@@ -1043,16 +1666,25 @@ def make_tasks(args) -> list[dict]:
                 last = 1 if d == args.days else args.files_per_day
                 for k in range(last):
                     edge = (d == 0 and k == 0) or d == args.days
-                    tasks.append(dict(base, acct=acct, region=region, day=day, index=k,
-                                      force_boundary=edge))
+                    tasks.append(
+                        dict(base, acct=acct, region=region, day=day, index=k, force_boundary=edge)
+                    )
     return tasks
 
 
 def params_of(args) -> dict:
-    return {"density": args.density, "seed": args.seed, "start": args.start, "days": args.days,
-            "files_per_day": args.files_per_day, "records_per_file": args.records_per_file,
-            "accounts": args.accounts, "regions": args.regions, "digests": not args.no_digests,
-            "generator_version": 2}
+    return {
+        "density": args.density,
+        "seed": args.seed,
+        "start": args.start,
+        "days": args.days,
+        "files_per_day": args.files_per_day,
+        "records_per_file": args.records_per_file,
+        "accounts": args.accounts,
+        "regions": args.regions,
+        "digests": not args.no_digests,
+        "generator_version": 2,
+    }
 
 
 def generate(args) -> dict:
@@ -1070,8 +1702,11 @@ def generate(args) -> dict:
     else:
         with Pool(workers) as pool:
             results = list(pool.imap(build_file, tasks, chunksize=8))
-    digests = 0 if args.no_digests else write_digests(args.out, f"aws-cloudtrail-logs-{args.seed}", results,
-                                                      args.seed)
+    digests = (
+        0
+        if args.no_digests
+        else write_digests(args.out, f"aws-cloudtrail-logs-{args.seed}", results, args.seed)
+    )
     denied_by_day: Counter = Counter()
     principals: set[str] = set()
     for r in results:
@@ -1087,8 +1722,10 @@ def generate(args) -> dict:
         "compressed_bytes": sum(r["gz"] for r in results),
         "uncompressed_bytes": sum(r["raw"] for r in results),
         "records": sum(r["records"] for r in results),
-        "range": {"from": args.start,
-                  "to": (date.fromisoformat(args.start) + timedelta(days=args.days - 1)).isoformat()},
+        "range": {
+            "from": args.start,
+            "to": (date.fromisoformat(args.start) + timedelta(days=args.days - 1)).isoformat(),
+        },
         "denied_total": sum(denied_by_day.values()),
         "denied_by_day": dict(sorted(denied_by_day.items())),
         "denied_principals": sorted(principals),
@@ -1104,11 +1741,20 @@ def generate(args) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", required=True, help="trail root (gets AWSLogs/...); must be empty or absent")
-    p.add_argument("--trail", "--density", dest="density", choices=tuple(KINDS), default="realistic",
-                   help="trail kind (--density is the old name)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--out", required=True, help="trail root (gets AWSLogs/...); must be empty or absent"
+    )
+    p.add_argument(
+        "--trail",
+        "--density",
+        dest="density",
+        choices=tuple(KINDS),
+        default="realistic",
+        help="trail kind (--density is the old name)",
+    )
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--start", default="2026-10-01", help="first day (UTC), YYYY-MM-DD")
     p.add_argument("--files-per-day", type=int, help="default: the kind's (24, or 6 for storm-*)")
@@ -1132,8 +1778,22 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
 
 def kind_params(kind: str, seed: int, days: int, start: str = "2026-10-01") -> dict:
     """The manifest `params` of a trail of this kind with its default shape (for caches)."""
-    args = resolve(build_parser().parse_args(["--out", "-", "--trail", kind, "--seed", str(seed),
-                                              "--days", str(days), "--start", start]))
+    args = resolve(
+        build_parser().parse_args(
+            [
+                "--out",
+                "-",
+                "--trail",
+                kind,
+                "--seed",
+                str(seed),
+                "--days",
+                str(days),
+                "--start",
+                start,
+            ]
+        )
+    )
     return params_of(args)
 
 
@@ -1141,15 +1801,19 @@ def main(argv: list[str] | None = None) -> int:
     args = resolve(build_parser().parse_args(argv))
     date.fromisoformat(args.start)
     if args.days < 1 or args.files_per_day < 1 or args.files_per_day > 1440 or args.accounts < 1:
-        raise SystemExit("gen_trail: --days, --files-per-day (1-1440) and --accounts must be positive")
+        raise SystemExit(
+            "gen_trail: --days, --files-per-day (1-1440) and --accounts must be positive"
+        )
     s = generate(args)
-    print(f"gen_trail: {s['params']['density']}: files={s['files']} (+{s['digest_files']} digests) "
-          f"compressed={s['compressed_bytes'] / 1e6:.1f} MB uncompressed={s['uncompressed_bytes'] / 1e9:.3f} GB "
-          f"records={s['records']} errors={s['error_records'] / max(1, s['records']):.1%} "
-          f"shape={s['params']['accounts']}x{len(parse_regions(s['params']['regions']))}x{s['params']['files_per_day']} "
-          f"denied={s['denied_total']} ({s['range']['from']}..{s['range']['to']}) "
-          f"files_with_rp_calls={s['files_with_resource_policy_calls']} elapsed={s['elapsed_s']:.1f}s "
-          f"manifest={s['manifest']}")
+    print(
+        f"gen_trail: {s['params']['density']}: files={s['files']} (+{s['digest_files']} digests) "
+        f"compressed={s['compressed_bytes'] / 1e6:.1f} MB uncompressed={s['uncompressed_bytes'] / 1e9:.3f} GB "
+        f"records={s['records']} errors={s['error_records'] / max(1, s['records']):.1%} "
+        f"shape={s['params']['accounts']}x{len(parse_regions(s['params']['regions']))}x{s['params']['files_per_day']} "
+        f"denied={s['denied_total']} ({s['range']['from']}..{s['range']['to']}) "
+        f"files_with_rp_calls={s['files_with_resource_policy_calls']} elapsed={s['elapsed_s']:.1f}s "
+        f"manifest={s['manifest']}"
+    )
     return 0
 
 

@@ -20,9 +20,16 @@ from auditor.cli import app
 # The help is drawn by rich: a fixed width and no colour, whatever the terminal or CI. Set
 # for each run only (CliRunner restores the environment): a test process importing this
 # module keeps its own.
-HELP_ENV = {"COLUMNS": "100", "TERMINAL_WIDTH": "100", "TERM": "dumb", "NO_COLOR": "1",
-            "FORCE_COLOR": None, "PY_COLORS": None, "GITHUB_ACTIONS": None,
-            "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
+HELP_ENV = {
+    "COLUMNS": "100",
+    "TERMINAL_WIDTH": "100",
+    "TERM": "dumb",
+    "NO_COLOR": "1",
+    "FORCE_COLOR": None,
+    "PY_COLORS": None,
+    "GITHUB_ACTIONS": None,
+    "_TYPER_FORCE_DISABLE_TERMINAL": "1",
+}
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

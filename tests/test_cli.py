@@ -33,8 +33,9 @@ def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def tiny_trail(root: Path, damaged: bool = False) -> Path:
     when = datetime(2026, 10, 5, 12, tzinfo=UTC)
-    rec = bedrock_policy_call(when, identity=iam_user(ACCT, "bob"), account=ACCT,
-                              region="us-east-1", event_id="e1")
+    rec = bedrock_policy_call(
+        when, identity=iam_user(ACCT, "bob"), account=ACCT, region="us-east-1", event_id="e1"
+    )
     path = write_log(root, log_key(ACCT, "us-east-1", when), [rec])
     if damaged:
         (path.parent / "broken.json.gz").write_bytes(b"\x1f\x8b\x08\x00 cut")
@@ -58,27 +59,32 @@ BAD_INPUT = {
     "missing source": (["--source", "{tmp}/nope", *RANGE], "no such folder"),
     "source is a file": (["--source", "{tmp}/file.txt", *RANGE], "not a folder"),
     "no AWSLogs": (["--source", "{tmp}/empty", *RANGE], "no AWSLogs"),
-    "month 13": (["--source", "{trail}", "--from", "2026-13-01", "--to", "2026-12-31"],
-                 "--from"),
-    "yesterday": (["--source", "{trail}", "--from", "yesterday", "--to", "2026-10-01"],
-                  "not a date"),
-    "from after to": (["--source", "{trail}", "--from", "2026-10-02", "--to", "2026-10-01"],
-                      "after"),
+    "month 13": (["--source", "{trail}", "--from", "2026-13-01", "--to", "2026-12-31"], "--from"),
+    "yesterday": (
+        ["--source", "{trail}", "--from", "yesterday", "--to", "2026-10-01"],
+        "not a date",
+    ),
+    "from after to": (
+        ["--source", "{trail}", "--from", "2026-10-02", "--to", "2026-10-01"],
+        "after",
+    ),
     "bad month": (["--source", "{trail}", "--month", "2026-1"], "--month"),
     "month 00": (["--source", "{trail}", "--month", "2026-00"], "--month"),
-    "month and from": (["--source", "{trail}", "--month", "2026-10", "--from", "2026-10-01"],
-                       "either --month or --from/--to"),
+    "month and from": (
+        ["--source", "{trail}", "--month", "2026-10", "--from", "2026-10-01"],
+        "either --month or --from/--to",
+    ),
     "no range": (["--source", "{trail}"], "date range"),
     "unknown engine": (["--source", "{trail}", *RANGE, "--engine", "bigquery"], "--engine"),
     "unknown format": (["--source", "{trail}", *RANGE, "--format", "pdf"], "--format"),
-    "bad account": (["--source", "{trail}", *RANGE, "--account", "12'; DROP TABLE x"],
-                    "--account"),
+    "bad account": (["--source", "{trail}", *RANGE, "--account", "12'; DROP TABLE x"], "--account"),
     "bad region": (["--source", "{trail}", *RANGE, "--region", "US EAST"], "--region"),
-    "missing config": (["--source", "{trail}", *RANGE, "--config", "{tmp}/none.toml"],
-                       "does not exist"),
+    "missing config": (
+        ["--source", "{trail}", *RANGE, "--config", "{tmp}/none.toml"],
+        "does not exist",
+    ),
     "no workers": (["--source", "{trail}", *RANGE, "--workers", "0"], "--workers"),
-    "bad own account": (["--source", "{trail}", *RANGE, "--own-account", "x!"],
-                        "--own-account"),
+    "bad own account": (["--source", "{trail}", *RANGE, "--own-account", "x!"], "--own-account"),
 }
 
 
@@ -118,8 +124,9 @@ def test_audit_writes_the_reports_under_fixed_names(tmp_path: Path) -> None:
 
 def test_format_json_writes_only_report_json(tmp_path: Path) -> None:
     trail = tiny_trail(tmp_path / "trail")
-    result = run("audit", "--source", str(trail), *RANGE, "--out", str(tmp_path / "out"),
-                 "--format", "json")
+    result = run(
+        "audit", "--source", str(trail), *RANGE, "--out", str(tmp_path / "out"), "--format", "json"
+    )
     assert result.exit_code == 0, result.output
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["report.json"]
 
@@ -133,13 +140,16 @@ def test_damaged_file_exit_0_with_report_and_exit_4_with_strict(tmp_path: Path) 
     assert data["coverage"]["files_unreadable"] == 1
     assert data["coverage"]["unreadable"][0]["path"].endswith("broken.json.gz")
     assert data["totals"]["attempts"] == 1  # the audit went on
-    strict = run("audit", "--source", str(trail), *RANGE, "--out", str(tmp_path / "b"),
-                 "--strict")
+    strict = run("audit", "--source", str(trail), *RANGE, "--out", str(tmp_path / "b"), "--strict")
     assert strict.exit_code == 4, strict.output
     assert (tmp_path / "b" / "report.json").exists()  # written all the same
     clean = tiny_trail(tmp_path / "clean")
-    assert run("audit", "--source", str(clean), *RANGE, "--out", str(tmp_path / "c"),
-               "--strict").exit_code == 0
+    assert (
+        run(
+            "audit", "--source", str(clean), *RANGE, "--out", str(tmp_path / "c"), "--strict"
+        ).exit_code
+        == 0
+    )
 
 
 def _env() -> dict[str, str]:
@@ -151,8 +161,14 @@ def _env() -> dict[str, str]:
 def test_demo_works_from_an_unrelated_folder(tmp_path: Path) -> None:
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
-    proc = subprocess.run([sys.executable, "-m", "auditor", "demo", "--out", "demo-out"],
-                          cwd=cwd, capture_output=True, text=True, timeout=120, env=_env())
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", "demo", "--out", "demo-out"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
     assert proc.returncode == 0, proc.stderr
     for name in ("report.json", "report.md", "report.html", "report.csv"):
         assert (cwd / "demo-out" / name).is_file()
@@ -165,13 +181,32 @@ def test_demo_works_from_an_unrelated_folder(tmp_path: Path) -> None:
 def test_local_audit_does_not_import_the_aws_stack(tmp_path: Path) -> None:
     trail = tiny_trail(tmp_path / "trail")
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "auditor", "audit", "--source", str(trail),
-         *RANGE, "--out", str(tmp_path / "out"), "--format", "json"],
-        capture_output=True, text=True, timeout=120, env=_env(),
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "auditor",
+            "audit",
+            "--source",
+            str(trail),
+            *RANGE,
+            "--out",
+            str(tmp_path / "out"),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    modules = {line.rsplit("|", 1)[-1].strip().split(".")[0]
-               for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    modules = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert "duckdb" in modules and "auditor" in modules  # the trace is real
     for heavy in ("awswrangler", "pandas", "boto3", "botocore"):
         assert heavy not in modules, f"the local path imports {heavy}"
@@ -182,11 +217,15 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(REPO)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if proc.returncode != 0:
-        pytest.skip(f"cannot build the wheel here (hatchling from the package index?): "
-                    f"{proc.stderr.strip().splitlines()[-1:]}")
+        pytest.skip(
+            f"cannot build the wheel here (hatchling from the package index?): "
+            f"{proc.stderr.strip().splitlines()[-1:]}"
+        )
     (whl,) = out.glob("auditor-*.whl")
     return whl
 
@@ -203,7 +242,8 @@ def test_the_wheel_ships_rules_sql_and_report_templates(wheel: Path, tmp_path: P
     assert "auditor/_data/sql/macros/common.sql" in names
     # only the shipped rule: the tests' own rules stay out
     assert {n.split("/")[3] for n in names if n.startswith("auditor/_data/rules/")} == {
-        "bedrock_policy_denied"}
+        "bedrock_policy_denied"
+    }
     assert "auditor/_data/reports/report.html.j2" in names
     assert "auditor/_data/reports/report.md.j2" in names
     assert not any(n.startswith(("tests/", "bench")) for n in names)
@@ -215,14 +255,29 @@ def test_the_wheel_ships_rules_sql_and_report_templates(wheel: Path, tmp_path: P
     cwd.mkdir()
     env = _env() | {"PYTHONPATH": str(site)}
     where = subprocess.run(
-        [sys.executable, "-c", "import auditor.resources as r; print(r.data_dir('sql')); "
-         "print(r.shipped_rule_dir())"],
-        cwd=cwd, capture_output=True, text=True, env=env, timeout=60)
-    assert where.stdout.split() == [str(site / "auditor" / "_data" / "sql"),
-                                    str(site / "auditor" / "_data" / "rules" /
-                                        "bedrock_policy_denied")]
-    demo = subprocess.run([sys.executable, "-m", "auditor", "demo", "--out", "d"], cwd=cwd,
-                          capture_output=True, text=True, env=env, timeout=120)
+        [
+            sys.executable,
+            "-c",
+            "import auditor.resources as r; print(r.data_dir('sql')); print(r.shipped_rule_dir())",
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert where.stdout.split() == [
+        str(site / "auditor" / "_data" / "sql"),
+        str(site / "auditor" / "_data" / "rules" / "bedrock_policy_denied"),
+    ]
+    demo = subprocess.run(
+        [sys.executable, "-m", "auditor", "demo", "--out", "d"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert demo.returncode == 0, demo.stderr
     assert (cwd / "d" / "report.html").is_file() and (cwd / "d" / "report.md").is_file()
     assert "<dt>Who made the call</dt>" in (cwd / "d" / "report.html").read_text()  # the guide
@@ -238,8 +293,9 @@ def test_out_that_is_a_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
 def test_source_may_name_the_awslogs_folder_itself(tmp_path: Path) -> None:
     trail = tiny_trail(tmp_path / "trail")
     out = tmp_path / "out"
-    result = run("audit", "--source", str(trail / "AWSLogs"), *RANGE, "--out", str(out),
-                 "--format", "json")
+    result = run(
+        "audit", "--source", str(trail / "AWSLogs"), *RANGE, "--out", str(out), "--format", "json"
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((out / "report.json").read_text())["totals"]["attempts"] == 1
 
@@ -247,8 +303,20 @@ def test_source_may_name_the_awslogs_folder_itself(tmp_path: Path) -> None:
 def test_an_account_asked_for_but_absent_is_a_gap_not_silence(tmp_path: Path) -> None:
     trail = tiny_trail(tmp_path / "trail")
     out = tmp_path / "out"
-    result = run("audit", "--source", str(trail), *RANGE, "--out", str(out), "--format", "json",
-                 "--account", ACCT, "--account", "999988887777")
+    result = run(
+        "audit",
+        "--source",
+        str(trail),
+        *RANGE,
+        "--out",
+        str(out),
+        "--format",
+        "json",
+        "--account",
+        ACCT,
+        "--account",
+        "999988887777",
+    )
     assert result.exit_code == 0, result.output
     gaps = json.loads((out / "report.json").read_text())["coverage"]["gaps"]
     assert [g["account_id"] for g in gaps] == ["999988887777"]
@@ -267,8 +335,10 @@ def test_config_file_settings_apply_and_flags_win(tmp_path: Path) -> None:
     trail = tiny_trail(tmp_path / "trail")
     out = tmp_path / "out"
     cfg = tmp_path / "auditor.toml"
-    cfg.write_text(f'[audit]\nsource = "{tmp_path}/nope"\nformat = ["json"]\n'
-                   f'from = "2026-10-05"\nto = "2026-10-05"\n')
+    cfg.write_text(
+        f'[audit]\nsource = "{tmp_path}/nope"\nformat = ["json"]\n'
+        f'from = "2026-10-05"\nto = "2026-10-05"\n'
+    )
     result = run("audit", "--source", str(trail), "--config", str(cfg), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["report.json"]
@@ -277,8 +347,12 @@ def test_config_file_settings_apply_and_flags_win(tmp_path: Path) -> None:
 def test_render_of_a_report_json_with_wrong_types_is_exit_2(tmp_path: Path) -> None:
     trail = tiny_trail(tmp_path / "trail")
     out = tmp_path / "out"
-    assert run("audit", "--source", str(trail), *RANGE, "--out", str(out),
-               "--format", "json").exit_code == 0
+    assert (
+        run(
+            "audit", "--source", str(trail), *RANGE, "--out", str(out), "--format", "json"
+        ).exit_code
+        == 0
+    )
     data = json.loads((out / "report.json").read_text())
     data["findings"][0]["attempts"] = "many"
     data["findings"][0]["first_seen"] = 5
@@ -288,10 +362,19 @@ def test_render_of_a_report_json_with_wrong_types_is_exit_2(tmp_path: Path) -> N
     assert "wrong type" in assert_one_error_line(result)
 
 
-@pytest.mark.parametrize("setting", [
-    'workers = "two"', 'strict = "false"', 'accounts = "111122223333"', 'format = "json"',
-    "exemptions = 5", "lookahead_days = 2.5", "audit = 3", '[athena]\nquery_timeout = "x"',
-])
+@pytest.mark.parametrize(
+    "setting",
+    [
+        'workers = "two"',
+        'strict = "false"',
+        'accounts = "111122223333"',
+        'format = "json"',
+        "exemptions = 5",
+        "lookahead_days = 2.5",
+        "audit = 3",
+        '[athena]\nquery_timeout = "x"',
+    ],
+)
 def test_a_config_value_of_the_wrong_type_is_one_line_and_exit_2(
     tmp_path: Path, setting: str
 ) -> None:
@@ -301,8 +384,16 @@ def test_a_config_value_of_the_wrong_type_is_one_line_and_exit_2(
     cfg = tmp_path / "auditor.toml"
     section = "" if setting.startswith(("[", "audit =")) else "[audit]\n"
     cfg.write_text(section + setting + "\n")
-    result = run("audit", "--source", str(trail), *RANGE, "--config", str(cfg),
-                 "--out", str(tmp_path / "out"))
+    result = run(
+        "audit",
+        "--source",
+        str(trail),
+        *RANGE,
+        "--config",
+        str(cfg),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert "config file" in assert_one_error_line(result)
     assert not (tmp_path / "out").exists()
 
@@ -329,14 +420,16 @@ def test_the_terminal_summary_shows_hostile_principals_inert_and_short(tmp_path:
     # terminal (a forged summary line), and a 100 KB value must not flood it.
     when = datetime(2026, 10, 5, 12, tzinfo=UTC)
     who = iam_user(ACCT, "x")
-    who["arn"] = "arn:aws:iam::111122223333:user/\x1b]0;pwned\x07\n  0 denied attempt(s)\u202e" \
+    who["arn"] = (
+        "arn:aws:iam::111122223333:user/\x1b]0;pwned\x07\n  0 denied attempt(s)\u202e"
         + "A" * 100_000
-    rec = bedrock_policy_call(when, identity=who, account=ACCT, region="us-east-1",
-                              event_id="e1")
+    )
+    rec = bedrock_policy_call(when, identity=who, account=ACCT, region="us-east-1", event_id="e1")
     write_log(tmp_path / "trail", log_key(ACCT, "us-east-1", when), [rec])
     out = tmp_path / "out"
-    result = run("audit", "--source", str(tmp_path / "trail"), *RANGE, "--out", str(out),
-                 "--format", "json")
+    result = run(
+        "audit", "--source", str(tmp_path / "trail"), *RANGE, "--out", str(out), "--format", "json"
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     (row,) = [ln for ln in lines if ln.startswith("    low ")]
@@ -350,8 +443,13 @@ def test_the_terminal_summary_shows_hostile_principals_inert_and_short(tmp_path:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True,
-                          text=True, env=_env(), timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+    )
 
 
 def test_click_usage_errors_are_one_line_too() -> None:

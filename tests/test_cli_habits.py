@@ -36,14 +36,31 @@ def run(*args: str):  # type: ignore[no-untyped-def]
 def mixed_trail(root: Path) -> Path:
     """bob: low x1; carol: low x3; eve: high x1 (an attempted policy granting '*')."""
     when = datetime(2026, 10, 5, 12, tzinfo=UTC)
-    recs = [bedrock_policy_call(when, identity=iam_user(ACCT, "bob"), account=ACCT,
-                                region="us-east-1", event_id="b1")]
-    recs += [bedrock_policy_call(when + timedelta(minutes=i), identity=iam_user(ACCT, "carol"),
-                                 account=ACCT, region="us-east-1", event_id=f"c{i}")
-             for i in range(3)]
-    recs.append(bedrock_policy_call(when, identity=iam_user(ACCT, "eve"), account=ACCT,
-                                    region="us-east-1", event_id="e1",
-                                    resource_policy=policy({"AWS": "*"})))
+    recs = [
+        bedrock_policy_call(
+            when, identity=iam_user(ACCT, "bob"), account=ACCT, region="us-east-1", event_id="b1"
+        )
+    ]
+    recs += [
+        bedrock_policy_call(
+            when + timedelta(minutes=i),
+            identity=iam_user(ACCT, "carol"),
+            account=ACCT,
+            region="us-east-1",
+            event_id=f"c{i}",
+        )
+        for i in range(3)
+    ]
+    recs.append(
+        bedrock_policy_call(
+            when,
+            identity=iam_user(ACCT, "eve"),
+            account=ACCT,
+            region="us-east-1",
+            event_id="e1",
+            resource_policy=policy({"AWS": "*"}),
+        )
+    )
     write_log(root, log_key(ACCT, "us-east-1", when), recs)
     return root
 
@@ -51,8 +68,7 @@ def mixed_trail(root: Path) -> Path:
 # -- -h -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cmd", [[], ["audit"], ["sql"], ["check"], ["ddl"], ["render"],
-                                 ["demo"]])
+@pytest.mark.parametrize("cmd", [[], ["audit"], ["sql"], ["check"], ["ddl"], ["render"], ["demo"]])
 def test_dash_h_is_help_like_dash_dash_help(cmd: list[str]) -> None:
     short, long = run(*cmd, "-h"), run(*cmd, "--help")
     assert short.exit_code == 0 and long.exit_code == 0, short.output
@@ -63,8 +79,13 @@ def test_dash_h_is_help_like_dash_dash_help(cmd: list[str]) -> None:
 def test_dash_h_at_the_real_entry_point() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AUDITOR_"))}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-    res = subprocess.run([sys.executable, "-m", "auditor", "audit", "-h"], capture_output=True,
-                         text=True, env=env, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-m", "auditor", "audit", "-h"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr
     assert "--fail-on" in res.stdout and res.stderr == ""
 
@@ -77,8 +98,17 @@ def test_audit_help_is_grouped_in_panels_with_real_metavars() -> None:
     panels = ["Range", "Scope", "Local engine", "Athena", "Report", "Gates"]
     at = [text.index(f"─ {p} ─") for p in panels]
     assert at == sorted(at), "panels in this order"
-    for metavar in ("YYYY-MM-DD", "ACCOUNT_ID", "REGION", "PATH", "S3_URL", "SECONDS", "GB",
-                    "LEVEL", " N "):
+    for metavar in (
+        "YYYY-MM-DD",
+        "ACCOUNT_ID",
+        "REGION",
+        "PATH",
+        "S3_URL",
+        "SECONDS",
+        "GB",
+        "LEVEL",
+        " N ",
+    ):
         assert metavar in text, metavar
     assert "TEXT" not in text and "<str>" not in text and "INTEGER" not in text
     # Each option in its panel: --from under Range, --fail-on under Gates.
@@ -99,8 +129,9 @@ def test_quiet_prints_nothing_but_writes_the_reports_and_keeps_the_exit_code(
 ) -> None:
     trail = mixed_trail(tmp_path / "trail")
     out = tmp_path / "out"
-    res = run("audit", "--source", str(trail), *RANGE, "--out", str(out), "--quiet",
-              "--fail-on", "high")
+    res = run(
+        "audit", "--source", str(trail), *RANGE, "--out", str(out), "--quiet", "--fail-on", "high"
+    )
     assert res.exit_code == 1
     assert res.stdout == "" and res.stderr == ""
     assert (out / "report.json").exists()
@@ -116,18 +147,30 @@ def test_quiet_still_prints_errors(tmp_path: Path) -> None:
 def test_json_is_the_summary_for_scripts(tmp_path: Path) -> None:
     trail = mixed_trail(tmp_path / "trail")
     out = tmp_path / "out"
-    res = run("audit", "--source", str(trail), *RANGE, "--out", str(out), "--json",
-              "--fail-on", "high")
+    res = run(
+        "audit", "--source", str(trail), *RANGE, "--out", str(out), "--json", "--fail-on", "high"
+    )
     assert res.exit_code == 1, res.output
     data = json.loads(res.stdout)  # stdout is the JSON object and nothing else
-    assert data["range"] == {"start": "2026-10-05T00:00:00Z",
-                             "end_exclusive": "2026-10-06T00:00:00Z"}
+    assert data["range"] == {
+        "start": "2026-10-05T00:00:00Z",
+        "end_exclusive": "2026-10-06T00:00:00Z",
+    }
     assert data["engine"] == "local"
     assert data["totals"]["attempts"] == 5 and data["totals"]["findings"] == 3
     assert [(f["severity"], f["attempts"]) for f in data["findings"]] == [
-        ("high", 1), ("low", 3), ("low", 1)]
-    assert set(data["findings"][0]) == {"id", "severity", "account", "principal", "attempts",
-                                       "fails_gate"}
+        ("high", 1),
+        ("low", 3),
+        ("low", 1),
+    ]
+    assert set(data["findings"][0]) == {
+        "id",
+        "severity",
+        "account",
+        "principal",
+        "attempts",
+        "fails_gate",
+    }
     assert data["findings"][0]["principal"].endswith(":user/eve")
     assert [f["fails_gate"] for f in data["findings"]] == [True, False, False]
     assert data["coverage"] == {"complete": True, "reasons": []}
@@ -140,8 +183,9 @@ def test_json_is_the_summary_for_scripts(tmp_path: Path) -> None:
 def test_json_names_why_coverage_is_incomplete(tmp_path: Path) -> None:
     trail = mixed_trail(tmp_path / "trail")
     (next(trail.rglob("*.json.gz")).parent / "broken.json.gz").write_bytes(b"\x1f\x8b cut")
-    res = run("audit", "--source", str(trail), *RANGE, "--out", str(tmp_path / "o"), "--json",
-              "--strict")
+    res = run(
+        "audit", "--source", str(trail), *RANGE, "--out", str(tmp_path / "o"), "--json", "--strict"
+    )
     assert res.exit_code == 4
     data = json.loads(res.stdout)
     assert data["coverage"]["complete"] is False and data["coverage"]["reasons"]
@@ -155,8 +199,11 @@ def test_summary_lists_findings_most_severe_first_then_by_attempts(tmp_path: Pat
     trail = mixed_trail(tmp_path / "trail")
     res = run("audit", "--source", str(trail), *RANGE, "--out", str(tmp_path / "o"))
     assert res.exit_code == 0, res.output
-    rows = [ln.split() for ln in res.stdout.splitlines() if ln.startswith("    ")
-            and ln.split()[0] in ("low", "medium", "high")]
+    rows = [
+        ln.split()
+        for ln in res.stdout.splitlines()
+        if ln.startswith("    ") and ln.split()[0] in ("low", "medium", "high")
+    ]
     assert [(r[0], r[-1]) for r in rows] == [("high", "x1"), ("low", "x3"), ("low", "x1")]
     assert "--fail-on" not in res.stdout
 
@@ -176,11 +223,27 @@ def test_summary_names_the_findings_that_fail_the_gate(tmp_path: Path) -> None:
 
 def test_summary_names_at_most_ten_failing_findings(tmp_path: Path) -> None:
     when = datetime(2026, 10, 5, 12, tzinfo=UTC)
-    recs = [bedrock_policy_call(when, identity=iam_user(ACCT, f"u{i:02}"), account=ACCT,
-                                region="us-east-1", event_id=f"e{i}") for i in range(12)]
+    recs = [
+        bedrock_policy_call(
+            when,
+            identity=iam_user(ACCT, f"u{i:02}"),
+            account=ACCT,
+            region="us-east-1",
+            event_id=f"e{i}",
+        )
+        for i in range(12)
+    ]
     write_log(tmp_path / "trail", log_key(ACCT, "us-east-1", when), recs)
-    res = run("audit", "--source", str(tmp_path / "trail"), *RANGE, "--out",
-              str(tmp_path / "o"), "--fail-on", "low")
+    res = run(
+        "audit",
+        "--source",
+        str(tmp_path / "trail"),
+        *RANGE,
+        "--out",
+        str(tmp_path / "o"),
+        "--fail-on",
+        "low",
+    )
     assert res.exit_code == 1
     (line,) = [ln for ln in res.stdout.splitlines() if "--fail-on" in ln]
     assert "12 finding(s)" in line and "(first 10)" in line
@@ -224,8 +287,10 @@ def _range_of(tmp_path: Path, *flags: str) -> dict[str, str]:
 def test_audit_last_7d_from_the_clock(tmp_path: Path) -> None:
     today = datetime.now(UTC).date()
     rng = _range_of(tmp_path, "--last", "7d")
-    assert rng == {"start": f"{today - timedelta(days=7)}T00:00:00Z",
-                   "end_exclusive": f"{today}T00:00:00Z"}
+    assert rng == {
+        "start": f"{today - timedelta(days=7)}T00:00:00Z",
+        "end_exclusive": f"{today}T00:00:00Z",
+    }
 
 
 def test_audit_month_last_from_the_clock(tmp_path: Path) -> None:
@@ -257,9 +322,11 @@ def test_config_paths_are_relative_to_the_config_files_folder(tmp_path: Path) ->
     conf = tmp_path / "conf"
     conf.mkdir()
     f = conf / "auditor.toml"
-    f.write_text('[audit]\nsource = "trail"\nexemptions = "ex.toml"\ncache = "~/c"\n'
-                 'store = "/abs/store"\n'
-                 '[athena]\nstate_dir = "state"\n')
+    f.write_text(
+        '[audit]\nsource = "trail"\nexemptions = "ex.toml"\ncache = "~/c"\n'
+        'store = "/abs/store"\n'
+        '[athena]\nstate_dir = "state"\n'
+    )
     data = read_config_file(f)
     assert data["audit"]["source"] == str(conf / "trail")
     assert data["audit"]["exemptions"] == str(conf / "ex.toml")
@@ -271,7 +338,8 @@ def test_config_paths_are_relative_to_the_config_files_folder(tmp_path: Path) ->
 
 
 def test_an_audit_run_elsewhere_finds_the_config_files_trail_and_exemptions(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     conf = tmp_path / "conf"
     mixed_trail(conf / "trail")

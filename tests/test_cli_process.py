@@ -63,7 +63,11 @@ def test_a_reader_that_went_away_is_a_quiet_exit(tmp_path: Path, args: list[str]
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "auditor", *(a.format(tmp=tmp_path / "d") for a in args)],
-            stdout=write, stderr=subprocess.PIPE, text=True, env=_env(), timeout=120,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+            timeout=120,
         )
     finally:
         os.close(write)

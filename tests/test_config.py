@@ -28,9 +28,11 @@ def test_range_is_inclusive_days_with_one_folder_of_delivery_lag() -> None:
 
 @pytest.mark.parametrize(
     ("month", "first", "last"),
-    [("2026-10", date(2026, 10, 1), date(2026, 10, 31)),
-     ("2028-02", date(2028, 2, 1), date(2028, 2, 29)),  # leap year
-     ("2026-12", date(2026, 12, 1), date(2026, 12, 31))],
+    [
+        ("2026-10", date(2026, 10, 1), date(2026, 10, 31)),
+        ("2028-02", date(2028, 2, 1), date(2028, 2, 29)),  # leap year
+        ("2026-12", date(2026, 12, 1), date(2026, 12, 31)),
+    ],
 )
 def test_month_is_the_whole_month(month: str, first: date, last: date) -> None:
     rng = parse_range(None, None, month)
@@ -73,7 +75,9 @@ def test_bad_dates_are_config_errors(  # type: ignore[no-untyped-def]
 
 def test_accounts_and_regions_are_validated_deduplicated_sorted() -> None:
     assert validate_accounts(("444455556666", "111122223333", "444455556666")) == (
-        "111122223333", "444455556666")
+        "111122223333",
+        "444455556666",
+    )
     assert validate_regions(("us-east-1", "eu-west-1")) == ("eu-west-1", "us-east-1")
     for bad in ("", "1111'; DROP", "../etc", "a b", "x" * 65):
         with pytest.raises(ConfigError, match="--account"):
@@ -110,8 +114,9 @@ def test_flags_win_over_the_file_which_wins_over_defaults(tmp_path: Path) -> Non
     assert from_file.formats == ("json",)
     assert (from_file.range.first, from_file.range.last) == (date(2026, 9, 1), date(2026, 9, 30))
     assert from_file.engine == "local"  # the default
-    flags = build_config(config=cfg_file, source="/from/flag", account=["444455556666"],
-                         month="2026-10")
+    flags = build_config(
+        config=cfg_file, source="/from/flag", account=["444455556666"], month="2026-10"
+    )
     assert flags.source == "/from/flag"
     assert flags.accounts == ("444455556666",)
     assert (flags.range.first, flags.range.last) == (date(2026, 10, 1), date(2026, 10, 31))
@@ -126,8 +131,12 @@ def test_a_bad_value_in_the_file_is_a_config_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("start", "end", "month", "flag"),
-    [("2013-10-31", "2026-10-01", None, "--from"), ("1026-10-01", "1026-10-31", None, "--from"),
-     (None, None, "2013-10", "--month"), (None, None, "0001-01", "--month")],
+    [
+        ("2013-10-31", "2026-10-01", None, "--from"),
+        ("1026-10-01", "1026-10-31", None, "--from"),
+        (None, None, "2013-10", "--month"),
+        (None, None, "0001-01", "--month"),
+    ],
 )
 def test_a_range_before_cloudtrail_existed_is_refused(  # type: ignore[no-untyped-def]
     start, end, month, flag: str
@@ -138,9 +147,21 @@ def test_a_range_before_cloudtrail_existed_is_refused(  # type: ignore[no-untype
     assert parse_range("2013-11-01", "2013-11-01", None).first == date(2013, 11, 1)
 
 
-REAL_REGIONS = ("us-east-1", "eu-central-2", "ap-southeast-5", "il-central-1", "ca-west-1",
-                "mx-central-1", "us-gov-west-1", "cn-north-1", "cn-northwest-1",
-                "us-iso-east-1", "us-isob-east-1", "eu-isoe-west-1", "us-isof-south-1")
+REAL_REGIONS = (
+    "us-east-1",
+    "eu-central-2",
+    "ap-southeast-5",
+    "il-central-1",
+    "ca-west-1",
+    "mx-central-1",
+    "us-gov-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "us-iso-east-1",
+    "us-isob-east-1",
+    "eu-isoe-west-1",
+    "us-isof-south-1",
+)
 
 
 def test_accounts_are_12_digits_and_regions_region_shaped() -> None:
@@ -153,15 +174,26 @@ def test_accounts_are_12_digits_and_regions_region_shaped() -> None:
             validate_regions((bad,))
 
 
-@pytest.mark.parametrize("argv", [
-    ["audit", "--source", ".", "--month", "2026-10", "--account", "12345"],
-    ["audit", "--source", ".", "--month", "2026-10", "--region", "mars-1"],
-    ["audit", "--source", ".", "--month", "2026-10", "--own-account", "123"],
-    ["sql", "--month", "2026-10", "--account", "1111-2222-3333"],
-    ["sql", "--month", "2026-10", "--region", "us-east"],
-    ["ddl", "--trail", "s3://my-trail-bucket/p", "--account", "1234", "--region", "us-east-1"],
-    ["ddl", "--trail", "s3://my-trail-bucket/p", "--account", "111122223333", "--region", "global"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["audit", "--source", ".", "--month", "2026-10", "--account", "12345"],
+        ["audit", "--source", ".", "--month", "2026-10", "--region", "mars-1"],
+        ["audit", "--source", ".", "--month", "2026-10", "--own-account", "123"],
+        ["sql", "--month", "2026-10", "--account", "1111-2222-3333"],
+        ["sql", "--month", "2026-10", "--region", "us-east"],
+        ["ddl", "--trail", "s3://my-trail-bucket/p", "--account", "1234", "--region", "us-east-1"],
+        [
+            "ddl",
+            "--trail",
+            "s3://my-trail-bucket/p",
+            "--account",
+            "111122223333",
+            "--region",
+            "global",
+        ],
+    ],
+)
 def test_a_bad_account_or_region_flag_is_one_line_and_exit_2(argv: list[str]) -> None:
     from typer.testing import CliRunner
 
@@ -170,8 +202,9 @@ def test_a_bad_account_or_region_flag_is_one_line_and_exit_2(argv: list[str]) ->
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 2, result.output
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and ("--account" in lines[0] or "--region" in lines[0]
-                                or "--own-account" in lines[0]), result.output
+    assert len(lines) == 1 and (
+        "--account" in lines[0] or "--region" in lines[0] or "--own-account" in lines[0]
+    ), result.output
 
 
 def test_a_bad_account_in_the_config_file_is_refused(tmp_path: Path) -> None:

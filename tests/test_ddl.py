@@ -29,8 +29,11 @@ def _parsed(sql: str) -> tuple[list[str], list[str], str, dict[str, str]]:
     cols = [c.name for c in schema.expressions]
     parts = [c.name for c in tree.find(exp.PartitionedByProperty).this.expressions]
     location = tree.find(exp.LocationProperty).this.this
-    props = {p.name: p.args["value"].this for p in tree.find_all(exp.Property)
-             if isinstance(p.args.get("value"), exp.Literal) and p.name}
+    props = {
+        p.name: p.args["value"].this
+        for p in tree.find_all(exp.Property)
+        if isinstance(p.args.get("value"), exp.Literal) and p.name
+    }
     return cols, parts, location, props
 
 
@@ -51,8 +54,13 @@ def test_golden_ddl_timestamp_scheme_is_awss_documented_table() -> None:
 
 
 def test_golden_ddl_org_scheme_projects_accounts_and_regions() -> None:
-    layout = TrailLayout("s3://trail-bucket", "s3://trail-bucket/AWSLogs", ORG,
-                         ("111122223333", "444455556666"), ("eu-west-1", "us-east-1"))
+    layout = TrailLayout(
+        "s3://trail-bucket",
+        "s3://trail-bucket/AWSLogs",
+        ORG,
+        ("111122223333", "444455556666"),
+        ("eu-west-1", "us-east-1"),
+    )
     ddl = create_table(layout, "org")
     golden(GOLDEN / "org.sql", ddl.sql + ";\n")
     _, parts, location, props = _parsed(ddl.sql)
@@ -61,7 +69,8 @@ def test_golden_ddl_org_scheme_projects_accounts_and_regions() -> None:
     assert props["projection.account.values"] == "111122223333,444455556666"
     assert props["projection.region.values"] == "eu-west-1,us-east-1"
     assert props["storage.location.template"] == (
-        f"s3://trail-bucket/AWSLogs/{ORG}/${{account}}/CloudTrail/${{region}}/${{timestamp}}")
+        f"s3://trail-bucket/AWSLogs/{ORG}/${{account}}/CloudTrail/${{region}}/${{timestamp}}"
+    )
 
 
 def test_manual_scheme_has_region_year_month_day_partitions() -> None:
@@ -77,13 +86,17 @@ def test_manual_scheme_has_region_year_month_day_partitions() -> None:
 def test_missing_values_become_marked_placeholders() -> None:
     ddl = create_table(layout_from_flags("s3://trail-bucket", None, (), ()), "timestamp")
     assert ddl.placeholders and "<account-id>" in ddl.sql and "<region>" in ddl.sql
-    two = create_table(layout_from_flags("s3://trail-bucket", None, ("111122223333",),
-                                         ("eu-west-1", "us-east-1")), "timestamp")
+    two = create_table(
+        layout_from_flags("s3://trail-bucket", None, ("111122223333",), ("eu-west-1", "us-east-1")),
+        "timestamp",
+    )
     assert two.placeholders and any("one --region" in n for n in two.notes)
 
 
-@pytest.mark.parametrize("bad", ["http://x/y", "s3://", "s3://b", "s3://Bad_Bucket/x",
-                                 "s3://bucket/it's", "s3://bucket/../x"])
+@pytest.mark.parametrize(
+    "bad",
+    ["http://x/y", "s3://", "s3://b", "s3://Bad_Bucket/x", "s3://bucket/it's", "s3://bucket/../x"],
+)
 def test_bad_trail_urls_are_refused(bad: str) -> None:
     with pytest.raises(ConfigError, match="--trail"):
         layout_from_flags(bad, None, (), ())
@@ -92,8 +105,11 @@ def test_bad_trail_urls_are_refused(bad: str) -> None:
 @pytest.mark.parametrize("bad", ["x;drop", "a`b", ""])
 def test_bad_table_names_are_refused(bad: str) -> None:
     with pytest.raises(ConfigError):
-        create_table(layout_from_flags("s3://trail-bucket", None, ("111122223333",),
-                                       ("us-east-1",)), "timestamp", table=bad)
+        create_table(
+            layout_from_flags("s3://trail-bucket", None, ("111122223333",), ("us-east-1",)),
+            "timestamp",
+            table=bad,
+        )
 
 
 # -- discovery and --apply under moto ----------------------------------------------------
@@ -162,11 +178,24 @@ def test_cli_discover_and_apply_through_athena(aws: None) -> None:
     from moto.athena.models import athena_backends
 
     _trail_bucket()
-    result = CliRunner().invoke(app, [
-        "ddl", "--trail", "s3://trail-bucket/audit", "--partition-scheme", "org",
-        "--discover", "--apply", "--database", "default", "--table", "trail",
-        "--output-location", "s3://trail-bucket/results/",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "ddl",
+            "--trail",
+            "s3://trail-bucket/audit",
+            "--partition-scheme",
+            "org",
+            "--discover",
+            "--apply",
+            "--database",
+            "default",
+            "--table",
+            "trail",
+            "--output-location",
+            "s3://trail-bucket/results/",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "CREATE EXTERNAL TABLE IF NOT EXISTS `default`.`trail`" in result.stdout
     assert "projection.account.values'='111122223333,444455556666'" in result.stdout
@@ -193,17 +222,38 @@ def test_cli_discover_reads_an_asked_per_account_trail_where_it_is(aws: None) ->
     # 777788889999 delivers to AWSLogs/777788889999/, beside the organisation trail: its
     # table must not point under AWSLogs/o-.../ (an empty table, so a silently clean audit).
     _trail_bucket()
-    result = CliRunner().invoke(app, [
-        "ddl", "--trail", "s3://trail-bucket/audit", "--discover", "--account", "777788889999",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "ddl",
+            "--trail",
+            "s3://trail-bucket/audit",
+            "--discover",
+            "--account",
+            "777788889999",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    assert ("LOCATION 's3://trail-bucket/audit/AWSLogs/777788889999/CloudTrail/ap-southeast-2/'"
-            in result.stdout)
+    assert (
+        "LOCATION 's3://trail-bucket/audit/AWSLogs/777788889999/CloudTrail/ap-southeast-2/'"
+        in result.stdout
+    )
     assert ORG not in result.stdout
-    mixed = CliRunner().invoke(app, [
-        "ddl", "--trail", "s3://trail-bucket/audit", "--discover", "--partition-scheme", "org",
-        "--account", "777788889999", "--account", "111122223333",
-    ])
+    mixed = CliRunner().invoke(
+        app,
+        [
+            "ddl",
+            "--trail",
+            "s3://trail-bucket/audit",
+            "--discover",
+            "--partition-scheme",
+            "org",
+            "--account",
+            "777788889999",
+            "--account",
+            "111122223333",
+        ],
+    )
     assert mixed.exit_code == 2 and "one table reads one layout" in mixed.stderr
 
 

@@ -61,10 +61,19 @@ def put(when: datetime, who: dict[str, Any], **kw: Any) -> dict[str, Any]:
     return bedrock_policy_call(when, identity=who, account=PROD, region=REGION, **kw)
 
 
-def denial(when: datetime, who: dict[str, Any], source: str, name: str, code: str
-           ) -> dict[str, Any]:
-    return event(when, identity=who, source=source, name=name, region=REGION, account=PROD,
-                 error=code, message="denied")
+def denial(
+    when: datetime, who: dict[str, Any], source: str, name: str, code: str
+) -> dict[str, Any]:
+    return event(
+        when,
+        identity=who,
+        source=source,
+        name=name,
+        region=REGION,
+        account=PROD,
+        error=code,
+        message="denied",
+    )
 
 
 def records() -> list[dict[str, Any]]:
@@ -80,8 +89,9 @@ def records() -> list[dict[str, Any]]:
         # not other errors, not case-folded codes, not outside the range
         denial(T0 + 11 * h, ci, "iam.amazonaws.com", "ListRoles", "AccessDenied"),
         denial(T0 + 12 * h, ci, "iam.amazonaws.com", "ListRoles", "AccessDenied"),
-        denial(T0 + 13 * h, ci, "ec2.amazonaws.com", "RunInstances",
-               "Client.UnauthorizedOperation"),
+        denial(
+            T0 + 13 * h, ci, "ec2.amazonaws.com", "RunInstances", "Client.UnauthorizedOperation"
+        ),
         denial(T0 + 14 * h, ci, "s3.amazonaws.com", "GetObject", "VpceAccessDenied"),
         denial(T0 + 15 * h, ci, "sns.amazonaws.com", "Publish", "AuthorizationError"),
         denial(T0 + 16 * h, ci, "kms.amazonaws.com", "Decrypt", "ThrottlingException"),
@@ -91,32 +101,51 @@ def records() -> list[dict[str, Any]]:
         denial(T0 - timedelta(minutes=2), ci, "iam.amazonaws.com", "ListUsers", "AccessDenied"),
         denial(T0 + 80 * h, ci, "iam.amazonaws.com", "ListUsers", "AccessDenied"),
         # bob (cross-account): '*' limited by an org condition
-        bedrock_policy_call(T0 + 20 * h, identity=bob, account=PROD, region=REGION,
-                            resource_policy=policy("*", org_cond)),
+        bedrock_policy_call(
+            T0 + 20 * h,
+            identity=bob,
+            account=PROD,
+            region=REGION,
+            resource_policy=policy("*", org_cond),
+        ),
         # kb-admin: the knowledge-base variant, '*' without a condition, a Delete too
-        put(T0 + 21 * h, kb_role, resource=f"arn:aws:bedrock:{REGION}:{PROD}:knowledge-base/KB1",
-            request={"policy": policy("*"), "expectedRevisionId": "3"}),
+        put(
+            T0 + 21 * h,
+            kb_role,
+            resource=f"arn:aws:bedrock:{REGION}:{PROD}:knowledge-base/KB1",
+            request={"policy": policy("*"), "expectedRevisionId": "3"},
+        ),
         put(T0 + 22 * h, kb_role, action="DeleteResourcePolicy"),
         # late: succeeds after range end + 2 look-ahead days: not counted
         put(T0 + 23 * h, late),
         put(T0 + (72 + 48 + 1) * h, late, error=None),
         # no requestParameters: the target ARN is read from errorMessage
-        put(T0 + 24 * h, nullreq, request=None,
-            resource=f"arn:aws:bedrock:{REGION}:{PROD}:agent/FROMMSG"),
+        put(
+            T0 + 24 * h,
+            nullreq,
+            request=None,
+            resource=f"arn:aws:bedrock:{REGION}:{PROD}:agent/FROMMSG",
+        ),
     ]
 
 
 def write_trail(root: Path, recs: list[dict[str, Any]]) -> Path:
     for i, rec in enumerate(recs):
-        when = datetime.strptime(rec["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(
-            tzinfo=UTC)
+        when = datetime.strptime(rec["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         write_log(root, log_key(PROD, REGION, when + timedelta(minutes=5), salt=str(i)), [rec])
     return root
 
 
 def config(root: Path, **kw: Any) -> AuditConfig:
-    base = {"range": RANGE, "source": str(root), "workers": 1, "now": NOW,
-            "own_accounts": (ORG,), "lookahead_days": 2, "repeat_threshold": 5}
+    base = {
+        "range": RANGE,
+        "source": str(root),
+        "workers": 1,
+        "now": NOW,
+        "own_accounts": (ORG,),
+        "lookahead_days": 2,
+        "repeat_threshold": 5,
+    }
     return AuditConfig(**(base | kw))
 
 
@@ -138,7 +167,9 @@ def by(report: Report, principal: str) -> Finding:
 def test_external_and_org_accounts_in_an_attempted_policy(report: Report) -> None:
     f = by(report, ci_arn)
     assert {p.value: p.kind for p in f.policy.principals} == {
-        f"arn:aws:iam::{EXT}:root": "external-account", ORG: "org-account"}
+        f"arn:aws:iam::{EXT}:root": "external-account",
+        ORG: "org-account",
+    }
     assert f.policy.external_accounts == (EXT,) and f.policy.missing_org_condition
     assert f.severity == "high"
     assert f"attempted policy grants external account {EXT}" in f.reasons
@@ -188,8 +219,10 @@ def test_knowledge_base_policy_and_delete_without_policy(report: Report) -> None
     f = by(report, kb_arn)
     assert f.attempts == 2 and f.policy.wildcard and f.policy.missing_org_condition
     assert f.policy.unparsable == 0  # the Delete has no policy to read
-    assert f.resources == (f"arn:aws:bedrock:{REGION}:{PROD}:agent/AGENT12345",
-                           f"arn:aws:bedrock:{REGION}:{PROD}:knowledge-base/KB1")
+    assert f.resources == (
+        f"arn:aws:bedrock:{REGION}:{PROD}:agent/AGENT12345",
+        f"arn:aws:bedrock:{REGION}:{PROD}:knowledge-base/KB1",
+    )
 
 
 def test_null_request_parameters_target_from_the_message(report: Report) -> None:
@@ -205,18 +238,39 @@ def test_side_queries_ran_and_are_recorded(report: Report) -> None:
     names = [q.name for q in report.provenance.queries]
     assert names == ["denied_policy_changes", "later_success", "other_denials"]
     later = report.provenance.queries[1]
-    assert later.parameters[:4] == ("2026/10/10", "2026/10/15",  # through the look-ahead
-                                    "2026-10-10T00:00:00Z", "2026-10-15T00:00:00Z")
+    assert later.parameters[:4] == (
+        "2026/10/10",
+        "2026/10/15",  # through the look-ahead
+        "2026-10-10T00:00:00Z",
+        "2026-10-15T00:00:00Z",
+    )
 
 
 def test_later_success_compares_instants_not_strings() -> None:
-    f = Finding(id="x", account_id=PROD, principal="p", principal_type="IAMUser",
-                caller_account_id=PROD, cross_account=False, attempts=1, actions={},
-                error_codes={}, first_seen="2026-10-10T10:00:00Z",
-                last_seen="2026-10-10T10:00:00Z", source_ips=(), user_agents=(),
-                resources=(), sessions=1)
-    sig = Signals.from_rows([{"principal": "p", "event_time": t} for t in (
-        "2026-10-10T10:00:00Z", "2026-10-10T10:00:00.500Z", "2026-10-10T09:59:59Z")], [])
+    f = Finding(
+        id="x",
+        account_id=PROD,
+        principal="p",
+        principal_type="IAMUser",
+        caller_account_id=PROD,
+        cross_account=False,
+        attempts=1,
+        actions={},
+        error_codes={},
+        first_seen="2026-10-10T10:00:00Z",
+        last_seen="2026-10-10T10:00:00Z",
+        source_ips=(),
+        user_agents=(),
+        resources=(),
+        sessions=1,
+    )
+    sig = Signals.from_rows(
+        [
+            {"principal": "p", "event_time": t}
+            for t in ("2026-10-10T10:00:00Z", "2026-10-10T10:00:00.500Z", "2026-10-10T09:59:59Z")
+        ],
+        [],
+    )
     assert later_success(f, sig) == "2026-10-10T10:00:00.500Z"
 
 
@@ -237,7 +291,8 @@ def rows(trail: Path) -> EngineResult:
 def test_shuffled_rows_give_the_same_report(rows: EngineResult, seed: int) -> None:
     rnd = random.Random(seed)
     shuffled = dataclasses.replace(
-        rows, rows={k: rnd.sample(v, len(v)) for k, v in rows.rows.items()})
+        rows, rows={k: rnd.sample(v, len(v)) for k, v in rows.rows.items()}
+    )
     cfg = AuditConfig(range=RANGE, own_accounts=(ORG,), lookahead_days=2)
     assert build_report(cfg, shuffled, NOW) == build_report(cfg, rows, NOW)
 
@@ -257,19 +312,35 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("clean_env")
 def test_fail_on_exit_codes_on_the_demo_trail(demo_trail: DemoTrail, tmp_path: Path) -> None:
-    base = ["audit", "--source", str(demo_trail.root), "--month", "2026-10", "--format",
-            "json", "--out", str(tmp_path / "o")]
+    base = [
+        "audit",
+        "--source",
+        str(demo_trail.root),
+        "--month",
+        "2026-10",
+        "--format",
+        "json",
+        "--out",
+        str(tmp_path / "o"),
+    ]
     high = cli(*base, "--fail-on", "high")
     assert high.exit_code == 1, high.output
     data = json.loads((tmp_path / "o" / "report.json").read_text())
     assert sorted(f["severity"] for f in data["findings"]) == ["high", "high", "medium"]
     # Exempt both high findings: medium remains, so --fail-on high passes, medium fails.
     ex = tmp_path / "ex.toml"
-    ex.write_text("".join(
-        f'[[exemption]]\nid = "{i}"\nprincipal = "{p}"\nreason = "known"\nowner = "sec"\n'
-        f'ticket = "T-{i}"\nexpires = 2099-01-01\n'
-        for i, p in enumerate(["arn:aws:iam::111122223333:role/ci-deployer",
-                               "arn:aws:iam::444455556666:role/teams/*"])))
+    ex.write_text(
+        "".join(
+            f'[[exemption]]\nid = "{i}"\nprincipal = "{p}"\nreason = "known"\nowner = "sec"\n'
+            f'ticket = "T-{i}"\nexpires = 2099-01-01\n'
+            for i, p in enumerate(
+                [
+                    "arn:aws:iam::111122223333:role/ci-deployer",
+                    "arn:aws:iam::444455556666:role/teams/*",
+                ]
+            )
+        )
+    )
     assert cli(*base, "--fail-on", "high", "--exemptions", str(ex)).exit_code == 0
     assert cli(*base, "--fail-on", "medium", "--exemptions", str(ex)).exit_code == 1
     data = json.loads((tmp_path / "o" / "report.json").read_text())
@@ -284,8 +355,14 @@ def test_finding_ids_are_pinned_and_survive_a_rerun_over_another_range(trail: Pa
     # A ticket system dedupes on these ids: a change here reopens every ticket.
     assert RULE.finding_id(PROD, ci_arn) == "BRP-27dd34b3e7c92e52"
     one = run_audit(config(trail))
-    other = run_audit(config(trail, range=DateRange(date(2026, 10, 10), date(2026, 10, 10)),
-                             now=datetime(2027, 1, 1, tzinfo=UTC), lookahead_days=0))
+    other = run_audit(
+        config(
+            trail,
+            range=DateRange(date(2026, 10, 10), date(2026, 10, 10)),
+            now=datetime(2027, 1, 1, tzinfo=UTC),
+            lookahead_days=0,
+        )
+    )
     ids = {f.principal: f.id for f in one.findings}
     assert {f.principal: f.id for f in other.findings}.items() <= ids.items()
     assert ids[ci_arn] == "BRP-27dd34b3e7c92e52"

@@ -26,18 +26,38 @@ def _records(out: Path):
 @pytest.mark.parametrize("kind", list(gen_trail.KINDS))
 def test_ground_truth_is_the_rule_applied_to_the_files(tmp_path: Path, kind: str) -> None:
     out = tmp_path / "t"
-    gen_trail.main(["--out", str(out), "--trail", kind, "--days", "2", "--files-per-day", "4",
-                    "--records-per-file", "300", "--workers", "1", "--no-digests"])
+    gen_trail.main(
+        [
+            "--out",
+            str(out),
+            "--trail",
+            kind,
+            "--days",
+            "2",
+            "--files-per-day",
+            "4",
+            "--records-per-file",
+            "300",
+            "--workers",
+            "1",
+            "--no-digests",
+        ]
+    )
     manifest = json.loads((tmp_path / "t.manifest.json").read_text())
     by_day: Counter = Counter()
     errors = 0
     codes: Counter = Counter()
     for r in _records(out):
         errors += "errorCode" in r
-        if r["eventSource"] == "bedrock.amazonaws.com" and r["eventName"] in ("PutResourcePolicy",
-                                                                              "DeleteResourcePolicy"):
+        if r["eventSource"] == "bedrock.amazonaws.com" and r["eventName"] in (
+            "PutResourcePolicy",
+            "DeleteResourcePolicy",
+        ):
             codes[r.get("errorCode")] += 1
-            if r.get("errorCode") in RULE_CODES and "2026-10-01" <= r["eventTime"][:10] <= "2026-10-02":
+            if (
+                r.get("errorCode") in RULE_CODES
+                and "2026-10-01" <= r["eventTime"][:10] <= "2026-10-02"
+            ):
                 by_day[r["eventTime"][:10]] += 1
     assert manifest["denied_by_day"] == dict(sorted(by_day.items()))
     assert manifest["denied_total"] > 0
@@ -52,9 +72,23 @@ def test_ground_truth_is_the_rule_applied_to_the_files(tmp_path: Path, kind: str
 
 def test_new_kinds_hold_the_decoys(tmp_path: Path) -> None:
     out = tmp_path / "t"
-    gen_trail.main(["--out", str(out), "--trail", "storm-dense", "--days", "2", "--files-per-day", "3",
-                    "--records-per-file", "300", "--workers", "1",
-                    "--no-digests"])
+    gen_trail.main(
+        [
+            "--out",
+            str(out),
+            "--trail",
+            "storm-dense",
+            "--days",
+            "2",
+            "--files-per-day",
+            "3",
+            "--records-per-file",
+            "300",
+            "--workers",
+            "1",
+            "--no-digests",
+        ]
+    )
     seen: Counter = Counter()
     for r in _records(out):
         src, name, code = r["eventSource"], r["eventName"], r.get("errorCode")
@@ -65,7 +99,11 @@ def test_new_kinds_hold_the_decoys(tmp_path: Path) -> None:
         if src == "bedrock.amazonaws.com" and name == "GetResourcePolicy" and code in RULE_CODES:
             seen["bedrock Get denied"] += 1
         if src == "bedrock.amazonaws.com" and name in ("PutResourcePolicy", "DeleteResourcePolicy"):
-            if code and code not in RULE_CODES and code.lower() in ("accessdenied", "accessdeniedexception"):
+            if (
+                code
+                and code not in RULE_CODES
+                and code.lower() in ("accessdenied", "accessdeniedexception")
+            ):
                 seen["code case variant"] += 1
             if code in RULE_CODES:
                 seen[code] += 1
@@ -73,15 +111,37 @@ def test_new_kinds_hold_the_decoys(tmp_path: Path) -> None:
             seen["name case variant"] += 1
         if src in gen_trail.SOURCE_VARIANTS:
             seen["source variant"] += 1
-    assert set(seen) == {"other service denied Put", "agentcore denied", "bedrock Get denied", "code case variant",
-                         "AccessDenied", "AccessDeniedException", "name case variant", "source variant"}, seen
+    assert set(seen) == {
+        "other service denied Put",
+        "agentcore denied",
+        "bedrock Get denied",
+        "code case variant",
+        "AccessDenied",
+        "AccessDeniedException",
+        "name case variant",
+        "source variant",
+    }, seen
 
 
 def test_same_options_same_bytes(tmp_path: Path) -> None:
     digests = []
     for i, workers in enumerate(("1", "2")):
         out = tmp_path / f"t{i}"
-        gen_trail.main(["--out", str(out), "--trail", "storm-sparse", "--days", "1", "--files-per-day", "2",
-                        "--records-per-file", "200", "--workers", workers])
+        gen_trail.main(
+            [
+                "--out",
+                str(out),
+                "--trail",
+                "storm-sparse",
+                "--days",
+                "1",
+                "--files-per-day",
+                "2",
+                "--records-per-file",
+                "200",
+                "--workers",
+                workers,
+            ]
+        )
         digests.append(sorted((str(f.relative_to(out)), f.read_bytes()) for f in out.rglob("*.gz")))
     assert digests[0] == digests[1]

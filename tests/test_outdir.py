@@ -38,15 +38,17 @@ def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def trail(tmp_path: Path) -> Path:
     when = datetime(2026, 10, 5, 12, tzinfo=UTC)
-    rec = bedrock_policy_call(when, identity=iam_user(ACCT, "bob"), account=ACCT,
-                              region="us-east-1", event_id="e1")
+    rec = bedrock_policy_call(
+        when, identity=iam_user(ACCT, "bob"), account=ACCT, region="us-east-1", event_id="e1"
+    )
     write_log(tmp_path / "trail", log_key(ACCT, "us-east-1", when), [rec])
     return tmp_path / "trail"
 
 
 def audit(trail: Path, out: Path, *extra: str) -> Any:
-    return CliRunner().invoke(app, ["audit", "--source", str(trail), *DAY, "--out", str(out),
-                                    *extra])
+    return CliRunner().invoke(
+        app, ["audit", "--source", str(trail), *DAY, "--out", str(out), *extra]
+    )
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -61,15 +63,25 @@ def previous_run(trail: Path, out: Path) -> dict[str, bytes]:
 def another_report(trail: Path, tmp_path: Path) -> Any:
     """A report that differs from the one in the previous run's files (its range)."""
     other = tmp_path / "other"
-    res = CliRunner().invoke(app, ["audit", "--source", str(trail), "--from", "2026-10-04",
-                                   "--to", "2026-10-05", "--out", str(other)])
+    res = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--source",
+            str(trail),
+            "--from",
+            "2026-10-04",
+            "--to",
+            "2026-10-05",
+            "--out",
+            str(other),
+        ],
+    )
     assert res.exit_code == 0, res.output
     return json_report.loads((other / "report.json").read_text())
 
 
-def test_a_full_disk_mid_way_leaves_the_previous_reports_whole(
-    trail: Path, tmp_path: Path
-) -> None:
+def test_a_full_disk_mid_way_leaves_the_previous_reports_whole(trail: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     before = previous_run(trail, out)
     report = another_report(trail, tmp_path)
@@ -128,18 +140,27 @@ def test_ctrl_c_while_writing_is_130_and_leaves_the_previous_reports_whole(
     out = tmp_path / "out"
     before = previous_run(trail, out)
     real = render.render_all
-    monkeypatch.setattr(render, "render_all",
-                        lambda *a: _InterruptedAfterFirst(real(*a)))
-    res = CliRunner().invoke(app, ["audit", "--source", str(trail), "--from", "2026-10-04",
-                                   "--to", "2026-10-05", "--out", str(out)])
+    monkeypatch.setattr(render, "render_all", lambda *a: _InterruptedAfterFirst(real(*a)))
+    res = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--source",
+            str(trail),
+            "--from",
+            "2026-10-04",
+            "--to",
+            "2026-10-05",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 130, res.output
     assert res.stderr.strip() == "auditor: interrupted"
     assert snapshot(out) == before  # nothing replaced, no temporary file, no lock file
 
 
-def test_a_symlink_at_a_report_name_is_replaced_not_followed(
-    trail: Path, tmp_path: Path
-) -> None:
+def test_a_symlink_at_a_report_name_is_replaced_not_followed(trail: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     victim = tmp_path / "precious.txt"
@@ -191,7 +212,8 @@ def test_the_lock_is_reentrant_in_one_process_and_removed_after(tmp_path: Path) 
 
 
 def test_a_run_that_fails_before_writing_leaves_no_out_folder(tmp_path: Path) -> None:
-    res = CliRunner().invoke(app, ["audit", "--source", str(tmp_path / "nope"), *DAY,
-                                   "--out", str(tmp_path / "a" / "b")])
+    res = CliRunner().invoke(
+        app, ["audit", "--source", str(tmp_path / "nope"), *DAY, "--out", str(tmp_path / "a" / "b")]
+    )
     assert res.exit_code == 2
     assert not (tmp_path / "a").exists()

@@ -19,20 +19,29 @@ ORG = "222233334444"
 EXT = "999988887777"
 
 
-def stmt(principal: Any, condition: dict[str, Any] | None = None, effect: str = "Allow",
-         key: str = "Principal") -> dict[str, Any]:
-    s: dict[str, Any] = {"Effect": effect, key: principal, "Action": "bedrock:*",
-                         "Resource": "*"}
+def stmt(
+    principal: Any,
+    condition: dict[str, Any] | None = None,
+    effect: str = "Allow",
+    key: str = "Principal",
+) -> dict[str, Any]:
+    s: dict[str, Any] = {"Effect": effect, key: principal, "Action": "bedrock:*", "Resource": "*"}
     if condition:
         s["Condition"] = condition
     return s
 
 
-def request(*statements: dict[str, Any], key: str = "resourcePolicy", as_text: bool = True,
-            params_as_text: bool = True) -> str:
+def request(
+    *statements: dict[str, Any],
+    key: str = "resourcePolicy",
+    as_text: bool = True,
+    params_as_text: bool = True,
+) -> str:
     doc = {"Version": "2012-10-17", "Statement": list(statements)}
-    params = {"resourceArn": f"arn:aws:bedrock:us-east-1:{RES}:agent/A",
-              key: json.dumps(doc) if as_text else doc}
+    params = {
+        "resourceArn": f"arn:aws:bedrock:us-east-1:{RES}:agent/A",
+        key: json.dumps(doc) if as_text else doc,
+    }
     return json.dumps(params)
 
 
@@ -42,12 +51,16 @@ def kinds(req: str | None, own: tuple[str, ...] = (ORG,)) -> dict[str, str]:
 
 
 def test_each_principal_form_is_classified() -> None:
-    req = request(stmt({
-        "AWS": [f"arn:aws:iam::{RES}:role/app", ORG, f"arn:aws:iam::{EXT}:root", "*"],
-        "Service": "bedrock.amazonaws.com",
-        "Federated": "cognito-identity.amazonaws.com",
-        "CanonicalUser": "79a59df900b949e55d96a1e698fbaced",
-    }))
+    req = request(
+        stmt(
+            {
+                "AWS": [f"arn:aws:iam::{RES}:role/app", ORG, f"arn:aws:iam::{EXT}:root", "*"],
+                "Service": "bedrock.amazonaws.com",
+                "Federated": "cognito-identity.amazonaws.com",
+                "CanonicalUser": "79a59df900b949e55d96a1e698fbaced",
+            }
+        )
+    )
     assert kinds(req) == {
         f"arn:aws:iam::{RES}:role/app": "own-account",
         ORG: "org-account",
@@ -72,13 +85,15 @@ def test_wildcard_in_any_spelling(principal: Any) -> None:
 
 
 def test_allow_with_notprincipal_grants_everyone_else() -> None:
-    a = analyse_attempt(request(stmt({"AWS": f"arn:aws:iam::{EXT}:root"}, key="NotPrincipal")),
-                        RES, ())
+    a = analyse_attempt(
+        request(stmt({"AWS": f"arn:aws:iam::{EXT}:root"}, key="NotPrincipal")), RES, ()
+    )
     assert [p.kind for p in a.principals] == ["wildcard"]
 
 
-@pytest.mark.parametrize("key", ["aws:PrincipalOrgID", "aws:principalorgid",
-                                 "aws:PrincipalOrgPaths", "aws:SourceOrgID"])
+@pytest.mark.parametrize(
+    "key", ["aws:PrincipalOrgID", "aws:principalorgid", "aws:PrincipalOrgPaths", "aws:SourceOrgID"]
+)
 def test_an_org_condition_covers_wildcard_and_external_grants(key: str) -> None:
     cond = {"StringEquals": {key: "o-a1b2c3d4e5"}}
     a = merge([analyse_attempt(request(stmt("*", cond), stmt({"AWS": EXT}, cond)), RES, ())])
@@ -111,19 +126,30 @@ def test_policy_given_as_an_object_is_read() -> None:
     assert kinds(request(stmt({"AWS": EXT}), as_text=False)) == {EXT: "external-account"}
 
 
-@pytest.mark.parametrize("req, why", [
-    (None, "no requestParameters"),
-    ("null", "no requestParameters"),
-    ("HIDDEN_DUE_TO_SECURITY_REASONS", "requestParameters redacted"),
-    (json.dumps({"resourceArn": "x", "resourcePolicy": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
-     "policy redacted"),
-    (json.dumps({"resourceArn": "x", "resourcePolicy": "{not json"}), "policy is not valid JSON"),
-    (json.dumps({"resourceArn": "x", "resourcePolicy": "[1, 2]"}), "policy is not a JSON object"),
-    (json.dumps({"resourceArn": "x"}), "no policy in requestParameters"),
-    ("{truncated", "requestParameters is not valid JSON"),
-    ('"just a string"', "requestParameters is not an object"),
-    (json.dumps({"resourcePolicy": "[" * 5000 + "]" * 5000}), "policy is not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "req, why",
+    [
+        (None, "no requestParameters"),
+        ("null", "no requestParameters"),
+        ("HIDDEN_DUE_TO_SECURITY_REASONS", "requestParameters redacted"),
+        (
+            json.dumps({"resourceArn": "x", "resourcePolicy": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
+            "policy redacted",
+        ),
+        (
+            json.dumps({"resourceArn": "x", "resourcePolicy": "{not json"}),
+            "policy is not valid JSON",
+        ),
+        (
+            json.dumps({"resourceArn": "x", "resourcePolicy": "[1, 2]"}),
+            "policy is not a JSON object",
+        ),
+        (json.dumps({"resourceArn": "x"}), "no policy in requestParameters"),
+        ("{truncated", "requestParameters is not valid JSON"),
+        ('"just a string"', "requestParameters is not an object"),
+        (json.dumps({"resourcePolicy": "[" * 5000 + "]" * 5000}), "policy is not valid JSON"),
+    ],
+)
 def test_unreadable_policies_are_counted_not_raised(req: str | None, why: str) -> None:
     a = analyse_attempt(req, RES, ())
     assert a.unparsable == why and a.principals == ()
@@ -140,19 +166,41 @@ def test_account_of() -> None:
 
 
 def test_merge_is_order_independent_and_sorted_by_risk() -> None:
-    attempts = [analyse_attempt(request(stmt(p)), RES, (ORG,))
-                for p in ({"AWS": ORG}, "*", {"AWS": EXT}, {"Service": "s.amazonaws.com"})]
+    attempts = [
+        analyse_attempt(request(stmt(p)), RES, (ORG,))
+        for p in ({"AWS": ORG}, "*", {"AWS": EXT}, {"Service": "s.amazonaws.com"})
+    ]
     a, b = merge(attempts), merge(reversed(attempts))
     assert a == b
-    assert [p.kind for p in a.principals] == ["wildcard", "external-account", "org-account",
-                                              "service"]
+    assert [p.kind for p in a.principals] == [
+        "wildcard",
+        "external-account",
+        "org-account",
+        "service",
+    ]
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["Statement", "Principal", "AWS", "Effect", "Condition", "Service",
-                         "NotPrincipal", "x"]), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "Statement",
+                    "Principal",
+                    "AWS",
+                    "Effect",
+                    "Condition",
+                    "Service",
+                    "NotPrincipal",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
     max_leaves=20,
 )
 

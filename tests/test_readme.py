@@ -9,7 +9,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _updater():
-    spec = importlib.util.spec_from_file_location("update_readme", REPO / "scripts/update_readme.py")
+    spec = importlib.util.spec_from_file_location(
+        "update_readme", REPO / "scripts/update_readme.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

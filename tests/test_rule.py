@@ -45,10 +45,15 @@ def test_the_shipped_rule_is_the_only_one_installed_and_comes_from_its_folder() 
     assert rule.meta.id == "2e99477f-6099-48a9-ae0e-68801d97079c"
     assert (rule.meta.severity, rule.meta.risk_score) == ("low", 21)
     assert rule.finding_prefix == "BRP" and rule.main_query == "denied_policy_changes"
-    assert (rule.later_success_query, rule.other_denials_query) == ("later_success",
-                                                                    "other_denials")
-    assert [q.name for q in rule.queries] == ["denied_policy_changes", "later_success",
-                                             "other_denials"]
+    assert (rule.later_success_query, rule.other_denials_query) == (
+        "later_success",
+        "other_denials",
+    )
+    assert [q.name for q in rule.queries] == [
+        "denied_policy_changes",
+        "later_success",
+        "other_denials",
+    ]
     assert load_rule(rule.path) is rule
 
 
@@ -63,8 +68,9 @@ def test_a_broken_rule_folder_is_one_config_error_naming_the_file(tmp_path: Path
         load_rule(tmp_path)
     bad = _copy(tmp_path, "bad-main")
     toml = bad / "rule.toml"
-    toml.write_text(toml.read_text().replace('main_query = "policy_changes"',
-                                             'main_query = "nope"'))
+    toml.write_text(
+        toml.read_text().replace('main_query = "policy_changes"', 'main_query = "nope"')
+    )
     with pytest.raises(ConfigError, match=r"rule\.toml: query 'nope' is not in queries\.toml"):
         load_rule(bad)
     bad = _copy(tmp_path, "bad-prefix")
@@ -88,8 +94,14 @@ def _trail(root: Path) -> Path:
     h = timedelta(hours=1)
     recs = [
         bedrock_policy_call(T0, identity=ci, account=PROD, region=REGION, error=None),
-        bedrock_policy_call(T0 + h, identity=ci, account=PROD, region=REGION, error=None,
-                            action="DeleteResourcePolicy"),
+        bedrock_policy_call(
+            T0 + h,
+            identity=ci,
+            account=PROD,
+            region=REGION,
+            error=None,
+            action="DeleteResourcePolicy",
+        ),
         bedrock_policy_call(T0 + 2 * h, identity=bob, account=PROD, region=REGION, error=None),
         # denied: the shipped rule's, not this one's
         bedrock_policy_call(T0 + 3 * h, identity=eve, account=PROD, region=REGION),
@@ -103,18 +115,20 @@ def _trail(root: Path) -> Path:
 
 
 def test_a_second_rule_runs_end_to_end_on_the_local_engine(tmp_path: Path) -> None:
-    cfg = AuditConfig(range=RANGE, source=str(_trail(tmp_path / "trail")), rule=TEST_RULE,
-                      now=NOW)
+    cfg = AuditConfig(range=RANGE, source=str(_trail(tmp_path / "trail")), rule=TEST_RULE, now=NOW)
     report = run_audit(cfg)
     assert report.rule.name == "Bedrock resource policy changed"
     assert [q.name for q in report.provenance.queries] == ["policy_changes"]
     by = {f.principal: f for f in report.findings}
     assert set(by) == {"arn:aws:iam::111122223333:role/ci", bob["arn"]}
-    assert by["arn:aws:iam::111122223333:role/ci"].actions == {"DeleteResourcePolicy": 1,
-                                                              "PutResourcePolicy": 1}
+    assert by["arn:aws:iam::111122223333:role/ci"].actions == {
+        "DeleteResourcePolicy": 1,
+        "PutResourcePolicy": 1,
+    }
     assert all(f.id.startswith("BRC-") for f in report.findings)
     assert sorted(e.finding_id or "" for e in report.events) == sorted(
-        f.id for f in report.findings for _ in range(f.attempts))
+        f.id for f in report.findings for _ in range(f.attempts)
+    )
     # the same trail under the shipped rule: only the denial
     shipped = run_audit(replace(cfg, rule=None))
     assert [f.principal for f in shipped.findings] == ["arn:aws:iam::111122223333:role/eve"]
@@ -134,9 +148,15 @@ def test_a_second_rule_runs_end_to_end_on_the_local_engine(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("scheme", ["timestamp", "org"])
 def test_a_second_rule_renders_for_athena(scheme: str) -> None:
-    cfg = AuditConfig(range=RANGE, engine="athena", rule=TEST_RULE, accounts=(PROD,),
-                      athena=AthenaSettings(database="cloudtrail", table="cloudtrail_logs",
-                                            partition_scheme=scheme))
+    cfg = AuditConfig(
+        range=RANGE,
+        engine="athena",
+        rule=TEST_RULE,
+        accounts=(PROD,),
+        athena=AthenaSettings(
+            database="cloudtrail", table="cloudtrail_logs", partition_scheme=scheme
+        ),
+    )
     plan = build_plan(cfg, sql_target(cfg.athena, None))
     assert plan.rule.meta.name == "Bedrock resource policy changed"
     (q,) = plan.queries
@@ -145,10 +165,16 @@ def test_a_second_rule_renders_for_athena(scheme: str) -> None:
         (tree,) = sqlglot.parse(text, read="athena")
         assert tree is not None and tree.find(exp.Select) is not None
     tree = sqlglot.parse_one(q.display, read="athena")
-    nulls = [n for n in tree.find_all(exp.Is)
-             if isinstance(n.this, exp.Column) and n.this.name.lower() == "errorcode"]
+    nulls = [
+        n
+        for n in tree.find_all(exp.Is)
+        if isinstance(n.this, exp.Column) and n.this.name.lower() == "errorcode"
+    ]
     assert nulls, "errorcode IS NULL"
-    bounds = [b for b in tree.find_all(exp.Between)
-              if isinstance(b.this, exp.Column) and b.this.name == "timestamp"]
+    bounds = [
+        b
+        for b in tree.find_all(exp.Between)
+        if isinstance(b.this, exp.Column) and b.this.name == "timestamp"
+    ]
     assert bounds and bounds[0].args["low"].this == "2026/10/10"
     assert PROD in q.params and "?" in q.sql and PROD not in q.sql

@@ -34,8 +34,9 @@ def audit(root: Path) -> Report:
 
 
 def corpus(samples_dir: Path) -> dict[str, list[Any]]:
-    return {p.name: json.loads(p.read_text())["Records"]
-            for p in sorted(samples_dir.glob("*.json"))}
+    return {
+        p.name: json.loads(p.read_text())["Records"] for p in sorted(samples_dir.glob("*.json"))
+    }
 
 
 def _lower(d: Any) -> Any:
@@ -58,7 +59,10 @@ def shape_of(ui: Any) -> tuple:
         low.get("type", "<no type>"),
         "no arn" if arn is None else ("empty arn" if arn == "" else "arn"),
         "no issuer" if si is None else ("issuer with arn" if si.get("arn") else "issuer, no arn"),
-        "accountId" in low, "principalid" in low, "username" in low, "invokedby" in low,
+        "accountId" in low,
+        "principalid" in low,
+        "username" in low,
+        "invokedby" in low,
         "onbehalfof" in low,
     )
 
@@ -71,8 +75,7 @@ def identity_shapes(samples_dir: Path) -> dict[tuple, list[tuple[Any, str | None
         for rec in records:
             ui = rec.get("userIdentity", ABSENT)
             pair = (ui, rec.get("recipientAccountId"))
-            key = json.dumps([None if ui is ABSENT else ui, pair[1], ui is ABSENT],
-                             sort_keys=True)
+            key = json.dumps([None if ui is ABSENT else ui, pair[1], ui is ABSENT], sort_keys=True)
             if key not in seen:
                 seen.add(key)
                 out.setdefault(shape_of(ui), []).append(pair)
@@ -82,10 +85,15 @@ def identity_shapes(samples_dir: Path) -> dict[tuple, list[tuple[Any, str | None
 def identifiers(ui: Any) -> tuple:
     """What tells two identities that logged no ARN apart."""
     low = _lower(ui)
-    return (low.get("type"), low.get("accountid"), low.get("principalid"),
-            low.get("username"), low.get("invokedby"),
-            (low.get("onbehalfof") or {}).get("userid"),
-            ((low.get("sessioncontext") or {}).get("sessionissuer") or {}).get("username"))
+    return (
+        low.get("type"),
+        low.get("accountid"),
+        low.get("principalid"),
+        low.get("username"),
+        low.get("invokedby"),
+        (low.get("onbehalfof") or {}).get("userid"),
+        ((low.get("sessioncontext") or {}).get("sessionissuer") or {}).get("username"),
+    )
 
 
 def expected_principal(ui: Any) -> str | None:
@@ -113,9 +121,13 @@ def check_readable_key(key: str, ui: dict[str, Any]) -> None:
     assert (low.get("type") or "Unknown") in key, key
     if low.get("accountid"):
         assert low["accountid"] in key, key
-    ids = [low.get("principalid"), low.get("username"), low.get("invokedby"),
-           ((low.get("onbehalfof") or {}).get("userid")),
-           (((low.get("sessioncontext") or {}).get("sessionissuer") or {}).get("username"))]
+    ids = [
+        low.get("principalid"),
+        low.get("username"),
+        low.get("invokedby"),
+        ((low.get("onbehalfof") or {}).get("userid")),
+        (((low.get("sessioncontext") or {}).get("sessionissuer") or {}).get("username")),
+    ]
     present = [i for i in ids if i]
     if present:
         assert any(i in key for i in present), (key, present)
@@ -123,8 +135,9 @@ def check_readable_key(key: str, ui: dict[str, Any]) -> None:
 
 def graft(ui: Any, eid: str, recipient: str | None) -> dict[str, Any]:
     """A denied Bedrock PutResourcePolicy whose userIdentity is the sample's, verbatim."""
-    rec = bedrock_policy_call(WHEN, identity={}, account=recipient or TRAIL_ACCOUNT,
-                              region="us-east-1", event_id=eid)
+    rec = bedrock_policy_call(
+        WHEN, identity={}, account=recipient or TRAIL_ACCOUNT, region="us-east-1", event_id=eid
+    )
     if ui is ABSENT:
         del rec["userIdentity"]
     else:
@@ -141,11 +154,19 @@ def grafted(  # type: ignore[no-untyped-def]
     for i, pairs in enumerate(shapes.values()):
         for j, (ui, recipient) in enumerate(pairs):
             cases[f"shape-{i:02d}-{j:03d}"] = (
-                ui, recipient if isinstance(recipient, str) else None)
+                ui,
+                recipient if isinstance(recipient, str) else None,
+            )
     cases["null"] = (None, None)  # userIdentity: null
     # Two Identity Center users of one account must not merge into one principal.
-    icu = next((ui for ui, _ in cases.values()
-                if isinstance(ui, dict) and ui.get("type") == "IdentityCenterUser"), None)
+    icu = next(
+        (
+            ui
+            for ui, _ in cases.values()
+            if isinstance(ui, dict) and ui.get("type") == "IdentityCenterUser"
+        ),
+        None,
+    )
     if icu is not None:
         for n in (1, 2):
             other = copy.deepcopy(icu)
@@ -153,8 +174,11 @@ def grafted(  # type: ignore[no-untyped-def]
             other["onBehalfOf"] = dict(other.get("onBehalfOf") or {}, userId=f"user-{n}")
             cases[f"icu-{n}"] = (other, TRAIL_ACCOUNT)
     root = tmp_path_factory.mktemp("grafted")
-    write_log(root, log_key(TRAIL_ACCOUNT, "us-east-1", DELIVERED),
-              [graft(ui, eid, r) for eid, (ui, r) in cases.items()])
+    write_log(
+        root,
+        log_key(TRAIL_ACCOUNT, "us-east-1", DELIVERED),
+        [graft(ui, eid, r) for eid, (ui, r) in cases.items()],
+    )
     return cases, shapes, audit(root)
 
 
@@ -162,12 +186,18 @@ def test_the_corpus_holds_every_identity_shape_the_issue_names(grafted) -> None:
     _, shapes, _ = grafted
     kinds = {(s[0], s[1], s[2]) if len(s) > 2 else s for s in shapes}
     for want in [
-        ("IAMUser", "arn", "no issuer"), ("IAMUser", "no arn", "no issuer"),
-        ("Root", "arn", "no issuer"), ("AssumedRole", "arn", "issuer with arn"),
-        ("AssumedRole", "no arn", "issuer, no arn"), ("AssumedRole", "arn", "no issuer"),
-        ("FederatedUser", "arn", "no issuer"), ("AWSService", "no arn", "no issuer"),
-        ("AWSAccount", "no arn", "no issuer"), ("SAMLUser", "no arn", "no issuer"),
-        ("IdentityCenterUser", "empty arn", "no issuer"), ("<no type>", "no arn", "no issuer"),
+        ("IAMUser", "arn", "no issuer"),
+        ("IAMUser", "no arn", "no issuer"),
+        ("Root", "arn", "no issuer"),
+        ("AssumedRole", "arn", "issuer with arn"),
+        ("AssumedRole", "no arn", "issuer, no arn"),
+        ("AssumedRole", "arn", "no issuer"),
+        ("FederatedUser", "arn", "no issuer"),
+        ("AWSService", "no arn", "no issuer"),
+        ("AWSAccount", "no arn", "no issuer"),
+        ("SAMLUser", "no arn", "no issuer"),
+        ("IdentityCenterUser", "empty arn", "no issuer"),
+        ("<no type>", "no arn", "no issuer"),
         ("absent",),
     ]:
         assert want in kinds, f"no sample of {want}"
@@ -192,8 +222,11 @@ def test_readable_keys_are_distinct_for_distinct_identities(grafted) -> None:
     cases, _, report = grafted
     events = {e.event_id: e for e in report.events}
     assert events["icu-1"].principal != events["icu-2"].principal
-    keyless = {eid: events[eid].principal for eid, (ui, _) in cases.items()
-               if expected_principal(ui) is None}
+    keyless = {
+        eid: events[eid].principal
+        for eid, (ui, _) in cases.items()
+        if expected_principal(ui) is None
+    }
     # Identities with different ids never share a key; the same identity always does.
     by_key: dict[str, set[tuple]] = {}
     by_ids: dict[tuple, set[str]] = {}
@@ -219,8 +252,9 @@ def test_cross_account_is_caller_account_against_recipient(grafted) -> None:
     cases, _, report = grafted
     crossed = 0
     for f in report.findings:
-        evs = [e for e in report.events if (e.account_id, e.principal) == (f.account_id,
-                                                                           f.principal)]
+        evs = [
+            e for e in report.events if (e.account_id, e.principal) == (f.account_id, f.principal)
+        ]
         want = any(
             isinstance(cases[e.event_id][0], dict)
             and cases[e.event_id][0].get("accountId")
@@ -233,16 +267,27 @@ def test_cross_account_is_caller_account_against_recipient(grafted) -> None:
 
 
 def test_sessions_of_one_sampled_role_group_together(samples_dir: Path, tmp_path: Path) -> None:
-    ui = next(ui for pairs in identity_shapes(samples_dir).values() for ui, _ in pairs
-              if isinstance(ui, dict) and ui.get("type") == "AssumedRole"
-              and (ui.get("sessionContext") or {}).get("sessionIssuer", {}).get("arn")
-              and ui.get("principalId"))
+    ui = next(
+        ui
+        for pairs in identity_shapes(samples_dir).values()
+        for ui, _ in pairs
+        if isinstance(ui, dict)
+        and ui.get("type") == "AssumedRole"
+        and (ui.get("sessionContext") or {}).get("sessionIssuer", {}).get("arn")
+        and ui.get("principalId")
+    )
     other = copy.deepcopy(ui)
     other["principalId"] = ui["principalId"] + "-second-session"
     other["arn"] = ui["arn"] + "-second-session"
-    write_log(tmp_path, log_key(TRAIL_ACCOUNT, "us-east-1", DELIVERED),
-              [graft(ui, "s1", TRAIL_ACCOUNT), graft(other, "s2", TRAIL_ACCOUNT),
-               graft(ui, "s3", TRAIL_ACCOUNT)])
+    write_log(
+        tmp_path,
+        log_key(TRAIL_ACCOUNT, "us-east-1", DELIVERED),
+        [
+            graft(ui, "s1", TRAIL_ACCOUNT),
+            graft(other, "s2", TRAIL_ACCOUNT),
+            graft(ui, "s3", TRAIL_ACCOUNT),
+        ],
+    )
     (f,) = audit(tmp_path).findings
     assert f.principal == ui["sessionContext"]["sessionIssuer"]["arn"]
     assert (f.attempts, f.sessions) == (3, 2)

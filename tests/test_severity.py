@@ -12,11 +12,21 @@ from auditor.model import DenialCount, Finding, PolicyAnalysis, PolicyPrincipal
 from auditor.severity import DEFAULT_REASON, assess, at_or_above
 
 BASE = Finding(
-    id="BRP-x", account_id="111122223333", principal="arn:aws:iam::111122223333:role/ci",
-    principal_type="AssumedRole", caller_account_id="111122223333", cross_account=False,
-    attempts=1, actions={"PutResourcePolicy": 1}, error_codes={"AccessDenied": 1},
-    first_seen="2026-10-01T00:00:00Z", last_seen="2026-10-01T00:00:00Z", source_ips=(),
-    user_agents=(), resources=(), sessions=1,
+    id="BRP-x",
+    account_id="111122223333",
+    principal="arn:aws:iam::111122223333:role/ci",
+    principal_type="AssumedRole",
+    caller_account_id="111122223333",
+    cross_account=False,
+    attempts=1,
+    actions={"PutResourcePolicy": 1},
+    error_codes={"AccessDenied": 1},
+    first_seen="2026-10-01T00:00:00Z",
+    last_seen="2026-10-01T00:00:00Z",
+    source_ips=(),
+    user_agents=(),
+    resources=(),
+    sessions=1,
 )
 
 
@@ -28,14 +38,17 @@ def test_cross_account_caller_is_medium() -> None:
     f = replace(BASE, caller_account_id="444455556666", cross_account=True)
     assert assess(f, 5) == ("medium", ("cross-account caller 444455556666",))
     level, reasons = assess(f, 5, own_accounts=("444455556666",))
-    assert level == "medium" and reasons == ("cross-account caller 444455556666 "
-                                             "(listed as an own account)",)
+    assert level == "medium" and reasons == (
+        "cross-account caller 444455556666 (listed as an own account)",
+    )
 
 
-@pytest.mark.parametrize("attempts, other, level", [(4, 0, "low"), (5, 0, "medium"),
-                                                    (1, 3, "low"), (2, 3, "medium")])
-def test_repeated_denials_count_attempts_and_other_denials(attempts: int, other: int,
-                                                           level: str) -> None:
+@pytest.mark.parametrize(
+    "attempts, other, level", [(4, 0, "low"), (5, 0, "medium"), (1, 3, "low"), (2, 3, "medium")]
+)
+def test_repeated_denials_count_attempts_and_other_denials(
+    attempts: int, other: int, level: str
+) -> None:
     denials = (DenialCount("iam.amazonaws.com", "ListRoles", "AccessDenied", other),)
     denials = denials if other else ()
     f = replace(BASE, attempts=attempts, other_denials=denials)
@@ -48,10 +61,13 @@ def test_repeated_denials_count_attempts_and_other_denials(attempts: int, other:
 def test_wildcard_external_and_later_success_are_high_with_every_reason() -> None:
     f = replace(
         BASE,
-        caller_account_id="444455556666", cross_account=True,
+        caller_account_id="444455556666",
+        cross_account=True,
         policy=PolicyAnalysis(
             principals=(PolicyPrincipal("*", "wildcard"),),
-            wildcard=True, external_accounts=("999988887777",), missing_org_condition=True,
+            wildcard=True,
+            external_accounts=("999988887777",),
+            missing_org_condition=True,
             unparsable=1,
         ),
         later_success="2026-10-26T00:00:00Z",

@@ -22,15 +22,24 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 def _trail(root: Path) -> Path:
     when = datetime(2026, 10, 5, 12, tzinfo=UTC)
-    rec = bedrock_policy_call(when, identity=iam_user(ACCT, "bob"), account=ACCT,
-                              region="us-east-1", event_id="e1")
+    rec = bedrock_policy_call(
+        when, identity=iam_user(ACCT, "bob"), account=ACCT, region="us-east-1", event_id="e1"
+    )
     write_log(root, log_key(ACCT, "us-east-1", when), [rec])
     return root
 
 
 def _audit(source: Path, now: datetime = NOW, **kw: object) -> Report:
-    return run_audit(AuditConfig(range=DateRange(DAY, DAY), source=str(source), workers=1,
-                                 lookahead_days=0, now=now, **kw))  # type: ignore[arg-type]
+    return run_audit(
+        AuditConfig(
+            range=DateRange(DAY, DAY),
+            source=str(source),
+            workers=1,
+            lookahead_days=0,
+            now=now,
+            **kw,
+        )
+    )  # type: ignore[arg-type]
 
 
 def kinds(report: Report) -> list[str]:
@@ -45,10 +54,23 @@ def test_an_empty_awslogs_folder_is_nothing_read(tmp_path: Path) -> None:
 
 def test_strict_exits_4_when_nothing_was_read(tmp_path: Path) -> None:
     (tmp_path / "trail" / "AWSLogs").mkdir(parents=True)
-    result = CliRunner().invoke(app, [
-        "audit", "--source", str(tmp_path / "trail"), "--from", "2026-10-05",
-        "--to", "2026-10-05", "--out", str(tmp_path / "out"), "--strict",
-        "--format", "json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--source",
+            str(tmp_path / "trail"),
+            "--from",
+            "2026-10-05",
+            "--to",
+            "2026-10-05",
+            "--out",
+            str(tmp_path / "out"),
+            "--strict",
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 4, result.output
 
 
@@ -60,8 +82,9 @@ def test_a_trail_with_logs_has_no_shortfall(tmp_path: Path) -> None:
 def test_an_account_or_region_asked_for_without_folder_is_missing_scope(
     tmp_path: Path,
 ) -> None:
-    report = _audit(_trail(tmp_path / "t"), accounts=(ACCT, "999988887777"),
-                    regions=("us-east-1", "eu-west-3"))
+    report = _audit(
+        _trail(tmp_path / "t"), accounts=(ACCT, "999988887777"), regions=("us-east-1", "eu-west-3")
+    )
     missing = [s.detail for s in report.coverage.shortfalls if s.kind == "missing-scope"]
     assert any("999988887777" in d for d in missing) and any("eu-west-3" in d for d in missing)
     assert len(missing) == 2 and not report.coverage.complete

@@ -23,14 +23,21 @@ def test_local_events_name_their_log_file_relative_to_the_source(tmp_path: Path)
     when = datetime(2026, 10, 5, 12, tzinfo=UTC)
     files = []
     for eid in ("e1", "e2"):
-        rec = bedrock_policy_call(when, identity=iam_user(ACCT, "bob"), account=ACCT,
-                                  region="us-east-1", event_id=eid)
+        rec = bedrock_policy_call(
+            when, identity=iam_user(ACCT, "bob"), account=ACCT, region="us-east-1", event_id=eid
+        )
         key = log_key(ACCT, "us-east-1", when, salt=eid)
         write_log(tmp_path / "trail", key, [rec])
         files.append(key)
-    report = run_audit(AuditConfig(range=DateRange(DAY, DAY), source=str(tmp_path / "trail"),
-                                   workers=1, lookahead_days=0,
-                                   now=datetime(2026, 12, 1, tzinfo=UTC)))
+    report = run_audit(
+        AuditConfig(
+            range=DateRange(DAY, DAY),
+            source=str(tmp_path / "trail"),
+            workers=1,
+            lookahead_days=0,
+            now=datetime(2026, 12, 1, tzinfo=UTC),
+        )
+    )
     assert sorted(e.source_file or "" for e in report.events) == sorted(files)
     rows = list(csv.DictReader(io.StringIO(csv_report.render(report))))
     assert sorted(r["source_file"] for r in rows) == sorted(files)
@@ -38,6 +45,9 @@ def test_local_events_name_their_log_file_relative_to_the_source(tmp_path: Path)
 
 def test_athena_selects_the_object_path() -> None:
     cfg = AuditConfig(range=DateRange(DAY, DAY), engine="athena", athena=AthenaSettings())
-    main = next(q for q in build_plan(cfg, sql_target(cfg.athena, None)).queries
-                if q.name == "denied_policy_changes")
+    main = next(
+        q
+        for q in build_plan(cfg, sql_target(cfg.athena, None)).queries
+        if q.name == "denied_policy_changes"
+    )
     assert '"$path" AS source_file' in main.sql

@@ -28,8 +28,14 @@ FIRST, LAST = "2026/10/01", "2026/10/11"  # folders: first day .. day after the 
 
 
 def _config(scheme: str = "timestamp", **kw: object) -> AuditConfig:
-    return AuditConfig(range=RANGE, engine="athena", athena=AthenaSettings(
-        database="cloudtrail", table="cloudtrail_logs", partition_scheme=scheme), **kw)
+    return AuditConfig(
+        range=RANGE,
+        engine="athena",
+        athena=AthenaSettings(
+            database="cloudtrail", table="cloudtrail_logs", partition_scheme=scheme
+        ),
+        **kw,
+    )
 
 
 def target(cfg: AuditConfig, dialect: str) -> SqlTarget:
@@ -64,8 +70,11 @@ def _columns_named(node: exp.Expression | None, name: str) -> bool:
 
 def _instant_of(node: exp.Expression | None, name: str) -> bool:
     """from_iso8601_timestamp(<column name>)."""
-    return (node is not None and "FROM_ISO8601_TIMESTAMP" in node.sql("athena").upper()
-            and any(_columns_named(c, name) for c in node.find_all(exp.Column)))
+    return (
+        node is not None
+        and "FROM_ISO8601_TIMESTAMP" in node.sql("athena").upper()
+        and any(_columns_named(c, name) for c in node.find_all(exp.Column))
+    )
 
 
 @pytest.mark.parametrize("scheme", ["timestamp", "org"])
@@ -77,15 +86,18 @@ def test_athena_query_parses_and_bounds_the_timestamp_partition(name: str, schem
         assert tree.find(exp.Select) is not None
     tree = _parse(q.display)
     bounds = [b for b in tree.find_all(exp.Between) if _columns_named(b.this, "timestamp")]
-    assert bounds, f"{name}: no \"timestamp\" BETWEEN bound"
+    assert bounds, f'{name}: no "timestamp" BETWEEN bound'
     for b in bounds:
         low, high = b.args["low"].this, b.args["high"].this
         assert low == FIRST and high >= LAST
     # eventtime filtered exactly, as instants: a lower bound at the range start and an
     # upper bound, both sides parsed by from_iso8601_timestamp
-    assert any(_instant_of(n.this, "eventtime") and RANGE.start_iso in n.expression.sql("athena")
-               and "FROM_ISO8601_TIMESTAMP" in n.expression.sql("athena").upper()
-               for n in tree.find_all(exp.GTE))
+    assert any(
+        _instant_of(n.this, "eventtime")
+        and RANGE.start_iso in n.expression.sql("athena")
+        and "FROM_ISO8601_TIMESTAMP" in n.expression.sql("athena").upper()
+        for n in tree.find_all(exp.GTE)
+    )
     assert any(_instant_of(n.this, "eventtime") for n in tree.find_all(exp.LT))
     assert '"timestamp" BETWEEN ? AND ?' in q.sql
 
@@ -94,8 +106,11 @@ def test_athena_query_parses_and_bounds_the_timestamp_partition(name: str, schem
 def test_manual_scheme_bounds_year_month_day(name: str) -> None:
     q = _query(name, scheme="manual")
     tree = _parse(q.display)
-    bounds = [b for b in tree.find_all(exp.Between) if isinstance(b.this, (exp.Concat, exp.DPipe))
-              or "concat" in b.this.sql().lower()]
+    bounds = [
+        b
+        for b in tree.find_all(exp.Between)
+        if isinstance(b.this, (exp.Concat, exp.DPipe)) or "concat" in b.this.sql().lower()
+    ]
     assert bounds and bounds[0].args["low"].this == FIRST
     assert '"timestamp"' not in q.sql
 
@@ -146,8 +161,11 @@ def test_every_question_mark_is_a_parameter() -> None:
     from auditor.config import AuditConfig, DateRange
     from auditor.plan import build_plan
 
-    cfg = AuditConfig(range=DateRange(date(2026, 9, 1), date(2026, 10, 31)),
-                      accounts=("111122223333",), regions=("us-east-1",))
+    cfg = AuditConfig(
+        range=DateRange(date(2026, 9, 1), date(2026, 10, 31)),
+        accounts=("111122223333",),
+        regions=("us-east-1",),
+    )
     for dialect in ("athena", "duckdb"):
         for q in build_plan(cfg, target(cfg, dialect)).queries:
             assert q.sql.count("?") == len(q.params), (dialect, q.name)

@@ -17,8 +17,11 @@ from auditor.sqlgen import query_specs
 from auditor.table import COLUMNS, PARTITIONS
 
 TABLE_COLUMNS = {name for name, _ in COLUMNS}
-CONFIG = AuditConfig(range=DateRange(date(2026, 10, 1), date(2026, 10, 31)),
-                     accounts=("111122223333",), regions=("us-east-1",))
+CONFIG = AuditConfig(
+    range=DateRange(date(2026, 10, 1), date(2026, 10, 31)),
+    accounts=("111122223333",),
+    regions=("us-east-1",),
+)
 
 
 def columns_read(sql: str) -> set[str]:
@@ -45,6 +48,8 @@ def test_declared_columns_cover_everything_the_query_reads(spec) -> None:  # typ
 
 
 def test_the_check_sees_struct_paths_and_where_clauses() -> None:
-    sql = ("SELECT useridentity.sessioncontext.sessionissuer.arn AS a FROM cloudtrail "
-           "WHERE errorcode LIKE '%x%' AND eventtime >= ? GROUP BY 1")
+    sql = (
+        "SELECT useridentity.sessioncontext.sessionissuer.arn AS a FROM cloudtrail "
+        "WHERE errorcode LIKE '%x%' AND eventtime >= ? GROUP BY 1"
+    )
     assert columns_read(sql) == {"useridentity", "errorcode", "eventtime"}

@@ -33,8 +33,14 @@ def at(day: int, hh: int = 12, mm: int = 0) -> datetime:
 
 
 def audit(root: Path, first: int, last: int, store: Path | None = None, **kw: Any) -> Report:
-    config = AuditConfig(range=DateRange(date(2026, 10, first), date(2026, 10, last)),
-                         source=str(root), store_dir=store, now=NOW, workers=1, **kw)
+    config = AuditConfig(
+        range=DateRange(date(2026, 10, first), date(2026, 10, last)),
+        source=str(root),
+        store_dir=store,
+        now=NOW,
+        workers=1,
+        **kw,
+    )
     return run_audit(config)
 
 
@@ -50,29 +56,54 @@ def same(report: Report) -> dict[str, Any]:
 def record(kind: str, when: datetime, acct: str, region: str, who: str, eid: str) -> dict:
     ident = iam_user(acct, who)
     if kind == "denied":
-        return bedrock_policy_call(when, identity=ident, account=acct, region=region,
-                                   event_id=eid)
+        return bedrock_policy_call(when, identity=ident, account=acct, region=region, event_id=eid)
     if kind == "denied-delete":
-        return bedrock_policy_call(when, identity=ident, account=acct, region=region,
-                                   action="DeleteResourcePolicy", error="AccessDenied",
-                                   event_id=eid)
+        return bedrock_policy_call(
+            when,
+            identity=ident,
+            account=acct,
+            region=region,
+            action="DeleteResourcePolicy",
+            error="AccessDenied",
+            event_id=eid,
+        )
     if kind == "success":
-        return bedrock_policy_call(when, identity=ident, account=acct, region=region,
-                                   error=None, event_id=eid)
+        return bedrock_policy_call(
+            when, identity=ident, account=acct, region=region, error=None, event_id=eid
+        )
     if kind == "other-denial":
-        return event(when, identity=ident, source="s3.amazonaws.com", name="GetObject",
-                     region=region, account=acct, error="AccessDenied", message="no",
-                     event_id=eid)
-    return event(when, identity=ident, source="ec2.amazonaws.com", name="DescribeInstances",
-                 region=region, account=acct, event_id=eid)
+        return event(
+            when,
+            identity=ident,
+            source="s3.amazonaws.com",
+            name="GetObject",
+            region=region,
+            account=acct,
+            error="AccessDenied",
+            message="no",
+            event_id=eid,
+        )
+    return event(
+        when,
+        identity=ident,
+        source="ec2.amazonaws.com",
+        name="DescribeInstances",
+        region=region,
+        account=acct,
+        event_id=eid,
+    )
 
 
 KINDS = ("denied", "denied-delete", "success", "other-denial", "noise")
 # (folder day 1..10, hour, account, region, who, kind, delivered twice)
 FILE = st.tuples(
-    st.integers(1, 10), st.integers(0, 23), st.sampled_from(ACCTS), st.sampled_from(REGIONS),
-    st.lists(st.tuples(st.sampled_from(("bob", "eve")), st.sampled_from(KINDS)),
-             min_size=1, max_size=4),
+    st.integers(1, 10),
+    st.integers(0, 23),
+    st.sampled_from(ACCTS),
+    st.sampled_from(REGIONS),
+    st.lists(
+        st.tuples(st.sampled_from(("bob", "eve")), st.sampled_from(KINDS)), min_size=1, max_size=4
+    ),
     st.booleans(),
 )
 
@@ -80,18 +111,28 @@ FILE = st.tuples(
 def write_trail(root: Path, files: list[tuple], salt: str = "") -> None:
     for i, (day, hh, acct, region, recs, twice) in enumerate(files):
         delivered = at(day, hh, 7)
-        rows = [record(kind, delivered - timedelta(minutes=5 + j), acct, region, who,
-                       f"e{salt}{i}-{j}") for j, (who, kind) in enumerate(recs)]
+        rows = [
+            record(kind, delivered - timedelta(minutes=5 + j), acct, region, who, f"e{salt}{i}-{j}")
+            for j, (who, kind) in enumerate(recs)
+        ]
         write_log(root, log_key(acct, region, delivered, salt=f"{salt}{i}"), rows)
         if twice:  # an organisation trail delivers the same events again
-            write_log(root, log_key(acct, region, delivered, org_id="o-abcdef1234",
-                                    salt=f"{salt}{i}"), rows)
+            write_log(
+                root,
+                log_key(acct, region, delivered, org_id="o-abcdef1234", salt=f"{salt}{i}"),
+                rows,
+            )
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(files=st.lists(FILE, min_size=1, max_size=8), later=st.lists(FILE, max_size=3),
-       first=st.integers(1, 3), span=st.integers(0, 2))
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    files=st.lists(FILE, min_size=1, max_size=8),
+    later=st.lists(FILE, max_size=3),
+    first=st.integers(1, 3),
+    span=st.integers(0, 2),
+)
 def test_no_store_cold_and_warm_store_give_the_same_report(
     tmp_path_factory: pytest.TempPathFactory, files: list, later: list, first: int, span: int
 ) -> None:
@@ -119,22 +160,40 @@ def test_no_store_cold_and_warm_store_give_the_same_report(
 def test_a_changed_day_is_read_again(tmp_path: Path) -> None:
     bob = iam_user(ACCTS[0], "bob")
     store = tmp_path / "store"
-    write_log(tmp_path, log_key(ACCTS[0], REGIONS[0], at(2, 12, 7)),
-              [bedrock_policy_call(at(2), identity=bob, account=ACCTS[0], region=REGIONS[0],
-                                   event_id="d1")])
-    write_log(tmp_path, log_key(ACCTS[0], REGIONS[0], at(3, 12, 7)),
-              [bedrock_policy_call(at(3), identity=bob, account=ACCTS[0], region=REGIONS[0],
-                                   event_id="d2")])
+    write_log(
+        tmp_path,
+        log_key(ACCTS[0], REGIONS[0], at(2, 12, 7)),
+        [
+            bedrock_policy_call(
+                at(2), identity=bob, account=ACCTS[0], region=REGIONS[0], event_id="d1"
+            )
+        ],
+    )
+    write_log(
+        tmp_path,
+        log_key(ACCTS[0], REGIONS[0], at(3, 12, 7)),
+        [
+            bedrock_policy_call(
+                at(3), identity=bob, account=ACCTS[0], region=REGIONS[0], event_id="d2"
+            )
+        ],
+    )
     assert audit(tmp_path, 2, 3, store).totals.attempts == 2
     # The file of day 3 is rewritten with one more denial (same name, new size and mtime).
-    write_log(tmp_path, log_key(ACCTS[0], REGIONS[0], at(3, 12, 7)), [
-        bedrock_policy_call(at(3), identity=bob, account=ACCTS[0], region=REGIONS[0],
-                            event_id=eid) for eid in ("d2", "d3")])
+    write_log(
+        tmp_path,
+        log_key(ACCTS[0], REGIONS[0], at(3, 12, 7)),
+        [
+            bedrock_policy_call(
+                at(3), identity=bob, account=ACCTS[0], region=REGIONS[0], event_id=eid
+            )
+            for eid in ("d2", "d3")
+        ],
+    )
     report = audit(tmp_path, 2, 3, store)
     assert report.totals.attempts == 3
     assert report.coverage.from_store_days == 1  # day 2; day 3 (and folder 4, empty) read
-    assert [(s.start, s.end) for s in report.coverage.from_store] == [("2026-10-02",
-                                                                        "2026-10-02")]
+    assert [(s.start, s.end) for s in report.coverage.from_store] == [("2026-10-02", "2026-10-02")]
     assert audit(tmp_path, 2, 3, store).coverage.from_store_days == 2
 
 
@@ -172,8 +231,13 @@ def test_a_damaged_part_is_named_and_rebuilt(tmp_path: Path, damage: str) -> Non
 
 def test_a_day_with_an_unreadable_file_is_not_stored(tmp_path: Path) -> None:
     trail, store = tmp_path / "trail", tmp_path / "store"
-    write_trail(trail, [(2, 12, ACCTS[0], REGIONS[0], [("bob", "denied")], False),
-                        (3, 12, ACCTS[0], REGIONS[0], [("bob", "denied")], False)])
+    write_trail(
+        trail,
+        [
+            (2, 12, ACCTS[0], REGIONS[0], [("bob", "denied")], False),
+            (3, 12, ACCTS[0], REGIONS[0], [("bob", "denied")], False),
+        ],
+    )
     day2 = next((trail / "AWSLogs").rglob("2026/10/02"))
     (day2 / "broken.json.gz").write_bytes(b"not gzip")
     first = audit(trail, 2, 3, store)
@@ -198,12 +262,21 @@ def test_a_store_of_another_version_is_rebuilt(tmp_path: Path) -> None:
 
 def test_two_audits_sharing_a_store(tmp_path: Path) -> None:
     trail, store = tmp_path / "trail", tmp_path / "store"
-    write_trail(trail, [(d, h, a, r, [("bob", "denied"), ("eve", "other-denial")], False)
-                        for d in range(1, 6) for h in (3, 15) for a in ACCTS for r in REGIONS])
+    write_trail(
+        trail,
+        [
+            (d, h, a, r, [("bob", "denied"), ("eve", "other-denial")], False)
+            for d in range(1, 6)
+            for h in (3, 15)
+            for a in ACCTS
+            for r in REGIONS
+        ],
+    )
     plain = same(audit(trail, 1, 4))
     out: list[Report] = []
-    threads = [threading.Thread(target=lambda: out.append(audit(trail, 1, 4, store)))
-               for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: out.append(audit(trail, 1, 4, store))) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -217,8 +290,10 @@ def test_two_audits_sharing_a_store(tmp_path: Path) -> None:
 
 def test_store_info_and_prune(tmp_path: Path) -> None:
     trail, store = tmp_path / "trail", tmp_path / "store"
-    write_trail(trail, [(d, 12, a, REGIONS[0], [("bob", "denied")], False)
-                        for d in (1, 2, 3) for a in ACCTS])
+    write_trail(
+        trail,
+        [(d, 12, a, REGIONS[0], [("bob", "denied")], False) for d in (1, 2, 3) for a in ACCTS],
+    )
     audit(trail, 1, 3, store)
     runner = CliRunner()
     res = runner.invoke(app, ["store", "info", "--store", str(store)])
@@ -245,7 +320,8 @@ def test_store_from_the_config_file(tmp_path: Path) -> None:
     cfg.write_text(f'[audit]\nstore = "{tmp_path / "s"}"\n')
     assert load_config(config=cfg, month="2026-10").store_dir == tmp_path / "s"
     assert load_config(config=cfg, month="2026-10", store=str(tmp_path / "t")).store_dir == (
-        tmp_path / "t")
+        tmp_path / "t"
+    )
 
 
 def test_the_reports_name_the_days_read_from_the_store(tmp_path: Path) -> None:
@@ -256,6 +332,8 @@ def test_the_reports_name_the_days_read_from_the_store(tmp_path: Path) -> None:
     assert "events store" not in markdown.render(audit(trail, 2, 2, store))
     report = audit(trail, 2, 2, store)
     md = markdown.render(report)
-    assert (f"- From the events store (unchanged since stored): 1 day folder, 1 log files; "
-            f"{ACCTS[0]} {REGIONS[0]} 2026-10-02 to 2026-10-02\n") in md
+    assert (
+        f"- From the events store (unchanged since stored): 1 day folder, 1 log files; "
+        f"{ACCTS[0]} {REGIONS[0]} 2026-10-02 to 2026-10-02\n"
+    ) in md
     assert "<th>From the events store</th><td>1 day folder, 1 log files" in html.render(report)

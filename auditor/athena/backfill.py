@@ -66,14 +66,16 @@ def record_from_dict(d: dict[str, Any]) -> QueryRecord:
 
 
 def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str).encode()
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    ).encode()
 
 
 def state_digest(sql: str, params: list[str], rows: Any, record: Any) -> str:
     """SHA-256 over a saved unit's SQL, parameters, rows and record (canonical JSON)."""
-    return hashlib.sha256(_canonical(
-        {"sql": sql, "params": list(params), "rows": rows, "record": record})).hexdigest()
+    return hashlib.sha256(
+        _canonical({"sql": sql, "params": list(params), "rows": rows, "record": record})
+    ).hexdigest()
 
 
 class StateStore:
@@ -108,8 +110,11 @@ class StateStore:
             data = json.loads(text)
             if data.get("version") != STATE_VERSION:
                 return self._reject(unit, path, f"state version {data.get('version')!r}")
-            if (data.get("key") != unit.key or data.get("sql") != unit.sql
-                    or list(data.get("params")) != list(unit.params)):
+            if (
+                data.get("key") != unit.key
+                or data.get("sql") != unit.sql
+                or list(data.get("params")) != list(unit.params)
+            ):
                 return self._reject(unit, path, "saved from other SQL or parameters")
             digest = state_digest(data["sql"], data["params"], data["rows"], data["record"])
             if data.get("digest") != digest:
@@ -132,19 +137,22 @@ class StateStore:
             tmp = path.with_suffix(f".{os.getpid()}.part")
             # Through JSON first, so the digest is over exactly what load() reads back.
             saved_rows = json.loads(json.dumps(rows, default=str))
-            saved_rec = json.loads(json.dumps(
-                record_to_dict(replace(record, from_saved_state=False)), default=str))
+            saved_rec = json.loads(
+                json.dumps(record_to_dict(replace(record, from_saved_state=False)), default=str)
+            )
             params = list(unit.params)
             tmp.write_text(
-                json.dumps({
-                    "version": STATE_VERSION,
-                    "key": unit.key,
-                    "sql": unit.sql,
-                    "params": params,
-                    "digest": state_digest(unit.sql, params, saved_rows, saved_rec),
-                    "record": saved_rec,
-                    "rows": saved_rows,
-                }),
+                json.dumps(
+                    {
+                        "version": STATE_VERSION,
+                        "key": unit.key,
+                        "sql": unit.sql,
+                        "params": params,
+                        "digest": state_digest(unit.sql, params, saved_rows, saved_rec),
+                        "record": saved_rec,
+                        "rows": saved_rows,
+                    }
+                ),
                 encoding="utf-8",
             )
             os.replace(tmp, path)
@@ -152,7 +160,8 @@ class StateStore:
             # The audit itself is not at stake, only --resume: note it and go on.
             self.warning = self.warning or (
                 f"--state-dir {self.folder}: cannot save chunk state ({exc}); "
-                f"--resume will redo these chunks")
+                f"--resume will redo these chunks"
+            )
 
     def clear(self, units: list[PlannedQuery]) -> None:
         """Forget the saved units of this plan (a fresh run without --resume)."""
@@ -164,7 +173,8 @@ class StateStore:
             except OSError as exc:
                 self.warning = self.warning or (
                     f"--state-dir {self.folder}: cannot clear old chunk state ({exc}); "
-                    f"--resume will redo these chunks")
+                    f"--resume will redo these chunks"
+                )
 
 
 def _null_last(v: Any) -> tuple[bool, Any]:

@@ -54,8 +54,7 @@ def _list(s3: Any, url: str) -> str | None:
 
     bucket, key = split_url(url.rstrip("/"))
     try:
-        s3.list_objects_v2(Bucket=bucket, Prefix=f"{key}/" if key else "", Delimiter="/",
-                           MaxKeys=1)
+        s3.list_objects_v2(Bucket=bucket, Prefix=f"{key}/" if key else "", Delimiter="/", MaxKeys=1)
     except (ClientError, BotoCoreError) as exc:
         return _code(exc)
     return None
@@ -72,8 +71,9 @@ def partition_predicate(config: AuditConfig, shape: TableShape) -> str:
     return " ".join(where.split("AND from_iso8601_timestamp", 1)[0].split())
 
 
-def run_checks(config: AuditConfig, glue: Any, athena: Any, s3: Any,
-               with_range: bool = True) -> list[Check]:
+def run_checks(
+    config: AuditConfig, glue: Any, athena: Any, s3: Any, with_range: bool = True
+) -> list[Check]:
     """Every check, in order; later ones are skipped when the table cannot be read."""
     from auditor.athena.runner import AthenaRunner
 
@@ -87,18 +87,29 @@ def run_checks(config: AuditConfig, glue: Any, athena: Any, s3: Any,
         out.append(Check("table", True, f"{where} reads {loc}"))
     except Exception as exc:  # noqa: BLE001 - every refusal is one FAIL line
         code = _code(exc)
-        why = "not found in the Glue Data Catalog" if code == "EntityNotFoundException" \
+        why = (
+            "not found in the Glue Data Catalog"
+            if code == "EntityNotFoundException"
             else f"glue:GetTable refused: {code}"
+        )
         out.append(Check("table", False, f"{where} {why}", 2))
         got = None
     if got is not None:
         try:
-            shape = read_glue_table(glue, a.database, a.table) if got.get("PartitionKeys") \
+            shape = (
+                read_glue_table(glue, a.database, a.table)
+                if got.get("PartitionKeys")
                 else from_glue(got, a.database)
+            )
             shape.check_scheme(a.partition_scheme)
             shape.check_filters(config.accounts, config.regions)
-            out.append(Check("format", True, f"CloudTrail-shaped ({shape.serde}), "
-                                             f"partition scheme {shape.scheme}"))
+            out.append(
+                Check(
+                    "format",
+                    True,
+                    f"CloudTrail-shaped ({shape.serde}), partition scheme {shape.scheme}",
+                )
+            )
         except ConfigError as exc:
             out.append(Check("format", False, str(exc), 2))
             shape = None
@@ -109,13 +120,17 @@ def run_checks(config: AuditConfig, glue: Any, athena: Any, s3: Any,
         else:
             out.append(Check("partitions", True, shape.describe()))
         missing = [f"{p} (rendered NULL: {OPTIONAL_FIELDS[p]})" for p in shape.missing]
-        out.append(Check("fields", True, "; ".join(missing) if missing
-                         else "every field the audit reads is in the table"))
+        out.append(
+            Check(
+                "fields",
+                True,
+                "; ".join(missing) if missing else "every field the audit reads is in the table",
+            )
+        )
 
     results = a.output_location
     try:
-        wg = AthenaRunner(athena, a).call("get_work_group", WorkGroup=a.workgroup).get(
-            "WorkGroup")
+        wg = AthenaRunner(athena, a).call("get_work_group", WorkGroup=a.workgroup).get("WorkGroup")
         if not wg:
             raise ConfigError(f"athena:GetWorkGroup: no workgroup {a.workgroup}")
         conf = wg.get("Configuration") or {}
@@ -123,21 +138,29 @@ def run_checks(config: AuditConfig, glue: Any, athena: Any, s3: Any,
         enforced = bool(conf.get("EnforceWorkGroupConfiguration"))
         if enforced or not results:
             results = rc.get("OutputLocation") or results
-        version = (conf.get("EngineVersion") or {}).get("EffectiveEngineVersion") or \
-            (conf.get("EngineVersion") or {}).get("SelectedEngineVersion") or "unknown"
+        version = (
+            (conf.get("EngineVersion") or {}).get("EffectiveEngineVersion")
+            or (conf.get("EngineVersion") or {}).get("SelectedEngineVersion")
+            or "unknown"
+        )
         cutoff = conf.get("BytesScannedCutoffPerQuery")
         enc = (rc.get("EncryptionConfiguration") or {}).get("EncryptionOption") or "none"
-        detail = (f"{a.workgroup}: {version}, settings "
-                  f"{'enforced' if enforced else 'not enforced'}, results "
-                  f"{results or 'none'}, encryption {enc}, BytesScannedCutoffPerQuery "
-                  f"{fmt_bytes(int(cutoff)) if cutoff else 'none'}")
+        detail = (
+            f"{a.workgroup}: {version}, settings "
+            f"{'enforced' if enforced else 'not enforced'}, results "
+            f"{results or 'none'}, encryption {enc}, BytesScannedCutoffPerQuery "
+            f"{fmt_bytes(int(cutoff)) if cutoff else 'none'}"
+        )
         if enforced and a.output_location and a.output_location != rc.get("OutputLocation"):
             detail += " (--output-location is overridden by the workgroup)"
         if wg.get("State") == "DISABLED":
             out.append(Check("workgroup", False, f"{a.workgroup} is disabled", 3))
         elif not results:
-            out.append(Check("workgroup", False, f"{detail}: no results location (pass "
-                                                 f"--output-location)", 2))
+            out.append(
+                Check(
+                    "workgroup", False, f"{detail}: no results location (pass --output-location)", 2
+                )
+            )
         else:
             out.append(Check("workgroup", True, detail))
     except AuditorError as exc:  # refused or absent: the audit's first query fails (3)
@@ -146,29 +169,45 @@ def run_checks(config: AuditConfig, glue: Any, athena: Any, s3: Any,
     trail = a.trail or (shape.location if shape is not None else None)
     if trail and trail.startswith("s3://"):
         refused = _list(s3, trail)
-        out.append(Check("trail", refused is None, f"s3:ListBucket {trail}"
-                         + (f" refused: {refused}" if refused else ""), 3))
+        out.append(
+            Check(
+                "trail",
+                refused is None,
+                f"s3:ListBucket {trail}" + (f" refused: {refused}" if refused else ""),
+                3,
+            )
+        )
     else:
         out.append(Check("trail", True, "skipped: no s3:// trail root or table LOCATION"))
     if results and results.startswith("s3://"):
         refused = _list(s3, results)
-        out.append(Check("results", refused is None, f"s3:ListBucket {results}"
-                         + (f" refused: {refused}" if refused else ""), 3))
+        out.append(
+            Check(
+                "results",
+                refused is None,
+                f"s3:ListBucket {results}" + (f" refused: {refused}" if refused else ""),
+                3,
+            )
+        )
 
     out.append(_estimate(config, shape, s3, with_range))
     return out
 
 
-def _estimate(config: AuditConfig, shape: TableShape | None, s3: Any,
-              with_range: bool) -> Check:
+def _estimate(config: AuditConfig, shape: TableShape | None, s3: Any, with_range: bool) -> Check:
     from auditor.athena.cost import check_budget
     from auditor.engines.athena import AthenaEngine
     from auditor.plan import build_plan
 
     a = config.athena
     if not with_range or not a.trail or shape is None:
-        need = "give --month or --from/--to" if not with_range else \
-            "pass --trail s3://bucket/prefix" if not a.trail else "the table cannot be read"
+        need = (
+            "give --month or --from/--to"
+            if not with_range
+            else "pass --trail s3://bucket/prefix"
+            if not a.trail
+            else "the table cannot be read"
+        )
         return Check("estimate", True, f"skipped: {need}")
     try:
         eng = AthenaEngine(a, s3_client=s3, shape=shape)
@@ -176,8 +215,10 @@ def _estimate(config: AuditConfig, shape: TableShape | None, s3: Any,
         est = prep.estimate
         assert est is not None
         span = f"{config.range.first}..{config.range.last}"
-        detail = (f"{span}: {fmt_bytes(est.total)} in {est.objects:,} objects, about "
-                  f"${est.cost_usd():.4f}")
+        detail = (
+            f"{span}: {fmt_bytes(est.total)} in {est.objects:,} objects, about "
+            f"${est.cost_usd():.4f}"
+        )
         check_budget(a.max_scan_gb, est.total)
     except AuditorError as exc:
         return Check("estimate", False, str(exc), exc.exit_code)

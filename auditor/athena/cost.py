@@ -42,6 +42,7 @@ TB = 1024**4
 MIN_BILLED_BYTES = 10 * MB
 LIST_WORKERS = 16
 
+
 def query_cost_usd(scanned_bytes: int | None, state: str = "SUCCEEDED") -> float:
     """Athena's charge for one query that scanned `scanned_bytes`."""
     if scanned_bytes is None or state == "FAILED":
@@ -91,7 +92,7 @@ class S3Sizer:
                 Bucket=bucket, Prefix=key
             ):
                 for obj in page.get("Contents") or ():
-                    out.append((obj["Key"][len(key):], int(obj.get("Size", 0))))
+                    out.append((obj["Key"][len(key) :], int(obj.get("Size", 0))))
         except (ClientError, BotoCoreError) as exc:
             raise aws_error(exc, f"--trail {prefix}: cannot list for the estimate") from None
         return out
@@ -143,12 +144,18 @@ def _listing_jobs(
     jobs: list[_Job] = []
     for (y, m), wanted in sorted(months.items()):
         if len(wanted) == len(_month_days(y, m)):
-            jobs.append(_Job(acct, region, lister.join(region_path, f"{y:04d}", f"{m:02d}"),
-                             None, (y, m)))
+            jobs.append(
+                _Job(acct, region, lister.join(region_path, f"{y:04d}", f"{m:02d}"), None, (y, m))
+            )
         else:
             jobs.extend(
-                _Job(acct, region, lister.join(region_path, f"{d:%Y}", f"{d:%m}", f"{d:%d}"),
-                     d, (y, m))
+                _Job(
+                    acct,
+                    region,
+                    lister.join(region_path, f"{d:%Y}", f"{d:%m}", f"{d:%d}"),
+                    d,
+                    (y, m),
+                )
                 for d in sorted(wanted)
             )
     return jobs
@@ -196,8 +203,9 @@ def estimate(
     disc, pairs = discover_pairs(lister, root, accounts, regions)
     if not disc.roots:
         raise SourceError(f"--trail {root}: no AWSLogs/ folder found")
-    jobs = [j for acct, region, path in pairs
-            for j in _listing_jobs(acct, region, path, days, lister)]
+    jobs = [
+        j for acct, region, path in pairs for j in _listing_jobs(acct, region, path, days, lister)
+    ]
     day_bytes: dict[date, int] = defaultdict(int)
     result = ScanEstimate(discovery=disc, listings=len(jobs))
     if jobs:

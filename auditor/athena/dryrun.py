@@ -56,8 +56,10 @@ def describe(a: AthenaSettings, plan: Plan, prep: Prepared) -> DryRun:
     try:
         check_budget(a.max_scan_gb, prep.todo_bytes)
         if a.max_scan_gb is not None:
-            lines.append(f"  budget    --max-scan-gb {a.max_scan_gb:g}: within "
-                         f"({(prep.todo_bytes or 0) / GB:,.2f} GB)")
+            lines.append(
+                f"  budget    --max-scan-gb {a.max_scan_gb:g}: within "
+                f"({(prep.todo_bytes or 0) / GB:,.2f} GB)"
+            )
     except BudgetError as exc:
         error = exc
         lines.append(f"  budget    --max-scan-gb {a.max_scan_gb:g}: OVER, the run would be refused")

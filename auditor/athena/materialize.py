@@ -62,8 +62,9 @@ def _days(first: date, last: date) -> list[date]:
 def lag_days(now: datetime, days: Iterable[date]) -> set[date]:
     """The days that end (next midnight UTC) less than LAG before `now`."""
     edge = now - LAG
-    return {d for d in days
-            if datetime(d.year, d.month, d.day, tzinfo=UTC) + timedelta(days=1) > edge}
+    return {
+        d for d in days if datetime(d.year, d.month, d.day, tzinfo=UTC) + timedelta(days=1) > edge
+    }
 
 
 def batches(days: Iterable[date], limit: int = MAX_PARTITIONS) -> list[tuple[date, date]]:
@@ -100,11 +101,13 @@ def partitions(glue: Any, database: str, table: str) -> dict[date, datetime | No
     except Exception as exc:  # noqa: BLE001
         if onescan._aws_error(exc) == "EntityNotFoundException":
             return None
-        raise QueryFailed(f"materialized table {database}.{table}: "
-                          f"{onescan._aws_error(exc)}") from None
+        raise QueryFailed(
+            f"materialized table {database}.{table}: {onescan._aws_error(exc)}"
+        ) from None
     got: dict[date, datetime | None] = {}
     for page in glue.get_paginator("get_partitions").paginate(
-            DatabaseName=database, TableName=table):
+        DatabaseName=database, TableName=table
+    ):
         for p in page.get("Partitions") or ():
             try:
                 got[date.fromisoformat(p["Values"][0])] = p.get("CreationTime")
@@ -116,23 +119,34 @@ def partitions(glue: Any, database: str, table: str) -> dict[date, datetime | No
 def spec() -> QuerySpec:
     from auditor.resources import shared_sql_dir
 
-    return QuerySpec(name="materialize", template="materialize.sql",
-                     title="Materialized table of audit-relevant rows", needles=(),
-                     prefilter={}, folder=shared_sql_dir())
+    return QuerySpec(
+        name="materialize",
+        template="materialize.sql",
+        title="Materialized table of audit-relevant rows",
+        needles=(),
+        prefilter={},
+        folder=shared_sql_dir(),
+    )
 
 
-def render_insert(settings: AthenaSettings, shape: TableShape, first: date, last: date,
-                  specs: Iterable[QuerySpec]) -> RenderedSQL:
+def render_insert(
+    settings: AthenaSettings, shape: TableShape, first: date, last: date, specs: Iterable[QuerySpec]
+) -> RenderedSQL:
     assert settings.materialized_table
     ctx: dict[str, object] = {
         "statement": INSERT,
         "target": quote_ident(f"{settings.database}.{settings.materialized_table}"),
         "table": quote_ident(f"{settings.database}.{settings.table}"),
-        "partition": PARTITION, "columns": onescan.table_columns(shape),
+        "partition": PARTITION,
+        "columns": onescan.table_columns(shape),
         "source_column": onescan.SOURCE_COLUMN,
         "prefilters": onescan.candidate_conditions(specs, shape.has),
-        "scheme": settings.partition_scheme, "shape": shape, "accounts": [], "regions": [],
-        "first_folder": f"{first:%Y/%m/%d}", "last_folder": f"{last:%Y/%m/%d}",
+        "scheme": settings.partition_scheme,
+        "shape": shape,
+        "accounts": [],
+        "regions": [],
+        "first_folder": f"{first:%Y/%m/%d}",
+        "last_folder": f"{last:%Y/%m/%d}",
     }
     return render(spec(), "athena", ctx)
 
@@ -149,11 +163,12 @@ class MaterializeResult:
         def span(ds: list[date]) -> str:
             return ", ".join(f"{a}..{b}" if a != b else f"{a}" for a, b in batches(ds, 10**6))
 
-        out = [f"created the table: {'yes' if self.created else 'no (it exists)'}",
-               f"days skipped (present): {len(self.skipped)}",
-               f"days inserted: {len(self.inserted)} {span(self.inserted)}".rstrip(),
-               f"days refreshed (delivery lag): {len(self.refreshed)} "
-               f"{span(self.refreshed)}".rstrip()]
+        out = [
+            f"created the table: {'yes' if self.created else 'no (it exists)'}",
+            f"days skipped (present): {len(self.skipped)}",
+            f"days inserted: {len(self.inserted)} {span(self.inserted)}".rstrip(),
+            f"days refreshed (delivery lag): {len(self.refreshed)} {span(self.refreshed)}".rstrip(),
+        ]
         scanned = sum(r.data_scanned_bytes or 0 for r in self.records)
         out.append(f"statements: {len(self.records)}, bytes scanned: {scanned}")
         return out
@@ -162,8 +177,9 @@ class MaterializeResult:
 PARQUET = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
     "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-    "SerdeInfo": {"SerializationLibrary":
-                  "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+    "SerdeInfo": {
+        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    },
 }
 
 
@@ -182,61 +198,89 @@ def location(settings: AthenaSettings, runner: AthenaRunner) -> str:
             except QueryFailed:
                 base = None
         if not base or not base.startswith("s3://"):
-            raise ConfigError("materialize: no materialized_location and no s3:// results "
-                              "location (--output-location or the workgroup's)")
-        bucket = base[len("s3://"):].split("/", 1)[0]
+            raise ConfigError(
+                "materialize: no materialized_location and no s3:// results "
+                "location (--output-location or the workgroup's)"
+            )
+        bucket = base[len("s3://") :].split("/", 1)[0]
         loc = f"s3://{bucket}/{FOLDER}{settings.materialized_table}/"
     if not loc.startswith("s3://"):
         raise ConfigError(f"materialized_location: {loc!r} is not an s3:// URL")
     return loc if loc.endswith("/") else loc + "/"
 
 
-def table_input(settings: AthenaSettings, shape: TableShape, raw: dict[str, Any],
-                where: str) -> dict[str, Any]:
+def table_input(
+    settings: AthenaSettings, shape: TableShape, raw: dict[str, Any], where: str
+) -> dict[str, Any]:
     """The Glue definition: the INSERT's columns in its SELECT order, typed as the trail
     table types them, then the partition. Made with Glue CreateTable rather than a CTAS:
     a workgroup that enforces its settings refuses a CTAS's external_location, and would
     put the table below its results location, which expires."""
     sd = raw.get("StorageDescriptor") or {}
-    types = {c["Name"].lower(): c["Type"]
-             for c in list(sd.get("Columns") or ()) + list(raw.get("PartitionKeys") or ())}
-    cols = [{"Name": c.strip('"'), "Type": types.get(c.strip('"'), "string")}
-            for c in onescan.table_columns(shape)]
+    types = {
+        c["Name"].lower(): c["Type"]
+        for c in list(sd.get("Columns") or ()) + list(raw.get("PartitionKeys") or ())
+    }
+    cols = [
+        {"Name": c.strip('"'), "Type": types.get(c.strip('"'), "string")}
+        for c in onescan.table_columns(shape)
+    ]
     cols.append({"Name": onescan.SOURCE_COLUMN, "Type": "string"})
     return {
-        "Name": settings.materialized_table, "TableType": "EXTERNAL_TABLE",
-        "Parameters": {"EXTERNAL": "TRUE", "classification": "parquet",
-                       "parquet.compression": "SNAPPY",
-                       "auditor.source": f"{settings.database}.{settings.table}"},
+        "Name": settings.materialized_table,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {
+            "EXTERNAL": "TRUE",
+            "classification": "parquet",
+            "parquet.compression": "SNAPPY",
+            "auditor.source": f"{settings.database}.{settings.table}",
+        },
         "PartitionKeys": [{"Name": PARTITION, "Type": "string"}],
         "StorageDescriptor": {"Columns": cols, "Location": where, **PARQUET},
     }
 
 
-def materialize(settings: AthenaSettings, shape: TableShape, first: date, last: date,
-                runner: AthenaRunner, glue: Any, s3: Any, specs: Iterable[QuerySpec],
-                now: datetime) -> MaterializeResult:
+def materialize(
+    settings: AthenaSettings,
+    shape: TableShape,
+    first: date,
+    last: date,
+    runner: AthenaRunner,
+    glue: Any,
+    s3: Any,
+    specs: Iterable[QuerySpec],
+    now: datetime,
+) -> MaterializeResult:
     """Bring the materialized table up to date for [first, last] (days after today are
     left out: they have no folders yet)."""
     name = settings.materialized_table
     if not name:
-        raise ConfigError("materialize: no materialized table (--materialized-table or "
-                          "materialized_table in [athena])")
+        raise ConfigError(
+            "materialize: no materialized table (--materialized-table or "
+            "materialized_table in [athena])"
+        )
     if shape.date is None and shape.ymd is None:
-        raise ConfigError(f"materialize: {settings.table} has no day partition: every "
-                          f"INSERT would read the whole trail")
+        raise ConfigError(
+            f"materialize: {settings.table} has no day partition: every "
+            f"INSERT would read the whole trail"
+        )
     specs = list(specs)
     db = settings.database
     res = MaterializeResult()
     present = present_days(glue, db, name)
     if present is None:
         raw = glue.get_table(DatabaseName=db, Name=settings.table)["Table"]
-        glue.create_table(DatabaseName=db, TableInput=table_input(
-            settings, shape, raw, location(settings, runner)))
+        glue.create_table(
+            DatabaseName=db,
+            TableInput=table_input(settings, shape, raw, location(settings, runner)),
+        )
         res.created = True
         present = set()
-    where = (glue.get_table(DatabaseName=db, Name=name)["Table"]
-             .get("StorageDescriptor", {}).get("Location"))
+    where = (
+        glue.get_table(DatabaseName=db, Name=name)["Table"]
+        .get("StorageDescriptor", {})
+        .get("Location")
+    )
     days = [d for d in _days(first, last) if d <= now.date()]
     lag = lag_days(now, days)
     res.skipped = [d for d in days if d in present and d not in lag]
@@ -295,8 +339,10 @@ class Served:
     def table_for(self, unit: Unit) -> str:
         a, b = unit.folders
         t = quote_ident(f"{self.settings.database}.{self.settings.materialized_table}")
-        return (f"(SELECT * FROM {t} WHERE {PARTITION} BETWEEN "
-                f"{sql_literal(a.isoformat())} AND {sql_literal(b.isoformat())})")
+        return (
+            f"(SELECT * FROM {t} WHERE {PARTITION} BETWEEN "
+            f"{sql_literal(a.isoformat())} AND {sql_literal(b.isoformat())})"
+        )
 
     def run(self, unit: Unit, runner: AthenaRunner) -> tuple[list[Row], QueryRecord]:
         over = onescan.render_over(unit, "athena", self.table_for(unit))
@@ -309,13 +355,16 @@ class Served:
             out.append(f"{key}: delivery days {a}..{b} read from the materialized table {name}")
         for key, (a, b) in sorted(self.raw.items()):
             missing = [d for d in _days(a, b) if d not in self.days]
-            out.append(f"{key}: delivery days {a}..{b} read from the raw table "
-                       f"({len(missing)} of them not in {name})")
+            out.append(
+                f"{key}: delivery days {a}..{b} read from the raw table "
+                f"({len(missing)} of them not in {name})"
+            )
         return out
 
 
-def run_materialize(config: Any, athena: Any = None, glue: Any = None, s3: Any = None,
-                    now: datetime | None = None) -> MaterializeResult:
+def run_materialize(
+    config: Any, athena: Any = None, glue: Any = None, s3: Any = None, now: datetime | None = None
+) -> MaterializeResult:
     """The library entry point of `auditor materialize`: the table's shape from Glue,
     then materialize() over the config's range."""
     from auditor.athena.tableshape import resolve
@@ -326,6 +375,14 @@ def run_materialize(config: Any, athena: Any = None, glue: Any = None, s3: Any =
     glue = glue or make_client("glue")
     shape = resolve(a, glue)
     runner = AthenaRunner(athena or make_client("athena"), a)
-    return materialize(a, shape, config.range.first, config.range.last, runner, glue,
-                       s3 or make_client("s3", max_attempts=8), load_rule(config.rule).queries,
-                       now or config.now or datetime.now(UTC))
+    return materialize(
+        a,
+        shape,
+        config.range.first,
+        config.range.last,
+        runner,
+        glue,
+        s3 or make_client("s3", max_attempts=8),
+        load_rule(config.rule).queries,
+        now or config.now or datetime.now(UTC),
+    )

@@ -94,8 +94,10 @@ def candidate_conditions(
                 if has is not None and not has(column):
                     continue
                 if kind == "contains" and any(_LIKE_SPECIAL.search(v) for v in values):
-                    raise ConfigError(f"query {spec.name}: prefilter_contains {name}: a value "
-                                      f"with %, _ or \\ cannot be a LIKE substring")
+                    raise ConfigError(
+                        f"query {spec.name}: prefilter_contains {name}: a value "
+                        f"with %, _ or \\ cannot be a LIKE substring"
+                    )
                 conds.append(Condition(column, kind, tuple(values)))
         if not conds:
             return None
@@ -106,9 +108,14 @@ def candidate_conditions(
 def candidates_spec(folder: Any) -> QuerySpec:
     """The CTAS as a statement of the rule: the rule folder's own candidates.sql if it
     has one (the loader looks there first), else sql/candidates.sql."""
-    return QuerySpec(name=CANDIDATES, template="candidates.sql",
-                     title="Candidate rows: one read of the trail", needles=(), prefilter={},
-                     folder=folder)
+    return QuerySpec(
+        name=CANDIDATES,
+        template="candidates.sql",
+        title="Candidate rows: one read of the trail",
+        needles=(),
+        prefilter={},
+        folder=folder,
+    )
 
 
 def chunk_context(units: list[PlannedQuery]) -> dict[str, object]:
@@ -121,18 +128,30 @@ def chunk_context(units: list[PlannedQuery]) -> dict[str, object]:
     return ctx
 
 
-def render_candidates(units: list[PlannedQuery], dialect: str, tmp_table: str, location: str | None,
-                      columns: list[str], prefilters: Any) -> RenderedSQL:
+def render_candidates(
+    units: list[PlannedQuery],
+    dialect: str,
+    tmp_table: str,
+    location: str | None,
+    columns: list[str],
+    prefilters: Any,
+) -> RenderedSQL:
     ctx = chunk_context(units)
-    ctx.update(tmp_table=tmp_table, tmp_location=sql_literal(location) if location else "",
-               columns=columns, prefilters=prefilters, source_column=SOURCE_COLUMN)
+    ctx.update(
+        tmp_table=tmp_table,
+        tmp_location=sql_literal(location) if location else "",
+        columns=columns,
+        prefilters=prefilters,
+        source_column=SOURCE_COLUMN,
+    )
     return render(candidates_spec(units[0].spec.folder), dialect, ctx)
 
 
 def render_over(unit: PlannedQuery, dialect: str, table: str) -> RenderedSQL:
     """The unit's own template against the candidate table."""
-    return render(unit.spec, dialect,
-                  {**unit.context, "table": table, "source_column": SOURCE_COLUMN})
+    return render(
+        unit.spec, dialect, {**unit.context, "table": table, "source_column": SOURCE_COLUMN}
+    )
 
 
 def table_columns(shape: TableShape) -> list[str]:
@@ -174,7 +193,7 @@ def delete_prefix(s3: Any, url: str, under: str) -> int:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
         keys = [{"Key": o["Key"]} for o in page.get("Contents") or ()]
         for i in range(0, len(keys), 1000):
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys[i:i + 1000], "Quiet": True})
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys[i : i + 1000], "Quiet": True})
         n += len(keys)
     return n
 
@@ -198,10 +217,17 @@ class OneScan:
     """Runs units through their chunk's candidate table. `run(unit)` is safe to call
     from the engine's worker threads; `close()` removes what the run created."""
 
-    def __init__(self, settings: Any, units: list[PlannedQuery], shape: TableShape | None,
-                 glue: Callable[[], Any], s3: Callable[[], Any],
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 budgeted: bool = False, served: Any = None) -> None:
+    def __init__(
+        self,
+        settings: Any,
+        units: list[PlannedQuery],
+        shape: TableShape | None,
+        glue: Callable[[], Any],
+        s3: Callable[[], Any],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        budgeted: bool = False,
+        served: Any = None,
+    ) -> None:
         self.settings = settings
         self.served = served  # materialize.Served: units it covers read the materialized table
         self.units = units
@@ -253,8 +279,8 @@ class OneScan:
         try:
             self.columns = table_columns(self.shape)
             self.prefilters = candidate_conditions(
-                (u.spec for u in {u.name: u for u in self.units}.values()),
-                self.shape.has)
+                (u.spec for u in {u.name: u for u in self.units}.values()), self.shape.has
+            )
         except ConfigError as exc:
             self.disabled = str(exc)
             return
@@ -270,8 +296,10 @@ class OneScan:
         except QueryFailed:
             pass  # no athena:GetWorkGroup: --output-location, if given, is the location
         if not loc or not loc.startswith("s3://"):
-            self.disabled = ("no query results location (--output-location or the "
-                             "workgroup's) to keep the candidate rows in")
+            self.disabled = (
+                "no query results location (--output-location or the "
+                "workgroup's) to keep the candidate rows in"
+            )
             return
         self.base = loc if loc.endswith("/") else loc + "/"
 
@@ -287,7 +315,8 @@ class OneScan:
         removed = 0
         try:
             pages = self.glue.get_paginator("get_tables").paginate(
-                DatabaseName=db, Expression=f"{TMP_PREFIX}*")
+                DatabaseName=db, Expression=f"{TMP_PREFIX}*"
+            )
             for page in pages:
                 for t in page.get("TableList") or ():
                     name = str(t.get("Name", ""))
@@ -308,9 +337,10 @@ class OneScan:
         try:
             bucket, key = _split(self.base + TMP_FOLDER)
             for page in self.s3.get_paginator("list_objects_v2").paginate(
-                    Bucket=bucket, Prefix=key, Delimiter="/"):
+                Bucket=bucket, Prefix=key, Delimiter="/"
+            ):
                 for cp in page.get("CommonPrefixes") or ():
-                    run = cp["Prefix"][len(key):].rstrip("/")
+                    run = cp["Prefix"][len(key) :].rstrip("/")
                     m = _RUN.match(run)
                     if not m:
                         continue
@@ -349,11 +379,13 @@ class OneScan:
             if runner.cancel.is_set():
                 raise Interrupted(unit.key)
             chunk = [u for u in self.units if u.chunk.label == unit.chunk.label]
-            t.rendered = render_candidates(chunk, "athena", self._qualified(t), t.location,
-                                           self.columns, self.prefilters)
+            t.rendered = render_candidates(
+                chunk, "athena", self._qualified(t), t.location, self.columns, self.prefilters
+            )
             try:
-                _, rec = runner.run(CANDIDATES, t.rendered.sql, t.rendered.params,
-                                    unit.chunk.label, fetch=False)
+                _, rec = runner.run(
+                    CANDIDATES, t.rendered.sql, t.rendered.params, unit.chunk.label, fetch=False
+                )
             except AthenaQueryFailed as exc:
                 if exc.record is not None:
                     self._record(exc.record)
@@ -387,7 +419,11 @@ class OneScan:
                 raise AthenaQueryFailed(
                     f"chunk {unit.chunk.label}: the candidate table failed ({t.failed}); "
                     f"not rerun on the raw table, which --max-scan-gb was not sized for",
-                    None, None, reason=f"candidate table failed: {t.failed}", state="FAILED")
+                    None,
+                    None,
+                    reason=f"candidate table failed: {t.failed}",
+                    state="FAILED",
+                )
             return runner.run(q.name, q.sql, q.params, q.record_chunk)
         over = render_over(unit, "athena", self._qualified(t))
         rows, rec = runner.run(q.name, over.sql, over.params, q.record_chunk)
@@ -403,14 +439,18 @@ class OneScan:
                 self.glue.delete_table(DatabaseName=self.settings.database, Name=t.name)
             except Exception as exc:  # noqa: BLE001
                 if _aws_error(exc) != "EntityNotFoundException":
-                    self.notes.append(f"one scan: temp table {t.name} not dropped "
-                                      f"({_aws_error(exc)}); a later run removes it")
+                    self.notes.append(
+                        f"one scan: temp table {t.name} not dropped "
+                        f"({_aws_error(exc)}); a later run removes it"
+                    )
             if t.location and self.base:
                 try:
                     delete_prefix(self.s3, t.location, self.base)
                 except Exception as exc:  # noqa: BLE001
-                    self.notes.append(f"one scan: objects under {t.location} not deleted "
-                                      f"({_aws_error(exc)}); a later run removes them")
+                    self.notes.append(
+                        f"one scan: objects under {t.location} not deleted "
+                        f"({_aws_error(exc)}); a later run removes them"
+                    )
 
     def __enter__(self) -> OneScan:
         if self.active:
@@ -427,8 +467,10 @@ class OneScan:
             out.append(f"one scan not used: {self.disabled}; each query read the raw table")
         for label, t in self.tables.items():
             if t.failed:
-                out.append(f"chunk {label}: the candidate table failed ({t.failed}); its "
-                           f"queries read the raw table")
+                out.append(
+                    f"chunk {label}: the candidate table failed ({t.failed}); its "
+                    f"queries read the raw table"
+                )
         return out
 
 
@@ -439,4 +481,3 @@ def budget_bytes(est: ScanEstimate | None, todo: list[PlannedQuery], one_scan: b
     if one_scan:
         return raw_bytes(est, todo)
     return est.bytes_for(u.key for u in todo)
-

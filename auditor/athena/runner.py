@@ -53,8 +53,14 @@ class AthenaQueryFailed(QueryFailed):
     Athena's own (whole, not made inert: the message is, for a terminal), `state` the
     final state as far as we know it."""
 
-    def __init__(self, message: str, query_id: str | None, record: QueryRecord | None,
-                 reason: str = "", state: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        query_id: str | None,
+        record: QueryRecord | None,
+        reason: str = "",
+        state: str | None = None,
+    ) -> None:
         super().__init__(message, query_id)
         self.record = record
         self.reason = reason or message
@@ -125,9 +131,14 @@ class AthenaRunner:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return with_backoff(lambda: getattr(self.client, op)(**kw), is_throttled,
-                                self.retry, sleep=self._sleep, rand=self._rand,
-                                on_retry=self._throttled)
+            return with_backoff(
+                lambda: getattr(self.client, op)(**kw),
+                is_throttled,
+                self.retry,
+                sleep=self._sleep,
+                rand=self._rand,
+                on_retry=self._throttled,
+            )
         except (ClientError, BotoCoreError) as exc:
             raise aws_error(exc, f"Athena {op}", AthenaApiError) from None
 
@@ -191,8 +202,10 @@ class AthenaRunner:
                     final = "CANCELLED"
                 else:
                     # Not stopped: the query may still be running in Athena, and billing.
-                    reason += (f"; stopping it was refused ({refused}): it may still be "
-                               f"running and billing, stop it by hand")
+                    reason += (
+                        f"; stopping it was refused ({refused}): it may still be "
+                        f"running and billing, stop it by hand"
+                    )
                     final = f"UNKNOWN (stop refused: {refused})"
                 raise AthenaQueryFailed(
                     f"Athena query {name} ({qid}) {inert(reason, None)}",
@@ -225,16 +238,27 @@ class AthenaRunner:
                 first_page = False
             for r in data:
                 cells = r.get("Data", [])
-                rows.append({
-                    name: _convert(cells[i].get("VarCharValue") if i < len(cells) else None, typ)
-                    for i, (name, typ) in enumerate(columns)
-                })
+                rows.append(
+                    {
+                        name: _convert(
+                            cells[i].get("VarCharValue") if i < len(cells) else None, typ
+                        )
+                        for i, (name, typ) in enumerate(columns)
+                    }
+                )
             token = page.get("NextToken")
             if not token:
                 return rows
 
-    def _record(self, name: str, sql: str, params: tuple[str, ...], qid: str,
-                ex: dict[str, Any], chunk: str | None) -> QueryRecord:
+    def _record(
+        self,
+        name: str,
+        sql: str,
+        params: tuple[str, ...],
+        qid: str,
+        ex: dict[str, Any],
+        chunk: str | None,
+    ) -> QueryRecord:
         state = str(ex.get("Status", {}).get("State") or "UNKNOWN")
         stats = ex.get("Statistics", {}) or {}
         scanned = stats.get("DataScannedInBytes")
@@ -252,8 +276,14 @@ class AthenaRunner:
             chunk=chunk,
         )
 
-    def run(self, name: str, sql: str, params: tuple[str, ...] = (),
-            chunk: str | None = None, fetch: bool = True) -> tuple[list[Row], QueryRecord]:
+    def run(
+        self,
+        name: str,
+        sql: str,
+        params: tuple[str, ...] = (),
+        chunk: str | None = None,
+        fetch: bool = True,
+    ) -> tuple[list[Row], QueryRecord]:
         """Run one statement to the end: its rows and its record, or AthenaQueryFailed."""
         reruns = 0
         while True:
@@ -270,8 +300,9 @@ class AthenaRunner:
                 rows = self.results(qid) if fetch else []
                 return rows, replace(rec, rows=len(rows))
             err = status.get("AthenaError", {}) or {}
-            reason = str(status.get("StateChangeReason") or err.get("ErrorMessage")
-                         or "no reason given").strip()
+            reason = str(
+                status.get("StateChangeReason") or err.get("ErrorMessage") or "no reason given"
+            ).strip()
             if rec.state == "FAILED" and err.get("Retryable") and reruns < self.retry.failed_reruns:
                 reruns += 1
                 self._sleep(self._backoff(reruns))
@@ -279,5 +310,8 @@ class AthenaRunner:
             # Athena's reason is outside text: inert in the message (a terminal prints it).
             raise AthenaQueryFailed(
                 f"Athena query {name} ({qid}) {rec.state}: {inert(reason, REASON_MAX)}",
-                qid, rec, reason=reason, state=rec.state,
+                qid,
+                rec,
+                reason=reason,
+                state=rec.state,
             )

@@ -49,47 +49,98 @@ from auditor.sqlgen import quote_ident
 # The table columns/fields the shipped templates read directly: without any of them the
 # rule cannot be evaluated (a NULL errorcode would make every denial vanish).
 REQUIRED: tuple[str, ...] = (
-    "eventtime", "eventsource", "eventname", "errorcode", "errormessage", "eventid",
-    "recipientaccountid", "awsregion", "sourceipaddress", "useragent", "requestparameters",
-    "useridentity", "useridentity.type", "useridentity.arn", "useridentity.accountid",
-    "useridentity.principalid", "useridentity.accesskeyid", "resources", "resources.arn",
+    "eventtime",
+    "eventsource",
+    "eventname",
+    "errorcode",
+    "errormessage",
+    "eventid",
+    "recipientaccountid",
+    "awsregion",
+    "sourceipaddress",
+    "useragent",
+    "requestparameters",
+    "useridentity",
+    "useridentity.type",
+    "useridentity.arn",
+    "useridentity.accountid",
+    "useridentity.principalid",
+    "useridentity.accesskeyid",
+    "resources",
+    "resources.arn",
 )
 # Fields the SQL reads through the `c.f(...)` macro: a table without one gets a typed
 # NULL, and the report says what that changes.
 OPTIONAL_FIELDS: dict[str, str] = {
-    "useridentity.onbehalfof.userid":
+    "useridentity.onbehalfof.userid": (
         "IAM Identity Center users without an ARN are keyed by principalId/userName, "
-        "not their Identity Center user id",
-    "useridentity.sessioncontext.sessionissuer.arn":
-        "assumed-role sessions are grouped by the role read from the session ARN",
-    "useridentity.sessioncontext.sessionissuer.username":
-        "identities without ARN, principalId or userName are keyed by invokedBy",
+        "not their Identity Center user id"
+    ),
+    "useridentity.sessioncontext.sessionissuer.arn": (
+        "assumed-role sessions are grouped by the role read from the session ARN"
+    ),
+    "useridentity.sessioncontext.sessionissuer.username": (
+        "identities without ARN, principalId or userName are keyed by invokedBy"
+    ),
     "useridentity.username": "identities without ARN or principalId lack a userName key",
     "useridentity.invokedby": "identities without any other id are keyed 'no-id'",
 }
 # The SerDes and formats a CloudTrail table is stored with.
-JSON_SERDES = frozenset({
-    "org.apache.hive.hcatalog.data.JsonSerDe",
-    "org.openx.data.jsonserde.JsonSerDe",
-    "com.amazon.emr.hive.serde.CloudTrailSerde",
-})
-COLUMNAR_SERDES = frozenset({
-    "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-    "org.apache.hadoop.hive.ql.io.orc.OrcSerde",
-})
+JSON_SERDES = frozenset(
+    {
+        "org.apache.hive.hcatalog.data.JsonSerDe",
+        "org.openx.data.jsonserde.JsonSerDe",
+        "com.amazon.emr.hive.serde.CloudTrailSerde",
+    }
+)
+COLUMNAR_SERDES = frozenset(
+    {
+        "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        "org.apache.hadoop.hive.ql.io.orc.OrcSerde",
+    }
+)
 CLOUDTRAIL_INPUT = "com.amazon.emr.cloudtrail.CloudTrailInputFormat"
 
-DATE_NAMES = ("timestamp", "dt", "date", "day", "ds", "delivery_date", "event_date",
-              "partition_date", "snapshot_date")
+DATE_NAMES = (
+    "timestamp",
+    "dt",
+    "date",
+    "day",
+    "ds",
+    "delivery_date",
+    "event_date",
+    "partition_date",
+    "snapshot_date",
+)
 ACCOUNT_NAMES = ("account", "account_id", "accountid", "aws_account", "aws_account_id")
 REGION_NAMES = ("region", "aws_region", "awsregion")
 YEAR_NAMES, MONTH_NAMES, DAY_NAMES = ("year", "yyyy", "y"), ("month", "mm", "m"), ("day", "dd", "d")
 SCHEMES = ("timestamp", "org", "manual")
 # Partition names written double-quoted in SQL (types, literals' prefixes, reserved words).
-_KEYWORDS = frozenset({
-    "timestamp", "date", "time", "interval", "first", "last", "values", "table", "from",
-    "order", "group", "by", "end", "case", "when", "in", "is", "like", "join", "with",
-})
+_KEYWORDS = frozenset(
+    {
+        "timestamp",
+        "date",
+        "time",
+        "interval",
+        "first",
+        "last",
+        "values",
+        "table",
+        "from",
+        "order",
+        "group",
+        "by",
+        "end",
+        "case",
+        "when",
+        "in",
+        "is",
+        "like",
+        "join",
+        "with",
+    }
+)
 
 # Java DateTimeFormatter letters (projection.<col>.format) a day partition may use.
 _JAVA = {"yyyy": "%Y", "uuuu": "%Y", "MM": "%m", "dd": "%d"}
@@ -136,7 +187,7 @@ def parse_type(text: str) -> Node:
                 fields[key] = node()
                 while pos < len(s) and s[pos].isspace():
                     pos += 1
-                if s[pos:pos + 1] == ",":
+                if s[pos : pos + 1] == ",":
                     pos += 1
                     continue
                 expect(">")
@@ -153,7 +204,7 @@ def parse_type(text: str) -> Node:
             v = node()
             expect(">")
             return ("map", k, v)
-        if s[pos:pos + 1] == "(":  # decimal(10,2), varchar(20)
+        if s[pos : pos + 1] == "(":  # decimal(10,2), varchar(20)
             pos = s.index(")", pos) + 1
         return name
 
@@ -220,8 +271,9 @@ class DatePart(Part):
         days, fixed width (so BETWEEN on the text is a range of days)."""
         order = [t for t in ("%Y", "%m", "%d") if t in self.strftime]
         return self.is_date_type or (
-            order[:1] == ["%Y"] and
-            [self.strftime.index(t) for t in order] == sorted(self.strftime.index(t) for t in order)
+            order[:1] == ["%Y"]
+            and [self.strftime.index(t) for t in order]
+            == sorted(self.strftime.index(t) for t in order)
         )
 
     def value(self, folder: str) -> str:
@@ -251,7 +303,8 @@ def java_to_strftime(fmt: str) -> str:
         elif tok[0].isalpha():
             raise ConfigError(
                 f"partition format {fmt!r}: {tok!r} is not supported (a day partition "
-                f"uses yyyy, MM and dd)")
+                f"uses yyyy, MM and dd)"
+            )
         else:
             out.append(tok.replace("%", "%%"))
     text = "".join(out)
@@ -260,8 +313,13 @@ def java_to_strftime(fmt: str) -> str:
     return text
 
 
-_SAMPLE_FORMATS = (("%Y/%m/%d", "yyyy/MM/dd"), ("%Y-%m-%d", "yyyy-MM-dd"),
-                   ("%Y%m%d", "yyyyMMdd"), ("%Y/%m", "yyyy/MM"), ("%Y-%m", "yyyy-MM"))
+_SAMPLE_FORMATS = (
+    ("%Y/%m/%d", "yyyy/MM/dd"),
+    ("%Y-%m-%d", "yyyy-MM-dd"),
+    ("%Y%m%d", "yyyyMMdd"),
+    ("%Y/%m", "yyyy/MM"),
+    ("%Y-%m", "yyyy-MM"),
+)
 
 
 def infer_format(value: str) -> str | None:
@@ -306,16 +364,20 @@ class TableShape:
 
     @property
     def unbound(self) -> tuple[Part, ...]:
-        used = {p.name for p in (self.date, self.account, self.region, *(self.ymd or ()))
-                if p is not None}
+        used = {
+            p.name
+            for p in (self.date, self.account, self.region, *(self.ymd or ()))
+            if p is not None
+        }
         return tuple(p for p in self.partitions if p.name not in used)
 
     @property
     def prunes(self) -> frozenset[str]:
         """Which of --account/--region the partition filter binds (the estimate shrinks
         only with those)."""
-        return frozenset(k for k, p in (("account", self.account), ("region", self.region))
-                         if p is not None)
+        return frozenset(
+            k for k, p in (("account", self.account), ("region", self.region)) if p is not None
+        )
 
     @property
     def scheme(self) -> str:
@@ -323,8 +385,11 @@ class TableShape:
         names = [p.name for p in self.partitions]
         if not names:
             return "none"
-        std = self.date is not None and self.date.name == "timestamp" \
+        std = (
+            self.date is not None
+            and self.date.name == "timestamp"
             and self.date.format == "yyyy/MM/dd"
+        )
         if names == ["timestamp"] and std:
             return "timestamp"
         if names == ["account", "region", "timestamp"] and std:
@@ -336,8 +401,10 @@ class TableShape:
     def describe(self) -> str:
         """One line: how the SQL bounds this table's partitions."""
         if not self.partitions:
-            return ("no partitions: every query reads the whole table LOCATION "
-                    f"{self.location or '(unknown)'}")
+            return (
+                "no partitions: every query reads the whole table LOCATION "
+                f"{self.location or '(unknown)'}"
+            )
         bits = []
         if self.date is not None:
             how = "projection" if self.date.projection else "partition"
@@ -366,25 +433,31 @@ class TableShape:
             return
         raise ConfigError(
             f"--partition-scheme {scheme} does not match {self.database}.{self.table}, "
-            f"which has {self.describe()}: use --partition-scheme auto")
+            f"which has {self.describe()}: use --partition-scheme auto"
+        )
 
     def check_filters(self, accounts: tuple[str, ...], regions: tuple[str, ...]) -> None:
         """Refuse what the SQL cannot do on this table."""
-        for label, flag, part, given in (("account", "--account", self.account, accounts),
-                                         ("region", "--region", self.region, regions)):
+        for label, flag, part, given in (
+            ("account", "--account", self.account, accounts),
+            ("region", "--region", self.region, regions),
+        ):
             if part is not None and part.projection == "injected" and not given:
                 raise ConfigError(
                     f"{self.database}.{self.table}: the {label} partition {part.name} is an "
-                    f"injected projection, which Athena queries only with values: pass {flag}")
+                    f"injected projection, which Athena queries only with values: pass {flag}"
+                )
         for p in self.unbound:
             if p.projection == "injected":
                 raise ConfigError(
                     f"{self.database}.{self.table}: partition {p.name} is an injected "
-                    f"projection auditor cannot fill in: query it through a table without it")
+                    f"projection auditor cannot fill in: query it through a table without it"
+                )
 
 
-def for_scheme(scheme: str, database: str = "default",
-               table: str = "cloudtrail_logs") -> TableShape:
+def for_scheme(
+    scheme: str, database: str = "default", table: str = "cloudtrail_logs"
+) -> TableShape:
     """The shape of `auditor ddl`'s table for one explicit --partition-scheme."""
     from auditor.table import COLUMNS, hive_type
 
@@ -394,22 +467,39 @@ def for_scheme(scheme: str, database: str = "default",
     stamp = DatePart("timestamp", projection="date", format="yyyy/MM/dd")
     if scheme == "timestamp":
         parts: tuple[Part, ...] = (stamp,)
-        return TableShape(database, table, frozenset(fields), partitions=parts, date=stamp,
-                          source="ddl")
+        return TableShape(
+            database, table, frozenset(fields), partitions=parts, date=stamp, source="ddl"
+        )
     if scheme == "org":
         acct, reg = Part("account", projection="enum"), Part("region", projection="enum")
-        return TableShape(database, table, frozenset(fields), partitions=(acct, reg, stamp),
-                          date=stamp, account=acct, region=reg, source="ddl")
+        return TableShape(
+            database,
+            table,
+            frozenset(fields),
+            partitions=(acct, reg, stamp),
+            date=stamp,
+            account=acct,
+            region=reg,
+            source="ddl",
+        )
     if scheme == "manual":
         reg = Part("region")
         y, m, d = Part("year"), Part("month"), Part("day")
-        return TableShape(database, table, frozenset(fields), partitions=(reg, y, m, d),
-                          ymd=(y, m, d), region=reg, source="ddl")
+        return TableShape(
+            database,
+            table,
+            frozenset(fields),
+            partitions=(reg, y, m, d),
+            ymd=(y, m, d),
+            region=reg,
+            source="ddl",
+        )
     raise ConfigError(f"--partition-scheme: {scheme!r} is not one of auto, {', '.join(SCHEMES)}")
 
 
-def from_glue(table: dict[str, Any], database: str | None = None,
-              sample: list[str] | None = None) -> TableShape:
+def from_glue(
+    table: dict[str, Any], database: str | None = None, sample: list[str] | None = None
+) -> TableShape:
     """The shape of a Glue table (GetTable's `Table`, or a TableInput). `sample` is one
     registered partition's values (GetPartitions), to read a day format from."""
     name = str(table.get("Name", "?"))
@@ -428,19 +518,28 @@ def from_glue(table: dict[str, Any], database: str | None = None,
     lacking = [c for c in ("eventname", "eventsource", "eventtime") if c not in fields]
     if lacking:
         raise ConfigError(f"{where} is not a CloudTrail table: no {', '.join(lacking)} column")
-    columnar = serde in COLUMNAR_SERDES or iceberg or any(
-        k in str(input_format or "").lower() for k in ("parquet", "orc"))
+    columnar = (
+        serde in COLUMNAR_SERDES
+        or iceberg
+        or any(k in str(input_format or "").lower() for k in ("parquet", "orc"))
+    )
     if serde not in JSON_SERDES and not columnar:
-        raise ConfigError(f"{where} is not a CloudTrail table: SerDe {serde or 'none'} is "
-                          f"neither JSON (CloudTrail's logs) nor Parquet/ORC")
+        raise ConfigError(
+            f"{where} is not a CloudTrail table: SerDe {serde or 'none'} is "
+            f"neither JSON (CloudTrail's logs) nor Parquet/ORC"
+        )
     missing = [c for c in REQUIRED if c not in fields]
     if missing:
-        raise ConfigError(f"{where} lacks {', '.join(missing)}, which the audit reads: "
-                          f"recreate it with `auditor ddl`")
+        raise ConfigError(
+            f"{where} lacks {', '.join(missing)}, which the audit reads: "
+            f"recreate it with `auditor ddl`"
+        )
     notes: list[str] = []
     if serde in JSON_SERDES and input_format != CLOUDTRAIL_INPUT:
-        notes.append(f"{where} is not read with {CLOUDTRAIL_INPUT}: auditor assumes one "
-                     f"event per line (CloudTrail's own files hold one Records array)")
+        notes.append(
+            f"{where} is not read with {CLOUDTRAIL_INPUT}: auditor assumes one "
+            f"event per line (CloudTrail's own files hold one Records array)"
+        )
 
     projected = params.get("projection.enabled", "").lower() == "true"
     parts: list[Part] = []
@@ -448,8 +547,9 @@ def from_glue(table: dict[str, Any], database: str | None = None,
         pname = str(col["Name"]).lower()
         ptype = str(col.get("Type", "string")).lower()
         kind = params.get(f"projection.{pname}.type") if projected else None
-        values = tuple(v.strip() for v in params.get(f"projection.{pname}.values", "").split(",")
-                       if v.strip())
+        values = tuple(
+            v.strip() for v in params.get(f"projection.{pname}.values", "").split(",") if v.strip()
+        )
         if kind == "date" or (kind is None and ptype == "date"):
             fmt = params.get(f"projection.{pname}.format") or "yyyy-MM-dd"
             if ptype != "date":
@@ -469,30 +569,43 @@ def from_glue(table: dict[str, Any], database: str | None = None,
         if y and m and d and not any(isinstance(p, DatePart) for p in (y, m, d)):
             ymd = (y, m, d)
         else:
-            named = next((by[n] for n in DATE_NAMES if n in by and by[n].projection is None),
-                         None)
+            named = next((by[n] for n in DATE_NAMES if n in by and by[n].projection is None), None)
             if named is not None:
                 i = [p.name for p in parts].index(named.name)
                 seen = sample[i] if sample and i < len(sample) else None
                 day_fmt = infer_format(seen) if seen else None
                 if day_fmt is None:
-                    notes.append(f"partition {named.name}: no registered value shows its date "
-                                 f"format; yyyy/MM/dd (CloudTrail's folders) assumed")
+                    notes.append(
+                        f"partition {named.name}: no registered value shows its date "
+                        f"format; yyyy/MM/dd (CloudTrail's folders) assumed"
+                    )
                     day_fmt = "yyyy/MM/dd"
                 date_part = DatePart(named.name, named.type, None, (), format=day_fmt)
                 parts[i] = date_part
     location = sd.get("Location")
     template = params.get("storage.location.template")
     if projected and parts and not template:
-        notes.append(f"{where} projects partitions without storage.location.template: Athena "
-                     f"looks for <column>=<value>/ folders, which CloudTrail never writes")
+        notes.append(
+            f"{where} projects partitions without storage.location.template: Athena "
+            f"looks for <column>=<value>/ folders, which CloudTrail never writes"
+        )
     if not parts:
         notes.append(f"{where} has no partitions: every query reads all of {location}")
     return TableShape(
-        database=db, table=name, fields=frozenset(fields), location=location, serde=serde,
-        input_format=input_format, partitions=tuple(parts), date=date_part, ymd=ymd,
-        account=pick(ACCOUNT_NAMES), region=pick(REGION_NAMES), template=template,
-        source="glue", notes=tuple(notes),
+        database=db,
+        table=name,
+        fields=frozenset(fields),
+        location=location,
+        serde=serde,
+        input_format=input_format,
+        partitions=tuple(parts),
+        date=date_part,
+        ymd=ymd,
+        account=pick(ACCOUNT_NAMES),
+        region=pick(REGION_NAMES),
+        template=template,
+        source="glue",
+        notes=tuple(notes),
     )
 
 
@@ -511,8 +624,10 @@ def read_glue_table(glue: Any, database: str, table: str) -> TableShape:
         got = glue.get_table(DatabaseName=database, Name=table)["Table"]
     except (ClientError, BotoCoreError) as exc:
         if classify(exc).code == "EntityNotFoundException":
-            raise ConfigError(f"--database/--table: {where} not found in the Glue Data "
-                              f"Catalog (create it with `auditor ddl --apply`)") from None
+            raise ConfigError(
+                f"--database/--table: {where} not found in the Glue Data "
+                f"Catalog (create it with `auditor ddl --apply`)"
+            ) from None
         raise aws_error(exc, f"glue:GetTable {where}", ConfigError) from None
     sample = None
     params = got.get("Parameters") or {}
@@ -536,10 +651,15 @@ def resolve(settings: Any, glue: Any) -> TableShape:
 def assumed(settings: Any) -> TableShape:
     """Without Glue: `auditor ddl`'s table for the scheme (`timestamp` for auto)."""
     scheme = settings.partition_scheme
-    shape = for_scheme("timestamp" if scheme == "auto" else scheme,
-                       settings.database, settings.table)
+    shape = for_scheme(
+        "timestamp" if scheme == "auto" else scheme, settings.database, settings.table
+    )
     if scheme == "auto":
-        shape = replace(shape, notes=("table shape assumed (auditor ddl's timestamp table): "
-                                      "pass --glue to read it from Glue",))
+        shape = replace(
+            shape,
+            notes=(
+                "table shape assumed (auditor ddl's timestamp table): "
+                "pass --glue to read it from Glue",
+            ),
+        )
     return shape
-

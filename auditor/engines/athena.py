@@ -85,8 +85,10 @@ def sql_target(settings: AthenaSettings, shape: TableShape | None) -> SqlTarget:
     """The SQL target of a table: its name, the --partition-scheme, and its shape when
     known (the macros then read partitions and fields from it)."""
     return SqlTarget(
-        dialect="athena", table=quote_ident(f"{settings.database}.{settings.table}"),
-        scheme=settings.partition_scheme, monthly=True,
+        dialect="athena",
+        table=quote_ident(f"{settings.database}.{settings.table}"),
+        scheme=settings.partition_scheme,
+        monthly=True,
         context=(("shape", shape),) if shape is not None else (),
     )
 
@@ -119,8 +121,9 @@ class AthenaEngine:
         it. Read once per engine."""
         a = self.settings
         if self._shape is None:
-            self._shape = (resolve(a, self._glue or make_client("glue")) if a.read_table
-                           else assumed(a))
+            self._shape = (
+                resolve(a, self._glue or make_client("glue")) if a.read_table else assumed(a)
+            )
         else:
             self._shape.check_scheme(a.partition_scheme)
         return self._shape
@@ -149,8 +152,9 @@ class AthenaEngine:
         shape = self.table_shape()
         shape.check_filters(plan.accounts, plan.regions)
         units = list(plan.queries)
-        prepared = Prepared(units=units, state_dir=a.state_dir or default_state_dir(units),
-                            shape=shape)
+        prepared = Prepared(
+            units=units, state_dir=a.state_dir or default_state_dir(units), shape=shape
+        )
         store = StateStore(prepared.state_dir)
         if a.resume:
             for u in units:
@@ -167,8 +171,7 @@ class AthenaEngine:
             )
         return prepared
 
-    def _estimate(self, plan: Plan, units: list[PlannedQuery],
-                  shape: TableShape) -> ScanEstimate:
+    def _estimate(self, plan: Plan, units: list[PlannedQuery], shape: TableShape) -> ScanEstimate:
         trail = self.settings.trail
         assert trail
         spans = {u.key: u.folders for u in units}
@@ -193,8 +196,15 @@ class AthenaEngine:
             if shape.date is None and shape.ymd is None:
                 # No day partition: every statement reads the whole LOCATION (the
                 # trail's copy of it when the trail is local).
-                where = shape.location if (trail.startswith("s3://") and shape.location
-                                           and shape.location.startswith("s3://")) else trail
+                where = (
+                    shape.location
+                    if (
+                        trail.startswith("s3://")
+                        and shape.location
+                        and shape.location.startswith("s3://")
+                    )
+                    else trail
+                )
                 whole = sum(size for _, size in sizer.sizes(where.rstrip("/")))
                 est.per_unit = {key: whole for key in spans}
             return est
@@ -217,9 +227,15 @@ class AthenaEngine:
         # -- days held by the materialized table are read from it (materialize.py) --
         served = materialize.Served.load(a, self._glue_client)
         raw = [u for u in prep.units if served is None or not served.covers(u)]
-        scan = onescan.OneScan(a, raw, prep.shape, glue=self._glue_client,
-                               s3=self._s3_client, budgeted=a.max_scan_gb is not None,
-                               served=served)
+        scan = onescan.OneScan(
+            a,
+            raw,
+            prep.shape,
+            glue=self._glue_client,
+            s3=self._s3_client,
+            budgeted=a.max_scan_gb is not None,
+            served=served,
+        )
         runner = None
         if prep.todo:
             runner = self._runner or AthenaRunner(self._client(), a)
@@ -250,10 +266,14 @@ class AthenaEngine:
         failed_keys = {u.key for u, _ in failures}
         shortfalls = [
             Shortfall("saved-state", f"saved chunk {why}; rerunning it failed too")
-            for key, why in sorted(prep.rejected.items()) if key in failed_keys
+            for key, why in sorted(prep.rejected.items())
+            if key in failed_keys
         ]
-        notes = [f"saved chunk {why}: not trusted, rerun"
-                 for key, why in sorted(prep.rejected.items()) if key not in failed_keys]
+        notes = [
+            f"saved chunk {why}: not trusted, rerun"
+            for key, why in sorted(prep.rejected.items())
+            if key not in failed_keys
+        ]
         if disc is not None and a.trail:
             shortfalls.extend(listing_shortfalls(disc, a.trail))
         nothing = _nothing_read(plan, records, est)
@@ -269,7 +289,8 @@ class AthenaEngine:
             accounts=plan.accounts or (disc.accounts if disc else ()),
             regions=plan.regions or (disc.regions if disc else ()),
             shortfalls=tuple(shortfalls),
-            notes=tuple(notes) + (prep.shape.coverage_notes() if prep.shape else ())
+            notes=tuple(notes)
+            + (prep.shape.coverage_notes() if prep.shape else ())
             + tuple(scan.coverage_notes())
             + tuple(served.coverage_notes() if served else ()),
         )
@@ -277,7 +298,8 @@ class AthenaEngine:
 
     @staticmethod
     def _raise_if_rule_failed(
-        prep: Prepared, failures: list[tuple[PlannedQuery, AthenaQueryFailed]],
+        prep: Prepared,
+        failures: list[tuple[PlannedQuery, AthenaQueryFailed]],
         store: StateStore,
         main_query: str,
     ) -> None:
@@ -295,8 +317,10 @@ class AthenaEngine:
             msg = f"chunk {u.chunk.label}: {msg}"
         saved = len(prep.done)
         if saved and not store.warning:
-            msg += (f"; {saved} finished query/chunk(s) are saved in {prep.state_dir}: "
-                    f"rerun with --resume to redo only the failed ones")
+            msg += (
+                f"; {saved} finished query/chunk(s) are saved in {prep.state_dir}: "
+                f"rerun with --resume to redo only the failed ones"
+            )
         raise QueryFailed(msg, first.query_id)
 
     def _client(self) -> Any:
@@ -315,7 +339,10 @@ class AthenaEngine:
         return self._s3
 
     def _run_units(
-        self, prep: Prepared, store: StateStore, runner: AthenaRunner | None,
+        self,
+        prep: Prepared,
+        store: StateStore,
+        runner: AthenaRunner | None,
         scan: onescan.OneScan,
     ) -> list[tuple[PlannedQuery, AthenaQueryFailed]]:
         """Run the missing units, `--concurrency` at a time (each through `scan`: over its
@@ -369,9 +396,7 @@ class AthenaEngine:
         return failures
 
 
-def _nothing_read(
-    plan: Plan, records: list[QueryRecord], est: ScanEstimate | None
-) -> str | None:
+def _nothing_read(plan: Plan, records: list[QueryRecord], est: ScanEstimate | None) -> str | None:
     """Why a run that read nothing is not a clean audit: Athena scanned 0 bytes in all,
     or for the rule's query, over a range that should hold logs (not in the future, and
     not known empty from the --trail listing)."""
@@ -432,8 +457,11 @@ class _Progress:
             )
             self._progress.__enter__()
             self._task = self._progress.add_task(
-                "athena", total=self.total, completed=self.chunks_done,
-                scanned=fmt_bytes(self.scanned), cost=self.cost,
+                "athena",
+                total=self.total,
+                completed=self.chunks_done,
+                scanned=fmt_bytes(self.scanned),
+                cost=self.cost,
             )
         return self
 
@@ -451,6 +479,8 @@ class _Progress:
                 self.chunks_done += 1
             if self._progress is not None:
                 self._progress.update(
-                    self._task, completed=self.chunks_done,
-                    scanned=fmt_bytes(self.scanned), cost=self.cost,
+                    self._task,
+                    completed=self.chunks_done,
+                    scanned=fmt_bytes(self.scanned),
+                    cost=self.cost,
                 )

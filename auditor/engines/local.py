@@ -152,16 +152,17 @@ def fingerprint(files: list[LogFile], source: str) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _store_session(store_dir: Path | None, settings: prefilter.ScanSettings,
-                   files: list[LogFile], lister: object) -> store.Session | None:
+def _store_session(
+    store_dir: Path | None, settings: prefilter.ScanSettings, files: list[LogFile], lister: object
+) -> store.Session | None:
     if not store_dir:
         return None
-    return store.Session(store.Store(store_dir), settings, files,
-                         getattr(lister, "etags", None))
+    return store.Session(store.Store(store_dir), settings, files, getattr(lister, "etags", None))
 
 
-def _serve(session: store.Session, tally: _Tally, tasks: list[prefilter.Task],
-           profile: str) -> list[prefilter.Task]:
+def _serve(
+    session: store.Session, tally: _Tally, tasks: list[prefilter.Task], profile: str
+) -> list[prefilter.Task]:
     """The tasks left once the store serves what it can; served days counted as read."""
     left = session.serve(tasks, profile)
     for part in session.served_parts(profile):
@@ -206,11 +207,14 @@ class LocalEngine:
         # gaps below are still reported for the range only.
         with bar.listing(lister, source) as counted:
             disc: Discovery = discover(
-                counted, source, plan.range, plan.accounts, plan.regions,
+                counted,
+                source,
+                plan.range,
+                plan.accounts,
+                plan.regions,
                 days=plan.folder_days,
             )
-        workers = worker_count(self.settings.workers, len(disc.files),
-                               source.startswith("s3://"))
+        workers = worker_count(self.settings.workers, len(disc.files), source.startswith("s3://"))
         cache = str(self.settings.cache_dir) if self.settings.cache_dir else None
         hints = ScanHints.of(plan)
         settings = prefilter.ScanSettings.from_plan(hints, cache)
@@ -259,8 +263,10 @@ class LocalEngine:
                         consume(scan(ahead))
                     bar.close()
                     # The store keeps rows before the dedupe, which then runs over them all.
-                    rows.build(disc.overlapping,
-                               (lambda con: _store_rows(duckdb, con, session)) if session else None)
+                    rows.build(
+                        disc.overlapping,
+                        (lambda con: _store_rows(duckdb, con, session)) if session else None,
+                    )
                     result = self._run_sql(duckdb, rows.con, plan)
                 finally:
                     bar.close()
@@ -269,9 +275,7 @@ class LocalEngine:
             if row.get("source_file"):
                 row["source_file"] = _display_path(row["source_file"], source)
 
-        unreadable = [
-            Unreadable(_display_path(u.path, source), u.reason) for u in tally.unreadable
-        ]
+        unreadable = [Unreadable(_display_path(u.path, source), u.reason) for u in tally.unreadable]
         unreadable.sort(key=lambda u: (u.path, u.reason))
         result.coverage = Coverage(
             files_scanned=tally.files_scanned,
@@ -287,7 +291,8 @@ class LocalEngine:
             notes=tuple(session.notes) if session else (),
             from_store_days=len(session.served) if session else 0,
             from_store_files=sum(len(p.entry["files"]) for p in session.served.values())
-            if session else 0,
+            if session
+            else 0,
             from_store=tuple(StoredDays(*r) for r in session.runs()) if session else (),
         )
         result.input_fingerprint = fingerprint(disc.files, source)

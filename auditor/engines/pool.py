@@ -27,8 +27,13 @@ R = TypeVar("R")
 _DONE = "done"  # a worker's message after the last task of a batch
 
 
-def _worker(conn: Connection, init: Callable[[Any], None], settings: Any,
-            work: Callable[[Any], Any], failed: Callable[[Any, str], Any]) -> None:
+def _worker(
+    conn: Connection,
+    init: Callable[[Any], None],
+    settings: Any,
+    work: Callable[[Any], Any],
+    failed: Callable[[Any, str], Any],
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     code = 0
     try:
@@ -77,9 +82,15 @@ class WorkerPool(Generic[T, R]):
     workers keep dying without finishing anything (`max_barren` deaths in a row), the
     pool gives up with EngineFailed (exit 3)."""
 
-    def __init__(self, workers: int, init: Callable[[Any], None], settings: Any,
-                 work: Callable[[T], R], failed: Callable[[T, str], R],
-                 max_barren: int | None = None) -> None:
+    def __init__(
+        self,
+        workers: int,
+        init: Callable[[Any], None],
+        settings: Any,
+        work: Callable[[T], R],
+        failed: Callable[[T, str], R],
+        max_barren: int | None = None,
+    ) -> None:
         self.size = max(1, workers)
         self._args = (init, settings, work, failed)
         self._failed = failed
@@ -98,7 +109,8 @@ class WorkerPool(Generic[T, R]):
     def _start(self) -> _Proc:
         parent, child = self._ctx.Pipe()
         p = self._ctx.Process(  # type: ignore[attr-defined]
-            target=_worker, args=(child, *self._args), daemon=True)
+            target=_worker, args=(child, *self._args), daemon=True
+        )
         p.start()
         child.close()
         proc = _Proc(p, parent)
@@ -172,7 +184,8 @@ class WorkerPool(Generic[T, R]):
                     if barren >= self._max_barren:
                         raise EngineFailed(
                             f"local engine: {barren} worker processes in a row died before "
-                            f"reading any file (last: {reason}); giving up")
+                            f"reading any file (last: {reason}); giving up"
+                        )
                 if proc.held:
                     i, task = proc.held.popleft()
                     if i in tried:

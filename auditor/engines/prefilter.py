@@ -99,8 +99,9 @@ class ScanSettings:
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
-    def from_plan(cls, plan: ScanHints, cache_dir: str | None = None,
-                  limits: Limits | None = None) -> ScanSettings:
+    def from_plan(
+        cls, plan: ScanHints, cache_dir: str | None = None, limits: Limits | None = None
+    ) -> ScanSettings:
         n = len(plan.prefilters)
         exact = tuple({k: frozenset(v) for k, v in pf.items()} for pf in plan.prefilters)
         subs = tuple(plan.prefilters_contains) + ({},) * (n - len(plan.prefilters_contains))

@@ -51,9 +51,7 @@ class ScanProgress:
     """`listing(lister, source)` then `scan(files, bytes)` / `more(...)` / `done(bytes)`.
     Every method is a no-op when disabled."""
 
-    def __init__(
-        self, enabled: bool | None = None, console: Any = None, clock: Any = None
-    ) -> None:
+    def __init__(self, enabled: bool | None = None, console: Any = None, clock: Any = None) -> None:
         if enabled is None:
             enabled = console.is_terminal if console is not None else sys.stderr.isatty()
             enabled = enabled and not quiet_from_env()

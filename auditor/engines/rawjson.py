@@ -61,19 +61,22 @@ def gunzip(raw: bytes, limits: Limits = Limits()) -> bytes:
             total += len(out)
             parts.append(out)
             if total > limits.max_json_bytes:
-                raise Unusable(f"stopped reading: more than {_size(limits.max_json_bytes)} "
-                               "of JSON (the size limit)")
+                raise Unusable(
+                    f"stopped reading: more than {_size(limits.max_json_bytes)} "
+                    "of JSON (the size limit)"
+                )
             buf = d.unconsumed_tail
             consumed = len(raw) - len(buf) - len(d.unused_data)
             if total > limits.ratio_floor and total > consumed * limits.max_ratio:
-                raise Unusable(f"stopped reading: expands more than {limits.max_ratio}:1 past "
-                               f"{_size(limits.ratio_floor)} (the compression-ratio limit: "
-                               "a gzip bomb?)")
+                raise Unusable(
+                    f"stopped reading: expands more than {limits.max_ratio}:1 past "
+                    f"{_size(limits.ratio_floor)} (the compression-ratio limit: "
+                    "a gzip bomb?)"
+                )
             if d.eof:
                 break
             if not buf and len(out) < step:
-                raise EOFError("Compressed file ended before the end-of-stream marker was "
-                               "reached")
+                raise EOFError("Compressed file ended before the end-of-stream marker was reached")
         rest = d.unused_data
         if not rest or not rest.strip(b"\x00"):
             break
@@ -246,7 +249,7 @@ _SCALAR = re.compile(rb"[^,\]\s]+")
 def _value_end(data: bytes, i: int) -> int | None:
     """End offset of the JSON value starting at data[i] (brackets counted outside strings,
     no recursion), or None when the text breaks off or is not JSON-shaped."""
-    c = data[i:i + 1]
+    c = data[i : i + 1]
     if c == b'"':
         m = _JSON_STRING.match(data, i)
         return m.end() if m else None
@@ -282,7 +285,7 @@ def records_one_by_one(data: bytes) -> list[object] | None:
         return None
     out: list[object] = []
     pos = m.end()
-    if data[pos:pos + 1] == b"]":
+    if data[pos : pos + 1] == b"]":
         pos += 1
     else:
         while True:
@@ -291,7 +294,7 @@ def records_one_by_one(data: bytes) -> list[object] | None:
                 return None
             out.append(loads_one(data[pos:end]))
             pos = _WS.match(data, end).end()  # type: ignore[union-attr]
-            sep = data[pos:pos + 1]
+            sep = data[pos : pos + 1]
             pos = _WS.match(data, pos + 1).end()  # type: ignore[union-attr]
             if sep == b"]":
                 break

@@ -179,8 +179,9 @@ def _render(rule: RuleFolder, macro: str, *args: object) -> tuple[Step, ...]:
 
 def general(rule: RuleFolder) -> tuple[tuple[str, str], ...]:
     """The steps shown once above the cards: (title, text)."""
-    return tuple((s.title, " ".join(plain(line) for line in s.lines))
-                 for s in _render(rule, "general"))
+    return tuple(
+        (s.title, " ".join(plain(line) for line in s.lines)) for s in _render(rule, "general")
+    )
 
 
 def finding_guide(

@@ -18,8 +18,9 @@ def by_severity(findings: Iterable[Finding]) -> list[Finding]:
     """Most severe first, then most attempts, then account and principal (a stable order)."""
     from auditor.severity import rank
 
-    return sorted(findings, key=lambda f: (-rank(f.severity), -f.attempts, f.account_id,
-                                           f.principal, f.id))
+    return sorted(
+        findings, key=lambda f: (-rank(f.severity), -f.attempts, f.account_id, f.principal, f.id)
+    )
 
 
 def failing(report: Report, fail_on: str | None) -> list[Finding]:
@@ -103,11 +104,21 @@ def summary_data(
     return {
         "range": {"start": str(report.range_start), "end_exclusive": str(report.range_end)},
         "engine": report.engine,
-        "totals": {"attempts": t.attempts, "principals": t.principals, "accounts": t.accounts,
-                   "findings": len(report.findings)},
+        "totals": {
+            "attempts": t.attempts,
+            "principals": t.principals,
+            "accounts": t.accounts,
+            "findings": len(report.findings),
+        },
         "findings": [
-            {"id": f.id, "severity": f.severity, "account": f.account_id,
-             "principal": f.principal, "attempts": f.attempts, "fails_gate": f.id in bad}
+            {
+                "id": f.id,
+                "severity": f.severity,
+                "account": f.account_id,
+                "principal": f.principal,
+                "attempts": f.attempts,
+                "fails_gate": f.id in bad,
+            }
             for f in by_severity(report.findings)
         ],
         "coverage": {
@@ -123,5 +134,6 @@ def summary_data(
 def summary_json(
     report: Report, written: list[Path], exit_code: int, fail_on: str | None = None
 ) -> str:
-    return json.dumps(summary_data(report, written, exit_code, fail_on), indent=2,
-                      ensure_ascii=False)
+    return json.dumps(
+        summary_data(report, written, exit_code, fail_on), indent=2, ensure_ascii=False
+    )

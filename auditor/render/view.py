@@ -504,8 +504,9 @@ def _view(report: Report) -> View:
         chart_actions=actions_chart,
         chart_codes=codes_chart,
         general_guide=guide.general(rule) if rule else (),
-        guides=tuple(guide.finding_guide(rule, f, checks, _flags(f))
-                     for f in ordered[:GUIDE_CARDS]) if rule else (),
+        guides=tuple(guide.finding_guide(rule, f, checks, _flags(f)) for f in ordered[:GUIDE_CARDS])
+        if rule
+        else (),
         guides_left_out=max(0, len(ordered) - GUIDE_CARDS) if rule else 0,
         command=scrub(prov.command) if prov.command else None,
         config=scrub_config(prov.config),

@@ -207,8 +207,9 @@ def discover(
         if (acct, region) in result.trails:
             result.overlapping = True
         result.trails.add((acct, region))
-        wanted.extend(listing_plan.plan(acct, region, region_path, folder_days, lister.join,
-                                        strategy))
+        wanted.extend(
+            listing_plan.plan(acct, region, region_path, folder_days, lister.join, strategy)
+        )
     # A lister that waits on round trips (S3) has many listings in flight at once.
     threads = min(int(getattr(lister, "threads", 1)), len(wanted))
     if threads > 1:
@@ -246,14 +247,17 @@ def _list(lister: Lister, job: Listing) -> list[tuple[date, str, int]] | Listing
 def relative(path: str, source: str) -> str:
     """A path (local or s3://) relative to --source, as reports name folders."""
     base = source.rstrip("/") + "/"
-    return path[len(base):] if path.startswith(base) else path
+    return path[len(base) :] if path.startswith(base) else path
 
 
 def shortfalls(discovery: Discovery, source: str) -> tuple[Shortfall, ...]:
     """What discovery could not look at: each folder it could not list."""
     return tuple(
-        Shortfall("unlisted", f"{relative(path, source) or '.'}/: could not be listed "
-                  f"({reason}); any log file in it was not read")
+        Shortfall(
+            "unlisted",
+            f"{relative(path, source) or '.'}/: could not be listed "
+            f"({reason}); any log file in it was not read",
+        )
         for path, reason in sorted(set(discovery.unlisted))
     )
 

@@ -94,9 +94,7 @@ def plan(
     return out
 
 
-def day_files(
-    listing: Listing, objects: list[tuple[str, int]]
-) -> list[tuple[date, str, int]]:
+def day_files(listing: Listing, objects: list[tuple[str, int]]) -> list[tuple[date, str, int]]:
     """(day, name, size) of the objects directly in a wanted day folder, from a month
     listing's (path relative to the month folder, size): what a listing of each day
     folder would have given. A key deeper than the day folder, or outside the wanted

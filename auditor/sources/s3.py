@@ -65,8 +65,11 @@ class CallCounter:
     def with_reads(self, reads: list[tuple[int, int]]) -> S3Calls:
         """These counts plus the (GETs, bytes) the workers returned, one per file."""
         mine = self.snapshot()
-        return S3Calls(mine.list_calls, mine.get_calls + sum(g for g, _ in reads),
-                       mine.get_bytes + sum(b for _, b in reads))
+        return S3Calls(
+            mine.list_calls,
+            mine.get_calls + sum(g for g, _ in reads),
+            mine.get_bytes + sum(b for _, b in reads),
+        )
 
 
 # This process's GETs since the last `take_reads`, keyed by pid like the client.
@@ -94,7 +97,7 @@ def split_url(url: str) -> tuple[str, str]:
     """`s3://bucket/a/b` -> ("bucket", "a/b"); trailing slashes are dropped."""
     if not url.startswith(SCHEME):
         raise SourceError(f"{url}: not an s3:// URL")
-    bucket, _, key = url[len(SCHEME):].partition("/")
+    bucket, _, key = url[len(SCHEME) :].partition("/")
     if not bucket:
         raise SourceError(f"{url}: no bucket name (use s3://bucket/prefix)")
     if not _BUCKET.match(bucket):
@@ -117,8 +120,12 @@ def _client() -> Any:
 
 def _listing_error(url: str, exc: Exception) -> SourceError:
     """One clear line for a listing that failed after botocore's retries."""
-    err = aws_error(exc, f"--source {url}", SourceError,
-                    hint="listing a trail needs s3:ListBucket on the bucket for this prefix")
+    err = aws_error(
+        exc,
+        f"--source {url}",
+        SourceError,
+        hint="listing a trail needs s3:ListBucket on the bucket for this prefix",
+    )
     assert isinstance(err, SourceError)
     return err
 
@@ -157,15 +164,21 @@ class S3Lister:
         return f"{key}/" if key else ""
 
     def _page(
-        self, prefix: str, token: str | None = None, max_keys: int | None = None,
+        self,
+        prefix: str,
+        token: str | None = None,
+        max_keys: int | None = None,
         start_after: str | None = None,
     ) -> dict[str, Any]:
         """One ListObjectsV2 page: a folder's (Delimiter '/'), or every key below the
         prefix after `start_after`."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        kw: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix,
-                              "MaxKeys": max_keys or PAGE_SIZE}
+        kw: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Prefix": prefix,
+            "MaxKeys": max_keys or PAGE_SIZE,
+        }
         if start_after is None:
             kw["Delimiter"] = "/"
         else:
@@ -202,7 +215,7 @@ class S3Lister:
         out: list[str] = []
         for p, page in self._pages(prefix):
             for cp in page.get("CommonPrefixes") or ():
-                name = cp["Prefix"][len(p):].rstrip("/")
+                name = cp["Prefix"][len(p) :].rstrip("/")
                 if name:
                     out.append(name)
         return out
@@ -211,7 +224,7 @@ class S3Lister:
         out: list[tuple[str, int]] = []
         for p, page in self._pages(prefix):
             for obj in page.get("Contents") or ():
-                name = obj["Key"][len(p):]
+                name = obj["Key"][len(p) :]
                 if name:  # not the folder marker object `prefix/` itself
                     out.append((name, int(obj.get("Size", 0))))
                     if obj.get("ETag"):
@@ -233,8 +246,8 @@ class S3Lister:
         while True:
             page = self._page(prefix, token, start_after=prefix + first)
             for obj in page.get("Contents") or ():
-                rel = obj["Key"][len(prefix):]
-                if rel[:len(end)] > end:  # keys come sorted: the rest are later still
+                rel = obj["Key"][len(prefix) :]
+                if rel[: len(end)] > end:  # keys come sorted: the rest are later still
                     return out
                 out.append((rel, int(obj.get("Size", 0))))
                 if obj.get("ETag"):
@@ -318,7 +331,9 @@ def read_object(path: str, cache_dir: str | None = None, max_bytes: int | None =
     try:
         data = with_backoff(
             lambda: _fetch(bucket, key) if max_bytes is None else _fetch(bucket, key, max_bytes),
-            lambda exc: isinstance(exc, transient), READ_BACKOFF)
+            lambda exc: isinstance(exc, transient),
+            READ_BACKOFF,
+        )
     except ClientError as exc:
         # botocore has already retried throttling and 5xx; the rest will not change.
         raise OSError(f"{path}: {classify(exc).code}") from None

@@ -14,8 +14,10 @@ from auditor.cli import app
 from tests.athena.tables import DATABASE, create_in_glue
 
 BUCKET = "amzn-s3-demo-bucket"  # the corpus tables' LOCATION bucket
-KEY = ("AWSLogs/o-aa111bb222/111122223333/CloudTrail/us-east-1/2026/10/{d:02d}/"
-       "111122223333_CloudTrail_us-east-1_202610{d:02d}T0000Z_a.json.gz")
+KEY = (
+    "AWSLogs/o-aa111bb222/111122223333/CloudTrail/us-east-1/2026/10/{d:02d}/"
+    "111122223333_CloudTrail_us-east-1_202610{d:02d}T0000Z_a.json.gz"
+)
 
 
 @pytest.fixture
@@ -40,20 +42,44 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, A
         for d in (1, 2):
             s3.put_object(Bucket=BUCKET, Key=KEY.format(d=d), Body=b"\0" * 3000)
         athena = boto3.client("athena", region_name="us-east-1")
-        athena.create_work_group(Name="auditor", Configuration={
-            "ResultConfiguration": {"OutputLocation": "s3://results/athena/",
-                                    "EncryptionConfiguration": {"EncryptionOption": "SSE_S3"}},
-            "EnforceWorkGroupConfiguration": True,
-            "BytesScannedCutoffPerQuery": 10**12,
-            "EngineVersion": {"SelectedEngineVersion": "Athena engine version 3"}})
+        athena.create_work_group(
+            Name="auditor",
+            Configuration={
+                "ResultConfiguration": {
+                    "OutputLocation": "s3://results/athena/",
+                    "EncryptionConfiguration": {"EncryptionOption": "SSE_S3"},
+                },
+                "EnforceWorkGroupConfiguration": True,
+                "BytesScannedCutoffPerQuery": 10**12,
+                "EngineVersion": {"SelectedEngineVersion": "Athena engine version 3"},
+            },
+        )
         glue = boto3.client("glue", region_name="us-east-1")
-        yield {"s3": s3, "glue": glue, "table": create_in_glue(glue, "org_account_region_timestamp")}
+        yield {
+            "s3": s3,
+            "glue": glue,
+            "table": create_in_glue(glue, "org_account_region_timestamp"),
+        }
 
 
 def _check(table: str, *extra: str) -> Any:
-    return CliRunner().invoke(app, [
-        "check", "--database", DATABASE, "--table", table, "--workgroup", "auditor",
-        "--month", "2026-10", "--trail", f"s3://{BUCKET}", *extra])
+    return CliRunner().invoke(
+        app,
+        [
+            "check",
+            "--database",
+            DATABASE,
+            "--table",
+            table,
+            "--workgroup",
+            "auditor",
+            "--month",
+            "2026-10",
+            "--trail",
+            f"s3://{BUCKET}",
+            *extra,
+        ],
+    )
 
 
 def _lines(output: str) -> dict[str, str]:
@@ -64,15 +90,28 @@ def test_every_check_ok_is_exit_0(aws: dict[str, Any]) -> None:
     result = _check(aws["table"])
     assert result.exit_code == 0, result.output
     lines = _lines(result.output)
-    assert list(lines) == ["table", "format", "partitions", "fields", "workgroup", "trail",
-                           "results", "estimate"]
+    assert list(lines) == [
+        "table",
+        "format",
+        "partitions",
+        "fields",
+        "workgroup",
+        "trail",
+        "results",
+        "estimate",
+    ]
     assert all(v.startswith("ok: ") for v in lines.values())
     assert f"reads s3://{BUCKET}/AWSLogs/o-aa111bb222/" in lines["table"]
     assert "partition scheme org" in lines["format"]
     assert "\"timestamp\" BETWEEN '2026/10/01' AND '2026/11/01'" in lines["partitions"]
     assert "every field the audit reads" in lines["fields"]
-    for part in ("Athena engine version 3", "settings enforced", "s3://results/athena/",
-                 "encryption SSE_S3", "BytesScannedCutoffPerQuery 931.3 GiB"):
+    for part in (
+        "Athena engine version 3",
+        "settings enforced",
+        "s3://results/athena/",
+        "encryption SSE_S3",
+        "BytesScannedCutoffPerQuery 931.3 GiB",
+    ):
         assert part in lines["workgroup"]
     assert "about $" in lines["estimate"] and "in 2 objects" in lines["estimate"]
 
@@ -85,15 +124,19 @@ def test_missing_fields_are_named_and_still_ok(aws: dict[str, Any]) -> None:
     assert fields.startswith("ok: useridentity.onbehalfof.userid (rendered NULL: ")
 
 
-@pytest.mark.parametrize("args, check, code, text", [
-    (["--table", "nope"], "table", 2, "cloudtrail.nope not found in the Glue Data Catalog"),
-    (["--partition-scheme", "manual"], "format", 2, "--partition-scheme manual does not match"),
-    (["--max-scan-gb", "0.000001"], "estimate", 2, "over --max-scan-gb"),
-    (["--workgroup", "missing"], "workgroup", 3, "GetWorkGroup"),
-    (["--trail", "s3://no-such-bucket"], "trail", 3, "refused: NoSuchBucket"),
-])
+@pytest.mark.parametrize(
+    "args, check, code, text",
+    [
+        (["--table", "nope"], "table", 2, "cloudtrail.nope not found in the Glue Data Catalog"),
+        (["--partition-scheme", "manual"], "format", 2, "--partition-scheme manual does not match"),
+        (["--max-scan-gb", "0.000001"], "estimate", 2, "over --max-scan-gb"),
+        (["--workgroup", "missing"], "workgroup", 3, "GetWorkGroup"),
+        (["--trail", "s3://no-such-bucket"], "trail", 3, "refused: NoSuchBucket"),
+    ],
+)
 def test_a_failing_check_is_one_fail_line_and_the_audits_exit_code(
-        aws: dict[str, Any], args: list[str], check: str, code: int, text: str) -> None:
+    aws: dict[str, Any], args: list[str], check: str, code: int, text: str
+) -> None:
     table = aws["table"]
     if args[0] == "--table":
         table, args = args[1], []

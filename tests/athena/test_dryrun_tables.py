@@ -52,9 +52,23 @@ def _statements(output: str) -> list[str]:
 def test_dry_run_sql_touches_only_existing_columns_and_prunes(glue: Any, name: str) -> None:
     table = create_in_glue(glue, name)
     shape = from_glue(table_input(name), DATABASE)
-    result = CliRunner().invoke(app, [
-        "audit", "--engine", "athena", "--dry-run", "--month", "2026-10", "--database",
-        DATABASE, "--table", table, "--lookahead-days", "0"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--engine",
+            "athena",
+            "--dry-run",
+            "--month",
+            "2026-10",
+            "--database",
+            DATABASE,
+            "--table",
+            table,
+            "--lookahead-days",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"reads     {shape.describe()}" in result.output
     for field in shape.missing:
@@ -76,26 +90,61 @@ def test_dry_run_sql_touches_only_existing_columns_and_prunes(glue: Any, name: s
 
 def test_explicit_scheme_that_does_not_match_is_one_line_exit_2(glue: Any) -> None:
     table = create_in_glue(glue, "dt_projection")
-    result = CliRunner().invoke(app, [
-        "audit", "--engine", "athena", "--dry-run", "--month", "2026-10", "--database",
-        DATABASE, "--table", table, "--partition-scheme", "org"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--engine",
+            "athena",
+            "--dry-run",
+            "--month",
+            "2026-10",
+            "--database",
+            DATABASE,
+            "--table",
+            table,
+            "--partition-scheme",
+            "org",
+        ],
+    )
     assert result.exit_code == 2
     assert result.output.count("\n") == 1
     assert "--partition-scheme org does not match cloudtrail.cloudtrail_flat" in result.output
 
 
 def test_missing_table_is_one_line_exit_2(glue: Any) -> None:
-    result = CliRunner().invoke(app, [
-        "audit", "--engine", "athena", "--dry-run", "--month", "2026-10", "--database",
-        DATABASE, "--table", "nope"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--engine",
+            "athena",
+            "--dry-run",
+            "--month",
+            "2026-10",
+            "--database",
+            DATABASE,
+            "--table",
+            "nope",
+        ],
+    )
     assert result.exit_code == 2
     assert "cloudtrail.nope not found in the Glue Data Catalog" in result.output
 
 
 def test_sql_without_glue_assumes_the_ddl_table_and_with_glue_reads_it(glue: Any) -> None:
     table = create_in_glue(glue, "dt_projection")
-    args = ["sql", "--engine", "athena", "--month", "2026-10", "--database", DATABASE,
-            "--table", table]
+    args = [
+        "sql",
+        "--engine",
+        "athena",
+        "--month",
+        "2026-10",
+        "--database",
+        DATABASE,
+        "--table",
+        table,
+    ]
     assumed = CliRunner().invoke(app, args)
     assert assumed.exit_code == 0 and "\"timestamp\" BETWEEN '2026/10/01'" in assumed.output
     read = CliRunner().invoke(app, [*args, "--glue"])

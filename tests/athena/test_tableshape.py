@@ -27,8 +27,10 @@ from tests.athena.tables import NAMES, partition_bounds, table_input, unknown_co
 RANGE = DateRange(date(2026, 10, 1), date(2026, 10, 10))
 FIRST, LAST, AHEAD = date(2026, 10, 1), date(2026, 10, 11), date(2026, 10, 18)
 ONBEHALF = "useridentity.onbehalfof.userid"
-ISSUER = ("useridentity.sessioncontext.sessionissuer.arn",
-          "useridentity.sessioncontext.sessionissuer.username")
+ISSUER = (
+    "useridentity.sessioncontext.sessionissuer.arn",
+    "useridentity.sessioncontext.sessionissuer.username",
+)
 
 # table -> (scheme, date column and format | ymd columns | None, account, region, missing)
 EXPECTED: dict[str, tuple[str, object, str | None, str | None, tuple[str, ...]]] = {
@@ -48,8 +50,9 @@ def test_the_corpus_is_the_expected_one() -> None:
 
 
 def _config(**kw: object) -> AuditConfig:
-    return AuditConfig(range=RANGE, engine="athena", athena=AthenaSettings(
-        database="cloudtrail", table="t"), **kw)  # type: ignore[arg-type]
+    return AuditConfig(
+        range=RANGE, engine="athena", athena=AthenaSettings(database="cloudtrail", table="t"), **kw
+    )  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -61,8 +64,10 @@ def test_shape_read_from_the_table(name: str) -> None:
         assert shape.date is None and shape.ymd is None and not shape.partitions
     elif len(day) == 2:  # type: ignore[arg-type]
         assert shape.date is not None
-        assert (shape.date.name, shape.date.format if shape.date.type != "date"
-                else "yyyy-MM-dd") == day
+        assert (
+            shape.date.name,
+            shape.date.format if shape.date.type != "date" else "yyyy-MM-dd",
+        ) == day
     else:
         assert shape.ymd is not None and tuple(p.name for p in shape.ymd) == day
     assert (shape.account.name if shape.account else None) == account
@@ -93,8 +98,10 @@ def test_sql_reads_only_existing_columns_and_bounds_the_partitions(name: str) ->
             assert f"BETWEEN '{FIRST:%Y/%m/%d}' AND '{last:%Y/%m/%d}'" in q.display
             assert "concat(" in q.display
         else:
-            assert "WHERE TRUE" in q.display.replace("\n", " ").replace("  ", " ") or \
-                "TRUE\n" in q.display
+            assert (
+                "WHERE TRUE" in q.display.replace("\n", " ").replace("  ", " ")
+                or "TRUE\n" in q.display
+            )
         for part, value in ((shape.account, "111122223333"), (shape.region, "us-east-1")):
             if part is not None:
                 assert f"{part.sql} IN ('{value}')" in q.display
@@ -114,9 +121,10 @@ def test_missing_fields_render_as_typed_nulls(name: str) -> None:
 @pytest.mark.parametrize("scheme", ["timestamp", "org", "manual"])
 def test_our_ddl_shapes_render_the_sql_of_the_goldens(scheme: str) -> None:
     """auditor ddl's tables through the shape give exactly the SQL of tests/golden/sql."""
-    cfg = replace(_config(accounts=("111122223333",), regions=("us-east-1",)),
-                  athena=AthenaSettings(database="cloudtrail", table="t",
-                                        partition_scheme=scheme))
+    cfg = replace(
+        _config(accounts=("111122223333",), regions=("us-east-1",)),
+        athena=AthenaSettings(database="cloudtrail", table="t", partition_scheme=scheme),
+    )
     plain = build_plan(cfg, sql_target(cfg.athena, None))
     shaped = build_plan(cfg, sql_target(cfg.athena, for_scheme(scheme)))
     for a, b in zip(plain.queries, shaped.queries):
@@ -153,18 +161,30 @@ def test_injected_account_needs_an_account() -> None:
     shape.check_filters(("111122223333",), ())
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda t: t["StorageDescriptor"].update(Columns=[
-        c for c in t["StorageDescriptor"]["Columns"] if c["Name"] != "eventname"]),
-     "is not a CloudTrail table: no eventname column"),
-    (lambda t: t["StorageDescriptor"]["SerdeInfo"].update(
-        SerializationLibrary="org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"),
-     "SerDe org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe is neither JSON"),
-    (lambda t: t["StorageDescriptor"].update(Columns=[
-        c for c in t["StorageDescriptor"]["Columns"] if c["Name"] != "errorcode"]),
-     "lacks errorcode, which the audit reads"),
-    (lambda t: t.update(TableType="VIRTUAL_VIEW"), "is a view"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda t: t["StorageDescriptor"].update(
+                Columns=[c for c in t["StorageDescriptor"]["Columns"] if c["Name"] != "eventname"]
+            ),
+            "is not a CloudTrail table: no eventname column",
+        ),
+        (
+            lambda t: t["StorageDescriptor"]["SerdeInfo"].update(
+                SerializationLibrary="org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+            ),
+            "SerDe org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe is neither JSON",
+        ),
+        (
+            lambda t: t["StorageDescriptor"].update(
+                Columns=[c for c in t["StorageDescriptor"]["Columns"] if c["Name"] != "errorcode"]
+            ),
+            "lacks errorcode, which the audit reads",
+        ),
+        (lambda t: t.update(TableType="VIRTUAL_VIEW"), "is a view"),
+    ],
+)
 def test_tables_that_are_not_cloudtrail_are_refused_in_one_line(change, message) -> None:  # type: ignore[no-untyped-def]
     ti = table_input("aws_current_projection")
     change(ti)
@@ -176,8 +196,11 @@ def test_tables_that_are_not_cloudtrail_are_refused_in_one_line(change, message)
 def test_explicit_scheme_is_checked_against_the_table() -> None:
     shape = from_glue(table_input("dt_projection"), "cloudtrail")
     shape.check_scheme("auto")
-    with pytest.raises(ConfigError, match="--partition-scheme timestamp does not match "
-                       "cloudtrail.cloudtrail_flat, which has projection dt"):
+    with pytest.raises(
+        ConfigError,
+        match="--partition-scheme timestamp does not match "
+        "cloudtrail.cloudtrail_flat, which has projection dt",
+    ):
         shape.check_scheme("timestamp")
     from_glue(table_input("org_account_region_timestamp"), "c").check_scheme("org")
 
@@ -194,8 +217,10 @@ def test_classic_day_partition_format_is_read_from_a_registered_value() -> None:
 
 
 def test_hive_types_and_formats() -> None:
-    t = parse_type("struct<a:string,B:struct<c:int>,d:array<struct<ARN:string>>,"
-                   "m:map<string,string>,x:decimal(10,2)>")
+    t = parse_type(
+        "struct<a:string,B:struct<c:int>,d:array<struct<ARN:string>>,"
+        "m:map<string,string>,x:decimal(10,2)>"
+    )
     assert t[1]["b"] == ("struct", {"c": "int"}) and t[1]["x"] == "decimal"
     assert java_to_strftime("yyyy/MM/dd") == "%Y/%m/%d"
     with pytest.raises(ConfigError):

@@ -38,8 +38,12 @@ def test_report_names_missing_fields_and_the_table_partitions(aws: Any) -> None:
     report = run_audit(cfg, AthenaEngine(cfg.athena, athena_client=fake, progress=False))
     notes = report.coverage.notes
     assert any("no partitions: every query reads the whole table LOCATION" in n for n in notes)
-    assert any(n.startswith("useridentity.onbehalfof.userid missing from the table: IAM "
-                            "Identity Center users") for n in notes)
+    assert any(
+        n.startswith(
+            "useridentity.onbehalfof.userid missing from the table: IAM Identity Center users"
+        )
+        for n in notes
+    )
     sent = [kw["QueryString"] for kw in fake.started]
     assert len(sent) == 3
     assert all("onbehalfof" not in q and "sessionissuer" not in q for q in sent)

@@ -24,9 +24,23 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 # The columns of denied_policy_changes, in its SELECT order.
 MAIN_COLUMNS = (
-    "event_id", "event_time", "account_id", "region", "action", "error_code", "error_message",
-    "principal", "principal_type", "caller_account_id", "identity_arn", "session",
-    "access_key_id", "source_ip", "user_agent", "resource", "request_parameters",
+    "event_id",
+    "event_time",
+    "account_id",
+    "region",
+    "action",
+    "error_code",
+    "error_message",
+    "principal",
+    "principal_type",
+    "caller_account_id",
+    "identity_arn",
+    "session",
+    "access_key_id",
+    "source_ip",
+    "user_agent",
+    "resource",
+    "request_parameters",
 )
 
 
@@ -47,8 +61,9 @@ def results(rows: list[dict[str, Any]], columns: tuple[str, ...] = MAIN_COLUMNS)
 
     data = [{"Data": [{"VarCharValue": c} for c in columns]}]
     for r in rows:
-        data.append({"Data": [{} if r.get(c) is None else {"VarCharValue": str(r[c])}
-                              for c in columns]})
+        data.append(
+            {"Data": [{} if r.get(c) is None else {"VarCharValue": str(r[c])} for c in columns]}
+        )
     info = [{"Name": c, "Label": c, "Type": "varchar", "Nullable": "UNKNOWN"} for c in columns]
     return QueryResults(rows=data, column_info=info)
 
@@ -62,20 +77,33 @@ def query_name(kw: dict[str, Any]) -> str:
     """The query a start_query_execution call runs (each template says `-- auditor: name`)."""
     for line in kw["QueryString"].splitlines():
         if line.startswith("-- auditor: "):
-            return line[len("-- auditor: "):].strip()
+            return line[len("-- auditor: ") :].strip()
     return "?"
 
 
-def denied_row(event_id: str, when: str, principal: str = "arn:aws:iam::111122223333:role/ci",
-               account: str = "111122223333", **kw: Any) -> dict[str, Any]:
+def denied_row(
+    event_id: str,
+    when: str,
+    principal: str = "arn:aws:iam::111122223333:role/ci",
+    account: str = "111122223333",
+    **kw: Any,
+) -> dict[str, Any]:
     row = {
-        "event_id": event_id, "event_time": when, "account_id": account,
-        "region": "us-east-1", "action": "PutResourcePolicy",
-        "error_code": "AccessDeniedException", "error_message": "denied",
-        "principal": principal, "principal_type": "AssumedRole",
-        "caller_account_id": account, "identity_arn": f"{principal}/session",
-        "session": "AROAEXAMPLE:session", "access_key_id": "ASIAEXAMPLE",
-        "source_ip": "203.0.113.10", "user_agent": "aws-cli/2.17.0",
+        "event_id": event_id,
+        "event_time": when,
+        "account_id": account,
+        "region": "us-east-1",
+        "action": "PutResourcePolicy",
+        "error_code": "AccessDeniedException",
+        "error_message": "denied",
+        "principal": principal,
+        "principal_type": "AssumedRole",
+        "caller_account_id": account,
+        "identity_arn": f"{principal}/session",
+        "session": "AROAEXAMPLE:session",
+        "access_key_id": "ASIAEXAMPLE",
+        "source_ip": "203.0.113.10",
+        "user_agent": "aws-cli/2.17.0",
         "resource": f"arn:aws:bedrock:us-east-1:{account}:agent/AGENT12345",
         "request_parameters": '{"resourceArn": "x"}',
     }
@@ -87,13 +115,19 @@ def config(first: date, last: date, **athena: Any) -> AuditConfig:
     athena.setdefault("poll_interval", 0.01)
     athena.setdefault("database", "cloudtrail")
     athena.setdefault("table", "cloudtrail_logs")
-    return AuditConfig(range=DateRange(first, last), engine="athena",
-                       athena=AthenaSettings(**athena), now=NOW)
+    return AuditConfig(
+        range=DateRange(first, last), engine="athena", athena=AthenaSettings(**athena), now=NOW
+    )
 
 
 def throttle(op: str, code: str = "ThrottlingException") -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "Rate exceeded"},
-                        "ResponseMetadata": {"HTTPStatusCode": 400}}, op)
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": "Rate exceeded"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        },
+        op,
+    )
 
 
 class FakeAthena:
@@ -145,8 +179,11 @@ class FakeAthena:
             state, reason, retryable = failed
             ex["Status"]["State"] = state
             ex["Status"]["StateChangeReason"] = reason
-            ex["Status"]["AthenaError"] = {"ErrorCategory": 2, "Retryable": retryable,
-                                           "ErrorMessage": reason}
+            ex["Status"]["AthenaError"] = {
+                "ErrorCategory": 2,
+                "Retryable": retryable,
+                "ErrorMessage": reason,
+            }
         return out
 
     def get_query_results(self, **kw: Any) -> dict[str, Any]:
@@ -159,7 +196,7 @@ class FakeAthena:
             return out
         rows = out["ResultSet"]["Rows"]
         start = int(token or 0)
-        page = rows[start:start + self.page_size]
+        page = rows[start : start + self.page_size]
         out["ResultSet"]["Rows"] = page
         if start + self.page_size < len(rows):
             out["NextToken"] = str(start + self.page_size)
@@ -196,29 +233,47 @@ def ddl_table_input(scheme: str = "timestamp", name: str = "cloudtrail_logs") ->
     from auditor import ddl
     from auditor.table import COLUMNS, hive_type
 
-    parts = {"timestamp": ["timestamp"], "org": ["account", "region", "timestamp"],
-             "manual": ["region", "year", "month", "day"]}[scheme]
+    parts = {
+        "timestamp": ["timestamp"],
+        "org": ["account", "region", "timestamp"],
+        "manual": ["region", "year", "month", "day"],
+    }[scheme]
     params = {"EXTERNAL": "TRUE"}
     if scheme != "manual":
-        params.update({"projection.enabled": "true", "projection.timestamp.type": "date",
-                       "projection.timestamp.format": "yyyy/MM/dd",
-                       "storage.location.template": "s3://b/AWSLogs/${timestamp}"})
+        params.update(
+            {
+                "projection.enabled": "true",
+                "projection.timestamp.type": "date",
+                "projection.timestamp.format": "yyyy/MM/dd",
+                "storage.location.template": "s3://b/AWSLogs/${timestamp}",
+            }
+        )
     if scheme == "org":
-        params.update({"projection.account.type": "enum", "projection.account.values": ACCOUNT,
-                       "projection.region.type": "enum", "projection.region.values": REGION})
+        params.update(
+            {
+                "projection.account.type": "enum",
+                "projection.account.values": ACCOUNT,
+                "projection.region.type": "enum",
+                "projection.region.values": REGION,
+            }
+        )
     return {
-        "Name": name, "TableType": "EXTERNAL_TABLE", "Parameters": params,
+        "Name": name,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": params,
         "PartitionKeys": [{"Name": p, "Type": "string"} for p in parts],
         "StorageDescriptor": {
             "Columns": [{"Name": n, "Type": hive_type(t).lower()} for n, t in COLUMNS],
-            "Location": "s3://b/AWSLogs/", "InputFormat": ddl.INPUT_FORMAT,
+            "Location": "s3://b/AWSLogs/",
+            "InputFormat": ddl.INPUT_FORMAT,
             "SerdeInfo": {"SerializationLibrary": ddl.SERDE},
         },
     }
 
 
-def glue_table(scheme: str = "timestamp", database: str = "cloudtrail",
-               name: str = "cloudtrail_logs") -> None:
+def glue_table(
+    scheme: str = "timestamp", database: str = "cloudtrail", name: str = "cloudtrail_logs"
+) -> None:
     """Create `auditor ddl`'s table in (moto's) Glue, replacing one of that name."""
     import boto3
 

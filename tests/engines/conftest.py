@@ -18,9 +18,7 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 Audit = Callable[..., Report]
 
 
-def local_audit(
-    root: Path | str, first: date, last: date | None = None, **kw: Any
-) -> Report:
+def local_audit(root: Path | str, first: date, last: date | None = None, **kw: Any) -> Report:
     """The library entry point on the local engine, one worker unless told otherwise."""
     kw.setdefault("workers", 1)
     config = AuditConfig(

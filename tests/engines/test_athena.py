@@ -70,8 +70,9 @@ def runner(client: Any, clock: FakeClock | None = None, **settings: Any) -> Athe
     settings.setdefault("poll_interval", 0.01)
     settings.setdefault("database", "cloudtrail")
     clock = clock or FakeClock()
-    return AthenaRunner(client, AthenaSettings(**settings), sleep=clock.sleep,
-                        clock=clock.clock, rand=lambda: 1.0)
+    return AthenaRunner(
+        client, AthenaSettings(**settings), sleep=clock.sleep, clock=clock.clock, rand=lambda: 1.0
+    )
 
 
 OCT = (date(2026, 10, 1), date(2026, 10, 31))
@@ -84,12 +85,20 @@ def test_client_uses_botocore_standard_retries(athena: Any) -> None:
 
 def test_seeded_results_become_rows_with_nulls_and_types(athena: Any) -> None:
     fake = FakeAthena(athena, scanned=123 * 1024**2, engine_ms=4321)
-    seed([denied_row("e1", "2026-10-02T10:00:00Z", user_agent=None),
-          denied_row("e2", "2026-10-03T11:00:00Z")])
-    r = runner(fake, workgroup="audits-wg" if False else "primary",
-               output_location="s3://results-bucket/auditor/")
-    rows, rec = r.run("denied_policy_changes", "SELECT 1 WHERE x = ? AND y = ?",
-                      ("2026/10/01", "it's"))
+    seed(
+        [
+            denied_row("e1", "2026-10-02T10:00:00Z", user_agent=None),
+            denied_row("e2", "2026-10-03T11:00:00Z"),
+        ]
+    )
+    r = runner(
+        fake,
+        workgroup="audits-wg" if False else "primary",
+        output_location="s3://results-bucket/auditor/",
+    )
+    rows, rec = r.run(
+        "denied_policy_changes", "SELECT 1 WHERE x = ? AND y = ?", ("2026/10/01", "it's")
+    )
     assert [row["event_id"] for row in rows] == ["e1", "e2"]  # header row skipped
     assert rows[0]["user_agent"] is None  # no VarCharValue: NULL
     assert list(rows[0]) == list(MAIN_COLUMNS)
@@ -124,10 +133,15 @@ def test_typed_columns_are_converted(athena: Any) -> None:
     from moto.athena.models import QueryResults
 
     cols = [("principal", "varchar"), ("denials", "bigint"), ("ok", "boolean")]
-    backend().query_results_queue.append(QueryResults(
-        rows=[{"Data": [{"VarCharValue": n} for n, _ in cols]},
-              {"Data": [{"VarCharValue": "p"}, {"VarCharValue": "42"}, {"VarCharValue": "true"}]}],
-        column_info=[{"Name": n, "Type": t} for n, t in cols]))
+    backend().query_results_queue.append(
+        QueryResults(
+            rows=[
+                {"Data": [{"VarCharValue": n} for n, _ in cols]},
+                {"Data": [{"VarCharValue": "p"}, {"VarCharValue": "42"}, {"VarCharValue": "true"}]},
+            ],
+            column_info=[{"Name": n, "Type": t} for n, t in cols],
+        )
+    )
     rows, _ = runner(athena).run("other_denials", "SELECT 1")
     assert rows == [{"principal": "p", "denials": 42, "ok": True}]
 
@@ -136,7 +150,8 @@ def test_typed_columns_are_converted(athena: Any) -> None:
 def test_failed_or_cancelled_names_query_id_and_reason(athena: Any, state: str) -> None:
     fake = FakeAthena(athena)
     fake.on_start = lambda qid, kw: fake.fail.__setitem__(
-        qid, (state, "TABLE_NOT_FOUND: Table cloudtrail.nope does not exist", False))
+        qid, (state, "TABLE_NOT_FOUND: Table cloudtrail.nope does not exist", False)
+    )
     with pytest.raises(AthenaQueryFailed) as info:
         runner(fake).run("denied_policy_changes", "SELECT 1")
     exc = info.value
@@ -213,8 +228,9 @@ def test_throttling_that_never_ends_is_an_api_error(athena: Any) -> None:
     fake = FakeAthena(athena)
     fake.throttles = {"start_query_execution": ["TooManyRequestsException"] * 10}
     clock = FakeClock()
-    r = AthenaRunner(fake, AthenaSettings(), sleep=clock.sleep, clock=clock.clock,
-                     retry=RetryPolicy(attempts=4))
+    r = AthenaRunner(
+        fake, AthenaSettings(), sleep=clock.sleep, clock=clock.clock, retry=RetryPolicy(attempts=4)
+    )
     with pytest.raises(AthenaApiError, match="TooManyRequestsException"):
         r.run("q", "SELECT 1")
     assert fake.count("start_query_execution") == 4
@@ -242,8 +258,7 @@ def test_unreachable_endpoint_is_one_clear_error_not_a_crash(
         runner(client).run("q", "SELECT 1")
 
 
-def test_unknown_profile_is_a_config_error(monkeypatch: pytest.MonkeyPatch,
-                                           tmp_path: Path) -> None:
+def test_unknown_profile_is_a_config_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from auditor.errors import ConfigError
 
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
@@ -298,8 +313,11 @@ def test_budget_refuses_before_any_query(athena: Any, tmp_path: Path) -> None:
 
     trail = tmp_path / "trail"
     for day in (1, 15, 31):
-        write_log(trail, f"AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/{day:02d}/a.json.gz",
-                  [{"eventTime": "x", "pad": "y" * 5000}])
+        write_log(
+            trail,
+            f"AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/{day:02d}/a.json.gz",
+            [{"eventTime": "x", "pad": "y" * 5000}],
+        )
     fake = FakeAthena(athena)
     cfg = config(*OCT, trail=str(trail), max_scan_gb=1e-7)
     with pytest.raises(BudgetError) as info:
@@ -333,9 +351,14 @@ def test_estimate_sums_only_in_range_folders_of_the_selected_accounts(tmp_path: 
     from auditor.sources.local import LocalLister
 
     root = tmp_path / "trail"
-    sizes = {("111122223333", "2026/09/30"): 1, ("111122223333", "2026/10/01"): 20,
-             ("111122223333", "2026/10/31"): 300, ("111122223333", "2026/11/01"): 4000,
-             ("111122223333", "2026/11/02"): 50000, ("444455556666", "2026/10/10"): 600000}
+    sizes = {
+        ("111122223333", "2026/09/30"): 1,
+        ("111122223333", "2026/10/01"): 20,
+        ("111122223333", "2026/10/31"): 300,
+        ("111122223333", "2026/11/01"): 4000,
+        ("111122223333", "2026/11/02"): 50000,
+        ("444455556666", "2026/10/10"): 600000,
+    }
     for (acct, day), n in sizes.items():
         p = root / f"AWSLogs/o-a1b2c3d4e5/{acct}/CloudTrail/us-east-1/{day}/x.json.gz"
         p.parent.mkdir(parents=True, exist_ok=True)

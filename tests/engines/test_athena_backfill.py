@@ -47,13 +47,17 @@ def test_month_chunks_clip_to_the_range() -> None:
         ("2024-03", date(2024, 3, 1), date(2024, 3, 10)),
     ]
     assert [c.label for c in month_chunks(DateRange(date(2026, 10, 1), date(2026, 10, 31)))] == [
-        "2026-10"]
+        "2026-10"
+    ]
     years = month_chunks(DateRange(date(2023, 12, 31), date(2026, 10, 31)))
     assert len(years) == 35 and years[0].range == DateRange(date(2023, 12, 31), date(2023, 12, 31))
 
 
-@given(st.dates(date(2020, 1, 1), date(2030, 1, 1)), st.integers(0, 900),
-       st.lists(st.dates(date(2019, 1, 1), date(2031, 1, 1)), max_size=8))
+@given(
+    st.dates(date(2020, 1, 1), date(2030, 1, 1)),
+    st.integers(0, 900),
+    st.lists(st.dates(date(2019, 1, 1), date(2031, 1, 1)), max_size=8),
+)
 def test_split_range_covers_the_range_exactly(first: date, days: int, cuts: list[date]) -> None:
     rng = DateRange(first, first + timedelta(days=days))
     pieces = split_range(rng, cuts)
@@ -65,8 +69,11 @@ def test_split_range_covers_the_range_exactly(first: date, days: int, cuts: list
 
 def test_every_shipped_query_has_a_merge_kind() -> None:
     kinds = {spec.name: str(MergeRule.parse(spec.chunk_merge)) for spec in query_specs()}
-    assert kinds == {"denied_policy_changes": "rows", "later_success": "rows",
-                     "other_denials": "sum:denials"}
+    assert kinds == {
+        "denied_policy_changes": "rows",
+        "later_success": "rows",
+        "other_denials": "sum:denials",
+    }
 
 
 def test_an_undeclared_merge_kind_is_whole_and_a_bad_one_is_refused(tmp_path: Path) -> None:
@@ -78,7 +85,8 @@ def test_an_undeclared_merge_kind_is_whole_and_a_bad_one_is_refused(tmp_path: Pa
     bad.mkdir()
     (bad / "q.sql").write_text("SELECT 1")
     (bad / "queries.toml").write_text(
-        '[[query]]\nname = "q"\ntemplate = "q.sql"\nchunk_merge = "avg:x"\n')
+        '[[query]]\nname = "q"\ntemplate = "q.sql"\nchunk_merge = "avg:x"\n'
+    )
     with pytest.raises(ConfigError, match="chunk_merge 'avg:x'"):
         load_specs(bad)
 
@@ -112,31 +120,56 @@ def _records(seed: int = 11) -> list[dict[str, Any]]:
     while day <= LAST + timedelta(days=12):
         for _ in range(rnd.randint(1, 5)):
             if rnd.random() < 0.4:
-                t = datetime(day.year, day.month, day.day, 23, 40 + rnd.randint(0, 19),
-                             rnd.randint(0, 59), tzinfo=UTC)
+                t = datetime(
+                    day.year,
+                    day.month,
+                    day.day,
+                    23,
+                    40 + rnd.randint(0, 19),
+                    rnd.randint(0, 59),
+                    tzinfo=UTC,
+                )
             else:
                 t = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
-                    seconds=rnd.randint(0, 86399))
+                    seconds=rnd.randint(0, 86399)
+                )
             acct = rnd.choice(ACCOUNTS)
             ident = assumed_role(acct, rnd.choice(PRINCIPALS), f"s{rnd.randint(1, 3)}")
             kind = rnd.random()
             eid = f"{t.isoformat()}-{rnd.random()}"
             if kind < 0.45:
                 rec = bedrock_policy_call(
-                    t, identity=ident, account=acct, region="us-east-1", event_id=eid,
+                    t,
+                    identity=ident,
+                    account=acct,
+                    region="us-east-1",
+                    event_id=eid,
                     action=rnd.choice(["PutResourcePolicy", "DeleteResourcePolicy"]),
-                    error=rnd.choice(["AccessDenied", "AccessDeniedException"]))
+                    error=rnd.choice(["AccessDenied", "AccessDeniedException"]),
+                )
             elif kind < 0.6:
-                rec = bedrock_policy_call(t, identity=ident, account=acct, region="us-east-1",
-                                          error=None, event_id=eid)
+                rec = bedrock_policy_call(
+                    t, identity=ident, account=acct, region="us-east-1", error=None, event_id=eid
+                )
             else:
-                src, name = rnd.choice([("ec2.amazonaws.com", "DescribeInstances"),
-                                        ("s3.amazonaws.com", "GetObject"),
-                                        ("iam.amazonaws.com", "ListRoles")])
-                rec = event(t, identity=ident, source=src, name=name, region="us-east-1",
-                            account=acct, error=rnd.choice(["AccessDenied",
-                                                            "Client.UnauthorizedOperation"]),
-                            message="no", event_id=eid)
+                src, name = rnd.choice(
+                    [
+                        ("ec2.amazonaws.com", "DescribeInstances"),
+                        ("s3.amazonaws.com", "GetObject"),
+                        ("iam.amazonaws.com", "ListRoles"),
+                    ]
+                )
+                rec = event(
+                    t,
+                    identity=ident,
+                    source=src,
+                    name=name,
+                    region="us-east-1",
+                    account=acct,
+                    error=rnd.choice(["AccessDenied", "Client.UnauthorizedOperation"]),
+                    message="no",
+                    event_id=eid,
+                )
             delivered = t + timedelta(minutes=rnd.randint(1, 20))
             rows.append((rec, acct, delivered))
         day += timedelta(days=1)
@@ -155,14 +188,18 @@ def cloudtrail_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with open(path, "wb") as out:
         for rec, acct, delivered in _records():
             row = shape_record(rec)
-            row.update(account=acct, region="us-east-1", timestamp=f"{delivered:%Y/%m/%d}",
-                       _file="f")
+            row.update(
+                account=acct, region="us-east-1", timestamp=f"{delivered:%Y/%m/%d}", _file="f"
+            )
             out.write(orjson.dumps(row) + b"\n")
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in duckdb_columns().items()) + "}"
-    con.execute(f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM read_json(?, "
-                f"format = 'newline_delimited', columns = {spec})", [str(path)])
+    con.execute(
+        f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM read_json(?, "
+        f"format = 'newline_delimited', columns = {spec})",
+        [str(path)],
+    )
     yield con
     con.close()
 
@@ -173,8 +210,9 @@ def _run(con: Any, sql: str, params: tuple[str, ...]) -> list[dict[str, Any]]:
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     first=st.dates(FIRST, LAST),
     days=st.integers(0, 91),
@@ -185,8 +223,9 @@ def test_merged_chunks_equal_one_query_over_the_whole_range(
     cloudtrail_db: Any, first: date, days: int, cuts: list[date], lookahead: int
 ) -> None:
     last = min(LAST, first + timedelta(days=days))
-    cfg = AuditConfig(range=DateRange(first, last), engine="local", lookahead_days=lookahead,
-                      now=NOW)
+    cfg = AuditConfig(
+        range=DateRange(first, last), engine="local", lookahead_days=lookahead, now=NOW
+    )
     whole_plan = build_plan(cfg, TARGET)
     whole = {q.name: _run(cloudtrail_db, q.sql, q.params) for q in whole_plan.queries}
 
@@ -247,8 +286,7 @@ def _by_month(fake: FakeAthena, failing: set[str] | None = None) -> None:
 
 
 def test_failed_chunk_is_named_and_resume_reruns_only_it(athena: Any, tmp_path: Path) -> None:
-    cfg = config(date(2026, 8, 1), date(2026, 10, 31), concurrency=2,
-                 state_dir=tmp_path / "state")
+    cfg = config(date(2026, 8, 1), date(2026, 10, 31), concurrency=2, state_dir=tmp_path / "state")
     fake = FakeAthena(athena, scanned=64 * 1024**2)
     _by_month(fake, failing={"2026-09"})
     # September's rule query failed with the rest of its chunk: no report reads as clean.
@@ -318,8 +356,9 @@ def test_progress_bar_reports_chunks_bytes_and_cost(athena: Any, capsys: Any) ->
     assert "2/2" in err and "GiB scanned" in err and "$" in err
 
 
-def test_unwritable_state_folder_warns_and_the_audit_goes_on(athena: Any, tmp_path: Path,
-                                                              capsys: Any) -> None:
+def test_unwritable_state_folder_warns_and_the_audit_goes_on(
+    athena: Any, tmp_path: Path, capsys: Any
+) -> None:
     blocker = tmp_path / "state"
     blocker.write_text("not a folder")
     fake = FakeAthena(athena)

@@ -75,12 +75,18 @@ def trail(env: str) -> str:
         s3.create_bucket(Bucket=BUCKET)
         s3.create_bucket(Bucket="athena-results")
         for day, size in SIZES.items():
-            key = (f"audit/AWSLogs/o-a1b2c3d4e5/{ACCT}/CloudTrail/us-east-1/{day:%Y/%m/%d}/"
-                   f"{ACCT}_CloudTrail_us-east-1_{day:%Y%m%d}T0005Z_X.json.gz")
+            key = (
+                f"audit/AWSLogs/o-a1b2c3d4e5/{ACCT}/CloudTrail/us-east-1/{day:%Y/%m/%d}/"
+                f"{ACCT}_CloudTrail_us-east-1_{day:%Y%m%d}T0005Z_X.json.gz"
+            )
             s3.put_object(Bucket=BUCKET, Key=key, Body=b"\0" * size)
         # a digest sibling: listed, never counted
-        s3.put_object(Bucket=BUCKET, Key=f"audit/AWSLogs/o-a1b2c3d4e5/{ACCT}/CloudTrail-Digest/"
-                      f"us-east-1/2026/10/15/d.json.gz", Body=b"\0" * 777)
+        s3.put_object(
+            Bucket=BUCKET,
+            Key=f"audit/AWSLogs/o-a1b2c3d4e5/{ACCT}/CloudTrail-Digest/"
+            f"us-east-1/2026/10/15/d.json.gz",
+            Body=b"\0" * 777,
+        )
     return f"s3://{BUCKET}/audit"
 
 
@@ -94,31 +100,68 @@ def _expected_estimate(first: date, last: date, lookahead: int = 7) -> int:
 
 
 def _audit(*extra: str, out: Path) -> Any:
-    return CliRunner().invoke(app, [
-        "audit", "--engine", "athena", "--database", "cloudtrail", "--table", "cloudtrail_logs",
-        "--workgroup", "primary", "--output-location", "s3://athena-results/q/",
-        "--from", "2026-10-01", "--to", "2026-10-31", "--out", str(out), *extra,
-    ])
+    return CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--engine",
+            "athena",
+            "--database",
+            "cloudtrail",
+            "--table",
+            "cloudtrail_logs",
+            "--workgroup",
+            "primary",
+            "--output-location",
+            "s3://athena-results/q/",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-31",
+            "--out",
+            str(out),
+            *extra,
+        ],
+    )
 
 
-def test_end_to_end_report_from_seeded_rows(trail: str, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_end_to_end_report_from_seeded_rows(
+    trail: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import auditor.engines.athena as engine_mod
     from auditor.aws import make_client
 
     # moto reports 0 bytes scanned, which is not a clean audit: add statistics
-    monkeypatch.setattr(engine_mod, "make_client", lambda service="athena", **kw: (
-        FakeAthena(make_client(service, **kw)) if service == "athena"
-        else make_client(service, **kw)))
+    monkeypatch.setattr(
+        engine_mod,
+        "make_client",
+        lambda service="athena", **kw: (
+            FakeAthena(make_client(service, **kw))
+            if service == "athena"
+            else make_client(service, **kw)
+        ),
+    )
     before = len(backend().executions)
     # moto hands queued results out in start order: first the one-scan CTAS (none), then
     # the rule's query over the candidate table
     seed([])
-    seed([denied_row("ev-1", "2026-10-03T09:00:00Z", principal=f"arn:aws:iam::{ACCT}:role/ci"),
-          denied_row("ev-2", "2026-10-31T23:58:00Z", principal=f"arn:aws:iam::{ACCT}:role/ci",
-                     user_agent="<script>alert(1)</script>"),
-          denied_row("ev-3", "2026-10-20T01:00:00Z", principal=f"arn:aws:iam::{ACCT}:user/bob",
-                     action="DeleteResourcePolicy")])
+    seed(
+        [
+            denied_row("ev-1", "2026-10-03T09:00:00Z", principal=f"arn:aws:iam::{ACCT}:role/ci"),
+            denied_row(
+                "ev-2",
+                "2026-10-31T23:58:00Z",
+                principal=f"arn:aws:iam::{ACCT}:role/ci",
+                user_agent="<script>alert(1)</script>",
+            ),
+            denied_row(
+                "ev-3",
+                "2026-10-20T01:00:00Z",
+                principal=f"arn:aws:iam::{ACCT}:user/bob",
+                action="DeleteResourcePolicy",
+            ),
+        ]
+    )
     out = tmp_path / "oct"
     # one at a time: moto hands its queued result to the first query started (the main one)
     result = _audit("--trail", trail, "--concurrency", "1", out=out)
@@ -127,15 +170,17 @@ def test_end_to_end_report_from_seeded_rows(trail: str, tmp_path: Path,
     assert report["engine"] == "athena"
     assert report["totals"]["attempts"] == 3
     assert {f["principal"]: f["attempts"] for f in report["findings"]} == {
-        f"arn:aws:iam::{ACCT}:role/ci": 2, f"arn:aws:iam::{ACCT}:user/bob": 1}
+        f"arn:aws:iam::{ACCT}:role/ci": 2,
+        f"arn:aws:iam::{ACCT}:user/bob": 1,
+    }
     queries = report["provenance"]["queries"]
     # one read of the trail (the candidates CTAS), then each query over its table
     assert [q["name"] for q in queries] == ["candidates"] + [s.name for s in query_specs()]
     assert len(queries) == len(backend().executions) - before
-    assert all(q["query_id"] in backend().executions and q["state"] == "SUCCEEDED"
-               for q in queries)
+    assert all(q["query_id"] in backend().executions and q["state"] == "SUCCEEDED" for q in queries)
     assert report["provenance"]["estimated_scan_bytes"] == _expected_estimate(
-        date(2026, 10, 1), date(2026, 10, 31))
+        date(2026, 10, 1), date(2026, 10, 31)
+    )
     assert report["provenance"]["total_cost_usd"] > 0  # the 10 MB minimum per query
     assert report["coverage"]["complete"] and report["coverage"]["files_scanned"] == 0
     assert report["coverage"]["accounts"] == [ACCT]
@@ -179,8 +224,13 @@ def test_budget_guard_refuses_with_the_estimate(trail: str, tmp_path: Path) -> N
     assert dry.exit_code == 2 and "OVER" in dry.stdout
 
 
-@pytest.mark.parametrize("where, says", [("s3://org-trail/nothing-here", "no AWSLogs/"),
-                                         ("s3://no-such-bucket-here/x", "no such bucket")])
+@pytest.mark.parametrize(
+    "where, says",
+    [
+        ("s3://org-trail/nothing-here", "no AWSLogs/"),
+        ("s3://no-such-bucket-here/x", "no such bucket"),
+    ],
+)
 def test_a_bad_trail_is_one_line_exit_2(trail: str, tmp_path: Path, where: str, says: str) -> None:
     result = _audit("--trail", where, "--dry-run", out=tmp_path / "x")
     assert result.exit_code == 2, result.output
@@ -192,8 +242,9 @@ def test_budget_guard_without_trail_asks_for_one(env: str, tmp_path: Path) -> No
     assert result.exit_code == 2 and "pass --trail" in result.stderr
 
 
-def test_failed_chunk_is_exit_0_or_4_with_strict(env: str, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_chunk_is_exit_0_or_4_with_strict(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import auditor.engines.athena as engine_mod
 
     fakes: list[FakeAthena] = []
@@ -205,8 +256,10 @@ def test_failed_chunk_is_exit_0_or_4_with_strict(env: str, tmp_path: Path,
 
         def fail_september(qid: str, call: dict[str, Any]) -> None:
             # an enrichment query: the rule's own query failing is exit 3 (next test)
-            if (call["ExecutionParameters"][0] == "'2026/09/01'"
-                    and query_name(call) != "denied_policy_changes"):
+            if (
+                call["ExecutionParameters"][0] == "'2026/09/01'"
+                and query_name(call) != "denied_policy_changes"
+            ):
                 fake.fail[qid] = ("FAILED", "HIVE_BAD_DATA: broken file", False)
 
         fake.on_start = fail_september
@@ -217,21 +270,31 @@ def test_failed_chunk_is_exit_0_or_4_with_strict(env: str, tmp_path: Path,
     args = ["--from", "2026-08-01", "--to", "2026-10-31"]
     for strict, code in ((False, 0), (True, 4)):
         out = tmp_path / f"strict-{strict}"
-        result = CliRunner().invoke(app, [
-            "audit", "--engine", "athena", *args, "--out", str(out),
-            *(["--strict"] if strict else []),
-        ])
+        result = CliRunner().invoke(
+            app,
+            [
+                "audit",
+                "--engine",
+                "athena",
+                *args,
+                "--out",
+                str(out),
+                *(["--strict"] if strict else []),
+            ],
+        )
         assert result.exit_code == code, result.output
         assert "INCOMPLETE" in result.stdout
         report = json.loads((out / "report.json").read_text())
         failed = [(f["chunk"], f["query"]) for f in report["coverage"]["failed_queries"]]
-        assert failed == sorted(("2026-09", s.name) for s in query_specs()
-                                if s.name != "denied_policy_changes")
+        assert failed == sorted(
+            ("2026-09", s.name) for s in query_specs() if s.name != "denied_policy_changes"
+        )
         assert "FAILED: HIVE\\_BAD\\_DATA: broken file" in (out / "report.md").read_text()
 
 
-def test_every_chunk_failing_is_exit_3_naming_the_query(env: str, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_chunk_failing_is_exit_3_naming_the_query(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import auditor.engines.athena as engine_mod
 
     def client(service: str = "athena", **kw: Any) -> Any:
@@ -239,7 +302,8 @@ def test_every_chunk_failing_is_exit_3_naming_the_query(env: str, tmp_path: Path
 
         fake = FakeAthena(make_client(service, **kw))
         fake.on_start = lambda qid, call: fake.fail.__setitem__(
-            qid, ("CANCELLED", "Query exceeded the workgroup's BytesScannedCutoffPerQuery", False))
+            qid, ("CANCELLED", "Query exceeded the workgroup's BytesScannedCutoffPerQuery", False)
+        )
         return fake
 
     monkeypatch.setattr(engine_mod, "make_client", client)
@@ -250,7 +314,8 @@ def test_every_chunk_failing_is_exit_3_naming_the_query(env: str, tmp_path: Path
 
 
 def test_one_failed_rule_chunk_is_exit_3_one_inert_line_and_no_report(
-        env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import auditor.engines.athena as engine_mod
 
     def client(service: str = "athena", **kw: Any) -> Any:
@@ -259,8 +324,10 @@ def test_one_failed_rule_chunk_is_exit_3_one_inert_line_and_no_report(
         fake = FakeAthena(make_client(service, **kw))
 
         def fail(qid: str, call: dict[str, Any]) -> None:
-            if (call["ExecutionParameters"][0] == "'2026/09/01'"
-                    and query_name(call) == "denied_policy_changes"):
+            if (
+                call["ExecutionParameters"][0] == "'2026/09/01'"
+                and query_name(call) == "denied_policy_changes"
+            ):
                 fake.fail[qid] = ("FAILED", "HIVE_BAD_DATA\x1b[2J\u202ereversed\nnext", False)
 
         fake.on_start = fail
@@ -268,8 +335,20 @@ def test_one_failed_rule_chunk_is_exit_3_one_inert_line_and_no_report(
 
     monkeypatch.setattr(engine_mod, "make_client", client)
     out = tmp_path / "x"
-    result = CliRunner().invoke(app, ["audit", "--engine", "athena", "--from", "2026-08-01",
-                                      "--to", "2026-10-31", "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--engine",
+            "athena",
+            "--from",
+            "2026-08-01",
+            "--to",
+            "2026-10-31",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 3, result.output
     (line,) = result.stderr.strip().splitlines()
     assert "2026-09" in line and "denied_policy_changes" in line and "--resume" in line
@@ -278,14 +357,29 @@ def test_one_failed_rule_chunk_is_exit_3_one_inert_line_and_no_report(
 
 
 def test_sql_prints_every_chunk_statement() -> None:
-    result = CliRunner().invoke(app, [
-        "sql", "--engine", "athena", "--from", "2026-08-20", "--to", "2026-10-10",
-        "--database", "cloudtrail", "--table", "cloudtrail_logs",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "sql",
+            "--engine",
+            "athena",
+            "--from",
+            "2026-08-20",
+            "--to",
+            "2026-10-10",
+            "--database",
+            "cloudtrail",
+            "--table",
+            "cloudtrail_logs",
+        ],
+    )
     assert result.exit_code == 0, result.output
     statements = [s for s in sqlglot.parse(result.stdout, read="athena") if s is not None]
     assert len(statements) == 3 * len(query_specs())
     for month in ("2026-08", "2026-09", "2026-10"):
         assert f"({month})" in result.stdout
     assert "\"timestamp\" BETWEEN '2026/08/20' AND '2026/09/01'" in result.stdout
-    assert "from_iso8601_timestamp(eventtime) < from_iso8601_timestamp('2026-10-11T00:00:00Z')" in result.stdout
+    assert (
+        "from_iso8601_timestamp(eventtime) < from_iso8601_timestamp('2026-10-11T00:00:00Z')"
+        in result.stdout
+    )

@@ -119,8 +119,13 @@ def test_failed_later_success_renders_as_failed_in_the_guide(athena: Any) -> Non
     _answer(fake, {("2026-10", "later_success"): "HIVE_BAD_DATA"})
     report = athena_audit(config(*OCT), fake)
     # The guide reads the typed failure itself, not only the FAILED row in provenance.
-    only_ok = replace(report, provenance=replace(report.provenance, queries=tuple(
-        q for q in report.provenance.queries if q.state == "SUCCEEDED")))
+    only_ok = replace(
+        report,
+        provenance=replace(
+            report.provenance,
+            queries=tuple(q for q in report.provenance.queries if q.state == "SUCCEEDED"),
+        ),
+    )
     for r in (report, only_ok):
         page = html.render(r)
         assert "the later-success query failed" in page
@@ -128,7 +133,8 @@ def test_failed_later_success_renders_as_failed_in_the_guide(athena: Any) -> Non
     again = json_report.loads(json_report.render(report))
     assert again.coverage.failed_queries == report.coverage.failed_queries
     assert json.loads(json_report.render(report))["coverage"]["failed_queries"][0]["query"] == (
-        "later_success")
+        "later_success"
+    )
 
 
 # -- 3. a refused stop is not a stopped query -----------------------------------------
@@ -139,8 +145,10 @@ def test_refused_stop_is_reported_as_possibly_still_running(athena: Any) -> None
 
     class Refusing(FakeAthena):
         def stop_query_execution(self, **kw: Any) -> dict[str, Any]:
-            raise ClientError({"Error": {"Code": "AccessDeniedException",
-                                         "Message": "not allowed to stop"}}, "StopQueryExecution")
+            raise ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "not allowed to stop"}},
+                "StopQueryExecution",
+            )
 
     now = [0.0]
 
@@ -149,9 +157,13 @@ def test_refused_stop_is_reported_as_possibly_still_running(athena: Any) -> None
 
     state_manager.set_transition("athena::execution", {"progression": "manual", "times": 10**9})
     try:
-        r = AthenaRunner(Refusing(athena), AthenaSettings(poll_interval=0.01, query_timeout=1,
-                                                          database="cloudtrail"),
-                         sleep=sleep, clock=lambda: now[0], rand=lambda: 1.0)
+        r = AthenaRunner(
+            Refusing(athena),
+            AthenaSettings(poll_interval=0.01, query_timeout=1, database="cloudtrail"),
+            sleep=sleep,
+            clock=lambda: now[0],
+            rand=lambda: 1.0,
+        )
         with pytest.raises(AthenaQueryFailed) as info:
             r.run("q", "SELECT 1")
     finally:
@@ -184,13 +196,16 @@ def test_edited_saved_chunk_is_rerun_and_the_report_says_what_came_from_saved_st
     assert [query_name(kw) for kw in fake2.started] == ["denied_policy_changes"]
     assert [e.event_id for e in report.events] == ["e-2026-09", "e-2026-10"]
     assert report.coverage.complete  # rerun: a note, not a shortfall
-    assert any("2026-09__denied_policy_changes.json" in n and "rerun" in n
-               for n in report.coverage.notes)
+    assert any(
+        "2026-09__denied_policy_changes.json" in n and "rerun" in n for n in report.coverage.notes
+    )
     saved = {(q.chunk, q.name) for q in report.provenance.queries if q.from_saved_state}
     assert ("2026-09", "denied_policy_changes") not in saved
     assert len(saved) == 2 * len(query_specs()) - 1
-    assert any(q["from_saved_state"]
-               for q in json.loads(json_report.render(report))["provenance"]["queries"])
+    assert any(
+        q["from_saved_state"]
+        for q in json.loads(json_report.render(report))["provenance"]["queries"]
+    )
     assert "saved state" in markdown.render(report)
 
 
@@ -271,22 +286,32 @@ def test_terminal_summary_shows_failed_queries_inert(athena: Any) -> None:
 
 
 def _trail(root: Path) -> None:
-    for acct, region, n in (("111122223333", "us-east-1", 1), ("111122223333", "eu-west-1", 20),
-                            ("444455556666", "us-east-1", 300)):
+    for acct, region, n in (
+        ("111122223333", "us-east-1", 1),
+        ("111122223333", "eu-west-1", 20),
+        ("444455556666", "us-east-1", 300),
+    ):
         p = root / f"AWSLogs/o-a1b2c3d4e5/{acct}/CloudTrail/{region}/2026/10/05/x.json.gz"
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(b"\0" * n)
 
 
-@pytest.mark.parametrize(("scheme", "expected"), [
-    ("timestamp", 321),  # --account/--region only in WHERE: every folder is scanned
-    ("org", 1),  # account and region are partitions
-    ("manual", 301),  # region is a partition, account is not
-])
+@pytest.mark.parametrize(
+    ("scheme", "expected"),
+    [
+        ("timestamp", 321),  # --account/--region only in WHERE: every folder is scanned
+        ("org", 1),  # account and region are partitions
+        ("manual", 301),  # region is a partition, account is not
+    ],
+)
 def test_estimate_prunes_what_the_sql_prunes(tmp_path: Path, scheme: str, expected: int) -> None:
     _trail(tmp_path / "trail")
-    cfg = replace(config(*OCT, trail=str(tmp_path / "trail"), partition_scheme=scheme),
-                  accounts=("111122223333",), regions=("us-east-1",), lookahead_days=0)
+    cfg = replace(
+        config(*OCT, trail=str(tmp_path / "trail"), partition_scheme=scheme),
+        accounts=("111122223333",),
+        regions=("us-east-1",),
+        lookahead_days=0,
+    )
     shape = for_scheme(scheme)
     engine = AthenaEngine(cfg.athena, progress=False, shape=shape)
     est = engine._estimate(build_plan(cfg, engine.target), planned(cfg, shape), shape)
@@ -302,7 +327,6 @@ def test_unpartitioned_table_is_estimated_as_its_whole_location(tmp_path: Path) 
     est = engine._estimate(build_plan(cfg, engine.target), planned(cfg, shape), shape)
     whole = sum(f.stat().st_size for f in (tmp_path / "trail").rglob("*") if f.is_file())
     assert set(est.per_unit.values()) == {whole}
-
 
 
 @pytest.mark.parametrize("name", CORPUS)

@@ -71,11 +71,17 @@ def like_athena(fake: FakeAthena, then: Any = None) -> None:
             first, last = (_day(p) for p in kw["ExecutionParameters"][:2])
             d = first
             while d <= last:
-                s3.put_object(Bucket="athena-results", Body=b"PAR1",
-                              Key=f"{mat.FOLDER}auditor_events/{mat.PARTITION}={d}/{qid}")
+                s3.put_object(
+                    Bucket="athena-results",
+                    Body=b"PAR1",
+                    Key=f"{mat.FOLDER}auditor_events/{mat.PARTITION}={d}/{qid}",
+                )
                 try:
-                    glue.create_partition(DatabaseName="cloudtrail", TableName="auditor_events",
-                                          PartitionInput={"Values": [d.isoformat()]})
+                    glue.create_partition(
+                        DatabaseName="cloudtrail",
+                        TableName="auditor_events",
+                        PartitionInput={"Values": [d.isoformat()]},
+                    )
                 except glue.exceptions.AlreadyExistsException:
                     pass
                 d += timedelta(days=1)
@@ -92,7 +98,8 @@ def run(fake: FakeAthena, first: date, last: date, now: datetime) -> mat.Materia
 
 def objects(day: date) -> list[str]:
     got = make_client("s3").list_objects_v2(
-        Bucket="athena-results", Prefix=f"{mat.FOLDER}auditor_events/{mat.PARTITION}={day}/")
+        Bucket="athena-results", Prefix=f"{mat.FOLDER}auditor_events/{mat.PARTITION}={day}/"
+    )
     return [o["Key"] for o in got.get("Contents") or ()]
 
 
@@ -117,8 +124,10 @@ def test_first_run_creates_the_table_and_fills_it_100_partitions_at_a_time(athen
     types = {c["Name"]: c["Type"] for c in t["StorageDescriptor"]["Columns"]}
     assert types["useridentity"].startswith("struct<")
     bounds = [[_day(p) for p in kw["ExecutionParameters"][:2]] for kw in fake.started]
-    assert bounds == [[date(2026, 8, 1), date(2026, 11, 8)],
-                      [date(2026, 11, 9), date(2026, 11, 30)]]
+    assert bounds == [
+        [date(2026, 8, 1), date(2026, 11, 8)],
+        [date(2026, 11, 9), date(2026, 11, 30)],
+    ]
     insert = fake.started[0]["QueryString"]
     assert insert.startswith("-- auditor: materialize_insert") and f"INSERT INTO {MAT}" in insert
     # the candidate rows: the union of the shipped queries' prefilters, with the log
@@ -147,7 +156,9 @@ def test_second_run_skips_present_days_and_refreshes_only_the_delivery_lag(athen
     res = run(fake2, date(2026, 11, 1), date(2026, 12, 5), datetime(2026, 12, 1, 0, 30, tzinfo=UTC))
     assert [query_name(kw) for kw in fake2.started] == [mat.INSERT]
     assert [_day(p) for p in fake2.started[0]["ExecutionParameters"][:2]] == [
-        date(2026, 11, 29), date(2026, 12, 1)]
+        date(2026, 11, 29),
+        date(2026, 12, 1),
+    ]
     assert res.refreshed == [date(2026, 11, 29)]
     assert res.inserted == [date(2026, 11, 30), date(2026, 12, 1)]  # not after today
     assert len(res.skipped) == 28 and not res.created
@@ -165,40 +176,55 @@ def test_batches_are_consecutive_runs_of_at_most_100_days() -> None:
 # -- the audit ----------------------------------------------------------------------------
 
 
-def test_audit_reads_materialized_days_from_it_and_the_rest_from_the_raw_table(
-        athena: Any) -> None:
+def test_audit_reads_materialized_days_from_it_and_the_rest_from_the_raw_table(athena: Any) -> None:
     fake = FakeAthena(athena)
     like_athena(fake)
     run(fake, date(2026, 9, 1), date(2026, 11, 8), datetime(2026, 12, 1, tzinfo=UTC))
 
     audit = FakeAthena(athena, scanned=1024**2)
-    like_athena(audit, lambda qid, kw: answer(qid, [denied_row("e1", "2026-10-02T10:00:00Z")])
-                if query_name(kw) == "denied_policy_changes" else None)
-    cfg = config(date(2026, 10, 1), date(2026, 10, 31), output_location=RESULTS,
-                 materialized_table="auditor_events")
+    like_athena(
+        audit,
+        lambda qid, kw: (
+            answer(qid, [denied_row("e1", "2026-10-02T10:00:00Z")])
+            if query_name(kw) == "denied_policy_changes"
+            else None
+        ),
+    )
+    cfg = config(
+        date(2026, 10, 1),
+        date(2026, 10, 31),
+        output_location=RESULTS,
+        materialized_table="auditor_events",
+    )
     report = athena_audit(cfg, audit)
     # every folder the queries read (Oct 1 .. Nov 1, look-ahead to Nov 8) is materialized:
     # no statement touches the raw table
     assert not [kw for kw in audit.started if RAW in kw["QueryString"]]
-    assert sorted(query_name(kw) for kw in audit.started) == sorted(
-        s.name for s in query_specs())
+    assert sorted(query_name(kw) for kw in audit.started) == sorted(s.name for s in query_specs())
     main = next(kw for kw in audit.started if query_name(kw) == "denied_policy_changes")
-    assert (f"FROM (SELECT * FROM {MAT} WHERE delivery_day BETWEEN '2026-10-01' AND "
-            f"'2026-11-01')") in main["QueryString"]
+    assert (
+        f"FROM (SELECT * FROM {MAT} WHERE delivery_day BETWEEN '2026-10-01' AND '2026-11-01')"
+    ) in main["QueryString"]
     assert "auditor_source_file AS source_file" in main["QueryString"]
-    assert [f.event_id for f in report.findings[0].events] == ["e1"] if hasattr(
-        report.findings[0], "events") else report.findings
+    assert (
+        [f.event_id for f in report.findings[0].events] == ["e1"]
+        if hasattr(report.findings[0], "events")
+        else report.findings
+    )
     notes = "\n".join(report.coverage.notes)
-    assert "2026-10/denied_policy_changes: delivery days 2026-10-01..2026-11-01 read from " \
-           "the materialized table cloudtrail.auditor_events" in notes
+    assert (
+        "2026-10/denied_policy_changes: delivery days 2026-10-01..2026-11-01 read from "
+        "the materialized table cloudtrail.auditor_events" in notes
+    )
 
     # December: not materialized: the raw table (one read of it, through onescan)
     later = FakeAthena(athena)
     like_athena(later)
     from athena_support import NOW
 
-    dec = replace(cfg, range=replace(cfg.range, first=date(2026, 11, 20),
-                                     last=date(2026, 11, 25)), now=NOW)
+    dec = replace(
+        cfg, range=replace(cfg.range, first=date(2026, 11, 20), last=date(2026, 11, 25)), now=NOW
+    )
     report2 = athena_audit(dec, later)
     raw = [kw for kw in later.started if f"FROM {RAW}" in kw["QueryString"]]
     assert [query_name(kw) for kw in raw] == ["candidates"]
@@ -206,14 +232,19 @@ def test_audit_reads_materialized_days_from_it_and_the_rest_from_the_raw_table(
 
 
 def test_a_partly_materialized_chunk_reads_the_raw_table_only_for_its_uncovered_queries(
-        athena: Any) -> None:
+    athena: Any,
+) -> None:
     fake = FakeAthena(athena)
     like_athena(fake)
     run(fake, date(2026, 10, 1), date(2026, 11, 1), datetime(2026, 12, 1, tzinfo=UTC))
     audit = FakeAthena(athena)
     like_athena(audit)
-    cfg = config(date(2026, 10, 1), date(2026, 10, 31), output_location=RESULTS,
-                 materialized_table="auditor_events")
+    cfg = config(
+        date(2026, 10, 1),
+        date(2026, 10, 31),
+        output_location=RESULTS,
+        materialized_table="auditor_events",
+    )
     report = athena_audit(cfg, audit)
     raw = [kw for kw in audit.started if f"FROM {RAW}" in kw["QueryString"]]
     # the look-ahead query needs Nov 2..8, which are not materialized: its chunk's one
@@ -222,15 +253,18 @@ def test_a_partly_materialized_chunk_reads_the_raw_table_only_for_its_uncovered_
     over_mat = sorted(query_name(kw) for kw in audit.started if MAT in kw["QueryString"])
     assert over_mat == ["denied_policy_changes", "other_denials"]
     notes = "\n".join(report.coverage.notes)
-    assert "2026-10/later_success: delivery days 2026-10-01..2026-11-08 read from the raw " \
-           "table (7 of them not in cloudtrail.auditor_events)" in notes
+    assert (
+        "2026-10/later_success: delivery days 2026-10-01..2026-11-08 read from the raw "
+        "table (7 of them not in cloudtrail.auditor_events)" in notes
+    )
 
 
 # -- bytes ----------------------------------------------------------------------------------
 
 
 def test_an_audit_over_materialized_days_reads_at_most_2_percent_of_their_raw_bytes(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Athena bills gzip JSON by whole objects and Parquet by the column chunks read.
     One synthetic day with a realistic mix (about 1% denials, a few policy calls): the
     raw bytes are the gzip object's size; the materialized rows are the prefilters'
@@ -243,46 +277,77 @@ def test_an_audit_over_materialized_days_reads_at_most_2_percent_of_their_raw_by
     rnd = random.Random(7)
     t0 = datetime(2026, 10, 1, tzinfo=UTC)
     who = iam_user("111122223333", "bob")
-    noise = [("ec2.amazonaws.com", "DescribeInstances"), ("s3.amazonaws.com", "GetObject"),
-             ("kms.amazonaws.com", "Decrypt"), ("sts.amazonaws.com", "AssumeRole"),
-             ("bedrock.amazonaws.com", "InvokeModel")]
+    noise = [
+        ("ec2.amazonaws.com", "DescribeInstances"),
+        ("s3.amazonaws.com", "GetObject"),
+        ("kms.amazonaws.com", "Decrypt"),
+        ("sts.amazonaws.com", "AssumeRole"),
+        ("bedrock.amazonaws.com", "InvokeModel"),
+    ]
     recs = []
     for i in range(20000):
         when = t0 + timedelta(seconds=rnd.randrange(86400))
         if i % 2000 == 0:
-            recs.append(bedrock_policy_call(when, identity=who, account="111122223333",
-                                            region="us-east-1", action="PutResourcePolicy",
-                                            error="AccessDeniedException", event_id=f"p{i}"))
+            recs.append(
+                bedrock_policy_call(
+                    when,
+                    identity=who,
+                    account="111122223333",
+                    region="us-east-1",
+                    action="PutResourcePolicy",
+                    error="AccessDeniedException",
+                    event_id=f"p{i}",
+                )
+            )
             continue
         src, name = rnd.choice(noise)
         err = "AccessDenied" if rnd.random() < 0.01 else None
-        recs.append(event(when, identity=who, source=src, name=name, region="us-east-1",
-                          account="111122223333", error=err, message="denied" if err else None,
-                          request={"bucketName": f"b{rnd.randrange(10**6)}", "key": "k" * 40},
-                          event_id=f"e{i}"))
-    raw = write_log(tmp_path, "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/a.json.gz",
-                    recs).stat().st_size
+        recs.append(
+            event(
+                when,
+                identity=who,
+                source=src,
+                name=name,
+                region="us-east-1",
+                account="111122223333",
+                error=err,
+                message="denied" if err else None,
+                request={"bucketName": f"b{rnd.randrange(10**6)}", "key": "k" * 40},
+                event_id=f"e{i}",
+            )
+        )
+    raw = (
+        write_log(tmp_path, "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/a.json.gz", recs)
+        .stat()
+        .st_size
+    )
 
     def candidate(r: dict[str, Any]) -> bool:
-        return (r["eventName"] in ("PutResourcePolicy", "DeleteResourcePolicy")
-                or any(s in (r.get("errorCode") or "")
-                       for s in ("AccessDenied", "Unauthorized", "AuthorizationError")))
+        return r["eventName"] in ("PutResourcePolicy", "DeleteResourcePolicy") or any(
+            s in (r.get("errorCode") or "")
+            for s in ("AccessDenied", "Unauthorized", "AuthorizationError")
+        )
 
     import orjson
 
-    kept = [shape_record(r) | {"auditor_source_file": "s3://b/a.json.gz"}
-            for r in recs if candidate(r)]
+    kept = [
+        shape_record(r) | {"auditor_source_file": "s3://b/a.json.gz"} for r in recs if candidate(r)
+    ]
     nd = tmp_path / "kept.ndjson"
     nd.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in kept))
     cols = duckdb_columns() | {"auditor_source_file": "VARCHAR"}
     spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in cols.items()) + "}"
     pq = tmp_path / "day.parquet"
     con = duckdb.connect(":memory:")
-    con.execute(f"COPY (SELECT * FROM read_json(?, format = 'newline_delimited', "
-                f"columns = {spec})) TO '{pq}' (FORMAT PARQUET, COMPRESSION SNAPPY)", [str(nd)])
+    con.execute(
+        f"COPY (SELECT * FROM read_json(?, format = 'newline_delimited', "
+        f"columns = {spec})) TO '{pq}' (FORMAT PARQUET, COMPRESSION SNAPPY)",
+        [str(nd)],
+    )
     sizes: dict[str, int] = {}
-    for path, size in con.execute("SELECT path_in_schema, total_compressed_size "
-                                  "FROM parquet_metadata(?)", [str(pq)]).fetchall():
+    for path, size in con.execute(
+        "SELECT path_in_schema, total_compressed_size FROM parquet_metadata(?)", [str(pq)]
+    ).fetchall():
         top = str(path).split(",")[0].strip().lower()
         sizes[top] = sizes.get(top, 0) + int(size)
     con.close()
@@ -296,8 +361,11 @@ def test_an_audit_over_materialized_days_reads_at_most_2_percent_of_their_raw_by
     read = 0
     for q in plan.queries:
         text = q.sql.lower()
-        read += sum(n for c, n in sizes.items()
-                    if re.search(rf"\b{re.escape(c)}\b", text) or c == "auditor_source_file")
+        read += sum(
+            n
+            for c, n in sizes.items()
+            if re.search(rf"\b{re.escape(c)}\b", text) or c == "auditor_source_file"
+        )
     assert 0 < len(kept) < len(recs) // 50
     assert read <= 0.02 * raw, (read, raw)
     # measured: 1.97% (read) against 1.76% for the whole Parquet file once; reading
@@ -313,9 +381,17 @@ def test_materialize_needs_a_day_partition(athena: Any) -> None:
     from auditor.errors import ConfigError
 
     with pytest.raises(ConfigError, match="no day partition"):
-        mat.materialize(cfg.athena, no_day, date(2026, 10, 1), date(2026, 10, 1),
-                        AthenaRunner(athena, cfg.athena), make_client("glue"),
-                        make_client("s3"), query_specs(), datetime(2026, 12, 1, tzinfo=UTC))
+        mat.materialize(
+            cfg.athena,
+            no_day,
+            date(2026, 10, 1),
+            date(2026, 10, 1),
+            AthenaRunner(athena, cfg.athena),
+            make_client("glue"),
+            make_client("s3"),
+            query_specs(),
+            datetime(2026, 12, 1, tzinfo=UTC),
+        )
 
 
 def test_a_day_materialized_within_the_delivery_lag_is_read_from_the_raw_table() -> None:

@@ -75,9 +75,11 @@ def ctas_like_athena(fake: FakeAthena, then: Any = None) -> None:
         if sql.lstrip().startswith("-- auditor: candidates") or "CREATE TABLE" in sql:
             name = sql.split("CREATE TABLE ", 1)[1].split()[0].split(".")[1].strip('"')
             where = sql.split("external_location = '", 1)[1].split("'", 1)[0]
-            glue.create_table(DatabaseName="cloudtrail", TableInput={
-                "Name": name, "StorageDescriptor": {"Location": where, "Columns": []}})
-            key = where[len("s3://athena-results/"):]
+            glue.create_table(
+                DatabaseName="cloudtrail",
+                TableInput={"Name": name, "StorageDescriptor": {"Location": where, "Columns": []}},
+            )
+            key = where[len("s3://athena-results/") :]
             s3.put_object(Bucket="athena-results", Key=f"{key}part-0.parquet", Body=b"PAR1")
         if then:
             then(qid, kw)
@@ -132,9 +134,15 @@ def test_one_statement_reads_the_raw_table_and_three_read_the_candidates(athena:
 
 
 def test_backfill_makes_one_candidate_table_per_chunk_and_resume_keeps_working(
-        athena: Any, tmp_path: Path) -> None:
-    cfg = config(date(2026, 8, 1), date(2026, 10, 31), output_location=RESULTS,
-                 state_dir=tmp_path / "state", concurrency=2)
+    athena: Any, tmp_path: Path
+) -> None:
+    cfg = config(
+        date(2026, 8, 1),
+        date(2026, 10, 31),
+        output_location=RESULTS,
+        state_dir=tmp_path / "state",
+        concurrency=2,
+    )
     fake = FakeAthena(athena)
 
     def fail_september(qid: str, kw: dict[str, Any]) -> None:
@@ -146,8 +154,10 @@ def test_backfill_makes_one_candidate_table_per_chunk_and_resume_keeps_working(
     raw = [kw for kw in fake.started if reads_raw(kw)]
     assert len(raw) == 3  # one CTAS per month
     assert [kw["ExecutionParameters"][:2] for kw in raw] == [
-        ["'2026/08/01'", "'2026/09/01'"], ["'2026/09/01'", "'2026/10/01'"],
-        ["'2026/10/01'", "'2026/11/08'"]]  # only the last month looks ahead
+        ["'2026/08/01'", "'2026/09/01'"],
+        ["'2026/09/01'", "'2026/10/01'"],
+        ["'2026/10/01'", "'2026/11/08'"],
+    ]  # only the last month looks ahead
     assert [f.chunk for f in report.coverage.failed_queries] == ["2026-09"]
     assert tmp_tables() == [] and tmp_objects() == []
 
@@ -204,8 +214,7 @@ def test_a_failed_ctas_falls_back_to_the_raw_table_and_says_so(athena: Any) -> N
     fake.on_start = fail_ctas
     report = athena_audit(config(*OCT, output_location=RESULTS), fake)
     assert sum(map(reads_raw, fake.started)) == 1 + len(query_specs())
-    assert any("candidate table failed" in n and "raw table" in n
-               for n in report.coverage.notes)
+    assert any("candidate table failed" in n and "raw table" in n for n in report.coverage.notes)
     assert report.provenance.queries[0].name == "candidates"
     assert report.provenance.queries[0].state == "FAILED"
 
@@ -214,8 +223,9 @@ def test_without_a_results_location_each_query_reads_the_raw_table(athena: Any) 
     fake = FakeAthena(athena)
     report = athena_audit(config(*OCT), fake)
     assert sum(map(reads_raw, fake.started)) == len(query_specs())
-    assert any(n.startswith("one scan not used: no query results location")
-               for n in report.coverage.notes)
+    assert any(
+        n.startswith("one scan not used: no query results location") for n in report.coverage.notes
+    )
 
 
 def test_leftovers_of_interrupted_runs_are_removed_by_prefix_and_age(athena: Any) -> None:
@@ -226,16 +236,31 @@ def test_leftovers_of_interrupted_runs_are_removed_by_prefix_and_age(athena: Any
     for run in (old_run, new_run):
         s3.put_object(Bucket="athena-results", Key=f"q/auditor-tmp/{run}/0/x.parquet", Body=b"1")
     s3.put_object(Bucket="athena-results", Key="q/keep/result.csv", Body=b"1")
-    glue.create_table(DatabaseName="cloudtrail", TableInput={
-        "Name": f"{onescan.TMP_PREFIX}{old_run}_0",
-        "StorageDescriptor": {"Location": f"{RESULTS}auditor-tmp/{old_run}/0/"}})
-    glue.create_table(DatabaseName="cloudtrail", TableInput={
-        "Name": "auditor_tmp_outside", "StorageDescriptor": {"Location": "s3://trail/AWSLogs/"}})
+    glue.create_table(
+        DatabaseName="cloudtrail",
+        TableInput={
+            "Name": f"{onescan.TMP_PREFIX}{old_run}_0",
+            "StorageDescriptor": {"Location": f"{RESULTS}auditor-tmp/{old_run}/0/"},
+        },
+    )
+    glue.create_table(
+        DatabaseName="cloudtrail",
+        TableInput={
+            "Name": "auditor_tmp_outside",
+            "StorageDescriptor": {"Location": "s3://trail/AWSLogs/"},
+        },
+    )
     cfg = config(*OCT, output_location=RESULTS)
     units = planned(cfg)
     # A clock 25 hours on: the tables Glue stamped just now, and both runs, are old.
-    scan = onescan.OneScan(cfg.athena, units, None, glue=lambda: glue, s3=lambda: s3,
-                           clock=lambda: now + timedelta(hours=25))
+    scan = onescan.OneScan(
+        cfg.athena,
+        units,
+        None,
+        glue=lambda: glue,
+        s3=lambda: s3,
+        clock=lambda: now + timedelta(hours=25),
+    )
     scan.base = RESULTS
     notes = scan.clean_leftovers(hours=24)
     assert tmp_tables() == []  # both older than 24 h by that clock
@@ -250,12 +275,15 @@ def test_a_recent_run_is_not_cleaned(athena: Any) -> None:
     now = datetime.now(UTC)
     run = f"{now:%Y%m%d%H%M%S}_00000001"
     s3.put_object(Bucket="athena-results", Key=f"q/auditor-tmp/{run}/0/x.parquet", Body=b"1")
-    glue.create_table(DatabaseName="cloudtrail", TableInput={
-        "Name": f"{onescan.TMP_PREFIX}{run}_0",
-        "StorageDescriptor": {"Location": f"{RESULTS}auditor-tmp/{run}/0/"}})
+    glue.create_table(
+        DatabaseName="cloudtrail",
+        TableInput={
+            "Name": f"{onescan.TMP_PREFIX}{run}_0",
+            "StorageDescriptor": {"Location": f"{RESULTS}auditor-tmp/{run}/0/"},
+        },
+    )
     cfg = config(*OCT, output_location=RESULTS)
-    scan = onescan.OneScan(cfg.athena, planned(cfg), None, glue=lambda: glue,
-                           s3=lambda: s3)
+    scan = onescan.OneScan(cfg.athena, planned(cfg), None, glue=lambda: glue, s3=lambda: s3)
     scan.base = RESULTS
     assert scan.clean_leftovers() == []
     assert tmp_tables() == [f"{onescan.TMP_PREFIX}{run}_0"] and len(tmp_objects()) == 1
@@ -263,8 +291,7 @@ def test_a_recent_run_is_not_cleaned(athena: Any) -> None:
 
 def test_without_the_table_shape_one_scan_is_off(athena: Any) -> None:
     cfg = config(*OCT, output_location=RESULTS)
-    scan = onescan.OneScan(cfg.athena, planned(cfg), None, glue=make_client,
-                           s3=make_client)
+    scan = onescan.OneScan(cfg.athena, planned(cfg), None, glue=make_client, s3=make_client)
     scan.resolve(AthenaRunner(FakeAthena(athena), cfg.athena))
     assert not scan.active and scan.disabled == "the table's shape is unknown"
 
@@ -274,8 +301,17 @@ def test_without_the_table_shape_one_scan_is_off(athena: Any) -> None:
 T0 = datetime(2026, 10, 10, tzinfo=UTC)
 RANGE = DateRange(date(2026, 10, 10), date(2026, 10, 11))
 NAMES = ["PutResourcePolicy", "DeleteResourcePolicy", "GetResourcePolicy", "RunInstances"]
-ERRORS = [None, "AccessDenied", "AccessDeniedException", "accessdenied", "ValidationException",
-          "Client.UnauthorizedOperation", "AuthorizationError", "VpceAccessDenied", ""]
+ERRORS = [
+    None,
+    "AccessDenied",
+    "AccessDeniedException",
+    "accessdenied",
+    "ValidationException",
+    "Client.UnauthorizedOperation",
+    "AuthorizationError",
+    "VpceAccessDenied",
+    "",
+]
 SOURCES = ["bedrock.amazonaws.com", "bedrock-agentcore.amazonaws.com", "ec2.amazonaws.com"]
 
 
@@ -284,11 +320,18 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
     from auditor.synth import assumed_role, bedrock_policy_call, iam_user
 
     when = T0 + timedelta(minutes=draw(st.integers(-24 * 60, 12 * 24 * 60)))
-    ident = draw(st.sampled_from([iam_user("111122223333", "bob"),
-                                  assumed_role("444455556666", "ci", "r1")]))
-    rec = bedrock_policy_call(when, identity=ident, account="111122223333",
-                              region="us-east-1", action="PutResourcePolicy",
-                              error=draw(st.sampled_from(ERRORS)), event_id="x")
+    ident = draw(
+        st.sampled_from([iam_user("111122223333", "bob"), assumed_role("444455556666", "ci", "r1")])
+    )
+    rec = bedrock_policy_call(
+        when,
+        identity=ident,
+        account="111122223333",
+        region="us-east-1",
+        action="PutResourcePolicy",
+        error=draw(st.sampled_from(ERRORS)),
+        event_id="x",
+    )
     rec["eventSource"] = draw(st.sampled_from(SOURCES))
     rec["eventName"] = draw(st.sampled_from(NAMES))
     rec["eventID"] = f"ev-{draw(st.integers(0, 10**9))}"
@@ -298,21 +341,32 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
 def _load(con: Any, rows: list[dict[str, Any]], path: Path) -> None:
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows) or b"")
     spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in duckdb_columns().items()) + "}"
-    con.execute(f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM read_json(?, "
-                f"format = 'newline_delimited', columns = {spec})", [str(path)])
+    con.execute(
+        f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM read_json(?, "
+        f"format = 'newline_delimited', columns = {spec})",
+        [str(path)],
+    )
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(records(), min_size=1, max_size=40))
 def test_queries_over_the_candidate_table_equal_queries_over_the_raw_table(
-        tmp_path: Path, recs: list[dict[str, Any]]) -> None:
+    tmp_path: Path, recs: list[dict[str, Any]]
+) -> None:
     rows = []
     for i, rec in enumerate(recs):
         delivered = datetime.fromisoformat(rec["eventTime"].replace("Z", "+00:00"))
-        rows.append(shape_record(rec) | {
-            "account": "111122223333", "region": "us-east-1",
-            "timestamp": f"{delivered + timedelta(minutes=10):%Y/%m/%d}", "_file": f"f{i}"})
+        rows.append(
+            shape_record(rec)
+            | {
+                "account": "111122223333",
+                "region": "us-east-1",
+                "timestamp": f"{delivered + timedelta(minutes=10):%Y/%m/%d}",
+                "_file": f"f{i}",
+            }
+        )
     cfg = AuditConfig(range=RANGE, lookahead_days=7, now=T0 + timedelta(days=60))
     units = list(build_plan(cfg, replace(TARGET, monthly=True)).queries)
     con = duckdb.connect(":memory:")
@@ -320,10 +374,14 @@ def test_queries_over_the_candidate_table_equal_queries_over_the_raw_table(
         con.execute("SET TimeZone = 'UTC'")
         _load(con, rows, tmp_path / "rows.ndjson")
         cols = [c[0] for c in con.execute(f"DESCRIBE {LOCAL_TABLE}").fetchall() if c[0] != "_file"]
-        cand = onescan.render_candidates(units, "duckdb", "cand", None,
-                                         [quote_ident(c) for c in cols],
-                                         onescan.candidate_conditions(u.spec
-                                                                      for u in units))
+        cand = onescan.render_candidates(
+            units,
+            "duckdb",
+            "cand",
+            None,
+            [quote_ident(c) for c in cols],
+            onescan.candidate_conditions(u.spec for u in units),
+        )
         con.execute(cand.sql, list(cand.params))
         for u in units:
             want = con.execute(u.sql, list(u.params)).fetchall()
@@ -338,10 +396,14 @@ def test_the_union_comes_from_queries_toml() -> None:
     conds = onescan.candidate_conditions(query_specs())
     assert conds is not None
     assert [[(c.column, c.kind, c.values) for c in q] for q in conds] == [
-        [("eventname", "in", ("PutResourcePolicy", "DeleteResourcePolicy")),
-         ("eventsource", "in", ("bedrock.amazonaws.com",))],
-        [("eventname", "in", ("PutResourcePolicy", "DeleteResourcePolicy")),
-         ("eventsource", "in", ("bedrock.amazonaws.com",))],
+        [
+            ("eventname", "in", ("PutResourcePolicy", "DeleteResourcePolicy")),
+            ("eventsource", "in", ("bedrock.amazonaws.com",)),
+        ],
+        [
+            ("eventname", "in", ("PutResourcePolicy", "DeleteResourcePolicy")),
+            ("eventsource", "in", ("bedrock.amazonaws.com",)),
+        ],
         [("errorcode", "contains", ("AccessDenied", "Unauthorized", "AuthorizationError"))],
     ]
 
@@ -354,9 +416,9 @@ def test_a_query_without_prefilter_makes_every_row_a_candidate(tmp_path: Path) -
     assert onescan.candidate_conditions(load_specs(tmp_path)) is None
 
 
-
-def test_the_raw_bytes_of_an_audit_are_its_partitions_read_once(athena: Any,
-                                                                   tmp_path: Path) -> None:
+def test_the_raw_bytes_of_an_audit_are_its_partitions_read_once(
+    athena: Any, tmp_path: Path
+) -> None:
     """moto reports no statistics, so the bytes come from the trail's object sizes, as
     Athena bills them for gzip'd JSON (every byte of each partition read): the one read
     per chunk is exactly the range's folders + the delivery day + the look-ahead days,
@@ -370,8 +432,7 @@ def test_the_raw_bytes_of_an_audit_are_its_partitions_read_once(athena: Any,
         path = f"AWSLogs/111122223333/CloudTrail/us-east-1/{when:%Y/%m/%d}/a.json.gz"
         write_log(trail, path, [{"eventTime": "x", "pad": "y" * (1000 * day)}])
         sizes[when] = (trail / path).stat().st_size
-    cfg = config(date(2026, 10, 1), date(2026, 10, 15), trail=str(trail),
-                 output_location=RESULTS)
+    cfg = config(date(2026, 10, 1), date(2026, 10, 15), trail=str(trail), output_location=RESULTS)
     engine = AthenaEngine(cfg.athena, athena_client=FakeAthena(athena), progress=False)
     prep = engine.prepare(build_plan(cfg, engine.target))
     in_range = sum(s for d, s in sizes.items() if d <= date(2026, 10, 16))  # + delivery day

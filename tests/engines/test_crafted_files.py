@@ -70,12 +70,16 @@ def test_a_gzip_bomb_is_named_and_memory_stays_bounded(tmp_path: Path, audit) ->
     assert not report.coverage.complete
 
 
-def test_a_file_past_the_json_size_limit_is_named(tmp_path: Path, audit,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_past_the_json_size_limit_is_named(
+    tmp_path: Path, audit, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(prefilter, "DEFAULT_LIMITS", prefilter.Limits(max_json_bytes=MiB))
     write_log(tmp_path, log_key(ACCT, REGION, WHEN.replace(hour=13)), [denial("small")])
-    big = write_log(tmp_path, log_key(ACCT, REGION, WHEN.replace(hour=14)),
-                    [denial(f"big-{i}", agent="x" * 4000) for i in range(400)])
+    big = write_log(
+        tmp_path,
+        log_key(ACCT, REGION, WHEN.replace(hour=14)),
+        [denial(f"big-{i}", agent="x" * 4000) for i in range(400)],
+    )
     report = audit(tmp_path, DAY)
     assert {e.event_id for e in report.events} == {"small"}
     (why,) = reasons(report)[big.name]
@@ -93,10 +97,12 @@ def test_bytes_that_are_not_gzip_are_named_not_gzip(tmp_path: Path, audit) -> No
 def test_a_record_past_the_record_size_limit_is_named_and_the_file_still_read(
     tmp_path: Path, audit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(prefilter, "DEFAULT_LIMITS",
-                        prefilter.Limits(max_record_bytes=20_000))
-    path = write_log(tmp_path, log_key(ACCT, REGION, WHEN.replace(hour=13)), [
-        denial("huge", resource_policy="p" * 50_000), denial("fine")])
+    monkeypatch.setattr(prefilter, "DEFAULT_LIMITS", prefilter.Limits(max_record_bytes=20_000))
+    path = write_log(
+        tmp_path,
+        log_key(ACCT, REGION, WHEN.replace(hour=13)),
+        [denial("huge", resource_policy="p" * 50_000), denial("fine")],
+    )
     report = audit(tmp_path, DAY)
     assert {e.event_id for e in report.events} == {"fine"}
     (why,) = reasons(report)[path.name]
@@ -112,8 +118,11 @@ def test_devices_fifos_directories_and_symlink_loops_are_named_and_skipped(
 ) -> None:
     trail = tmp_path / "trail"
     for i in range(20 if workers > 1 else 1):  # enough files for worker processes
-        write_log(trail, log_key(ACCT, REGION, WHEN.replace(hour=13, minute=i), salt=str(i)),
-                  [denial(f"good-{i}")])
+        write_log(
+            trail,
+            log_key(ACCT, REGION, WHEN.replace(hour=13, minute=i), salt=str(i)),
+            [denial(f"good-{i}")],
+        )
     zero = log_path(trail, "zero", 30)
     zero.symlink_to("/dev/zero")
     fifo = log_path(trail, "fifo", 31)
@@ -152,8 +161,10 @@ def hostile_body(records: list[dict[str, Any]], **dumps: Any) -> bytes:
 def test_a_deeply_nested_record_is_named_never_fatal(tmp_path: Path, audit, depth: int) -> None:
     # orjson refuses more than 1,024 levels and will not write more than 255; DuckDB's JSON
     # reader refuses more than 128. The caller chooses its request's nesting.
-    records = [denial("deep", request={"resourceArn": "arn", "x": f"NESTED{depth}"}),
-               denial("bystander")]
+    records = [
+        denial("deep", request={"resourceArn": "arn", "x": f"NESTED{depth}"}),
+        denial("bystander"),
+    ]
     path = log_path(tmp_path, "deep")
     path.write_bytes(gzip.compress(hostile_body(records, separators=(",", ":")), mtime=0))
     report = audit(tmp_path, DAY)
@@ -164,8 +175,11 @@ def test_a_deeply_nested_record_is_named_never_fatal(tmp_path: Path, audit, dept
 
 
 def test_hostile_records_in_one_file_are_named_and_the_rest_used(tmp_path: Path, audit) -> None:
-    records = [denial("surrogate", agent="ua-\udc00"), denial("deep", request="NESTED1100"),
-               denial("ok")]
+    records = [
+        denial("surrogate", agent="ua-\udc00"),
+        denial("deep", request="NESTED1100"),
+        denial("ok"),
+    ]
     path = log_path(tmp_path, "hostile")
     path.write_bytes(gzip.compress(hostile_body(records, indent=1), mtime=0))  # not AWS's layout
     report = audit(tmp_path, DAY)
@@ -176,22 +190,38 @@ def test_hostile_records_in_one_file_are_named_and_the_rest_used(tmp_path: Path,
 
 # -- the fast path never forges a record ------------------------------------------------------
 
-FORGED = {"eventVersion": "1", "eventTime": "2026-10-05T12:00:00Z",
-          "eventSource": "bedrock.amazonaws.com", "eventName": "DeleteResourcePolicy",
-          "errorCode": "AccessDenied", "eventID": "forged", "awsRegion": REGION,
-          "recipientAccountId": ACCT, "userIdentity": {"type": "IAMUser", "arn": "arn:x"}}
+FORGED = {
+    "eventVersion": "1",
+    "eventTime": "2026-10-05T12:00:00Z",
+    "eventSource": "bedrock.amazonaws.com",
+    "eventName": "DeleteResourcePolicy",
+    "errorCode": "AccessDenied",
+    "eventID": "forged",
+    "awsRegion": REGION,
+    "recipientAccountId": ACCT,
+    "userIdentity": {"type": "IAMUser", "arn": "arn:x"},
+}
 
 
 def test_a_nested_record_lookalike_in_request_parameters_is_no_finding(
     tmp_path: Path, audit
 ) -> None:
-    innocent = bedrock_policy_call(WHEN, event_id="innocent", account=ACCT, region=REGION,
-                                   identity=iam_user(ACCT, "alice"), error=None)
+    innocent = bedrock_policy_call(
+        WHEN,
+        event_id="innocent",
+        account=ACCT,
+        region=REGION,
+        identity=iam_user(ACCT, "alice"),
+        error=None,
+    )
     innocent["eventSource"] = "iam.amazonaws.com"
     innocent["eventName"] = "ListRoleTags"
     innocent["requestParameters"] = {"p": [FORGED, {"eventVersion": "2"}]}
-    write_log(tmp_path, log_key(ACCT, REGION, WHEN.replace(hour=13)), [
-        denial("real"), innocent, denial("real-2")])
+    write_log(
+        tmp_path,
+        log_key(ACCT, REGION, WHEN.replace(hour=13)),
+        [denial("real"), innocent, denial("real-2")],
+    )
     report = audit(tmp_path, DAY)
     assert {e.event_id for e in report.events} == {"real", "real-2"}
     assert report.coverage.unreadable == ()

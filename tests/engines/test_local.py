@@ -38,8 +38,15 @@ def denial(when: datetime, eid: str, **kw: Any) -> dict[str, Any]:
     return bedrock_policy_call(when, event_id=eid, **kw)
 
 
-def put(root: Path, delivered: datetime, records: list[dict[str, Any]], acct: str = ACCT,
-        region: str = REGION, salt: str = "", **kw: Any) -> Path:
+def put(
+    root: Path,
+    delivered: datetime,
+    records: list[dict[str, Any]],
+    acct: str = ACCT,
+    region: str = REGION,
+    salt: str = "",
+    **kw: Any,
+) -> Path:
     return write_log(root, log_key(acct, region, delivered, salt=salt, **kw), records)
 
 
@@ -82,8 +89,12 @@ def test_midnight_delivery_on_both_ends_of_the_range(tmp_path: Path, audit) -> N
 
 def test_single_day_range_reads_that_day_and_the_next(tmp_path: Path, audit) -> None:
     put(tmp_path, at(1, 0, 5), [denial(at(1, 0, 1), "in")], salt="a")
-    put(tmp_path, at(2, 0, 5), [denial(at(1, 23, 59), "late"), denial(at(2, 0, 1), "next")],
-        salt="b")
+    put(
+        tmp_path,
+        at(2, 0, 5),
+        [denial(at(1, 23, 59), "late"), denial(at(2, 0, 1), "next")],
+        salt="b",
+    )
     report = audit(tmp_path, date(2026, 10, 1))
     assert ids(report) == {"in", "late"}
 
@@ -107,11 +118,21 @@ RULE_CASES: list[tuple[str, str, str, str | None, bool]] = [
     ("get", "bedrock.amazonaws.com", "GetResourcePolicy", "AccessDeniedException", False),
     ("lower-name", "bedrock.amazonaws.com", "putresourcepolicy", "AccessDeniedException", False),
     ("other-name", "bedrock.amazonaws.com", "CreateAgent", "AccessDeniedException", False),
-    ("agentcore", "bedrock-agentcore.amazonaws.com", "PutResourcePolicy", "AccessDeniedException",
-     False),
+    (
+        "agentcore",
+        "bedrock-agentcore.amazonaws.com",
+        "PutResourcePolicy",
+        "AccessDeniedException",
+        False,
+    ),
     ("runtime", "bedrock-runtime.amazonaws.com", "PutResourcePolicy", "AccessDenied", False),
-    ("secrets", "secretsmanager.amazonaws.com", "PutResourcePolicy", "AccessDeniedException",
-     False),
+    (
+        "secrets",
+        "secretsmanager.amazonaws.com",
+        "PutResourcePolicy",
+        "AccessDeniedException",
+        False,
+    ),
     ("ecr", "ecr.amazonaws.com", "DeleteResourcePolicy", "AccessDeniedException", False),
     ("upper-source", "BEDROCK.amazonaws.com", "PutResourcePolicy", "AccessDenied", False),
 ]
@@ -161,8 +182,9 @@ def test_target_resource_from_request_else_error_message_else_resources(
     flow = f"arn:aws:bedrock:{REGION}:{ACCT}:flow/F1"
     from_request = denial(at(5, 1), "req", resource=agent)
     # Knowledge-base variant: no resourceArn in the request; the message names the ARN.
-    kb_variant = denial(at(5, 2), "kb", resource=kb, request={"policy": "{}",
-                                                                 "expectedRevisionId": "3"})
+    kb_variant = denial(
+        at(5, 2), "kb", resource=kb, request={"policy": "{}", "expectedRevisionId": "3"}
+    )
     no_request = denial(at(5, 3), "null", resource=flow, request=None)
     # A request logged as a string CloudTrail could not parse ("redacted").
     redacted = denial(at(5, 4), "redacted", resource=flow, request="redacted")
@@ -174,22 +196,30 @@ def test_target_resource_from_request_else_error_message_else_resources(
     report = audit(tmp_path, date(2026, 10, 5))
 
     by_id = {e.event_id: e.resource for e in report.events}
-    assert by_id == {"req": agent, "kb": kb, "null": flow, "redacted": flow,
-                     "res": agent + "-x"}
+    assert by_id == {"req": agent, "kb": kb, "null": flow, "redacted": flow, "res": agent + "-x"}
     assert report.findings[0].resources == tuple(sorted({agent, kb, flow, agent + "-x"}))
 
 
-def test_role_sessions_group_under_the_role_with_a_session_count(
-    tmp_path: Path, audit
-) -> None:
+def test_role_sessions_group_under_the_role_with_a_session_count(tmp_path: Path, audit) -> None:
     s1 = assumed_role(ACCT, "ci", "run-1")
     s2 = assumed_role(ACCT, "ci", "run-2")
-    put(tmp_path, at(5, 13), [
-        denial(at(5, 10), "a", identity=s1, ip="10.0.0.2", agent="b-agent"),
-        denial(at(5, 11), "b", identity=s2, ip="10.0.0.1", agent="a-agent",
-               action="DeleteResourcePolicy", error="AccessDenied"),
-        denial(at(5, 12), "c", identity=s1, ip="10.0.0.2", agent="b-agent"),
-    ])
+    put(
+        tmp_path,
+        at(5, 13),
+        [
+            denial(at(5, 10), "a", identity=s1, ip="10.0.0.2", agent="b-agent"),
+            denial(
+                at(5, 11),
+                "b",
+                identity=s2,
+                ip="10.0.0.1",
+                agent="a-agent",
+                action="DeleteResourcePolicy",
+                error="AccessDenied",
+            ),
+            denial(at(5, 12), "c", identity=s1, ip="10.0.0.2", agent="b-agent"),
+        ],
+    )
     report = audit(tmp_path, date(2026, 10, 5))
     (f,) = report.findings
     assert f.principal == f"arn:aws:iam::{ACCT}:role/ci"
@@ -247,8 +277,10 @@ def damaged_trail(root: Path) -> dict[str, str]:
         # Cut in the middle of a record, after a needle: the JSON cannot be parsed.
         "cut-mid-record.json.gz": (_gz(cut), "JSON"),
         # Cut at a record boundary, no needle: it would look whole to a lazy check.
-        "cut-at-boundary.json.gz": (_gz(b'{"Records":[{"eventVersion":"1.09"},'
-                                        b'{"eventVersion":"1.09"}'), "CloudTrail log file"),
+        "cut-at-boundary.json.gz": (
+            _gz(b'{"Records":[{"eventVersion":"1.09"},{"eventVersion":"1.09"}'),
+            "CloudTrail log file",
+        ),
         "not-gzip.json.gz": (good_json, "gzip"),
     }
     for name, (body, _) in files.items():
@@ -266,8 +298,16 @@ def broken_records(root: Path) -> None:
     bad_time["eventTime"] = "2026-10-05 03:00:00"
     str_ident = denial(at(5, 4), "str-ident")
     str_ident["userIdentity"] = "arn:aws:iam::111122223333:user/mallory"
-    records: list[Any] = [5, "a string", None, no_time, num_time, bad_time, str_ident,
-                          denial(at(5, 5), "fine")]
+    records: list[Any] = [
+        5,
+        "a string",
+        None,
+        no_time,
+        num_time,
+        bad_time,
+        str_ident,
+        denial(at(5, 5), "fine"),
+    ]
     put(root, at(5, 13, 5), records, salt="broken")
 
 
@@ -294,8 +334,15 @@ def test_damaged_files_are_named_and_the_audit_goes_on(tmp_path: Path, audit) ->
     (broken_file,) = [n for n in by_file if n not in expected]
     reasons = " | ".join(by_file[broken_file])
     assert len(by_file[broken_file]) == 7
-    for fragment in ("record 0", "record 1", "record 2", "no-time", "num-time", "bad-time",
-                     "str-ident"):
+    for fragment in (
+        "record 0",
+        "record 1",
+        "record 2",
+        "no-time",
+        "num-time",
+        "bad-time",
+        "str-ident",
+    ):
         assert fragment in reasons
     assert not cov.complete
 
@@ -317,11 +364,21 @@ HOSTILE_RESOURCE = "arn:aws:bedrock:us-east-1:111122223333:agent/x' OR '1'='1"
 def test_hostile_strings_reach_report_json_intact(tmp_path: Path, audit) -> None:
     ident = iam_user(ACCT, "x") | {"arn": HOSTILE_ARN, "principalId": "AIDA\"'\n<b>"}
     trail = tmp_path / "trail"
-    put(trail, at(5, 13), [
-        denial(at(5), "h1", identity=ident, agent=HOSTILE_AGENT, resource=HOSTILE_RESOURCE,
-               ip="=1+2"),
-        denial(at(5, 1), "h2", agent="\u0000\u202e\U0001f600 \\ \"quoted\""),
-    ])
+    put(
+        trail,
+        at(5, 13),
+        [
+            denial(
+                at(5),
+                "h1",
+                identity=ident,
+                agent=HOSTILE_AGENT,
+                resource=HOSTILE_RESOURCE,
+                ip="=1+2",
+            ),
+            denial(at(5, 1), "h2", agent='\u0000\u202e\U0001f600 \\ "quoted"'),
+        ],
+    )
     report = audit(trail, date(2026, 10, 5))
     write_reports(report, tmp_path / "out", ("json",))
     data = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
@@ -332,7 +389,7 @@ def test_hostile_strings_reach_report_json_intact(tmp_path: Path, audit) -> None
     assert hostile["source_ips"] == ["=1+2"]
     assert hostile["principal_type"] == "IAMUser"
     other = next(f for f in data["findings"] if f["principal"] != HOSTILE_ARN)
-    assert other["user_agents"] == ["\u0000\u202e\U0001f600 \\ \"quoted\""]
+    assert other["user_agents"] == ['\u0000\u202e\U0001f600 \\ "quoted"']
     # Event data never enters the SQL text: values are bound, and only the config's.
     for q in data["provenance"]["queries"]:
         assert "DROP TABLE" not in q["sql"] and "script" not in q["sql"]
@@ -359,11 +416,19 @@ def test_a_lone_surrogate_in_caller_text_does_not_hide_the_file(
     # The caller chooses its policy text and user agent; an escaped lone surrogate there is
     # valid JSON to CloudTrail's and Athena's readers. It must not make the whole file,
     # and with it everyone else's attempts, unreadable.
-    evil = denial(at(5), "evil", identity=iam_user(ACCT, "mallory"),
-                  resource_policy='{"Statement": "\ud800"}', agent="ua-\udc00-x")
+    evil = denial(
+        at(5),
+        "evil",
+        identity=iam_user(ACCT, "mallory"),
+        resource_policy='{"Statement": "\ud800"}',
+        agent="ua-\udc00-x",
+    )
     bystander = denial(at(5, 1), "bystander")
-    body = json.dumps({"Records": [evil, bystander]}, indent=1 if pretty else None,
-                      separators=None if pretty else (",", ":"))
+    body = json.dumps(
+        {"Records": [evil, bystander]},
+        indent=1 if pretty else None,
+        separators=None if pretty else (",", ":"),
+    )
     assert "\\ud800" in body
     path = tmp_path / log_key(ACCT, REGION, at(5, 2))
     path.parent.mkdir(parents=True)
@@ -380,10 +445,14 @@ def test_files_past_the_range_serve_the_look_ahead_only(tmp_path: Path, audit) -
     put(tmp_path, at(3, 12, 7), [denial(at(3), "d1", identity=bob)])
     # Day 8 is past the range (1..3, folders 1..4) but inside the 7-day look-ahead: bob's
     # later success counts; another denial there is outside the audit and is not loaded.
-    put(tmp_path, at(8, 9, 7), [
-        denial(at(8, 9), "ok1", identity=bob, error=None),
-        denial(at(8, 9, 1), "d-late", identity=iam_user(ACCT, "eve")),
-    ])
+    put(
+        tmp_path,
+        at(8, 9, 7),
+        [
+            denial(at(8, 9), "ok1", identity=bob, error=None),
+            denial(at(8, 9, 1), "d-late", identity=iam_user(ACCT, "eve")),
+        ],
+    )
     report = audit(tmp_path, date(2026, 10, 1), date(2026, 10, 3))
     assert ids(report) == {"d1"}
     (finding,) = report.findings
@@ -399,14 +468,25 @@ def test_a_look_ahead_file_is_searched_for_look_ahead_needles_only(tmp_path: Pat
     from auditor.plan import build_plan
     from auditor.sources.layout import LogFile
 
-    path = put(tmp_path, at(8, 9, 7), [
-        denial(at(8, 9), "ok1", error=None),
-        event(at(8, 9, 1), identity=iam_user(ACCT, "eve"), source="s3.amazonaws.com",
-              name="GetObject", region=REGION, account=ACCT, error="AccessDenied",
-              message="denied", event_id="other-denial"),
-    ])
-    plan = build_plan(AuditConfig(range=DateRange(date(2026, 10, 1), date(2026, 10, 3))),
-                      TARGET)
+    path = put(
+        tmp_path,
+        at(8, 9, 7),
+        [
+            denial(at(8, 9), "ok1", error=None),
+            event(
+                at(8, 9, 1),
+                identity=iam_user(ACCT, "eve"),
+                source="s3.amazonaws.com",
+                name="GetObject",
+                region=REGION,
+                account=ACCT,
+                error="AccessDenied",
+                message="denied",
+                event_id="other-denial",
+            ),
+        ],
+    )
+    plan = build_plan(AuditConfig(range=DateRange(date(2026, 10, 1), date(2026, 10, 3))), TARGET)
     f = LogFile(str(path), ACCT, REGION, date(2026, 10, 8), path.stat().st_size)
     (task,) = _tasks([f], plan.range.folder_days[-1])
     assert task.lookahead_only
@@ -419,13 +499,23 @@ def test_a_look_ahead_file_is_searched_for_look_ahead_needles_only(tmp_path: Pat
     assert prefilter._S.ahead is not None
 
 
-def test_look_ahead_days_are_not_read_when_the_range_has_no_denial(
-    tmp_path: Path, audit
-) -> None:
+def test_look_ahead_days_are_not_read_when_the_range_has_no_denial(tmp_path: Path, audit) -> None:
     bob = iam_user(ACCT, "bob")
-    put(tmp_path, at(3, 12, 7), [event(at(3), identity=bob, source="s3.amazonaws.com",
-                                       name="GetObject", region=REGION, account=ACCT,
-                                       event_id="unrelated")])
+    put(
+        tmp_path,
+        at(3, 12, 7),
+        [
+            event(
+                at(3),
+                identity=bob,
+                source="s3.amazonaws.com",
+                name="GetObject",
+                region=REGION,
+                account=ACCT,
+                event_id="unrelated",
+            )
+        ],
+    )
     put(tmp_path, at(8, 9, 7), [denial(at(8, 9), "ok-ahead", identity=bob, error=None)])
     report = audit(tmp_path, date(2026, 10, 1), date(2026, 10, 3))
     assert report.findings == ()
@@ -441,9 +531,22 @@ def test_look_ahead_days_are_not_read_when_the_range_has_no_denial(
 def test_worker_pool_reads_the_look_ahead_after_the_range(tmp_path: Path, audit) -> None:
     bob = iam_user(ACCT, "bob")
     for i in range(20):  # enough files for worker processes
-        put(tmp_path, at(1 + i % 3, 1 + i, 7), [event(
-            at(1 + i % 3, 1 + i), identity=bob, source="s3.amazonaws.com", name="GetObject",
-            region=REGION, account=ACCT, event_id=f"noise-{i}")], salt=str(i))
+        put(
+            tmp_path,
+            at(1 + i % 3, 1 + i, 7),
+            [
+                event(
+                    at(1 + i % 3, 1 + i),
+                    identity=bob,
+                    source="s3.amazonaws.com",
+                    name="GetObject",
+                    region=REGION,
+                    account=ACCT,
+                    event_id=f"noise-{i}",
+                )
+            ],
+            salt=str(i),
+        )
     put(tmp_path, at(2, 12, 7), [denial(at(2), "d1", identity=bob)])
     put(tmp_path, at(9, 9, 7), [denial(at(9, 9), "ok-ahead", identity=bob, error=None)])
     one = audit(tmp_path, date(2026, 10, 1), date(2026, 10, 3), workers=1)

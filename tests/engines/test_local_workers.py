@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(autouse=True)
 def deadline() -> Iterator[None]:
     """Fail instead of hanging (multiprocessing.Pool waited forever on a dead worker)."""
+
     def boom(*_: Any) -> None:
         raise TimeoutError("the audit hung")
 
@@ -44,9 +45,19 @@ def deadline() -> Iterator[None]:
 
 def trail(root: Path, n: int = 20) -> list[Path]:
     return [
-        write_log(root, log_key(ACCT, REGION, WHEN.replace(hour=13, minute=i), salt=str(i)),
-                  [bedrock_policy_call(WHEN, event_id=f"e{i}", account=ACCT, region=REGION,
-                                       identity=iam_user(ACCT, "bob"))])
+        write_log(
+            root,
+            log_key(ACCT, REGION, WHEN.replace(hour=13, minute=i), salt=str(i)),
+            [
+                bedrock_policy_call(
+                    WHEN,
+                    event_id=f"e{i}",
+                    account=ACCT,
+                    region=REGION,
+                    identity=iam_user(ACCT, "bob"),
+                )
+            ],
+        )
         for i in range(n)
     ]
 
@@ -124,8 +135,9 @@ def big_trail(root: Path, files: int = 60, records: int = 3000) -> None:
     """Files of denials only (every record parsed and loaded): seconds of work."""
     import json
 
-    rec = bedrock_policy_call(WHEN, event_id="same", account=ACCT, region=REGION,
-                              identity=iam_user(ACCT, "bob"))
+    rec = bedrock_policy_call(
+        WHEN, event_id="same", account=ACCT, region=REGION, identity=iam_user(ACCT, "bob")
+    )
     one = json.dumps(rec, separators=(",", ":")).encode()
     body = b'{"Records":[' + b",".join([one] * records) + b"]}"
     packed = gzip.compress(body, compresslevel=1, mtime=0)
@@ -147,10 +159,29 @@ def test_ctrl_c_stops_the_audit_with_one_line_and_exit_130(tmp_path: Path) -> No
     big_trail(tmp_path / "t")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "auditor", "audit", "--source", str(tmp_path / "t"),
-         "--from", "2026-10-05", "--to", "2026-10-05", "--engine", "local", "--workers", "2",
-         "--out", str(tmp_path / "out"), "--format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        [
+            sys.executable,
+            "-m",
+            "auditor",
+            "audit",
+            "--source",
+            str(tmp_path / "t"),
+            "--from",
+            "2026-10-05",
+            "--to",
+            "2026-10-05",
+            "--engine",
+            "local",
+            "--workers",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+            "--format",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
         start_new_session=True,  # its own process group, as a terminal's job is
     )
     t0 = time.monotonic()

@@ -55,8 +55,12 @@ SAMPLE_RECORDS = load_samples()
 def _partitions(path: Path) -> dict[str, str]:
     parts = path.parts
     i = parts.index("CloudTrail")
-    return {"account": parts[i - 1], "region": parts[i + 1],
-            "timestamp": "/".join(parts[i + 2:i + 5]), "_file": str(path)}
+    return {
+        "account": parts[i - 1],
+        "region": parts[i + 1],
+        "timestamp": "/".join(parts[i + 2 : i + 5]),
+        "_file": str(path),
+    }
 
 
 def oracle_rows(root: Path, config: AuditConfig) -> dict[str, list[tuple]]:
@@ -75,8 +79,11 @@ def oracle_rows(root: Path, config: AuditConfig) -> dict[str, list[tuple]]:
     try:
         con.execute("SET TimeZone = 'UTC'")
         spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in duckdb_columns().items()) + "}"
-        con.execute(f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM read_json(?, "
-                    f"format = 'newline_delimited', columns = {spec})", [str(ndjson)])
+        con.execute(
+            f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM read_json(?, "
+            f"format = 'newline_delimited', columns = {spec})",
+            [str(ndjson)],
+        )
         result = {}
         for q in plan.queries:
             cur = con.execute(q.sql, list(q.params))
@@ -100,11 +107,22 @@ def config_for(root: Path, **kw: Any) -> AuditConfig:
     return AuditConfig(range=RANGE, source=str(root), workers=1, now=NOW, **kw)
 
 
-def write_file(root: Path, acct: str, region: str, delivered: datetime, org: bool,
-               records: list[dict[str, Any]], pretty: bool, salt: str) -> None:
+def write_file(
+    root: Path,
+    acct: str,
+    region: str,
+    delivered: datetime,
+    org: bool,
+    records: list[dict[str, Any]],
+    pretty: bool,
+    salt: str,
+) -> None:
     key = log_key(acct, region, delivered, "o-abcdefghij" if org else None, salt=salt)
-    body = json.dumps({"Records": records}, indent=1 if pretty else None,
-                      separators=None if pretty else (",", ":")).encode()
+    body = json.dumps(
+        {"Records": records},
+        indent=1 if pretty else None,
+        separators=None if pretty else (",", ":"),
+    ).encode()
     path = root / key
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(gzip.compress(body, mtime=0))
@@ -135,12 +153,25 @@ IDENTITIES = [
     {"type": "AWSService", "invokedBy": "bedrock.amazonaws.com"},
     None,
 ]
-SOURCES = ["bedrock.amazonaws.com", "bedrock-agentcore.amazonaws.com",
-           "secretsmanager.amazonaws.com", "ec2.amazonaws.com"]
+SOURCES = [
+    "bedrock.amazonaws.com",
+    "bedrock-agentcore.amazonaws.com",
+    "secretsmanager.amazonaws.com",
+    "ec2.amazonaws.com",
+]
 NAMES = ["PutResourcePolicy", "DeleteResourcePolicy", "GetResourcePolicy", "RunInstances"]
-ERRORS = [None, "AccessDenied", "AccessDeniedException", "accessdenied",
-          "AccessDeniedExceptionX", "ValidationException", "Client.UnauthorizedOperation",
-          "AuthorizationError", "VpceAccessDenied", ""]
+ERRORS = [
+    None,
+    "AccessDenied",
+    "AccessDeniedException",
+    "accessdenied",
+    "AccessDeniedExceptionX",
+    "ValidationException",
+    "Client.UnauthorizedOperation",
+    "AuthorizationError",
+    "VpceAccessDenied",
+    "",
+]
 REQUESTS = ["default", None, "redacted", {"policy": "{}", "expectedRevisionId": "1"}]
 
 
@@ -150,9 +181,14 @@ def synthetic(draw: st.DrawFn) -> dict[str, Any]:
     ident = draw(st.sampled_from(IDENTITIES))
     acct = draw(st.sampled_from(ACCTS))
     rec = bedrock_policy_call(
-        when, identity=ident or {}, account=acct, region=draw(st.sampled_from(REGIONS)),
-        action="PutResourcePolicy", error=draw(st.sampled_from(ERRORS)),
-        request=draw(st.sampled_from(REQUESTS)), event_id="x",
+        when,
+        identity=ident or {},
+        account=acct,
+        region=draw(st.sampled_from(REGIONS)),
+        action="PutResourcePolicy",
+        error=draw(st.sampled_from(ERRORS)),
+        request=draw(st.sampled_from(REQUESTS)),
+        event_id="x",
     )
     rec["eventSource"] = draw(st.sampled_from(SOURCES))
     rec["eventName"] = draw(st.sampled_from(NAMES))
@@ -188,8 +224,9 @@ def from_sample(rec: dict[str, Any], when: datetime, how: str) -> dict[str, Any]
 def sampled(draw: st.DrawFn) -> dict[str, Any]:
     rec = draw(st.sampled_from(SAMPLE_RECORDS))
     when = T0 + timedelta(minutes=draw(st.integers(-60, 3 * 24 * 60)))
-    return from_sample(rec, when, draw(st.sampled_from(["verbatim", "moved", "denied",
-                                                        "succeeded"])))
+    return from_sample(
+        rec, when, draw(st.sampled_from(["verbatim", "moved", "denied", "succeeded"]))
+    )
 
 
 record = st.one_of(synthetic(), sampled()) if SAMPLE_RECORDS else synthetic()
@@ -198,14 +235,22 @@ record = st.one_of(synthetic(), sampled()) if SAMPLE_RECORDS else synthetic()
 @st.composite
 def trails(draw: st.DrawFn) -> list[tuple[tuple, list[dict[str, Any]]]]:
     """Files: ((account, region, delivery day offset, org?, pretty?), records)."""
-    files = draw(st.lists(
-        st.tuples(
-            st.tuples(st.sampled_from(ACCTS), st.sampled_from(REGIONS),
-                      st.integers(-1, 3), st.booleans(), st.booleans()),
-            st.lists(record, min_size=1, max_size=12),
-        ),
-        min_size=1, max_size=5,
-    ))
+    files = draw(
+        st.lists(
+            st.tuples(
+                st.tuples(
+                    st.sampled_from(ACCTS),
+                    st.sampled_from(REGIONS),
+                    st.integers(-1, 3),
+                    st.booleans(),
+                    st.booleans(),
+                ),
+                st.lists(record, min_size=1, max_size=12),
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    )
     n = 0
     for _, records in files:
         for rec in records:  # unique event ids: duplicate deliveries are tested elsewhere
@@ -222,8 +267,11 @@ def write_trail(root: Path, files: list[tuple[tuple, list[dict[str, Any]]]]) -> 
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(files=trails(), accounts=st.sampled_from([(), (ACCTS[0],)]),
-       regions=st.sampled_from([(), (REGIONS[1],)]))
+@given(
+    files=trails(),
+    accounts=st.sampled_from([(), (ACCTS[0],)]),
+    regions=st.sampled_from([(), (REGIONS[1],)]),
+)
 def test_prefilter_never_changes_a_result(  # type: ignore[no-untyped-def]
     files, accounts, regions
 ) -> None:
@@ -248,8 +296,16 @@ def test_prefilter_never_changes_a_result_on_the_whole_corpus(
             n += 1
             out["eventID"] = f"{how}-{i}"
             batch.append(out)
-        write_file(tmp_path / "trail", ACCTS[f % 2], REGIONS[f % 2],
-                   T0 + timedelta(days=f % 3, hours=1), f % 2 == 1, batch, f >= 2, str(f))
+        write_file(
+            tmp_path / "trail",
+            ACCTS[f % 2],
+            REGIONS[f % 2],
+            T0 + timedelta(days=f % 3, hours=1),
+            f % 2 == 1,
+            batch,
+            f >= 2,
+            str(f),
+        )
     got = assert_same(tmp_path / "trail")
     assert len(got["denied_policy_changes"]) > 500  # the grafted denials in the window
 
@@ -265,20 +321,27 @@ def _scan(path: Path) -> prefilter.FileResult:
 
 
 def test_a_file_without_needles_is_counted_not_parsed(tmp_path: Path) -> None:
-    rec = bedrock_policy_call(T0, identity=iam_user(ACCTS[0], "b"), account=ACCTS[0],
-                              region=REGIONS[0], error=None)
+    rec = bedrock_policy_call(
+        T0, identity=iam_user(ACCTS[0], "b"), account=ACCTS[0], region=REGIONS[0], error=None
+    )
     rec["eventName"] = "InvokeModel"
     rec["requestParameters"] = {"modelId": "m"}
     path = tmp_path / "a.json.gz"
     path.write_bytes(gzip.compress(json.dumps({"Records": [rec, rec, rec]}).encode()))
     res = _scan(path)
     assert (res.error, res.records, res.candidates, res.rows, res.needle_hit) == (
-        None, 3, 0, b"", False)
+        None,
+        3,
+        0,
+        b"",
+        False,
+    )
 
 
 def test_candidates_become_athena_shaped_rows_with_partitions(tmp_path: Path) -> None:
-    rec = bedrock_policy_call(T0, identity=assumed_role(ACCTS[0], "r", "s"),
-                              account=ACCTS[0], region=REGIONS[0])
+    rec = bedrock_policy_call(
+        T0, identity=assumed_role(ACCTS[0], "r", "s"), account=ACCTS[0], region=REGIONS[0]
+    )
     other = dict(rec, eventName="GetResourcePolicy", errorCode=None, eventID="other")
     path = tmp_path / "a.json.gz"
     path.write_bytes(gzip.compress(json.dumps({"Records": [other, rec]}).encode()))
@@ -289,31 +352,46 @@ def test_candidates_become_athena_shaped_rows_with_partitions(tmp_path: Path) ->
     # The record goes on as CloudTrail wrote it, with its partitions and file beside it.
     assert raw["r"] == json.loads(json.dumps(rec))
     assert (raw["account"], raw["region"], raw["timestamp"], raw["_file"]) == (
-        ACCTS[0], REGIONS[0], "2026/10/10", str(path))
+        ACCTS[0],
+        REGIONS[0],
+        "2026/10/10",
+        str(path),
+    )
     # DuckDB reads it as a row of AWS's CloudTrail table.
     rows_path = tmp_path / "rows.ndjson"
     rows_path.write_bytes(res.rows)
     spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in raw_row_columns().items()) + "}"
     con = duckdb.connect()
-    cur = con.execute(f"SELECT {raw_row_select()} FROM read_json(?, format = "
-                      f"'newline_delimited', columns = {spec})", [str(rows_path)])
+    cur = con.execute(
+        f"SELECT {raw_row_select()} FROM read_json(?, format = "
+        f"'newline_delimited', columns = {spec})",
+        [str(rows_path)],
+    )
     names = [d[0] for d in cur.description]
     (values,) = cur.fetchall()
     row = dict(zip(names, values))
     assert names == list(duckdb_columns())
     assert row["eventname"] == "PutResourcePolicy"
     assert row["useridentity"]["sessionContext"]["sessionIssuer"]["arn"].endswith(":role/r")
-    assert json.loads(row["requestparameters"])["resourceArn"] == rec["requestParameters"][
-        "resourceArn"]
-    assert (row["account"], row["region"], row["timestamp"]) == (
-        ACCTS[0], REGIONS[0], "2026/10/10")
+    assert (
+        json.loads(row["requestparameters"])["resourceArn"]
+        == rec["requestParameters"]["resourceArn"]
+    )
+    assert (row["account"], row["region"], row["timestamp"]) == (ACCTS[0], REGIONS[0], "2026/10/10")
 
 
 @pytest.mark.parametrize("cut", ["after-a-needle-record", "inside-a-record"])
 def test_a_log_cut_short_after_a_needle_is_unreadable(tmp_path: Path, cut: str) -> None:
-    recs = [bedrock_policy_call(T0 + timedelta(minutes=i), identity=iam_user(ACCTS[0], "b"),
-                                account=ACCTS[0], region=REGIONS[0], event_id=f"e{i}")
-            for i in range(3)]
+    recs = [
+        bedrock_policy_call(
+            T0 + timedelta(minutes=i),
+            identity=iam_user(ACCTS[0], "b"),
+            account=ACCTS[0],
+            region=REGIONS[0],
+            event_id=f"e{i}",
+        )
+        for i in range(3)
+    ]
     recs[2]["eventName"] = "InvokeModel"
     recs[2]["requestParameters"] = None
     recs[2]["errorMessage"] = None
@@ -327,14 +405,28 @@ def test_a_log_cut_short_after_a_needle_is_unreadable(tmp_path: Path, cut: str) 
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
-                                                                max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=8,
 )
-FIELDS = ["userIdentity", "eventTime", "eventSource", "errorCode", "requestParameters",
-          "resources", "recipientAccountId", "eventID", "sourceIPAddress", "readOnly"]
+FIELDS = [
+    "userIdentity",
+    "eventTime",
+    "eventSource",
+    "errorCode",
+    "requestParameters",
+    "resources",
+    "recipientAccountId",
+    "eventID",
+    "sourceIPAddress",
+    "readOnly",
+]
 
 
 def count_keys(values: list[Any]) -> int:
@@ -342,13 +434,16 @@ def count_keys(values: list[Any]) -> int:
 
 
 @settings(max_examples=60, deadline=None)
-@given(changes=st.lists(st.tuples(st.sampled_from(FIELDS), json_values), max_size=4),
-       extra=st.lists(json_values, max_size=2))
+@given(
+    changes=st.lists(st.tuples(st.sampled_from(FIELDS), json_values), max_size=4),
+    extra=st.lists(json_values, max_size=2),
+)
 def test_any_field_of_any_type_is_used_or_named_never_raised(  # type: ignore[no-untyped-def]
     changes, extra
 ) -> None:
-    rec = bedrock_policy_call(T0, identity=iam_user(ACCTS[0], "b"), account=ACCTS[0],
-                              region=REGIONS[0], event_id="e")
+    rec = bedrock_policy_call(
+        T0, identity=iam_user(ACCTS[0], "b"), account=ACCTS[0], region=REGIONS[0], event_id="e"
+    )
     for key, value in changes:
         rec[key] = value
     with tempfile.TemporaryDirectory() as tmp:
@@ -371,8 +466,10 @@ def test_any_field_of_any_type_is_used_or_named_never_raised(  # type: ignore[no
             rows = Path(tmp) / "rows.ndjson"
             rows.write_bytes(res.rows)
             spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in raw_row_columns().items()) + "}"
-            got = duckdb.sql(f"SELECT {raw_row_select()} FROM read_json('{rows}', "
-                             f"format = 'newline_delimited', columns = {spec})").fetchall()
+            got = duckdb.sql(
+                f"SELECT {raw_row_select()} FROM read_json('{rows}', "
+                f"format = 'newline_delimited', columns = {spec})"
+            ).fetchall()
         assert len(got) == res.candidates
 
 

@@ -31,13 +31,13 @@ BOB = iam_user("111122223333", "bob")
 def shipped_plan() -> None:
     from datetime import date
 
-    plan = build_plan(AuditConfig(range=DateRange(date(2026, 10, 10), date(2026, 10, 10))),
-                      TARGET)
+    plan = build_plan(AuditConfig(range=DateRange(date(2026, 10, 10), date(2026, 10, 10))), TARGET)
     prefilter.init(prefilter.ScanSettings.from_plan(ScanHints.of(plan)))
 
 
-def scan_both(tmp_path: Path, body: bytes, monkeypatch: pytest.MonkeyPatch
-              ) -> tuple[prefilter.FileResult, prefilter.FileResult, bool]:
+def scan_both(
+    tmp_path: Path, body: bytes, monkeypatch: pytest.MonkeyPatch
+) -> tuple[prefilter.FileResult, prefilter.FileResult, bool]:
     """(fast-path result, whole-file result, whether the fast path was taken)."""
     path = tmp_path / "f.json.gz"
     path.write_bytes(gzip.compress(body, mtime=0))
@@ -54,53 +54,68 @@ def compact(records: list[Any]) -> bytes:
     return json.dumps({"Records": records}, separators=(",", ":")).encode()
 
 
-def same(fast: prefilter.FileResult, whole: prefilter.FileResult, exact_count: bool = True
-         ) -> None:
+def same(fast: prefilter.FileResult, whole: prefilter.FileResult, exact_count: bool = True) -> None:
     # The same rows (a record may pass on as its own bytes or re-serialised).
     def rows(r: prefilter.FileResult) -> list[Any]:
         return [json.loads(line) for line in r.rows.splitlines()]
 
-    assert (rows(fast), fast.candidates, fast.error) == (rows(whole), whole.candidates,
-                                                         whole.error)
+    assert (rows(fast), fast.candidates, fast.error) == (rows(whole), whole.candidates, whole.error)
     assert fast.broken == whole.broken
     if exact_count:
         assert fast.records == whole.records
 
 
 def denied(**kw: Any) -> dict[str, Any]:
-    return bedrock_policy_call(WHEN, identity=BOB, account="111122223333", region="us-east-1",
-                               **kw)
+    return bedrock_policy_call(WHEN, identity=BOB, account="111122223333", region="us-east-1", **kw)
 
 
 def noise(code: str | None = None, **kw: Any) -> dict[str, Any]:
-    return event(WHEN, identity=BOB, source="iam.amazonaws.com", name="ListRoles",
-                 region="us-east-1", account="111122223333", error=code, message="m", **kw)
+    return event(
+        WHEN,
+        identity=BOB,
+        source="iam.amazonaws.com",
+        name="ListRoles",
+        region="us-east-1",
+        account="111122223333",
+        error=code,
+        message="m",
+        **kw,
+    )
 
 
-def test_only_needle_records_are_parsed_and_rows_match(tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    recs = [noise(event_id=f"n{i}") for i in range(50)] + [denied(event_id="d1"),
-                                                           noise("AccessDenied", event_id="x")]
+def test_only_needle_records_are_parsed_and_rows_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recs = [noise(event_id=f"n{i}") for i in range(50)] + [
+        denied(event_id="d1"),
+        noise("AccessDenied", event_id="x"),
+    ]
     fast, whole, took = scan_both(tmp_path, compact(recs), monkeypatch)
     assert took and fast.candidates == 2 and fast.records == 52
     same(fast, whole)
 
 
-def test_a_nested_object_mimicking_a_record_start_falls_back(tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_nested_object_mimicking_a_record_start_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A map key chosen by a caller: {"eventVersion": ...} nested in requestParameters,
     # next to a needle, so a naive split would cut the record in two.
     fake = {"eventVersion": "1.0", "errorCode": "AccessDenied", "eventName": "PutResourcePolicy"}
-    recs = [noise(event_id="a"), denied(event_id="d", request={"tags": fake}),
-            noise(event_id="b", request={"x": fake}), noise("AccessDenied", event_id="c")]
+    recs = [
+        noise(event_id="a"),
+        denied(event_id="d", request={"tags": fake}),
+        noise(event_id="b", request={"x": fake}),
+        noise("AccessDenied", event_id="c"),
+    ]
     fast, whole, took = scan_both(tmp_path, compact(recs), monkeypatch)
     assert fast.candidates == 2
     same(fast, whole)
 
 
 @pytest.mark.parametrize("layout", ["pretty", "key order", "spaces"])
-def test_other_layouts_give_the_same_answer(layout: str, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_layouts_give_the_same_answer(
+    layout: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     recs = [noise(event_id="a"), denied(event_id="d"), noise("Client.UnauthorizedOperation")]
     if layout == "pretty":
         body = json.dumps({"Records": recs}, indent=2).encode()
@@ -113,8 +128,9 @@ def test_other_layouts_give_the_same_answer(layout: str, tmp_path: Path,
     same(fast, whole)
 
 
-def test_broken_records_are_named_by_index_on_both_paths(tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_records_are_named_by_index_on_both_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bad = noise("AccessDenied", event_id="bad")
     bad["eventTime"] = "yesterday"
     recs = [noise(event_id="a"), noise(event_id="b"), bad]
@@ -123,10 +139,19 @@ def test_broken_records_are_named_by_index_on_both_paths(tmp_path: Path,
     same(fast, whole)
 
 
-def test_substring_prefilter_keeps_denials_only(tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    codes = ["AccessDenied", "VpceAccessDenied", "Client.UnauthorizedOperation",
-             "AuthorizationError", "ThrottlingException", "accessdenied", "", None]
+def test_substring_prefilter_keeps_denials_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    codes = [
+        "AccessDenied",
+        "VpceAccessDenied",
+        "Client.UnauthorizedOperation",
+        "AuthorizationError",
+        "ThrottlingException",
+        "accessdenied",
+        "",
+        None,
+    ]
     recs = [noise(code, event_id=f"e{i}") for i, code in enumerate(codes)]
     fast, whole, _ = scan_both(tmp_path, compact(recs), monkeypatch)
     kept = [json.loads(line)["r"]["errorCode"] for line in fast.rows.splitlines()]
@@ -134,8 +159,9 @@ def test_substring_prefilter_keeps_denials_only(tmp_path: Path,
     same(fast, whole)
 
 
-def test_a_file_cut_inside_a_record_is_not_valid_json(tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_cut_inside_a_record_is_not_valid_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     body = compact([noise(event_id="a"), denied(event_id="d")])
     fast, whole, _ = scan_both(tmp_path, body[:-40], monkeypatch)
     assert fast.error and fast.error.startswith("not valid JSON")
@@ -144,8 +170,11 @@ def test_a_file_cut_inside_a_record_is_not_valid_json(tmp_path: Path,
 
 keys = st.sampled_from(["eventVersion", "errorCode", "eventName", "tags", "x", "Records"])
 values = st.recursive(
-    st.none() | st.integers() | st.sampled_from(
-        ["AccessDenied", "PutResourcePolicy", '{"eventVersion":', "ResourcePolicy", "]}", "\\"]),
+    st.none()
+    | st.integers()
+    | st.sampled_from(
+        ["AccessDenied", "PutResourcePolicy", '{"eventVersion":', "ResourcePolicy", "]}", "\\"]
+    ),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
     max_leaves=10,
 )
@@ -158,15 +187,18 @@ def a_record(draw: st.DrawFn) -> dict[str, Any]:
     if kind == "denied":
         return denied(event_id=draw(st.text(max_size=4)), request=req)
     code = draw(st.sampled_from(["AccessDenied", "Throttling", "xUnauthorizedx"]))
-    return noise(code if kind == "error" else None, request=req,
-                 event_id=draw(st.text(max_size=4)))
+    return noise(code if kind == "error" else None, request=req, event_id=draw(st.text(max_size=4)))
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(recs=st.lists(a_record(), max_size=8))
-def test_any_records_same_answer_on_both_paths(recs, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_any_records_same_answer_on_both_paths(
+    recs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     body = compact(recs)
     fast, whole, _ = scan_both(tmp_path, body, monkeypatch)
     # Records are counted by their "eventVersion" key, as in a file with no needle: a
@@ -203,13 +235,19 @@ lookalike = st.fixed_dictionaries(
     },
 )
 params = st.recursive(
-    st.none() | st.integers() | lookalike | st.sampled_from(
-        ['{"eventVersion":', '"}]', "\\", "bedrock.amazonaws.com", "{[\"x\"]}"]),
-    lambda inner: (st.lists(inner, max_size=4)
-                   | st.dictionaries(keys, inner, max_size=3)
-                   | st.builds(lambda d, kv: {**d, **kv}, lookalike,
-                               st.dictionaries(st.sampled_from(["x", "tags"]), inner,
-                                               max_size=2))),
+    st.none()
+    | st.integers()
+    | lookalike
+    | st.sampled_from(['{"eventVersion":', '"}]', "\\", "bedrock.amazonaws.com", '{["x"]}']),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(keys, inner, max_size=3)
+        | st.builds(
+            lambda d, kv: {**d, **kv},
+            lookalike,
+            st.dictionaries(st.sampled_from(["x", "tags"]), inner, max_size=2),
+        )
+    ),
     max_leaves=12,
 )
 
@@ -223,25 +261,50 @@ def a_request_record(draw: st.DrawFn) -> dict[str, Any]:
         return denied(event_id=eid, request=req)
     rec = noise("AccessDenied" if kind == "noise" else None, request=req, event_id=eid)
     if draw(st.booleans()):  # requestParameters before the fields the prefilter reads
-        rec = {"eventVersion": rec.pop("eventVersion"), "requestParameters": rec.pop(
-            "requestParameters"), **rec}
+        rec = {
+            "eventVersion": rec.pop("eventVersion"),
+            "requestParameters": rec.pop("requestParameters"),
+            **rec,
+        }
     return rec
 
 
-FORGERY = [noise(event_id="innocent", request={"p": [
-    {"eventVersion": "1", "eventTime": "2026-10-10T12:00:00Z",
-     "eventSource": "bedrock.amazonaws.com", "eventName": "DeleteResourcePolicy",
-     "errorCode": "AccessDenied", "eventID": "forged"}, {"eventVersion": "2"}]})]
+FORGERY = [
+    noise(
+        event_id="innocent",
+        request={
+            "p": [
+                {
+                    "eventVersion": "1",
+                    "eventTime": "2026-10-10T12:00:00Z",
+                    "eventSource": "bedrock.amazonaws.com",
+                    "eventName": "DeleteResourcePolicy",
+                    "errorCode": "AccessDenied",
+                    "eventID": "forged",
+                },
+                {"eventVersion": "2"},
+            ]
+        },
+    )
+]
 
 
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @example(recs=FORGERY)
-@example(recs=[denied(event_id="x", request={"tags": [{"a": 1}, *FORGERY[0][
-    "requestParameters"]["p"]]}), *FORGERY])
+@example(
+    recs=[
+        denied(event_id="x", request={"tags": [{"a": 1}, *FORGERY[0]["requestParameters"]["p"]]}),
+        *FORGERY,
+    ]
+)
 @given(recs=st.lists(a_request_record(), min_size=1, max_size=6))
-def test_nested_lookalikes_never_become_records(recs, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nested_lookalikes_never_become_records(
+    recs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The fast path and a parse of the whole file give the same candidate records for any
     file, whatever nested objects starting with "eventVersion" the callers' requests hold."""
     fast, whole, _ = scan_both(tmp_path, compact(recs), monkeypatch)
@@ -256,9 +319,14 @@ def test_real_layouts_prove_their_record_starts_cheaply() -> None:
     from auditor.engines.rawjson import starts_are_top_level
 
     tls = {"tlsVersion": "TLSv1.3", "cipherSuite": "x", "clientProvidedHostHeader": "h"}
-    recs = [dict(noise(event_id=f"n{i}"), tlsDetails=tls,
-                 additionalEventData={"SignatureVersion": "SigV4", "x": "a{[\\\"}"})
-            for i in range(5)] + [denied(event_id="d", request={"p": [{"a": 1}]})]
+    recs = [
+        dict(
+            noise(event_id=f"n{i}"),
+            tlsDetails=tls,
+            additionalEventData={"SignatureVersion": "SigV4", "x": 'a{[\\"}'},
+        )
+        for i in range(5)
+    ] + [denied(event_id="d", request={"p": [{"a": 1}]})]
     assert starts_are_top_level(compact(recs))
     nested = denied(event_id="e", request={"p": [{"a": 1}, {"eventVersion": "1"}]})
     assert not starts_are_top_level(compact([*recs, nested]))
@@ -272,21 +340,30 @@ def _starts(body: bytes) -> list[int]:
 
 lookalikes = st.recursive(  # a nested object starting with "eventVersion", wrapped anyhow
     st.just({"eventVersion": "1", "eventName": "DeleteResourcePolicy", "eventID": "forged"}),
-    lambda inner: st.lists(inner, min_size=1, max_size=2)
-    | st.dictionaries(st.sampled_from(["p", "q\\\"{[", "eventVersion"]), inner, min_size=1,
-                      max_size=2),
+    lambda inner: (
+        st.lists(inner, min_size=1, max_size=2)
+        | st.dictionaries(
+            st.sampled_from(["p", 'q\\"{[', "eventVersion"]), inner, min_size=1, max_size=2
+        )
+    ),
     max_leaves=3,
 )
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(before=st.lists(a_request_record(), max_size=4), lookalike=lookalikes,
-       between=st.lists(a_request_record(), max_size=3),
-       after=st.lists(a_request_record(), max_size=3))
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    before=st.lists(a_request_record(), max_size=4),
+    lookalike=lookalikes,
+    between=st.lists(a_request_record(), max_size=3),
+    after=st.lists(a_request_record(), max_size=3),
+)
 def test_the_prefix_proof_catches_a_lookalike_before_any_candidate(
-        before, lookalike, between, after, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    before, lookalike, between, after, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The proof reads only the text before the last candidate: a nested lookalike
     anywhere before it (however deep, whichever record holds it) fails the proof for every
     record start after it; one after the last candidate is not read, and the answer is
@@ -308,22 +385,27 @@ def test_the_prefix_proof_catches_a_lookalike_before_any_candidate(
     tail = compact([*before, *between, denied(event_id="last"), carrier])
     last = len(compact([*before, *between])) - 2 + bool(before or between)
     assert starts_are_top_level(tail, last) == starts_are_top_level(
-        compact([*before, *between, denied(event_id="last")]))
+        compact([*before, *between, denied(event_id="last")])
+    )
     fast, whole, _ = scan_both(tmp_path, tail, monkeypatch)
     same(fast, whole, exact_count=False)
 
 
 @pytest.mark.parametrize("error", [None, "AccessDenied"])
 def test_a_record_split_by_a_lookalike_is_not_skipped_unparsed(
-        error: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    error: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A record's bytes are tested for each of a query's values before it is parsed; a
     nested lookalike can split a real record so that its needle and its eventSource lie in
     different slices. The slice skipped must then be proven a whole record: the real
     record is found, as the whole-file parse finds it."""
     rec = denied(event_id="real", error=error)
-    split = {"eventVersion": rec.pop("eventVersion"), "eventSource": rec.pop("eventSource"),
-             "requestParameters": {"p": [{"eventVersion": "2"}, {"eventVersion": "3"}]},
-             **{k: v for k, v in rec.items() if k != "requestParameters"}}
+    split = {
+        "eventVersion": rec.pop("eventVersion"),
+        "eventSource": rec.pop("eventSource"),
+        "requestParameters": {"p": [{"eventVersion": "2"}, {"eventVersion": "3"}]},
+        **{k: v for k, v in rec.items() if k != "requestParameters"},
+    }
     for recs in ([split], [split, noise(event_id="n")], [noise(event_id="n"), split]):
         fast, whole, _ = scan_both(tmp_path, compact(recs), monkeypatch)
         same(fast, whole, exact_count=False)

@@ -90,12 +90,14 @@ def test_an_audit_draws_the_listing_and_the_scan(
     tmp_path: Path, audit: Audit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for h in range(3):
-        rec = bedrock_policy_call(at(10, h), identity=iam_user(ACCT, "bob"), account=ACCT,
-                                  region=REGION, event_id=f"e{h}")
+        rec = bedrock_policy_call(
+            at(10, h), identity=iam_user(ACCT, "bob"), account=ACCT, region=REGION, event_id=f"e{h}"
+        )
         write_log(tmp_path, log_key(ACCT, REGION, at(10, h, 5)), [rec])
     console = terminal()
-    monkeypatch.setattr(local, "ScanProgress", lambda enabled=None: ScanProgress(
-        enabled, console=console))
+    monkeypatch.setattr(
+        local, "ScanProgress", lambda enabled=None: ScanProgress(enabled, console=console)
+    )
     report: Any = audit(tmp_path, date(2026, 10, 10))
     assert len(report.events) == 3
     out = text(console)

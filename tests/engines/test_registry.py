@@ -33,8 +33,7 @@ def test_every_engine_name_builds_its_engine(name: EngineName) -> None:
 
 def test_only_athena_has_a_dry_run() -> None:
     built = {n: engines.build_engine(AuditConfig(range=OCT, engine=n)) for n in EngineName}
-    assert {n for n, e in built.items() if isinstance(e, SupportsDryRun)} == {
-        EngineName.ATHENA}
+    assert {n for n, e in built.items() if isinstance(e, SupportsDryRun)} == {EngineName.ATHENA}
 
 
 @pytest.mark.parametrize("fmt", list(ReportFormat))
@@ -64,8 +63,10 @@ class CannedEngine:
         main = plan.rule.main_query
         return EngineResult(
             rows={main: [dict(r) for r in self.settings.rows]},
-            queries=[QueryRecord(q.name, self.name, q.sql, q.params, state="SUCCEEDED")
-                     for q in plan.queries],
+            queries=[
+                QueryRecord(q.name, self.name, q.sql, q.params, state="SUCCEEDED")
+                for q in plan.queries
+            ],
         )
 
 
@@ -73,8 +74,9 @@ def test_a_registered_engine_runs_a_whole_audit(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     made: list[CannedEngine] = []
-    canned = CannedSettings((denied_row("e1", "2026-10-02T10:00:00Z"),
-                             denied_row("e2", "2026-10-05T10:00:00Z")))
+    canned = CannedSettings(
+        (denied_row("e1", "2026-10-02T10:00:00Z"), denied_row("e2", "2026-10-05T10:00:00Z"))
+    )
 
     def factory(config: AuditConfig) -> CannedEngine:
         made.append(CannedEngine(canned))

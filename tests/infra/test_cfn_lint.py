@@ -69,8 +69,10 @@ ALLOWED_ACTIONS = {
 }
 
 TEMP_TABLES = f"arn:aws:glue:{REGION}:{ACCOUNT}:table/cloudtrail/auditor_tmp_*"
-TEMP_OBJECTS = {f"arn:aws:s3:::{RESULTS_BUCKET}/athena-results/tables/*",
-                f"arn:aws:s3:::{RESULTS_BUCKET}/athena-results/auditor-tmp/*"}
+TEMP_OBJECTS = {
+    f"arn:aws:s3:::{RESULTS_BUCKET}/athena-results/tables/*",
+    f"arn:aws:s3:::{RESULTS_BUCKET}/athena-results/auditor-tmp/*",
+}
 TEMP_RESOURCES = {TEMP_TABLES} | TEMP_OBJECTS
 MAT_TABLE = f"arn:aws:glue:{REGION}:{ACCOUNT}:table/cloudtrail/auditor_events"
 MAT_OBJECTS = f"arn:aws:s3:::{RESULTS_BUCKET}/auditor-materialized/auditor_events/*"
@@ -331,7 +333,8 @@ def test_results_bucket_is_private_encrypted_and_expiring(template):
     # query results expire in days; the materialized table's objects on their own clock
     assert [(r["Prefix"], r["ExpirationInDays"]) for r in expiring] == [
         ("athena-results/", {"Ref": "ResultsExpirationDays"}),
-        ("auditor-materialized/", {"Ref": "MaterializedExpirationDays"})]
+        ("auditor-materialized/", {"Ref": "MaterializedExpirationDays"}),
+    ]
     assert "BucketName" not in props  # CloudFormation picks a unique name
 
 
@@ -341,6 +344,7 @@ def test_results_bucket_policy_denies_plain_http(template):
     assert policy["Properties"]["Bucket"] == {"Ref": bucket_id}
     ev = Evaluator(template, BASE_PARAMS)
     statements = as_list(ev.eval(policy["Properties"]["PolicyDocument"])["Statement"])
+
     def secure_transport(s: dict) -> str:
         return str(s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")).lower()
 
@@ -359,8 +363,11 @@ def test_results_bucket_policy_denies_other_accounts(template):
     _, policy = one_resource(template, "AWS::S3::BucketPolicy")
     ev = Evaluator(template, BASE_PARAMS)
     statements = as_list(ev.eval(policy["Properties"]["PolicyDocument"])["Statement"])
-    [others] = [s for s in statements
-                if "aws:PrincipalAccount" in s.get("Condition", {}).get("StringNotEquals", {})]
+    [others] = [
+        s
+        for s in statements
+        if "aws:PrincipalAccount" in s.get("Condition", {}).get("StringNotEquals", {})
+    ]
     assert others["Effect"] == "Deny" and others["Principal"] == "*"
     assert as_list(others["Action"]) == ["s3:*"]
     assert others["Condition"] == {
@@ -476,34 +483,58 @@ def test_managed_policy_scopes_resources(template):
     assert _allowed(statements, "s3:GetBucketLocation") == {"arn:aws:s3:::trail-bucket", results}
     # Listing the trail bucket: folder names down to CloudTrail/, anything below it.
     assert _trail_listing_conditions(statements) == [
-        {"StringEquals": {"s3:delimiter": "/"},
-         "StringLike": {"s3:prefix": ["", "AWSLogs/", "AWSLogs/o-*/"]}},
-        {"StringLike": {"s3:prefix": ["AWSLogs/????????????/CloudTrail/*",
-                                      "AWSLogs/o-*/????????????/CloudTrail/*"]}},
+        {
+            "StringEquals": {"s3:delimiter": "/"},
+            "StringLike": {"s3:prefix": ["", "AWSLogs/", "AWSLogs/o-*/"]},
+        },
+        {
+            "StringLike": {
+                "s3:prefix": [
+                    "AWSLogs/????????????/CloudTrail/*",
+                    "AWSLogs/o-*/????????????/CloudTrail/*",
+                ]
+            }
+        },
     ]
     assert not any("kms:Decrypt" in as_list(s["Action"]) for s in statements)
 
 
 def _trail_listing_conditions(statements: list[dict]) -> list[dict]:
-    return [s["Condition"] for s in statements if "s3:ListBucket" in as_list(s["Action"])
-            and s["Resource"] == "arn:aws:s3:::trail-bucket"]
+    return [
+        s["Condition"]
+        for s in statements
+        if "s3:ListBucket" in as_list(s["Action"]) and s["Resource"] == "arn:aws:s3:::trail-bucket"
+    ]
 
 
 def test_managed_policy_follows_trail_prefix_and_optional_kms(template):
     key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{KEY_ID}"
-    params = {**BASE_PARAMS, "TrailPrefix": "org/logs", "TrailKmsKeyArn": key,
-              "OrganizationId": "o-abcd123456"}
+    params = {
+        **BASE_PARAMS,
+        "TrailPrefix": "org/logs",
+        "TrailKmsKeyArn": key,
+        "OrganizationId": "o-abcd123456",
+    }
     statements = policy_statements(template, params)
     assert _allowed(statements, "s3:GetObject") >= {
         "arn:aws:s3:::trail-bucket/org/logs/AWSLogs/????????????/CloudTrail/*",
         "arn:aws:s3:::trail-bucket/org/logs/AWSLogs/o-abcd123456/????????????/CloudTrail/*",
     }
     assert _trail_listing_conditions(statements) == [
-        {"StringEquals": {"s3:delimiter": "/"},
-         "StringLike": {"s3:prefix": ["org/logs/", "org/logs/AWSLogs/",
-                                      "org/logs/AWSLogs/o-abcd123456/"]}},
-        {"StringLike": {"s3:prefix": ["org/logs/AWSLogs/????????????/CloudTrail/*",
-                                      "org/logs/AWSLogs/o-abcd123456/????????????/CloudTrail/*"]}},
+        {
+            "StringEquals": {"s3:delimiter": "/"},
+            "StringLike": {
+                "s3:prefix": ["org/logs/", "org/logs/AWSLogs/", "org/logs/AWSLogs/o-abcd123456/"]
+            },
+        },
+        {
+            "StringLike": {
+                "s3:prefix": [
+                    "org/logs/AWSLogs/????????????/CloudTrail/*",
+                    "org/logs/AWSLogs/o-abcd123456/????????????/CloudTrail/*",
+                ]
+            }
+        },
     ]
     [kms] = [s for s in statements if "kms:Decrypt" in as_list(s["Action"])]
     assert kms["Resource"] == key
@@ -623,23 +654,40 @@ def test_managed_policy_grants_the_glue_and_s3_writes_the_code_makes(template):
     # The one-scan path's writes (auditor/athena/onescan.py) are granted, and no other
     # Glue or S3 write is: a new call in the code needs a new, reviewed grant.
     code = (ROOT / "auditor" / "athena" / "onescan.py").read_text(encoding="utf-8")
-    glue_ops = {"glue:" + "".join(w.capitalize() for w in op.split("_"))
-                for op in re.findall(r'\bglue\.(?:get_paginator\(")?([a-z_]+)', code)}
+    glue_ops = {
+        "glue:" + "".join(w.capitalize() for w in op.split("_"))
+        for op in re.findall(r'\bglue\.(?:get_paginator\(")?([a-z_]+)', code)
+    }
     assert glue_ops == {"glue:GetTables", "glue:DeleteTable"}
     assert "delete_objects" in code  # S3 DeleteObjects checks s3:DeleteObject per key
     # `auditor materialize` (auditor/athena/materialize.py): its own Glue calls, and
     # Athena's INSERT INTO registering partitions with the caller's rights
     mcode = (ROOT / "auditor" / "athena" / "materialize.py").read_text(encoding="utf-8")
-    mat_ops = {"glue:" + "".join(w.capitalize() for w in op.split("_"))
-               for op in re.findall(r'\bglue\.(?:get_paginator\(")?([a-z_]+)', mcode)}
-    assert mat_ops == {"glue:GetTable", "glue:GetPartitions", "glue:CreateTable",
-                       "glue:DeletePartition"}
+    mat_ops = {
+        "glue:" + "".join(w.capitalize() for w in op.split("_"))
+        for op in re.findall(r'\bglue\.(?:get_paginator\(")?([a-z_]+)', mcode)
+    }
+    assert mat_ops == {
+        "glue:GetTable",
+        "glue:GetPartitions",
+        "glue:CreateTable",
+        "glue:DeletePartition",
+    }
     statements = policy_statements(template, BASE_PARAMS)
     granted = {a for s in statements for a in as_list(s["Action"])}
     # CreateTable and GetTable: Athena's CTAS, with the caller's rights
     assert glue_ops | {"glue:CreateTable"} <= granted and "s3:DeleteObject" in granted
     assert mat_ops | {"glue:BatchCreatePartition", "glue:GetPartition"} <= granted
-    writes = {a for a in granted if a.split(":")[1].startswith(("Create", "Delete", "Put",
-                                                               "Update", "Batch"))}
-    assert writes == {"glue:CreateTable", "glue:DeleteTable", "s3:DeleteObject", "s3:PutObject",
-                      "glue:BatchCreatePartition", "glue:DeletePartition"}
+    writes = {
+        a
+        for a in granted
+        if a.split(":")[1].startswith(("Create", "Delete", "Put", "Update", "Batch"))
+    }
+    assert writes == {
+        "glue:CreateTable",
+        "glue:DeleteTable",
+        "s3:DeleteObject",
+        "s3:PutObject",
+        "glue:BatchCreatePartition",
+        "glue:DeletePartition",
+    }

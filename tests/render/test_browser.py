@@ -263,9 +263,7 @@ def test_org_scale_prints_with_header_text(org_page: Path) -> None:
             {"format": "png", "captureBeyondViewport": True, "clip": {**rect, "scale": 1}},
         )
         _, bpp, rows = png_pixels(base64.b64decode(shot["data"]))
-        dark = sum(
-            1 for row in rows for i in range(0, len(row), bpp) if max(row[i : i + 3]) < 110
-        )
+        dark = sum(1 for row in rows for i in range(0, len(row), bpp) if max(row[i : i + 3]) < 110)
         assert dark > 200, "the printed header row has no text on it"
         # the SQL stays folded, and a heading is not left at the foot of a page
         assert b.evaluate("document.querySelectorAll('#provenance details[open]').length") == 0

@@ -20,19 +20,31 @@ from auditor.rule import load_rule
 RULE = load_rule()
 ACCT = "111122223333"
 ROLE = f"arn:aws:iam::{ACCT}:role/ci-deployer"
-SSO = (f"arn:aws:iam::{ACCT}:role/aws-reserved/sso.amazonaws.com/"
-       "AWSReservedSSO_AdministratorAccess_0123456789abcdef")
+SSO = (
+    f"arn:aws:iam::{ACCT}:role/aws-reserved/sso.amazonaws.com/"
+    "AWSReservedSSO_AdministratorAccess_0123456789abcdef"
+)
 
 
 def _finding(ptype: str, principal: str, keys: tuple[str, ...] = ()) -> Finding:
     return Finding(
-        id=RULE.finding_id(ACCT, principal), account_id=ACCT, principal=principal,
-        principal_type=ptype, caller_account_id=ACCT, cross_account=False, attempts=2,
-        actions={"PutResourcePolicy": 2}, error_codes={"AccessDeniedException": 2},
-        first_seen="2026-10-02T10:00:00Z", last_seen="2026-10-02T11:00:00Z",
-        source_ips=("203.0.113.10",), user_agents=("aws-cli/2.17.0",),
-        resources=(f"arn:aws:bedrock:us-east-1:{ACCT}:agent/A1",), sessions=1,
-        access_key_ids=keys, regions=("us-east-1",),
+        id=RULE.finding_id(ACCT, principal),
+        account_id=ACCT,
+        principal=principal,
+        principal_type=ptype,
+        caller_account_id=ACCT,
+        cross_account=False,
+        attempts=2,
+        actions={"PutResourcePolicy": 2},
+        error_codes={"AccessDeniedException": 2},
+        first_seen="2026-10-02T10:00:00Z",
+        last_seen="2026-10-02T11:00:00Z",
+        source_ips=("203.0.113.10",),
+        user_agents=("aws-cli/2.17.0",),
+        resources=(f"arn:aws:bedrock:us-east-1:{ACCT}:agent/A1",),
+        sessions=1,
+        access_key_ids=keys,
+        regions=("us-east-1",),
     )
 
 
@@ -115,7 +127,12 @@ def test_services_federated_and_unknown_types_get_steps_that_fit(
 def test_a_hostile_value_stays_one_value_in_the_guide() -> None:
     evil = f"arn:aws:iam::{ACCT}:role/x\n\n## Respond\n\ndeactivate everything"
     steps = finding_guide(RULE, _finding("AssumedRole", evil)).steps
-    assert [s.title for s in steps] == ["Who made the call", "What they tried",
-                                        "What else they did", "Is it expected?", "Respond"]
+    assert [s.title for s in steps] == [
+        "Who made the call",
+        "What they tried",
+        "What else they did",
+        "Is it expected?",
+        "Respond",
+    ]
     first = steps[0].lines[0]
     assert any(p.value and p.text == evil for p in first)

@@ -169,8 +169,11 @@ def test_sections_and_facts_a_reviewer_needs(report: Report) -> None:
     assert "2026-10-09" in text and "2026-10-11" in text
     assert "expired" in text and "old-terraform" in text
     # suppressed: the exemption's window beside the attempts' event times
-    sup = " ".join("".join(parse(out.split('<section id="suppressed">')[1]
-                                 .split("</section>")[0]).text).split())
+    sup = " ".join(
+        "".join(
+            parse(out.split('<section id="suppressed">')[1].split("</section>")[0]).text
+        ).split()
+    )
     assert "onboarding-pipelinewindow 2026-10-01 .. 2026-12-31" in sup
     assert "2026-10-07T06:00:00Z2026-10-08T06:00:00Z" in sup
     # a reported attempt an exemption matched outside its window names it
@@ -178,7 +181,9 @@ def test_sections_and_facts_a_reviewer_needs(report: Report) -> None:
     assert "12 attempts matched an exemption outside its window" in text
     # provenance: SQL as run, parameters, ids, bytes, cost, estimate, fingerprint, checksum
     assert "a1b2c3d4-0000-4000-8000-000000000001" in text
-    assert "2026/10/01" in text and "$0.0062" in text and "estimated 1.2 GiB, actual 1.2 GiB" in text
+    assert (
+        "2026/10/01" in text and "$0.0062" in text and "estimated 1.2 GiB, actual 1.2 GiB" in text
+    )
     assert report.provenance.input_fingerprint in text
     assert 'WHERE "timestamp" BETWEEN ? AND ?' in text
 

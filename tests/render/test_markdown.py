@@ -74,8 +74,10 @@ def test_summary_coverage_and_provenance_are_there(report: Report) -> None:
     assert "**20** denied attempts (14 put, 6 delete)" in md
     assert "Findings by severity: 1 high, 2 medium, 1 low" in md
     assert "> **Coverage is incomplete:**" in md
-    assert ("failed query: 2026-10/later\\_success (a1b2c3d4-0000-0000-0000-000000000002): "
-            "CANCELLED: did not finish within") in md
+    assert (
+        "failed query: 2026-10/later\\_success (a1b2c3d4-0000-0000-0000-000000000002): "
+        "CANCELLED: did not finish within"
+    ) in md
     assert "777788889999 us-east-1: 2026-10-09 to 2026-10-11 (3 days)" in md
     assert "**expired** (stale)" in md
     # provenance folds away on GitHub/GitLab; the SQL sits in a fence nothing can close
@@ -91,11 +93,17 @@ def test_summary_coverage_and_provenance_are_there(report: Report) -> None:
 def test_suppressed_shows_the_exemption_window_and_the_event_times(report: Report) -> None:
     (row,) = table_rows(markdown.render_findings(report), "| Finding | Principal | Account |")
     cells = [c.strip() for c in row.strip("|").split(" | ")]
-    assert cells[4:] == ["2026-10-07T06:00:00Z", "2026-10-08T06:00:00Z",
-                         "onboarding-pipeline", "2026-10-01 .. 2026-12-31"]
+    assert cells[4:] == [
+        "2026-10-07T06:00:00Z",
+        "2026-10-08T06:00:00Z",
+        "onboarding-pipeline",
+        "2026-10-01 .. 2026-12-31",
+    ]
     for md in (markdown.render(report), markdown.render_findings(report)):
-        assert ("onboarding-pipeline (window 2026-10-01 .. 2026-12-31); event times "
-                "2026-10-07T06:00:00Z .. 2026-10-08T06:00:00Z") in md
+        assert (
+            "onboarding-pipeline (window 2026-10-01 .. 2026-12-31); event times "
+            "2026-10-07T06:00:00Z .. 2026-10-08T06:00:00Z"
+        ) in md
         # the exemptions table: window, then attempts suppressed and matched outside it
         rows = table_rows(md, "| Entry | Principal |")
         assert rows[0].endswith("| 2026-10-01 .. 2026-12-31 | live | 2 | 0 |")

@@ -50,13 +50,17 @@ def s3_client(endpoint: str) -> Any:
     ).client("s3", endpoint_url=endpoint)
 
 
-def upload_tree(client: Any, root: Path, bucket: str, prefix: str,
-                keep: Callable[[str], bool] | None = None) -> list[str]:
+def upload_tree(
+    client: Any, root: Path, bucket: str, prefix: str, keep: Callable[[str], bool] | None = None
+) -> list[str]:
     """Create the bucket and put every file under root (whose relative path `keep`
     accepts) at prefix/<relative path>. Returns the keys."""
     client.create_bucket(Bucket=bucket)
-    paths = sorted(p for p in root.rglob("*") if p.is_file()
-                   and (keep is None or keep(p.relative_to(root).as_posix())))
+    paths = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and (keep is None or keep(p.relative_to(root).as_posix()))
+    )
     keys = [f"{prefix}/{p.relative_to(root).as_posix()}".lstrip("/") for p in paths]
 
     def put(pair: tuple[Path, str]) -> None:
@@ -71,10 +75,10 @@ def upload_tree(client: Any, root: Path, bucket: str, prefix: str,
 def demo_bucket(moto_endpoint: str, demo_trail: Any) -> tuple[str, str, list[str]]:
     """The demo trail uploaded once under `exports/trail` of bucket `demo-trail`:
     both layouts, digest and insight siblings, a stray file, a damaged log."""
-    keys = upload_tree(s3_client(moto_endpoint), Path(demo_trail.root), "demo-trail",
-                       "exports/trail")
+    keys = upload_tree(
+        s3_client(moto_endpoint), Path(demo_trail.root), "demo-trail", "exports/trail"
+    )
     return "demo-trail", "exports/trail", keys
-
 
 
 @pytest.fixture

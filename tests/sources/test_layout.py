@@ -40,8 +40,9 @@ def audit(source: Path, **kw: Any) -> Report:
 
 
 def denial(acct: str, region: str, day: int, eid: str) -> dict[str, Any]:
-    return bedrock_policy_call(at(day), identity=iam_user(acct, f"user-{eid}"), account=acct,
-                               region=region, event_id=eid)
+    return bedrock_policy_call(
+        at(day), identity=iam_user(acct, f"user-{eid}"), account=acct, region=region, event_id=eid
+    )
 
 
 def _gz_log(path: Path, records: list[dict[str, Any]]) -> None:
@@ -57,32 +58,43 @@ def build_tree(base: Path) -> dict[str, Any]:
     expected: dict[tuple[str, str], set[str]] = {}
     logs: list[Path] = []
     for acct, org, region in [
-        (STD, None, "us-east-1"), (STD, None, "eu-west-1"),
-        (MEMBER, ORG, "us-east-1"), (MEMBER2, ORG, "eu-west-1"),
+        (STD, None, "us-east-1"),
+        (STD, None, "eu-west-1"),
+        (MEMBER, ORG, "us-east-1"),
+        (MEMBER2, ORG, "eu-west-1"),
     ]:
         for day in (1, 2, 3):  # 3 = the day after the range: delivery lag
             eid = f"{acct}-{region}-{day}"
             when = at(day, 0) if day == 3 else at(day)
             rec = bedrock_policy_call(
                 when if day < 3 else datetime(2026, 10, 2, 23, 58, tzinfo=UTC),
-                identity=assumed_role(acct, "r", "s"), account=acct, region=region,
-                event_id=eid)
+                identity=assumed_role(acct, "r", "s"),
+                account=acct,
+                region=region,
+                event_id=eid,
+            )
             logs.append(write_log(base, log_key(acct, region, when, org, prefix=PREFIX), [rec]))
             expected.setdefault((acct, region), set()).add(eid)
     # Siblings of CloudTrail/ holding records that would match: never read.
     lure = {"Records": [denial(STD, "us-east-1", 1, "digest-lure")]}
     for sib in ("CloudTrail-Digest", "CloudTrail-Insight"):
         for acct_dir in (f"AWSLogs/{STD}", f"AWSLogs/{ORG}/{MEMBER}"):
-            _gz_log(trails / acct_dir / sib / "us-east-1/2026/10/01" / f"{sib}.json.gz",
-                    lure["Records"])
+            _gz_log(
+                trails / acct_dir / sib / "us-east-1/2026/10/01" / f"{sib}.json.gz", lure["Records"]
+            )
     # Stray files in day folders: skipped, counted, never parsed.
     day1 = logs[0].parent
     (day1 / "README.txt").write_text("copied by ops\n")
     (day1 / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
-    (day1 / "extra.json").write_text(json.dumps({"Records": [denial(STD, "us-east-1", 1,
-                                                                       "stray-lure")]}))
-    return {"trails": trails, "logs": logs, "expected": expected,
-            "strays": {str(day1 / n) for n in ("README.txt", ".DS_Store", "extra.json")}}
+    (day1 / "extra.json").write_text(
+        json.dumps({"Records": [denial(STD, "us-east-1", 1, "stray-lure")]})
+    )
+    return {
+        "trails": trails,
+        "logs": logs,
+        "expected": expected,
+        "strays": {str(day1 / n) for n in ("README.txt", ".DS_Store", "extra.json")},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +109,12 @@ def event_ids(report: Report) -> set[str]:
 
 @pytest.mark.parametrize("level", ["trails", "mycorp", "tmp", "base"])
 def test_both_layouts_under_a_prefix_from_any_level_above_awslogs(tree, level: str) -> None:
-    source = {"trails": tree["trails"], "mycorp": tree["trails"].parent,
-              "tmp": tree["trails"].parent.parent, "base": tree["base"]}[level]
+    source = {
+        "trails": tree["trails"],
+        "mycorp": tree["trails"].parent,
+        "tmp": tree["trails"].parent.parent,
+        "base": tree["base"],
+    }[level]
     report = audit(source)
     everything = set().union(*tree["expected"].values())
     assert event_ids(report) == everything
@@ -131,8 +147,7 @@ def test_discovery_lists_only_log_files_and_names_the_strays(tree) -> None:
     [
         ((STD,), (), 6, {(STD, "us-east-1"), (STD, "eu-west-1")}),
         ((MEMBER,), (), 3, {(MEMBER, "us-east-1")}),  # an organisation member
-        ((STD, MEMBER2), (), 9, {(STD, "us-east-1"), (STD, "eu-west-1"),
-                                 (MEMBER2, "eu-west-1")}),
+        ((STD, MEMBER2), (), 9, {(STD, "us-east-1"), (STD, "eu-west-1"), (MEMBER2, "eu-west-1")}),
         ((), ("eu-west-1",), 6, {(STD, "eu-west-1"), (MEMBER2, "eu-west-1")}),
         ((STD,), ("us-east-1",), 3, {(STD, "us-east-1")}),
         (("999999999999",), (), 0, set()),
@@ -209,4 +224,7 @@ def test_an_account_with_only_digest_files_is_a_gap_not_a_clean_report(tmp_path:
     assert disc.files == []
     (gap,) = gaps(disc, rng)
     assert (gap.account_id, gap.region, gap.days) == (
-        "111122223333", "(no CloudTrail/ log folder)", 2)
+        "111122223333",
+        "(no CloudTrail/ log folder)",
+        2,
+    )

@@ -39,13 +39,21 @@ def test_two_years_of_an_organisation_trail_take_tens_of_thousands_of_requests()
 
 def test_a_month_listing_keeps_only_what_the_day_folders_hold() -> None:
     job = Listing("a", "r", "m", (date(2026, 9, 10), date(2026, 9, 11)), month=True)
-    got = day_files(job, [
-        ("09/x.json.gz", 1),  # a day not wanted
-        ("10/a.json.gz", 2), ("10/README.txt", 3),  # a log, a stray: both kept
-        ("10/", 0),  # the folder marker object
-        ("10/sub/b.json.gz", 4),  # deeper than the day folder
-        ("10-old/c.json.gz", 5), ("notes.json.gz", 6),  # not in a day folder
-        ("11/d.json.gz", 7),
-    ])
-    assert got == [(date(2026, 9, 10), "a.json.gz", 2), (date(2026, 9, 10), "README.txt", 3),
-                   (date(2026, 9, 11), "d.json.gz", 7)]
+    got = day_files(
+        job,
+        [
+            ("09/x.json.gz", 1),  # a day not wanted
+            ("10/a.json.gz", 2),
+            ("10/README.txt", 3),  # a log, a stray: both kept
+            ("10/", 0),  # the folder marker object
+            ("10/sub/b.json.gz", 4),  # deeper than the day folder
+            ("10-old/c.json.gz", 5),
+            ("notes.json.gz", 6),  # not in a day folder
+            ("11/d.json.gz", 7),
+        ],
+    )
+    assert got == [
+        (date(2026, 9, 10), "a.json.gz", 2),
+        (date(2026, 9, 10), "README.txt", 3),
+        (date(2026, 9, 11), "d.json.gz", 7),
+    ]

@@ -54,8 +54,17 @@ def same_answer(s3_report: Report, local_report: Report, local_root: str, url: s
     )
     lc, sc = local_report.coverage, s3_report.coverage
     assert sc.unreadable == tuple(Unreadable(to_url(u.path), u.reason) for u in lc.unreadable)
-    for f in ("files_scanned", "records_scanned", "bytes_scanned", "files_unreadable",
-              "files_skipped", "gaps", "accounts", "regions", "failed_queries"):
+    for f in (
+        "files_scanned",
+        "records_scanned",
+        "bytes_scanned",
+        "files_unreadable",
+        "files_skipped",
+        "gaps",
+        "accounts",
+        "regions",
+        "failed_queries",
+    ):
         assert getattr(sc, f) == getattr(lc, f), f
 
 
@@ -92,7 +101,9 @@ def test_listings_are_folder_by_folder_and_paginated(
     assert lister.dirs(root) == ["AWSLogs"]
     assert sorted(lister.dirs(awslogs)) == [PROD, ORG]
     assert sorted(lister.dirs(lister.join(awslogs, PROD))) == [
-        "CloudTrail", "CloudTrail-Digest", "CloudTrail-Insight"
+        "CloudTrail",
+        "CloudTrail-Digest",
+        "CloudTrail-Insight",
     ]
     day5 = lister.join(awslogs, PROD, "CloudTrail", "eu-west-1", "2026", "10", "05")
     files = dict(lister.files(day5))
@@ -111,11 +122,12 @@ def test_listings_are_folder_by_folder_and_paginated(
     calls.clear()
     disc = discover(lister, root, DateRange(date(2026, 10, 4), date(2026, 10, 6)))
     assert all(c["Delimiter"] == "/" and c["Prefix"].startswith(f"{prefix}/") for c in calls)
-    day_prefixes = {c["Prefix"].split("/CloudTrail/")[1] for c in calls
-                    if c["Prefix"].count("/") >= 9 and "/CloudTrail/" in c["Prefix"]}
-    assert {p.split("/", 1)[1] for p in day_prefixes} == {
-        f"2026/10/0{d}/" for d in (4, 5, 6, 7)
+    day_prefixes = {
+        c["Prefix"].split("/CloudTrail/")[1]
+        for c in calls
+        if c["Prefix"].count("/") >= 9 and "/CloudTrail/" in c["Prefix"]
     }
+    assert {p.split("/", 1)[1] for p in day_prefixes} == {f"2026/10/0{d}/" for d in (4, 5, 6, 7)}
     assert {f.day for f in disc.files} == {date(2026, 10, d) for d in (4, 5, 6, 7)}
     assert all(f.path.startswith(f"s3://{bucket}/{prefix}/AWSLogs/") for f in disc.files)
 
@@ -146,20 +158,27 @@ def test_cache_keeps_the_files_and_a_rerun_reads_them(
     aws_env: str, s3: Any, upload: Any, demo_trail: Any, tmp_path: Path
 ) -> None:
     days = ("2026/10/04/", "2026/10/05/", "2026/10/06/", "2026/10/07/")
-    keys = upload(s3, demo_trail.root, "cache-trail", "p",
-                  keep=lambda rel: any(d in rel for d in days) or "CloudTrail-" in rel)
+    keys = upload(
+        s3,
+        demo_trail.root,
+        "cache-trail",
+        "p",
+        keep=lambda rel: any(d in rel for d in days) or "CloudTrail-" in rel,
+    )
     rng = DateRange(date(2026, 10, 4), date(2026, 10, 6))
     cache = tmp_path / "cache"
     first = audit("s3://cache-trail/p", rng, cache_dir=cache)
     assert first.totals.attempts == 3
 
     logs = sorted(k for k in keys if "/CloudTrail/" in k and k.endswith(".json.gz"))
-    cached = sorted(p.relative_to(cache / "cache-trail").as_posix()
-                    for p in cache.rglob("*") if p.is_file())
+    cached = sorted(
+        p.relative_to(cache / "cache-trail").as_posix() for p in cache.rglob("*") if p.is_file()
+    )
     assert cached == logs  # every log read, nothing else (no digest, insight, stray file)
     for k in logs[:5]:
         assert (cache / "cache-trail" / k).read_bytes() == (
-            demo_trail.root / k.removeprefix("p/")).read_bytes()
+            demo_trail.root / k.removeprefix("p/")
+        ).read_bytes()
 
     # Spoil every object in the bucket (same size, so the listing is unchanged).
     for k in keys:
@@ -217,8 +236,10 @@ def test_read_object_names_a_missing_key_at_once(
     with pytest.raises(OSError, match="NoSuchBucket"):
         read_object("s3://no-such-bucket-here/k.json.gz", None)
     key = next(k for k in keys if "/CloudTrail/" in k)
-    assert read_object(f"s3://{bucket}/{key}", None) == (
-        demo_trail.root / key.removeprefix(f"{prefix}/")).read_bytes()
+    assert (
+        read_object(f"s3://{bucket}/{key}", None)
+        == (demo_trail.root / key.removeprefix(f"{prefix}/")).read_bytes()
+    )
 
 
 def _flaky_client(monkeypatch: pytest.MonkeyPatch, failures: int, data: bytes) -> list[str]:
@@ -265,11 +286,15 @@ def test_read_object_gives_up_after_bounded_tries(monkeypatch: pytest.MonkeyPatc
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("s3://no-such-bucket-here/trail",
-         "--source s3://no-such-bucket-here/trail: no such bucket"),
+        (
+            "s3://no-such-bucket-here/trail",
+            "--source s3://no-such-bucket-here/trail: no such bucket",
+        ),
         ("s3://", "--source s3://: no bucket name (use s3://bucket/prefix)"),
-        ("s3://Bad Bucket/x",
-         "--source s3://Bad Bucket/x: 'Bad Bucket' is not a valid bucket name"),
+        (
+            "s3://Bad Bucket/x",
+            "--source s3://Bad Bucket/x: 'Bad Bucket' is not a valid bucket name",
+        ),
     ],
 )
 def test_a_bad_bucket_is_one_line_and_exit_2(
@@ -320,6 +345,7 @@ def test_a_local_folder_audit_never_imports_boto3(demo_trail: Any) -> None:
         "assert r.totals.attempts == 3, r.totals\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert out.stdout.strip() == "[]"

@@ -58,14 +58,27 @@ def org_bucket(moto_endpoint: str) -> str:
         when = datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
         for acct in ACCOUNTS:
             for region in REGIONS:
-                recs = ([bedrock_policy_call(when, identity=iam_user(acct, "mallory"),
-                                             account=acct, region=region, event_id="deny-1")]
-                        if (acct, region, when) == (A, R, DENIED) else [])
+                recs = (
+                    [
+                        bedrock_policy_call(
+                            when,
+                            identity=iam_user(acct, "mallory"),
+                            account=acct,
+                            region=region,
+                            event_id="deny-1",
+                        )
+                    ]
+                    if (acct, region, when) == (A, R, DENIED)
+                    else []
+                )
                 objects[f"{PREFIX}/" + log_key(acct, region, when, ORG)] = _log(recs)
         day += timedelta(days=1)
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda kv: client.put_object(Bucket=BUCKET, Key=kv[0], Body=kv[1]),
-                      objects.items()))
+        list(
+            pool.map(
+                lambda kv: client.put_object(Bucket=BUCKET, Key=kv[0], Body=kv[1]), objects.items()
+            )
+        )
     return f"s3://{BUCKET}/{PREFIX}"
 
 
@@ -73,13 +86,19 @@ def _lister(url: str) -> tuple[S3Lister, list[dict[str, Any]]]:
     lister = S3Lister(url)
     sent: list[dict[str, Any]] = []
     lister.client.meta.events.register(
-        "provide-client-params.s3.ListObjectsV2", lambda params, **_: sent.append(dict(params)))
+        "provide-client-params.s3.ListObjectsV2", lambda params, **_: sent.append(dict(params))
+    )
     return lister, sent
 
 
 def _found(disc: Discovery) -> tuple[Any, ...]:
-    return (sorted(disc.files, key=lambda f: f.path), sorted(disc.skipped),
-            disc.present, disc.unlisted, disc.trails)
+    return (
+        sorted(disc.files, key=lambda f: f.path),
+        sorted(disc.skipped),
+        disc.present,
+        disc.unlisted,
+        disc.trails,
+    )
 
 
 # Requests made before any day folder: S3Lister()'s check of the source, the source,
@@ -87,9 +106,7 @@ def _found(disc: Discovery) -> tuple[Any, ...]:
 FOLDER_CALLS = 1 + 1 + 1 + 1 + len(ACCOUNTS)
 
 
-def test_three_months_take_one_request_per_month_not_per_day(
-    aws_env: str, org_bucket: str
-) -> None:
+def test_three_months_take_one_request_per_month_not_per_day(aws_env: str, org_bucket: str) -> None:
     rng = DateRange(date(2026, 8, 1), date(2026, 10, 31))  # folders Aug 1 .. Nov 1
     lister, sent = _lister(org_bucket)
     disc = discover(lister, org_bucket, rng)
@@ -105,8 +122,7 @@ def test_three_months_take_one_request_per_month_not_per_day(
     assert disc.skipped == [f"s3://{BUCKET}/{REGION_DIR}/2026/09/10/README.txt"]
     assert gaps(disc, rng) == ()
     # The same files, strays and days as listing every day folder.
-    assert _found(disc) == _found(discover(S3Lister(org_bucket), org_bucket, rng,
-                                           strategy="days"))
+    assert _found(disc) == _found(discover(S3Lister(org_bucket), org_bucket, rng, strategy="days"))
 
 
 def test_two_days_still_list_day_folders(aws_env: str, org_bucket: str) -> None:
@@ -117,12 +133,14 @@ def test_two_days_still_list_day_folders(aws_env: str, org_bucket: str) -> None:
     assert {f.day.day for f in disc.files} == {14, 15, 16}
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @example(start=(date(2026, 9, 8) - FIRST).days, length=8, gap=0)  # the odd keys
 @example(start=0, length=(LAST - FIRST).days, gap=0)  # everything, past its end too
-@given(start=st.integers(-3, (LAST - FIRST).days + 3), length=st.integers(0, 45),
-       gap=st.integers(0, 3))
+@given(
+    start=st.integers(-3, (LAST - FIRST).days + 3), length=st.integers(0, 45), gap=st.integers(0, 3)
+)
 def test_month_and_day_listings_find_the_same_files(
     aws_env: str, org_bucket: str, start: int, length: int, gap: int
 ) -> None:
@@ -146,8 +164,13 @@ def test_a_month_that_cannot_be_listed_is_unlisted_and_its_days_are_gaps(
 
     def deny(params: dict[str, Any], **_: Any) -> None:
         if params.get("Prefix") == month:
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"},
-                               "ResponseMetadata": {"HTTPStatusCode": 403}}, "ListObjectsV2")
+            raise ClientError(
+                {
+                    "Error": {"Code": "AccessDenied", "Message": "denied"},
+                    "ResponseMetadata": {"HTTPStatusCode": 403},
+                },
+                "ListObjectsV2",
+            )
 
     lister.client.meta.events.register("provide-client-params.s3.ListObjectsV2", deny)
     rng = DateRange(date(2026, 8, 1), date(2026, 10, 31))
@@ -162,10 +185,26 @@ def test_the_audit_reports_its_s3_requests(aws_env: str, org_bucket: str, tmp_pa
     from auditor.cli import app
 
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, [
-        "audit", "--source", org_bucket, "--from", "2026-08-01", "--to", "2026-10-31",
-        "--workers", "2", "--out", str(out), "--format", "json", "--format", "md",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--source",
+            org_bucket,
+            "--from",
+            "2026-08-01",
+            "--to",
+            "2026-10-31",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--format",
+            "json",
+            "--format",
+            "md",
+        ],
+    )
     assert result.exit_code in (0, 1), result.output  # 1: findings
     report = json.loads((out / "report.json").read_text())
     calls = report["provenance"]["s3_calls"]

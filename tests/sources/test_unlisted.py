@@ -30,15 +30,19 @@ WHEN = datetime(2026, 10, 5, 12, tzinfo=UTC)
 
 def _trail(root: Path, prefix: str = "") -> Path:
     for acct in (A, B):
-        rec = bedrock_policy_call(WHEN, identity=iam_user(acct, "bob"), account=acct,
-                                  region="us-east-1", event_id=f"{prefix}{acct}")
+        rec = bedrock_policy_call(
+            WHEN,
+            identity=iam_user(acct, "bob"),
+            account=acct,
+            region="us-east-1",
+            event_id=f"{prefix}{acct}",
+        )
         write_log(root / prefix if prefix else root, log_key(acct, "us-east-1", WHEN), [rec])
     return root
 
 
 def _audit(source: str) -> Report:
-    return run_audit(AuditConfig(range=RANGE, source=source, workers=1, now=NOW,
-                                 lookahead_days=0))
+    return run_audit(AuditConfig(range=RANGE, source=source, workers=1, now=NOW, lookahead_days=0))
 
 
 def _deny(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
@@ -75,7 +79,9 @@ def test_an_unlisted_account_folder_under_awslogs_is_named(
     _deny(monkeypatch, root / "AWSLogs")
     report = _audit(str(root))
     assert [(s.kind, s.detail.split(":")[0]) for s in report.coverage.shortfalls] == [
-        ("unlisted", "AWSLogs/"), ("nothing-read", "no log file was read")]
+        ("unlisted", "AWSLogs/"),
+        ("nothing-read", "no log file was read"),
+    ]
 
 
 def test_a_source_that_cannot_be_listed_is_one_error(
@@ -97,10 +103,13 @@ def test_a_second_trail_deeper_under_the_source_is_read(tmp_path: Path) -> None:
     root = _trail(tmp_path / "src")  # src/AWSLogs/...
     _trail(root, prefix="backup/old")  # src/backup/old/AWSLogs/..., other event ids
     assert find_awslogs(LocalLister(str(root)), str(root)) == [
-        str(root / "AWSLogs"), str(root / "backup" / "old" / "AWSLogs")]
+        str(root / "AWSLogs"),
+        str(root / "backup" / "old" / "AWSLogs"),
+    ]
     report = _audit(str(root))
     assert sorted(e.event_id for e in report.events) == sorted(
-        [A, B, f"backup/old{A}", f"backup/old{B}"])
+        [A, B, f"backup/old{A}", f"backup/old{B}"]
+    )
     assert report.coverage.complete
 
 
@@ -131,9 +140,13 @@ def test_s3_access_denied_on_a_sub_prefix_is_unlisted(
 
         def deny(params: dict[str, Any], **_: Any) -> None:
             if params.get("Prefix") == denied:
-                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"},
-                                   "ResponseMetadata": {"HTTPStatusCode": 403}},
-                                  "ListObjectsV2")
+                raise ClientError(
+                    {
+                        "Error": {"Code": "AccessDenied", "Message": "denied"},
+                        "ResponseMetadata": {"HTTPStatusCode": 403},
+                    },
+                    "ListObjectsV2",
+                )
 
         client.meta.events.register("provide-client-params.s3.ListObjectsV2", deny)
         return client
