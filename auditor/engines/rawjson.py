@@ -147,17 +147,13 @@ _MAX_REDUCE = 256  # bracket-pair removal rounds: the nesting depth a proof may 
 
 
 def _drop_escapes(data: bytes) -> bytes:
-    """data without its escape sequences' first two bytes (`\\"`, `\\\\`, `\\n`, ...), read
-    left to right as JSON does: every quote left delimits a string."""
-    out: list[bytes] = []
-    last = 0
-    i = data.find(b"\\")
-    while i >= 0:
-        out.append(data[last:i])
-        last = i + 2
-        i = data.find(b"\\", last)
-    out.append(data[last:])
-    return b"".join(out)
+    """data with its escaped backslashes and escaped quotes removed, so that every quote
+    left delimits a string. JSON reads escapes left to right: removing every `\\\\` pair
+    first (bytes.replace is left to right, without overlap) leaves a backslash before a
+    quote only where it escapes that quote, then those go. Other escapes (`\\n`,
+    `\\u00e9`) hold no quote or bracket and stay; the skeleton drops them. C speed: two
+    passes, where a loop over every backslash cost more than the rest of the proof."""
+    return data.replace(b"\\\\", b"").replace(b'\\"', b"")
 
 
 def starts_are_top_level(data: bytes, end: int | None = None) -> bool:
