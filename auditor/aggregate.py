@@ -10,11 +10,11 @@ import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from auditor import __version__
-from auditor.config import AuditConfig
+from auditor.config import DELIVERY_MARGIN, AuditConfig
 from auditor.engines.base import EngineResult
 from auditor.enrich import Signals, enrich
 from auditor.exemptions import Exemption
@@ -205,10 +205,7 @@ def split_findings(
     return reported, suppressed
 
 
-# CloudTrail typically delivers a log file within 5-15 minutes of its events (DOMAIN.md,
-# section 1) but gives no bound; events later than this before `now` may not be in the
-# trail yet, so a range reaching past `now - DELIVERY_MARGIN` is not a complete audit.
-DELIVERY_MARGIN = timedelta(hours=1)
+# A range reaching past `now - DELIVERY_MARGIN` (auditor.config) is not a complete audit.
 
 
 def _minute(dt: datetime) -> str:

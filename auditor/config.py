@@ -97,6 +97,11 @@ def parse_day(text: str, flag: str) -> date:
 # range is a typo (2031 for 2013, 1026 for 2026), never a request for data.
 CLOUDTRAIL_FIRST_DAY = date(2013, 11, 1)
 
+# CloudTrail typically delivers a log file within 5-15 minutes of its events (DOMAIN.md,
+# section 1) but gives no bound; events later than this before `now` may not be in the
+# trail yet. One figure for every place that judges what may still arrive.
+DELIVERY_MARGIN = timedelta(hours=1)
+
 
 def not_before_cloudtrail(day: date, flag: str) -> date:
     if day < CLOUDTRAIL_FIRST_DAY:

@@ -42,14 +42,16 @@ from typing import Any
 from auditor.athena import onescan
 from auditor.athena.runner import AthenaRunner, Row
 from auditor.athena.tableshape import TableShape
-from auditor.config import AthenaSettings
+from auditor.config import DELIVERY_MARGIN, AthenaSettings
 from auditor.errors import ConfigError, QueryFailed
 from auditor.model import QueryRecord
 from auditor.plan import PlannedQuery as Unit
 from auditor.sqlgen import QuerySpec, RenderedSQL, quote_ident, render, sql_literal
 
 PARTITION = "delivery_day"
-LAG = timedelta(days=1, hours=1)  # a day ending less than this before now may still grow
+# A delivery day ending less than this before now may still grow: the next day's folder
+# takes its late events, and that day's own files keep arriving for DELIVERY_MARGIN.
+LAG = timedelta(days=1) + DELIVERY_MARGIN
 MAX_PARTITIONS = 100  # Athena: partitions written by one CTAS / INSERT INTO
 FOLDER = "auditor-materialized/"
 INSERT = "materialize_insert"
