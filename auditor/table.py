@@ -194,12 +194,21 @@ def _check(t: Type):  # type: ignore[no-untyped-def]
     if kind == "struct":
         exact = {_spell(f): _check(f[1]) for f in t[1]}
         lower = {f[0] for f in t[1]}
+        own = frozenset(exact)
+        # Only fields of a struct, array or map type need a look at their values.
+        typed = tuple((_spell(f), exact[_spell(f)]) for f in t[1] if not isinstance(f[1], str))
 
         def struct(v: Any) -> bool:
             if v is None:
                 return True
             if not isinstance(v, dict):
                 return False
+            if v.keys() <= own:  # every key in CloudTrail's spelling (the common case)
+                for k, f in typed:
+                    x = v.get(k)
+                    if x is not None and not f(x):
+                        return False
+                return True
             for k, x in v.items():
                 f = exact.get(k)
                 if f is not None:
@@ -256,8 +265,30 @@ COLUMN_FIXERS = {name: (CAMEL[name], _check(t), _canon(t)) for name, t in COLUMN
 _OWN_KEY = {CAMEL[name]: name for name, _ in COLUMNS}
 
 
+_COLUMN_NAMES = frozenset(CAMEL[name] for name, _ in COLUMNS)
+_LOWER_NAMES = frozenset(name for name, _ in COLUMNS)
+_PICKS: dict[frozenset[str], tuple[tuple[str, Any, Any], ...]] = {}
+
+
+def _picks(columns: frozenset[str]) -> tuple[tuple[str, Any, Any], ...]:
+    got = _PICKS.get(columns)
+    if got is None:
+        got = _PICKS[columns] = tuple(COLUMN_FIXERS[c] for c in sorted(columns))
+    return got
+
+
 def pick_columns(rec: dict[str, Any], columns: frozenset[str]) -> dict[str, Any]:
     """Only the given columns of a raw record, each as DuckDB can read it (see canonical)."""
+    odd = rec.keys() - _COLUMN_NAMES
+    if not odd or all(not (isinstance(k, str) and k.lower() in _LOWER_NAMES) for k in odd):
+        # Every column's key in CloudTrail's spelling (the common case): no other key
+        # can stand for a column.
+        out = {}
+        for key, check, fix in _picks(columns):
+            if key in rec:
+                v = rec[key]
+                out[key] = v if check(v) else fix(v)
+        return out
     out = {}
     for k, v in rec.items():
         low = _OWN_KEY.get(k)

@@ -30,7 +30,6 @@ import orjson
 
 from auditor.engines.rawjson import (
     _MEMMEM,  # noqa: F401 - re-exported: tests check the fast search is there
-    RECORD_START,
     BadRecord,
     Limits,
     Unusable,
@@ -38,8 +37,8 @@ from auditor.engines.rawjson import (
     gunzip,
     lenient_loads,
     positions,
+    record_index,
     records_one_by_one,
-    starts_are_top_level,
 )
 from auditor.table import canonical, is_canonical, pick_columns
 
@@ -61,13 +60,10 @@ __all__ = [
 ]
 
 _EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
-_RECORD_KEY = b'"eventVersion"'
-# The cheap shape check of a file that is not parsed: `{"Records": [` ... `]}`. It
-# rejects `{"Records": 5}` and JSON cut off at a record boundary, which end in `}` too.
+# The shape of a file that does not parse whole: `{"Records": [` ... `]}` (its records
+# are then parsed one by one).
 _WHOLE_HEAD = re.compile(rb'\s*\{\s*"Records"\s*:\s*\[')
 _WHOLE_TAIL = re.compile(rb"\]\s*\}\s*$")
-_RECORD_START = RECORD_START
-_FILE_HEAD = b'{"Records":['
 
 
 @dataclass(frozen=True)
@@ -221,9 +217,20 @@ def _meets(
     rec: dict[str, Any], exact: Mapping[str, frozenset[str]], subs: Mapping[str, tuple[str, ...]]
 ) -> bool:
     """Whether rec meets one query's prefilter: exact field values and substrings."""
-    return all(isinstance(v := rec.get(k), str) and v in vals for k, vals in exact.items()) and all(
-        isinstance(v := rec.get(k), str) and any(sub in v for sub in ss) for k, ss in subs.items()
-    )
+    for k, vals in exact.items():
+        v = rec.get(k)
+        if not isinstance(v, str) or v not in vals:
+            return False
+    for k, ss in subs.items():
+        v = rec.get(k)
+        if not isinstance(v, str):
+            return False
+        for sub in ss:
+            if sub in v:
+                break
+        else:
+            return False
+    return True
 
 
 def _wanted(
@@ -247,65 +254,49 @@ def _maybe(chunk: bytes, groups: tuple[tuple[tuple[bytes, ...], ...], ...]) -> b
     known: the record is parsed)."""
     if not groups:
         return True
-    return any(all(any(b in chunk for b in g) for g in q) for q in groups)
+    for query in groups:
+        for group in query:
+            for b in group:
+                if b in chunk:
+                    break
+            else:
+                break  # this group has no member: the query cannot match
+        else:
+            return True
+    return False
 
 
 def _needle_records(
     data: bytes,
     needles: tuple[bytes, ...] | None = None,
     groups: tuple[tuple[tuple[bytes, ...], ...], ...] | None = None,
-) -> tuple[int, list[tuple[int, object, bytes]], int] | None:
-    """(record count, [(byte offset, parsed record, its bytes)] for the records holding a
-    needle, the offset up to which the slice starts must be proven) for a file laid out as
-    AWS writes it, else None: then the file is parsed whole.
+) -> tuple[int, list[tuple[int, object, bytes | None]]] | None:
+    """(record count, [(record index, parsed record, its bytes)] for the records holding a
+    needle), or None when the file is not valid JSON of CloudTrail's shape (or a record
+    holding a needle does not parse alone): then the file is parsed whole, record by
+    record, so that what is wrong is named.
 
-    A slice runs from the `{"eventVersion":` before a needle to the next one. In valid
-    JSON a `{` followed by `"` opens an object (a quote inside a string is escaped), so a
-    slice that is not a record starts at a caller's nested object whose first key is
-    "eventVersion": either its braces do not balance and it does not parse (then None), or
-    it is a whole nested object. The caller (`scan`) trusts the slices only once
-    `starts_are_top_level` has proven every start a record's, and asks that only when a
-    slice is a candidate: a nested slice that no query wants changes nothing.
-
-    A slice holding a needle but not some byte of each of a query's groups (`_maybe`) is
-    not parsed; that is sound only for a whole record (a real record's fields may be split
-    over slices at a nested lookalike), so its end (the next start, or the end of the
-    records: len(data)) must be proven too: the third element, -1 when none is skipped.
-    """
-    first = data.find(_RECORD_START)
-    if first < 0 or b"".join(data[:first].split()) != _FILE_HEAD:
+    The records are those of the file's top-level Records array (`record_index`, a
+    validating parse): a caller's nested object that mimics a record start is never a
+    record. A record holding a needle but not some byte of each of a query's groups
+    (`_maybe`) is not parsed."""
+    index = record_index(data)
+    if index is None or not index.all_objects():
         return None
-    if not _WHOLE_TAIL.search(data[-64:]):
-        return None
-    end_of_records = data.rfind(b"]")  # the Records array's closing bracket
     if groups is None:
         groups = _S.queries.groups if needles is None else ()
-    hits: list[int] = []
-    for needle in _S.queries.needles if needles is None else needles:
-        hits.extend(positions(data, needle, first))
-    out: list[tuple[int, object, bytes]] = []
-    skipped = -1
-    done = -1  # end of the last record parsed
-    for pos in sorted(hits):
-        if pos < done:
-            continue
-        start = data.rfind(_RECORD_START, first, pos + 1)
-        nxt = data.find(_RECORD_START, pos + 1)
-        done = end_of_records if nxt < 0 else nxt
-        chunk = data[start:done].rstrip()
-        if nxt >= 0:
-            chunk = chunk[:-1] if chunk.endswith(b",") else chunk
+    out: list[tuple[int, object, bytes | None]] = []
+    for i, chunk in index.holding(_S.queries.needles if needles is None else needles):
         if not _maybe(chunk, groups):  # no query's conditions can all hold: not parsed
-            skipped = len(data) if nxt < 0 else nxt
             continue
         try:
             rec = orjson.loads(chunk)
         except orjson.JSONDecodeError:
             return None
-        if not isinstance(rec, dict):
-            return None
-        out.append((start, rec, chunk))
-    return data.count(_RECORD_KEY), out, skipped
+        # A record handed on as its own bytes must be one line (NDJSON): one laid out over
+        # several lines is written again.
+        out.append((i, rec, None if b"\n" in chunk else chunk))
+    return len(index), out
 
 
 def _looks_whole(data: bytes) -> bool:
@@ -321,12 +312,20 @@ def _parse_whole(data: bytes) -> list[object] | str:
     except orjson.JSONDecodeError as exc:
         doc = lenient_loads(data) if "surrogate" in str(exc) else None
         if doc is None:
+            if not _WHOLE_HEAD.match(data[:64]):
+                return 'not a CloudTrail log file (no {"Records": [...]} object)'
             records = records_one_by_one(data) if _looks_whole(data) else None
-            return f"not valid JSON: {exc}" if records is None else records
+            if records is None:
+                return f"not a complete CloudTrail log file (not valid JSON: {exc})"
+            return records
     records = doc.get("Records") if isinstance(doc, dict) else None
     if not isinstance(records, list):
         return "not a CloudTrail log file (no Records array)"
     return records
+
+
+def _eid(rec: dict[str, Any]) -> str:
+    return f"(eventID {str(rec.get('eventID'))[:64]})"
 
 
 def _deeper_than(v: object, n: int) -> bool:
@@ -368,47 +367,21 @@ def scan(task: Task) -> FileResult:
     del raw
     prof = _profile(task)
     fast = _needle_records(data, prof.needles, prof.groups)
-    if fast is not None and fast[2] >= 0 and not fast[1]:
-        # Slices were skipped unparsed: they must be whole records.
-        if not starts_are_top_level(data, None if fast[2] >= len(data) else fast[2]):
-            fast = None
-    if (fast is not None and not fast[1]) or (
-        fast is None and not any(contains(data, n) for n in prof.needles)
-    ):
-        # Cannot hold a match: check the shape cheaply and count records.
-        if not _looks_whole(data):
-            res.error = 'not a CloudTrail log file (no {"Records": [...]} object)'
-            return res
-        res.records = fast[0] if fast is not None else data.count(_RECORD_KEY)
+    if fast is not None and not fast[1]:  # no record can match: counted only
+        res.records = fast[0]
         return res
-    res.needle_hit = True
-    wants: list[frozenset[str] | None | Literal[False]] | None = None
-    if fast is not None:
-        wants = [_wanted(rec, prof) if isinstance(rec, dict) else False for _, rec, _ in fast[1]]
-        # A slice may be a caller's nested object: a candidate is trusted only once the
-        # slice starts are proven top-level (a nested slice that no query wants changes
-        # nothing). Only the starts up to the last candidate's need it (that slice parsed
-        # on its own; a slice after it is no candidate): the text before it is enough.
-        last = max((s for (s, _, _), w in zip(fast[1], wants) if w is not False), default=-1)
-        if fast[2] >= 0:  # and every start up to the end of the last slice skipped
-            last = max(last, fast[2])
-        if last >= 0 and not starts_are_top_level(data, None if last >= len(data) else last):
-            fast, wants = None, None  # read the file whole
     indexed: Sequence[tuple[int, object, bytes | None]]
     if fast is not None:
-        res.records, indexed, _ = fast
-
-        def label(offset: int) -> str:  # the record's index, counted only when needed
-            return f"record {data.count(_RECORD_START, 0, offset)}"
+        res.records, indexed = fast
     else:
         records = _parse_whole(data)
         if isinstance(records, str):
             res.error = records
             return res
         res.records = len(records)
-        del data
-        label = "record {}".format  # noqa: F811 - the whole-file path knows the index
         indexed = [(i, rec, None) for i, rec in enumerate(records)]
+    del data
+    res.needle_hit = True
     out: list[bytes] = []
     broken: list[str] = []
     head = (
@@ -423,37 +396,38 @@ def scan(task: Task) -> FileResult:
         + b',"r":'
     )
     gate = None if task.lookahead_only else _S.gate
-    for n, (i, rec, raw_bytes) in enumerate(indexed):
+    for i, rec, raw_bytes in indexed:
         if isinstance(rec, BadRecord):
-            broken.append(f"{label(i)}: {rec.reason}; skipped")
+            broken.append(f"record {i}: {rec.reason}; skipped")
             continue
         if not isinstance(rec, dict):
-            broken.append(f"{label(i)}: not a JSON object")
+            broken.append(f"record {i}: not a JSON object")
             continue
-        cols = wants[n] if wants is not None else _wanted(rec, prof)
+        cols = _wanted(rec, prof)
         if cols is False:
             continue
         if gate is not None and _meets(rec, _S.queries.exact[gate], _S.queries.contains[gate]):
             res.gate_hits += 1
-        eid = f"(eventID {str(rec.get('eventID'))[:64]})"
         et = rec.get("eventTime")
         if not isinstance(et, str) or not _EVENT_TIME.match(et):
             broken.append(
-                f"{label(i)} {eid}: eventTime {str(et)[:40]!r} is not an ISO-8601 UTC time; skipped"
+                f"record {i} {_eid(rec)}: eventTime {str(et)[:40]!r} is not an ISO-8601 "
+                "UTC time; skipped"
             )
             continue
         if (
             raw_bytes is None or raw_bytes.count(b"{") + raw_bytes.count(b"[") > limits.max_depth
         ) and _deeper_than(rec, limits.max_depth):
             broken.append(
-                f"{label(i)} {eid}: nested more than {limits.max_depth} levels "
+                f"record {i} {_eid(rec)}: nested more than {limits.max_depth} levels "
                 "deep (the record depth limit); skipped"
             )
             continue
         ui = rec.get("userIdentity")
         if ui is not None and not isinstance(ui, dict):
             broken.append(
-                f"{label(i)} {eid}: userIdentity is not an object; principal recorded as unknown"
+                f"record {i} {_eid(rec)}: userIdentity is not an object; principal "
+                "recorded as unknown"
             )
         if cols is not None:  # only some columns are read: load only those
             raw_bytes = orjson.dumps(pick_columns(rec, cols))
@@ -463,7 +437,7 @@ def scan(task: Task) -> FileResult:
             raw_bytes = orjson.dumps(rec)
         if len(raw_bytes) > limits.max_record_bytes:
             broken.append(
-                f"{label(i)} {eid}: {len(raw_bytes)} bytes, over the "
+                f"record {i} {_eid(rec)}: {len(raw_bytes)} bytes, over the "
                 f"{limits.max_record_bytes}-byte record size limit; skipped"
             )
             continue

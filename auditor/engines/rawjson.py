@@ -1,18 +1,23 @@
 """Bytes-level helpers of the prefilter, for files whose contents a caller may have chosen:
-bounded gunzip, substring search, a proof that record starts are top-level, and a
-record-by-record parse for a file that does not parse whole.
+bounded gunzip, substring search, the index of a file's top-level records (a validating
+parse, msgspec), and a record-by-record parse for a file that does not parse whole.
 
-Kept import-light (isal, orjson): it runs in forked workers.
+Kept import-light (isal, msgspec, orjson): it runs in forked workers.
 """
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import ctypes.util
+import itertools
+import operator
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import orjson
 from isal import isal_zlib
 
@@ -135,59 +140,100 @@ def contains(data: bytes, needle: bytes) -> bool:
     return bool(_MEMMEM(base, len(data), needle, len(needle)))
 
 
-# -- are the record starts top-level? ---------------------------------------------------
+# -- the top-level records ---------------------------------------------------------------
 
 RECORD_START = b'{"eventVersion":'
-# Bytes kept in a file's skeleton: quotes, brackets, and the v and V of "eventVersion"
-# (of the first keys in CloudTrail's objects, "tlsVersion" and "SignatureVersion" have V).
-_DROP = bytes(b for b in range(256) if b not in b'"{}[]vV')
-_MARKER = b'{"vV"'  # an object whose first key has v then V as its only such letters
-_SKELETON_STRING = re.compile(rb'"[^"]*"')
-_MAX_REDUCE = 256  # bracket-pair removal rounds: the nesting depth a proof may have
 
 
-def _drop_escapes(data: bytes) -> bytes:
-    """data with its escaped backslashes and escaped quotes removed, so that every quote
-    left delimits a string. JSON reads escapes left to right: removing every `\\\\` pair
-    first (bytes.replace is left to right, without overlap) leaves a backslash before a
-    quote only where it escapes that quote, then those go. Other escapes (`\\n`,
-    `\\u00e9`) hold no quote or bracket and stay; the skeleton drops them. C speed: two
-    passes, where a loop over every backslash cost more than the rest of the proof."""
-    return data.replace(b"\\\\", b"").replace(b'\\"', b"")
+class _RecordsFile(msgspec.Struct):
+    Records: list[msgspec.Raw]
 
 
-def starts_are_top_level(data: bytes, end: int | None = None) -> bool:
-    """Whether every `{"eventVersion":` in this JSON text opens an element of the top
-    Records array (`{"Records":[...]}`), proven from the whole text; False when not proven.
-    With `end` (the offset of a `{"eventVersion":`): whether that one and every one before
-    it does, proven from the text before it alone, which must then reduce to `{[` +
-    `marker}` ...: the Records array left open, every marker before `end` closed in it,
-    so `end` itself opens the array's next element. What follows `end` is not read.
+_DECODE_RECORDS = msgspec.json.Decoder(_RecordsFile).decode
+_COMPACT_HEAD = b'{"Records":['
 
-    The text is cut down to a skeleton: escapes dropped (so quotes delimit strings),
-    every byte but quotes, brackets, v and V deleted (C speed), each `{"vV"` (an object
-    whose first key is "eventVersion", or another key whose only v/V letters are those)
-    made a marker, every string removed, then matched pairs `{}`/`[]` removed until none is
-    left. Every record start is a marker; the text proves them top-level exactly when
-    what remains is `{[` + `marker}` ... + `]}`. A caller's nested object that
-    begins with "eventVersion" is a marker inside another record and stays unmatched."""
-    if end is not None:
-        data = data[:end]
-    if contains(data, b"\\"):
-        data = _drop_escapes(data)
-    s = data.translate(None, _DROP).replace(_MARKER, b"\x00")
-    s = s.translate(None, b"vV").replace(b'""', b"")  # most strings go with their v/V
-    if b'"' in s:
-        s = _SKELETON_STRING.sub(b"", s)
-    for _ in range(_MAX_REDUCE):
-        t = s.replace(b"{}", b"").replace(b"[]", b"")
-        if len(t) == len(s):
-            break
-        s = t
-    # Every record start is a marker, so all markers top-level means all starts are.
-    if end is not None:
-        return s == b"{[" + b"\x00}" * ((len(s) - 2) // 2)
-    return s == b"{[" + b"\x00}" * ((len(s) - 4) // 2) + b"]}"
+
+@dataclass(frozen=True)
+class RecordIndex:
+    """The elements of a file's top-level Records array, each as its own bytes, found by a
+    full, validating parse that builds no Python object for a field (msgspec, C speed).
+    A nested object that mimics a record start (`{"eventVersion":` inside a caller's
+    requestParameters) is never taken for a record: the parser knows the nesting.
+    `offsets`: where each record starts in the text, when the file is laid out as AWS
+    writes it (`{"Records":[` then records joined by single commas); None otherwise."""
+
+    data: bytes
+    records: list[msgspec.Raw]
+    offsets: list[int] | None
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def all_objects(self) -> bool:
+        """Whether every record is a JSON object (C speed where the offsets are known)."""
+        if not self.records:
+            return True
+        if self.offsets is not None:
+            if len(self.offsets) == 1:
+                return self.data[self.offsets[0]] == 0x7B
+            firsts: tuple[int, ...] = operator.itemgetter(*self.offsets)(self.data)
+            return firsts.count(0x7B) == len(firsts)
+        return all(bytes(r).startswith(b"{") for r in self.records)
+
+    def holding(self, needles: tuple[bytes, ...]) -> Iterator[tuple[int, bytes]]:
+        """(index, bytes) of each record holding one of the needles, in order."""
+        if self.offsets is None:
+            for i, r in enumerate(self.records):
+                b = bytes(r)
+                if any(n in b for n in needles):
+                    yield i, b
+            return
+        hits: list[int] = []
+        for needle in needles:
+            hits.extend(positions(self.data, needle, _COMPACT_HEAD_LEN))
+        offsets, records, data = self.offsets, self.records, self.data
+        last = -1
+        for pos in sorted(hits):
+            i = bisect.bisect_right(offsets, pos) - 1
+            if i <= last or i < 0:
+                continue
+            start = offsets[i]
+            if pos + 1 > start + len(records[i]):  # between records: cannot be
+                continue
+            last = i
+            yield i, data[start : start + len(records[i])]
+
+
+_COMPACT_HEAD_LEN = len(_COMPACT_HEAD)
+
+
+def record_index(data: bytes) -> RecordIndex | None:
+    """The records of a `{"Records": [...]}` text, or None when the text is not valid JSON
+    of that shape (bad syntax, deeper than the parser goes, no Records array): the caller
+    then parses it whole, record by record, to name what is wrong.
+
+    The offsets are computed from the records' lengths: in a valid text that starts with
+    `{"Records":[` and whose records' lengths, one comma between each, and the closing
+    `]}` add up to the whole text, every separator is exactly one comma (JSON requires
+    one), so each record starts where the sum says. Any other layout has no offsets."""
+    try:
+        records = _DECODE_RECORDS(data).Records
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    offsets: list[int] | None = None
+    if data.startswith(_COMPACT_HEAD):
+        # start of record i: the head, the lengths of the records before it, i commas
+        offs = list(
+            map(
+                operator.add,
+                itertools.accumulate(map(len, records), initial=len(_COMPACT_HEAD)),
+                range(len(records) + 1),
+            )
+        )
+        end = offs.pop() - (1 if records else 0)
+        if data[end:].rstrip() == b"]}":
+            offsets = offs
+    return RecordIndex(data, records, offsets)
 
 
 # -- parsing ----------------------------------------------------------------------------
