@@ -238,8 +238,8 @@ class LocalEngine:
                     gets.append(res.s3_reads)
                     if session:
                         session.record(res, tally.sizes.get(res.path, 0))
-                    if data := tally.add(res):
-                        rows.add(data, res.widest)
+                    if tally.add(res):
+                        rows.add(res)
 
             bar.start(len(in_range), sum(tally.sizes.get(t.path, 0) for t in in_range))
 
@@ -267,7 +267,7 @@ class LocalEngine:
                         disc.overlapping,
                         (lambda con: _store_rows(duckdb, con, session)) if session else None,
                     )
-                    result = self._run_sql(duckdb, rows.con, plan)
+                    result = self._run_sql(duckdb, rows.con, plan, rows.use)
                 finally:
                     bar.close()
                     rows.close()
@@ -300,11 +300,16 @@ class LocalEngine:
             result.s3_calls = lister.calls.with_reads(gets)
         return result
 
-    def _run_sql(self, duckdb, con, plan: Plan) -> EngineResult:  # type: ignore[no-untyped-def]
+    def _run_sql(  # type: ignore[no-untyped-def]
+        self, duckdb, con, plan: Plan, use: Callable[[bool], None] | None = None
+    ) -> EngineResult:
+        """Each query of the plan; `use(limited)` readies the table for it (views)."""
         result = EngineResult()
         for q in plan.queries:
             t0 = time.perf_counter()
             try:
+                if use is not None:
+                    use(q.spec.columns is not None)
                 cur = con.execute(q.sql, list(q.params))
                 names = [d[0] for d in cur.description]
                 rows = [dict(zip(names, r)) for r in cur.fetchall()]
@@ -330,22 +335,39 @@ class LocalEngine:
         return result
 
 
-# Rows are handed to DuckDB in NDJSON parts of about this size, so neither this process
-# nor DuckDB's reader holds more than one part; the table lives in a database file
-# that spills past MEMORY_LIMIT.
-PART_BYTES = 16 << 20
+# Rows are written to NDJSON parts of about this size as the workers hand them on; DuckDB
+# reads them only once the scan is done (a table load while workers scan stalls them).
+# Where a table is needed (an events store, overlapping trails) it lives in a database
+# file that spills past MEMORY_LIMIT.
+PART_BYTES = 64 << 20
 MEMORY_LIMIT = "192MB"
+WHOLE, LIMITED = "whole", "limited"
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 class _Rows:
-    """The candidate rows: NDJSON parts on disk -> DuckDB's `_rows` (the table's columns)
-    -> the table `cloudtrail` (one row per event where trails overlap)."""
+    """The candidate rows, as NDJSON parts on disk of two kinds (prefilter.FileResult):
+    `whole`, records some query reads whole, and `limited`, records only column-limited
+    queries want (with those columns only).
+
+    Without an events store or overlapping trails, the table `cloudtrail` is a view over
+    the parts, set per query (`use`): a query reading whole records sees the whole parts
+    only, for a limited record cannot be its row (the record fails its prefilter, a
+    necessary condition of its WHERE clause); a column-limited query sees both kinds.
+    Otherwise the parts are loaded once into a table `cloudtrail` (the store saves from it
+    and adds the days it serves; overlapping trails are deduplicated by eventID)."""
 
     def __init__(self, tmp: str) -> None:
         self.tmp = tmp
         self.con: Any = None
-        self._parts = 0
-        self._pending: tuple[str, Any, int, int] | None = None  # name, file, size, widest
+        self.parts: dict[str, list[str]] = {WHOLE: [], LIMITED: []}
+        self._files: dict[str, tuple[Any, int]] = {}  # kind -> (open part, bytes in it)
+        self.widest = 0
+        self.views = False
+        self._empty = os.path.join(tmp, "empty.ndjson")
 
     def open(self, duckdb: Any) -> None:
         self.con = con = duckdb.connect(os.path.join(self.tmp, "rows.duckdb"))
@@ -355,69 +377,75 @@ class _Rows:
             f"memory_limit = '{MEMORY_LIMIT}'",
             "preserve_insertion_order = false",
             f"temp_directory = '{os.path.join(self.tmp, 'spill')}'",
+            "enable_progress_bar = false",
         ):
             con.execute(f"SET {setting}")
-        empty = os.path.join(self.tmp, "empty.ndjson")
-        open(empty, "wb").close()
-        con.execute(
-            f"CREATE TABLE _rows AS SELECT {raw_row_select()} "
-            f"FROM read_json(?, format = 'newline_delimited', columns = {_SPEC}) "
-            "LIMIT 0",
-            [empty],
+        open(self._empty, "wb").close()
+
+    def add(self, res: prefilter.FileResult) -> None:
+        for kind, data in ((WHOLE, res.rows[: res.whole]), (LIMITED, res.rows[res.whole :])):
+            if not data:
+                continue
+            fh, size = self._files.get(kind) or self._new_part(kind)
+            fh.write(data)
+            size += len(data)
+            if size >= PART_BYTES:
+                fh.close()
+                del self._files[kind]
+            else:
+                self._files[kind] = (fh, size)
+        self.widest = max(self.widest, res.widest)
+
+    def _new_part(self, kind: str) -> tuple[Any, int]:
+        name = os.path.join(self.tmp, f"{kind}-{len(self.parts[kind]) + 1}.ndjson")
+        self.parts[kind].append(name)
+        return open(name, "wb"), 0
+
+    def _source(self, kinds: tuple[str, ...]) -> str:
+        """A SELECT of the table's columns over the parts of these kinds."""
+        files = [p for k in kinds for p in self.parts[k]] or [self._empty]
+        # DuckDB's reader buffers twice its maximum_object_size per thread: only a row
+        # past the default (16 MiB) asks for more.
+        most = max(DEFAULT_OBJECT_BYTES, self.widest + 1024)
+        return (
+            f"SELECT {raw_row_select()} FROM read_json([{', '.join(map(_sql_str, files))}], "
+            f"format = 'newline_delimited', columns = {_SPEC}, maximum_object_size = {most})"
         )
-
-    def add(self, data: bytes, widest: int) -> None:
-        name, fh, size, wide = self._pending or self._new_part()
-        fh.write(data)
-        self._pending = (name, fh, size + len(data), max(wide, widest))
-        if size + len(data) >= PART_BYTES:
-            self._flush()
-
-    def _new_part(self) -> tuple[str, Any, int, int]:
-        self._parts += 1
-        name = os.path.join(self.tmp, f"part-{self._parts}.ndjson")
-        return name, open(name, "wb"), 0, 0
-
-    def _flush(self) -> None:
-        if self._pending is None:
-            return
-        name, fh, _, widest = self._pending
-        self._pending = None
-        fh.close()
-        # DuckDB's reader buffers twice its maximum_object_size per thread: only a part
-        # holding a row past the default (16 MiB) asks for more.
-        most = max(DEFAULT_OBJECT_BYTES, widest + 1024)
-        self.con.execute(
-            f"INSERT INTO _rows SELECT {raw_row_select()} FROM read_json(?, "
-            f"format = 'newline_delimited', columns = {_SPEC}, "
-            f"maximum_object_size = {int(most)})",
-            [name],
-        )
-        os.unlink(name)
 
     def build(self, overlapping: bool, before_dedupe: Callable[[Any], None] | None = None) -> None:
-        """Create the table: one row per eventID where two trails deliver the same account
-        and region (an org trail beside an older per-account trail). `before_dedupe` sees
-        the table with every row first (the events store adds and saves days there)."""
-        self._flush()
-        if not overlapping and before_dedupe is None:  # no copy
-            self.con.execute(f"ALTER TABLE _rows RENAME TO {LOCAL_TABLE}")
+        """Make the table: views, or one row per eventID where two trails deliver the same
+        account and region (an org trail beside an older per-account trail).
+        `before_dedupe` sees the table with every row first (the events store adds and
+        saves days there)."""
+        for fh, _ in self._files.values():
+            fh.close()
+        self._files = {}
+        if not overlapping and before_dedupe is None:
+            self.views = True
+            self.use(limited=True)
             return
+        self.con.execute(f"CREATE TABLE {LOCAL_TABLE} AS {self._source((WHOLE, LIMITED))}")
         if before_dedupe is not None:
-            self.con.execute(f"ALTER TABLE _rows RENAME TO {LOCAL_TABLE}")
             before_dedupe(self.con)
-            if not overlapping:
-                return
-            self.con.execute(f"ALTER TABLE {LOCAL_TABLE} RENAME TO _rows")
+        if not overlapping:
+            return
+        self.con.execute(f"ALTER TABLE {LOCAL_TABLE} RENAME TO _rows")
         self.con.execute(
             f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM _rows QUALIFY eventid IS NULL OR "
             "row_number() OVER (PARTITION BY eventid ORDER BY _file) = 1"
         )
         self.con.execute("DROP TABLE _rows")
 
+    def use(self, limited: bool) -> None:
+        """Before a query: the view holds the limited rows too only for a query that may
+        read them (see the class)."""
+        if self.views:
+            kinds = (WHOLE, LIMITED) if limited else (WHOLE,)
+            self.con.execute(f"CREATE OR REPLACE VIEW {LOCAL_TABLE} AS {self._source(kinds)}")
+
     def close(self) -> None:
-        if self._pending is not None:
-            self._pending[1].close()
+        for fh, _ in self._files.values():
+            fh.close()
         if self.con is not None:
             self.con.close()
 

@@ -24,6 +24,7 @@ import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
@@ -80,6 +81,19 @@ class Profile:
     # needles, its prefilter's values as JSON strings, its substrings): tested before a
     # record is parsed. Empty: parse every record holding a needle.
     groups: tuple[tuple[tuple[bytes, ...], ...], ...] = ()
+
+    @cached_property
+    def tests(self) -> tuple[tuple[int, tuple[tuple[bytes, ...], ...]], ...]:
+        """Per query, what `_maybe` tests: (the bits of its needles in `needles`, its
+        other groups). A record's needles are known from the search: a group that is
+        exactly a query's needles needs no second look."""
+        out = []
+        for g in self.groups:
+            first = set(g[0]) if g else set()
+            bits = sum(1 << j for j, n in enumerate(self.needles) if n in first)
+            rest = tuple(x for x in g[1:] if set(x) != first) if bits else tuple(g)
+            out.append((bits, rest))
+        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -162,6 +176,9 @@ class FileResult:
     path: str
     records: int = 0
     rows: bytes = b""  # newline-delimited {partitions, "_file", "r": record} (table.raw_row_*)
+    # rows[:whole] are records some query reads whole; the rest only column-limited
+    # queries want (with those columns only): no other query can have them as rows.
+    whole: int = 0
     candidates: int = 0
     error: str | None = None  # the file could not be read at all
     broken: list[str] | None = None  # records that could not be used, with reasons
@@ -249,13 +266,15 @@ def _wanted(
     return cols
 
 
-def _maybe(chunk: bytes, groups: tuple[tuple[tuple[bytes, ...], ...], ...]) -> bool:
-    """Whether some query's byte groups all have a member in chunk (true when none is
-    known: the record is parsed)."""
-    if not groups:
+def _maybe(chunk: bytes, mask: int, prof: Profile) -> bool:
+    """Whether some query's byte groups all have a member in chunk, given the needles it
+    holds (bits of `mask`); true when no group is known (the record is parsed)."""
+    if not prof.groups:
         return True
-    for query in groups:
-        for group in query:
+    for bits, rest in prof.tests:
+        if bits and not bits & mask:
+            continue
+        for group in rest:
             for b in group:
                 if b in chunk:
                     break
@@ -267,27 +286,24 @@ def _maybe(chunk: bytes, groups: tuple[tuple[tuple[bytes, ...], ...], ...]) -> b
 
 
 def _needle_records(
-    data: bytes,
-    needles: tuple[bytes, ...] | None = None,
-    groups: tuple[tuple[tuple[bytes, ...], ...], ...] | None = None,
+    data: bytes, prof: Profile | None = None
 ) -> tuple[int, list[tuple[int, object, bytes | None]]] | None:
     """(record count, [(record index, parsed record, its bytes)] for the records holding a
-    needle), or None when the file is not valid JSON of CloudTrail's shape (or a record
-    holding a needle does not parse alone): then the file is parsed whole, record by
-    record, so that what is wrong is named.
+    needle), or None when the file is not valid JSON of CloudTrail's shape, a record is not an
+    object, or a record holding a needle does not parse alone: then the file is parsed
+    whole, record by record, so that what is wrong is named.
 
     The records are those of the file's top-level Records array (`record_index`, a
     validating parse): a caller's nested object that mimics a record start is never a
     record. A record holding a needle but not some byte of each of a query's groups
     (`_maybe`) is not parsed."""
+    prof = prof or _S.queries
     index = record_index(data)
     if index is None or not index.all_objects():
         return None
-    if groups is None:
-        groups = _S.queries.groups if needles is None else ()
     out: list[tuple[int, object, bytes | None]] = []
-    for i, chunk in index.holding(_S.queries.needles if needles is None else needles):
-        if not _maybe(chunk, groups):  # no query's conditions can all hold: not parsed
+    for i, chunk, mask in index.holding(prof.needles):
+        if not _maybe(chunk, mask, prof):  # no query's conditions can all hold: not parsed
             continue
         try:
             rec = orjson.loads(chunk)
@@ -366,7 +382,7 @@ def scan(task: Task) -> FileResult:
         return res
     del raw
     prof = _profile(task)
-    fast = _needle_records(data, prof.needles, prof.groups)
+    fast = _needle_records(data, prof)
     if fast is not None and not fast[1]:  # no record can match: counted only
         res.records = fast[0]
         return res
@@ -383,6 +399,7 @@ def scan(task: Task) -> FileResult:
     del data
     res.needle_hit = True
     out: list[bytes] = []
+    limited: list[bytes] = []
     broken: list[str] = []
     head = (
         orjson.dumps(
@@ -431,6 +448,16 @@ def scan(task: Task) -> FileResult:
             )
         if cols is not None:  # only some columns are read: load only those
             raw_bytes = orjson.dumps(pick_columns(rec, cols))
+            if len(raw_bytes) > limits.max_record_bytes:
+                broken.append(
+                    f"record {i} {_eid(rec)}: {len(raw_bytes)} bytes, over the "
+                    f"{limits.max_record_bytes}-byte record size limit; skipped"
+                )
+                continue
+            limited.append(head + raw_bytes + b"}")
+            if len(raw_bytes) > res.widest:
+                res.widest = len(raw_bytes)
+            continue
         elif not is_canonical(rec):
             raw_bytes = orjson.dumps(canonical(rec))
         elif raw_bytes is None:
@@ -444,10 +471,14 @@ def scan(task: Task) -> FileResult:
         out.append(head + raw_bytes + b"}")
         if len(raw_bytes) > res.widest:
             res.widest = len(raw_bytes)
-    res.candidates = len(out)
+    res.candidates = len(out) + len(limited)
     if out:
-        res.widest += len(head) + 1
         res.rows = b"\n".join(out) + b"\n"
+        res.whole = len(res.rows)
+    if limited:
+        res.rows += b"\n".join(limited) + b"\n"
+    if res.candidates:
+        res.widest += len(head) + 1
     if broken:
         res.broken = broken
     return res

@@ -180,28 +180,35 @@ class RecordIndex:
             return firsts.count(0x7B) == len(firsts)
         return all(bytes(r).startswith(b"{") for r in self.records)
 
-    def holding(self, needles: tuple[bytes, ...]) -> Iterator[tuple[int, bytes]]:
-        """(index, bytes) of each record holding one of the needles, in order."""
+    def holding(self, needles: tuple[bytes, ...]) -> Iterator[tuple[int, bytes, int]]:
+        """(index, bytes, mask) of each record holding one of the needles, in order; bit j
+        of mask is set when the record holds needles[j]."""
         if self.offsets is None:
             for i, r in enumerate(self.records):
                 b = bytes(r)
-                if any(n in b for n in needles):
-                    yield i, b
+                mask = 0
+                for j, n in enumerate(needles):
+                    if n in b:
+                        mask |= 1 << j
+                if mask:
+                    yield i, b, mask
             return
-        hits: list[int] = []
-        for needle in needles:
-            hits.extend(positions(self.data, needle, _COMPACT_HEAD_LEN))
         offsets, records, data = self.offsets, self.records, self.data
-        last = -1
-        for pos in sorted(hits):
-            i = bisect.bisect_right(offsets, pos) - 1
-            if i <= last or i < 0:
-                continue
+        found: dict[int, int] = {}
+        for j, needle in enumerate(needles):
+            bit = 1 << j
+            last = -1
+            for pos in positions(data, needle, _COMPACT_HEAD_LEN):
+                i = bisect.bisect_right(offsets, pos) - 1
+                if i == last:
+                    continue
+                if pos + len(needle) > offsets[i] + len(records[i]):  # between records
+                    continue
+                last = i
+                found[i] = found.get(i, 0) | bit
+        for i in sorted(found):
             start = offsets[i]
-            if pos + 1 > start + len(records[i]):  # between records: cannot be
-                continue
-            last = i
-            yield i, data[start : start + len(records[i])]
+            yield i, data[start : start + len(records[i])], found[i]
 
 
 _COMPACT_HEAD_LEN = len(_COMPACT_HEAD)
