@@ -283,7 +283,11 @@ def build_report(
     def side(name: str | None) -> list[dict[str, Any]]:
         return result.rows.get(name, []) if name else []
 
-    signals = Signals.from_rows(side(rule.later_success_query), side(rule.other_denials_query))
+    signals = Signals.from_rows(
+        side(rule.later_success_query),
+        side(rule.other_denials_query),
+        {f.principal for f, _ in reported + suppressed},
+    )
 
     def enriched(pairs: list[tuple[Finding, list[Event]]]) -> tuple[Finding, ...]:
         return tuple(

@@ -17,7 +17,7 @@ same macro (sql/macros/common.sql principal_key).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -35,15 +35,22 @@ class Signals:
 
     @classmethod
     def from_rows(
-        cls, later_success: Iterable[dict[str, Any]], other_denials: Iterable[dict[str, Any]]
+        cls,
+        later_success: Iterable[dict[str, Any]],
+        other_denials: Iterable[dict[str, Any]],
+        principals: Collection[str] | None = None,
     ) -> Signals:
+        """`principals`: index only these (the findings'; None: every one). In an error
+        storm other_denials holds a row per principal, service and action of the trail."""
         times: dict[str, set[str]] = defaultdict(set)
         for r in later_success:
             if r.get("principal") and r.get("event_time"):
                 times[str(r["principal"])].add(str(r["event_time"]))
         counts: dict[str, dict[tuple[str, str, str], int]] = defaultdict(lambda: defaultdict(int))
         for r in other_denials:
-            if not r.get("principal"):
+            if not r.get("principal") or (
+                principals is not None and str(r["principal"]) not in principals
+            ):
                 continue
             key = (
                 str(r.get("service") or ""),

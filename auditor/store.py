@@ -43,7 +43,7 @@ from typing import Any
 from auditor import __version__
 from auditor.errors import ConfigError
 
-VERSION = 1
+VERSION = 2  # 2: records counted by the validating parse (engines/rawjson.record_index)
 FORMAT = "auditor-events-store"
 FULL, AHEAD = "full", "ahead"
 
@@ -496,23 +496,22 @@ class Session:
         d.bytes += size
         d.gate_hits += res.gate_hits
 
-    def load(self, con: Any, table: str) -> None:
-        """The served days' rows, from their month files (a file may hold days not
-        served: stale, or of the other profile's reads)."""
+    def source(self, con: Any) -> str | None:
+        """A SELECT of the served days' rows, read from their month files where they lie
+        (a file may hold days not served: stale, or of the other profile's reads); None
+        when no day is served. Not loaded into a table: the queries read the Parquet."""
         wanted = sorted(
             {(str(p.parquet), p.key.folder) for p in self.served.values() if p.parquet is not None}
         )
         if not wanted:
-            return
-        con.execute("SET enable_progress_bar = false")  # a long load draws one on stderr
-        con.execute("CREATE TEMP TABLE _served (file VARCHAR, ts VARCHAR)")
+            return None
+        con.execute("CREATE OR REPLACE TEMP TABLE _served (file VARCHAR, ts VARCHAR)")
         con.executemany("INSERT INTO _served VALUES (?, ?)", wanted)
-        con.execute(
-            f"INSERT INTO {table} SELECT * EXCLUDE (filename) FROM read_parquet(?, "
-            'filename = true) WHERE (filename, "timestamp") IN (SELECT file, ts FROM _served)',
-            [sorted({f for f, _ in wanted})],
+        files = ", ".join("'" + _sql_str(f) + "'" for f in sorted({f for f, _ in wanted}))
+        return (
+            f"SELECT * EXCLUDE (filename) FROM read_parquet([{files}], filename = true) "
+            'WHERE (filename, "timestamp") IN (SELECT file, ts FROM _served)'
         )
-        con.execute("DROP TABLE _served")
 
     def save(self, con: Any, table: str) -> None:
         # Only a day all of whose files were read (a day is served whole or read whole).

@@ -296,6 +296,8 @@ def pick_columns(rec: dict[str, Any], columns: frozenset[str]) -> dict[str, Any]
             if not isinstance(k, str):
                 continue
             low = k.lower()
+            if CAMEL.get(low, k) in rec:  # CloudTrail's own spelling is there too: it wins
+                continue
         if low in columns:
             key, check, fix = COLUMN_FIXERS[low]
             out[key] = v if check(v) else fix(v)

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from auditor import store as store_mod
 from auditor.audit import run_audit
 from auditor.cli import app
 from auditor.config import AuditConfig, DateRange
@@ -298,7 +299,7 @@ def test_store_info_and_prune(tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(app, ["store", "info", "--store", str(store)])
     assert res.exit_code == 0, res.output
-    assert "schema: version 1" in res.output
+    assert f"schema: version {store_mod.VERSION}" in res.output
     assert f"{ACCTS[0]} {REGIONS[0]}: 3 day(s) 2026-10-01..2026-10-03" in res.output
     res = runner.invoke(app, ["store", "prune", "--store", str(store), "--before", "2026-10-03"])
     assert res.exit_code == 0 and "removed 4 day folder(s)" in res.output

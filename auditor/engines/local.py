@@ -174,17 +174,17 @@ def _serve(
     return left
 
 
-def _store_rows(duckdb, con, session: store.Session) -> None:  # type: ignore[no-untyped-def]
-    """Served days into the table; the days read from the trail out to the store. The
+def _store_rows(duckdb, con, session: store.Session) -> str | None:  # type: ignore[no-untyped-def]
+    """The days read from the trail out to the store; a SELECT of the days it serves. The
     store only saves work: a part it cannot write is a note, never a failed audit."""
-    try:
-        session.load(con, LOCAL_TABLE)
-    except duckdb.Error as exc:
-        raise QueryFailed(f"events store {session.store.root}: cannot read a part: {exc}") from None
     try:
         session.save(con, LOCAL_TABLE)
     except (duckdb.Error, OSError) as exc:
         session.notes.append(f"events store: could not save the days read: {exc}")
+    try:
+        return session.source(con)
+    except duckdb.Error as exc:
+        raise QueryFailed(f"events store {session.store.root}: cannot read a part: {exc}") from None
 
 
 class LocalEngine:
@@ -412,29 +412,33 @@ class _Rows:
             f"format = 'newline_delimited', columns = {_SPEC}, maximum_object_size = {most})"
         )
 
-    def build(self, overlapping: bool, before_dedupe: Callable[[Any], None] | None = None) -> None:
+    def build(
+        self, overlapping: bool, store_hook: Callable[[Any], str | None] | None = None
+    ) -> None:
         """Make the table: views, or one row per eventID where two trails deliver the same
         account and region (an org trail beside an older per-account trail).
-        `before_dedupe` sees the table with every row first (the events store adds and
-        saves days there)."""
+        `store_hook` sees the table of the rows read (the events store saves days from
+        it) and gives a SELECT of the days it serves, which the queries read too."""
         for fh, _ in self._files.values():
             fh.close()
         self._files = {}
-        if not overlapping and before_dedupe is None:
+        if not overlapping and store_hook is None:
             self.views = True
             self.use(limited=True)
             return
         self.con.execute(f"CREATE TABLE {LOCAL_TABLE} AS {self._source((WHOLE, LIMITED))}")
-        if before_dedupe is not None:
-            before_dedupe(self.con)
-        if not overlapping:
+        served = store_hook(self.con) if store_hook is not None else None
+        if served is None and not overlapping:
             return
-        self.con.execute(f"ALTER TABLE {LOCAL_TABLE} RENAME TO _rows")
+        self.con.execute(f"ALTER TABLE {LOCAL_TABLE} RENAME TO _read")
+        every = "SELECT * FROM _read" + (f" UNION ALL BY NAME {served}" if served else "")
+        if not overlapping:
+            self.con.execute(f"CREATE VIEW {LOCAL_TABLE} AS {every}")
+            return
         self.con.execute(
-            f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM _rows QUALIFY eventid IS NULL OR "
-            "row_number() OVER (PARTITION BY eventid ORDER BY _file) = 1"
+            f"CREATE TABLE {LOCAL_TABLE} AS SELECT * FROM ({every}) QUALIFY eventid IS NULL "
+            "OR row_number() OVER (PARTITION BY eventid ORDER BY _file) = 1"
         )
-        self.con.execute("DROP TABLE _rows")
 
     def use(self, limited: bool) -> None:
         """Before a query: the view holds the limited rows too only for a query that may

@@ -1,20 +1,21 @@
 """The local engine's first stage, run in worker processes: read a log file, gunzip it,
 and hand on only the records that could match a query, as rows of the Athena table.
 
-It decides nothing about results. A file none of whose bytes contain a query's
-needle cannot hold a row of that query and is only checked for shape and counted;
-otherwise the records holding a needle are parsed and those meeting a query's declared
-prefilter (necessary conditions of its WHERE clause) are passed on to DuckDB, which runs
-the SQL. A needle comes from a field of the matching record, so it lies in that record's
-bytes: in a file laid out as AWS writes it (compact, each record starting with
-`{"eventVersion":`) only the records holding a needle are parsed (`_needle_records`);
-any other layout, or a slice that does not parse, falls back to parsing the whole file.
+It decides nothing about results. A file's top-level records are found by a validating
+parse that builds no Python objects (`rawjson.record_index`, msgspec); a record none of
+whose bytes contain a query's needle cannot be a row of that query and is only counted.
+The records holding a needle are parsed and those meeting a query's declared prefilter
+(necessary conditions of its WHERE clause) are passed on to DuckDB, which runs the SQL.
+A record only column-limited queries can want (a denial, for the other_denials
+enrichment) is decoded straight into those columns where that gives the same row
+(`limited.py`). A file that does not parse whole is parsed record by record, and what
+cannot be used is named.
 
 Every file may have been crafted: only regular files are opened, gunzip and records are
-bounded (`Limits`), a slice is trusted as a record only once its start is proven
-top-level, and a record that cannot be used is named, never fatal.
+bounded (`Limits`), a caller's nested object that mimics a record is never a record (the
+parse knows the nesting), and a record that cannot be used is named, never fatal.
 
-Kept import-light (isal, orjson): it runs in forked workers.
+Kept import-light (isal, msgspec, orjson): it runs in forked workers.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ from auditor.engines.rawjson import (
     records_one_by_one,
 )
 from auditor.table import canonical, is_canonical, pick_columns
+
+if TYPE_CHECKING:
+    from auditor.engines.limited import Limited
 
 if TYPE_CHECKING:
     from auditor.engines.hints import ScanHints
@@ -94,6 +98,34 @@ class Profile:
             rest = tuple(x for x in g[1:] if set(x) != first) if bits else tuple(g)
             out.append((bits, rest))
         return tuple(out)
+
+    @cached_property
+    def fast(self) -> tuple[int, tuple[int, ...], Limited] | None:
+        """The fast path for records only column-limited queries can want (limited.py):
+        (the needle bits of the queries that read whole records, the indices of the
+        column-limited queries, their decoder), or None where there is none: a query
+        reading whole records has no needles, or the columns have no fast decoder."""
+        from auditor.engines.limited import Limited
+
+        some = [i for i, c in enumerate(self.columns) if c is not None]
+        whole = [
+            i for i in range(len(self.groups)) if i >= len(self.columns) or self.columns[i] is None
+        ]
+        if not some or len(self.tests) != len(self.groups):
+            return None
+        bits = 0
+        for i in whole:
+            if not self.tests[i][0]:
+                return None
+            bits |= self.tests[i][0]
+        cols = frozenset().union(*(self.columns[i] or () for i in some))
+        try:
+            dec = Limited(
+                cols, tuple(self.exact[i] for i in some), tuple(self.contains[i] for i in some)
+            )
+        except ValueError:
+            return None
+        return bits, tuple(some), dec
 
 
 @dataclass(frozen=True)
@@ -285,34 +317,61 @@ def _maybe(chunk: bytes, mask: int, prof: Profile) -> bool:
     return False
 
 
+@dataclass
+class _Needled:
+    """What `_needle_records` found: the records left to the general path, and the rows
+    the fast path (limited.py) wrote."""
+
+    count: int
+    records: list[tuple[int, object, bytes | None]]
+    rows: list[bytes] = field(default_factory=list)
+    widest: int = 0
+    gate_hits: int = 0
+
+
 def _needle_records(
-    data: bytes, prof: Profile | None = None
-) -> tuple[int, list[tuple[int, object, bytes | None]]] | None:
-    """(record count, [(record index, parsed record, its bytes)] for the records holding a
-    needle), or None when the file is not valid JSON of CloudTrail's shape, a record is not an
-    object, or a record holding a needle does not parse alone: then the file is parsed
-    whole, record by record, so that what is wrong is named.
+    data: bytes, prof: Profile | None = None, head: bytes | None = None, gate: int | None = None
+) -> _Needled | None:
+    """The record count, and the records holding a needle: [(record index, parsed record,
+    its bytes)], or None when the file is not valid JSON of CloudTrail's shape, a record is
+    not an object, or a record holding a needle does not parse alone: then the file is
+    parsed whole, record by record, so that what is wrong is named.
 
     The records are those of the file's top-level Records array (`record_index`, a
     validating parse): a caller's nested object that mimics a record start is never a
     record. A record holding a needle but not some byte of each of a query's groups
-    (`_maybe`) is not parsed."""
+    (`_maybe`) is not parsed. With `head` (the row's partitions), a record that only
+    column-limited queries can want (none of the other queries' needles is in it) takes
+    the fast path where it can: its row is written here."""
     prof = prof or _S.queries
     index = record_index(data)
     if index is None or not index.all_objects():
         return None
-    out: list[tuple[int, object, bytes | None]] = []
+    out = _Needled(len(index), [])
+    fast = prof.fast if head is not None else None
     for i, chunk, mask in index.holding(prof.needles):
         if not _maybe(chunk, mask, prof):  # no query's conditions can all hold: not parsed
             continue
+        if fast is not None and not mask & fast[0] and (got := fast[2].row(chunk)) is not None:
+            row, meets = got
+            if any(meets):
+                if len(row) > _S.limits.max_record_bytes:
+                    got = None  # the general path names it
+                else:
+                    out.rows.append(head + row + b"}")  # type: ignore[operator]
+                    out.widest = max(out.widest, len(row))
+                    if gate is not None and gate in fast[1] and meets[fast[1].index(gate)]:
+                        out.gate_hits += 1
+            if got is not None:
+                continue
         try:
             rec = orjson.loads(chunk)
         except orjson.JSONDecodeError:
             return None
         # A record handed on as its own bytes must be one line (NDJSON): one laid out over
         # several lines is written again.
-        out.append((i, rec, None if b"\n" in chunk else chunk))
-    return len(index), out
+        out.records.append((i, rec, None if b"\n" in chunk else chunk))
+    return out
 
 
 def _looks_whole(data: bytes) -> bool:
@@ -382,25 +441,6 @@ def scan(task: Task) -> FileResult:
         return res
     del raw
     prof = _profile(task)
-    fast = _needle_records(data, prof)
-    if fast is not None and not fast[1]:  # no record can match: counted only
-        res.records = fast[0]
-        return res
-    indexed: Sequence[tuple[int, object, bytes | None]]
-    if fast is not None:
-        res.records, indexed = fast
-    else:
-        records = _parse_whole(data)
-        if isinstance(records, str):
-            res.error = records
-            return res
-        res.records = len(records)
-        indexed = [(i, rec, None) for i, rec in enumerate(records)]
-    del data
-    res.needle_hit = True
-    out: list[bytes] = []
-    limited: list[bytes] = []
-    broken: list[str] = []
     head = (
         orjson.dumps(
             {
@@ -413,6 +453,26 @@ def scan(task: Task) -> FileResult:
         + b',"r":'
     )
     gate = None if task.lookahead_only else _S.gate
+    fast = _needle_records(data, prof, head, gate)
+    if fast is not None and not fast.records and not fast.rows:  # no record can match
+        res.records = fast.count
+        return res
+    indexed: Sequence[tuple[int, object, bytes | None]]
+    limited: list[bytes] = []
+    if fast is not None:
+        res.records, indexed = fast.count, fast.records
+        limited, res.widest, res.gate_hits = fast.rows, fast.widest, fast.gate_hits
+    else:
+        records = _parse_whole(data)
+        if isinstance(records, str):
+            res.error = records
+            return res
+        res.records = len(records)
+        indexed = [(i, rec, None) for i, rec in enumerate(records)]
+    del data
+    res.needle_hit = True
+    out: list[bytes] = []
+    broken: list[str] = []
     for i, rec, raw_bytes in indexed:
         if isinstance(rec, BadRecord):
             broken.append(f"record {i}: {rec.reason}; skipped")
