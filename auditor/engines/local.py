@@ -7,6 +7,7 @@ of a local or S3 copy of the trail.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import os
@@ -238,12 +239,15 @@ class LocalEngine:
                     gets.append(res.s3_reads)
                     if session:
                         session.record(res, tally.sizes.get(res.path, 0))
-                    if tally.add(res):
-                        rows.add(res)
+                    tally.add(res)
+                    rows.add(res)
 
             bar.start(len(in_range), sum(tally.sizes.get(t.path, 0) for t in in_range))
 
-            with _scanner(settings, workers, len(in_range) + len(ahead)) as scan:
+            rows_dir = os.path.join(tmp, "parts")
+            os.mkdir(rows_dir)
+            scanning = dataclasses.replace(settings, rows_dir=rows_dir)
+            with _scanner(scanning, workers, len(in_range) + len(ahead)) as scan:
                 results = scan(in_range)
                 # Import DuckDB and render the SQL while the workers run.
                 first = next(results, None)
@@ -335,11 +339,11 @@ class LocalEngine:
         return result
 
 
-# Rows are written to NDJSON parts of about this size as the workers hand them on; DuckDB
+# Workers write their rows to NDJSON parts (prefilter.ScanSettings.rows_dir); DuckDB
 # reads them only once the scan is done (a table load while workers scan stalls them).
 # Where a table is needed (an events store, overlapping trails) it lives in a database
-# file that spills past MEMORY_LIMIT.
-PART_BYTES = 64 << 20
+# file that spills past MEMORY_LIMIT. Rows handed on in-band go to parts of this size.
+PART_BYTES = prefilter.PART_BYTES
 MEMORY_LIMIT = "192MB"
 WHOLE, LIMITED = "whole", "limited"
 
@@ -366,6 +370,7 @@ class _Rows:
         self.parts: dict[str, list[str]] = {WHOLE: [], LIMITED: []}
         self._files: dict[str, tuple[Any, int]] = {}  # kind -> (open part, bytes in it)
         self.widest = 0
+        self._acked: dict[str, int] = {}  # a worker's part -> bytes its results acknowledged
         self.views = False
         self._empty = os.path.join(tmp, "empty.ndjson")
 
@@ -383,6 +388,11 @@ class _Rows:
         open(self._empty, "wb").close()
 
     def add(self, res: prefilter.FileResult) -> None:
+        for kind, path, end in res.parts:  # written by a worker (ScanSettings.rows_dir)
+            if path not in self._acked:
+                self.parts[kind].append(path)
+            self._acked[path] = max(end, self._acked.get(path, 0))
+        self.widest = max(self.widest, res.widest)
         for kind, data in ((WHOLE, res.rows[: res.whole]), (LIMITED, res.rows[res.whole :])):
             if not data:
                 continue
@@ -422,6 +432,9 @@ class _Rows:
         for fh, _ in self._files.values():
             fh.close()
         self._files = {}
+        for path, end in self._acked.items():
+            if os.path.getsize(path) > end:  # a worker died writing: only acknowledged rows
+                os.truncate(path, end)
         if not overlapping and store_hook is None:
             self.views = True
             self.use(limited=True)

@@ -139,6 +139,9 @@ class ScanSettings:
     gate: int | None = None
     cache_dir: str | None = None
     limits: Limits = field(default_factory=Limits)
+    # Where a worker writes its rows (its own NDJSON parts; FileResult.parts says how far
+    # each holds this file's rows), so they do not go through the pipe. None: in-band.
+    rows_dir: str | None = None
 
     @classmethod
     def from_plan(
@@ -192,6 +195,9 @@ _S = ScanSettings(Profile(()))
 def init(settings: ScanSettings) -> None:
     global _S
     _S = settings
+    for fh in _PARTS.values():  # an earlier audit's parts (this process scanned it)
+        fh.close()
+    _PARTS.clear()
 
 
 @dataclass(frozen=True)
@@ -218,6 +224,9 @@ class FileResult:
     gate_hits: int = 0  # records passing the look-ahead gate query's prefilter
     s3_reads: tuple[int, int] = (0, 0)  # (GetObject requests, bytes got) for this file
     widest: int = 0  # bytes of the longest row
+    # With ScanSettings.rows_dir: (kind, part file, its size once this file's rows were
+    # written and flushed) per kind written; the rows are then not in `rows`.
+    parts: tuple[tuple[str, str, int], ...] = ()
 
 
 def _kind(mode: int) -> str:
@@ -539,6 +548,35 @@ def scan(task: Task) -> FileResult:
         res.rows += b"\n".join(limited) + b"\n"
     if res.candidates:
         res.widest += len(head) + 1
+        if _S.rows_dir is not None:
+            _write_parts(res, _S.rows_dir)
     if broken:
         res.broken = broken
     return res
+
+
+PART_BYTES = 64 << 20  # a worker starts a new part past this size
+_PARTS: dict[str, Any] = {}  # kind -> this process's open part file
+
+
+def _write_parts(res: FileResult, rows_dir: str) -> None:
+    """Append the file's rows to this process's parts, one kind each ("whole": records
+    some query reads whole; "limited"), flushed before the result is sent: the parent
+    counts only what results acknowledge (and cuts a dead worker's part back to that)."""
+    done = []
+    for kind, data in (("whole", res.rows[: res.whole]), ("limited", res.rows[res.whole :])):
+        if not data:
+            continue
+        fh = _PARTS.get(kind)
+        if fh is None or fh.tell() >= PART_BYTES:
+            if fh is not None:
+                fh.close()
+            n = sum(1 for _ in os.scandir(rows_dir))
+            fh = _PARTS[kind] = open(  # noqa: SIM115 - kept open across files
+                os.path.join(rows_dir, f"w{os.getpid()}-{n}-{kind}.ndjson"), "ab"
+            )
+        fh.write(data)
+        fh.flush()
+        done.append((kind, fh.name, fh.tell()))
+    res.parts = tuple(done)
+    res.rows, res.whole = b"", 0

@@ -195,3 +195,29 @@ def test_ctrl_c_stops_the_audit_with_one_line_and_exit_130(tmp_path: Path) -> No
     assert err.decode().strip() == "auditor: interrupted"
     time.sleep(0.2)
     assert children(proc.pid) == []
+
+
+def test_rows_a_dead_worker_wrote_but_never_reported_are_not_counted(
+    tmp_path: Path, audit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers write their rows to their own parts and report how far each holds them: a
+    worker killed after writing a file's rows, before its result reached the parent, must
+    not leave those rows behind, for the file is read again by a fresh worker."""
+    files = trail(tmp_path / "t")
+    marker = tmp_path / "died-after-writing"
+    real = prefilter.scan
+
+    def scan(task: prefilter.Task) -> prefilter.FileResult:
+        res = real(task)
+        if task.path == str(files[5]) and not marker.exists():
+            assert res.parts  # the rows are in this worker's part, not in the result
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return res
+
+    monkeypatch.setattr(prefilter, "scan", scan)
+    report = audit(tmp_path / "t", DAY, workers=2)
+    assert marker.exists()
+    ids = [e.event_id for e in report.events]
+    assert sorted(ids) == sorted(f"e{i}" for i in range(20))  # e5 once, not twice
+    assert report.coverage.complete
