@@ -131,7 +131,7 @@ def test_more_workers_than_files_still_give_the_answer(tmp_path: Path, audit) ->
 # -- Ctrl-C ----------------------------------------------------------------------------------
 
 
-def big_trail(root: Path, files: int = 60, records: int = 3000) -> None:
+def big_trail(root: Path, files: int = 200, records: int = 3000) -> None:
     """Files of denials only (every record parsed and loaded): seconds of work."""
     import json
 
