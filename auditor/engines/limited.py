@@ -92,9 +92,12 @@ class Limited:
         columns: frozenset[str],
         exact: tuple[Mapping[str, frozenset[str]], ...],
         contains: tuple[Mapping[str, tuple[str, ...]], ...],
+        others: tuple[tuple[Mapping[str, frozenset[str]], Mapping[str, tuple[str, ...]]], ...] = (),
     ) -> None:
+        """`others`: the prefilters (exact, contains) of the queries reading whole records;
+        a record meeting one is left to the general path (`file_rows`)."""
         fields = {CAMEL[c] for c in columns} | {"eventTime"}
-        for pf in (*exact, *contains):
+        for pf in (*exact, *contains, *(x for o in others for x in o)):
             fields |= set(pf)
         if not {f.lower() for f in fields} <= set(_TYPES):
             raise ValueError(f"no fast path for columns {sorted(columns)}")
@@ -107,11 +110,73 @@ class Limited:
             omit_defaults=True,
         )
         self._decode = msgspec.json.Decoder(self._type).decode
+        self._decode_file = msgspec.json.Decoder(
+            msgspec.defstruct("LimitedFile", [("Records", list[self._type])])  # type: ignore[name-defined]
+        ).decode
         self._encode = msgspec.json.Encoder().encode
         self._keys_json = {k: f'"{k.lower()}"'.encode() for k in self.keys}
         self._tests = tuple(
             (tuple(ex.items()), tuple(sub.items())) for ex, sub in zip(exact, contains)
         )
+        self._others = tuple((tuple(ex.items()), tuple(sub.items())) for ex, sub in others)
+        # file_rows needs a prefilter of every query reading whole records
+        self.whole_files = all(ex or sub for ex, sub in self._others)
+
+    def _meets(self, rec: Any, tests: Any = None) -> list[bool]:
+        meets = []
+        for ex, sub in self._tests if tests is None else tests:
+            ok = True
+            for k, vals in ex:
+                if getattr(rec, k) not in vals:
+                    ok = False
+                    break
+            if ok:
+                for k, ss in sub:
+                    v = getattr(rec, k)
+                    if v is None:
+                        ok = False
+                        break
+                    for x in ss:
+                        if x in v:
+                            break
+                    else:
+                        ok = False
+                        break
+            meets.append(ok)
+        return meets
+
+    def file_rows(
+        self, data: bytes
+    ) -> tuple[int, list[tuple[bytes, list[bool]]], list[int]] | None:
+        """A whole file in one pass: (its record count, (row, per query whether its
+        prefilter holds) for each record a column-limited query wants, the indices of the
+        records a query reading whole records may want: the general path's), or None
+        where the general path must decide (a record of another shape or type, a wanted
+        record with a column missing or null, an eventTime that is not ISO-8601 UTC). A
+        key spelled with escapes decodes as the general path's parser decodes it; another
+        spelling of a column's key matters only where the column's own key is missing (the
+        general path prefers CloudTrail's spelling), which gives up here."""
+        try:
+            records = self._decode_file(data).Records  # type: ignore[attr-defined]
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+            return None
+        out = []
+        whole = []
+        encode = self._encode
+        others = self._others
+        for i, rec in enumerate(records):
+            if others and any(self._meets(rec, others)):
+                whole.append(i)
+                continue
+            meets = self._meets(rec)
+            if not any(meets):
+                continue
+            if None in astuple(rec):
+                return None
+            if not _EVENT_TIME.match(rec.eventTime):
+                return None
+            out.append((encode(rec), meets))
+        return len(records), out, whole
 
     def row(self, chunk: bytes) -> tuple[bytes, list[bool]] | None:
         """(the row's JSON, per query whether its prefilter holds), or None: the general
@@ -131,24 +196,4 @@ class Limited:
         et = rec.eventTime  # type: ignore[attr-defined]
         if et is None or not _EVENT_TIME.match(et):
             return None
-        meets = []
-        for ex, sub in self._tests:
-            ok = True
-            for k, vals in ex:
-                if getattr(rec, k) not in vals:
-                    ok = False
-                    break
-            if ok:
-                for k, ss in sub:
-                    v = getattr(rec, k)
-                    if v is None:
-                        ok = False
-                        break
-                    for x in ss:
-                        if x in v:
-                            break
-                    else:
-                        ok = False
-                        break
-            meets.append(ok)
-        return self._encode(rec), meets
+        return self._encode(rec), self._meets(rec)

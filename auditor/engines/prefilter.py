@@ -32,6 +32,7 @@ import orjson
 
 from auditor.engines.rawjson import (
     _MEMMEM,  # noqa: F401 - re-exported: tests check the fast search is there
+    HEAD_LEN,
     BadRecord,
     Limits,
     Unusable,
@@ -100,10 +101,10 @@ class Profile:
         return tuple(out)
 
     @cached_property
-    def fast(self) -> tuple[int, tuple[int, ...], Limited] | None:
+    def fast(self) -> tuple[int, tuple[int, ...], Limited, tuple[bytes, ...]] | None:
         """The fast path for records only column-limited queries can want (limited.py):
         (the needle bits of the queries that read whole records, the indices of the
-        column-limited queries, their decoder), or None where there is none: a query
+        column-limited queries, their decoder, those needles), or None where there is none: a query
         reading whole records has no needles, or the columns have no fast decoder."""
         from auditor.engines.limited import Limited
 
@@ -121,11 +122,16 @@ class Profile:
         cols = frozenset().union(*(self.columns[i] or () for i in some))
         try:
             dec = Limited(
-                cols, tuple(self.exact[i] for i in some), tuple(self.contains[i] for i in some)
+                cols,
+                tuple(self.exact[i] for i in some),
+                tuple(self.contains[i] for i in some),
+                tuple((self.exact[i], self.contains[i]) for i in whole),
             )
+
         except ValueError:
             return None
-        return bits, tuple(some), dec
+        others = tuple(n for j, n in enumerate(self.needles) if bits >> j & 1)
+        return bits, tuple(some), dec, others
 
 
 @dataclass(frozen=True)
@@ -326,6 +332,40 @@ def _maybe(chunk: bytes, mask: int, prof: Profile) -> bool:
     return False
 
 
+def _file_rows(
+    data: bytes,
+    fast: tuple[int, tuple[int, ...], Limited, tuple[bytes, ...]],
+    head: bytes,
+    gate: int | None,
+) -> _Needled | None:
+    whole = fast[2].file_rows(data)
+    if whole is None:
+        return None
+    out = _Needled(whole[0], [])
+    for row, meets in whole[1]:
+        if len(row) > _S.limits.max_record_bytes:
+            return None  # the general path names it
+        out.rows.append(head + row + b"}")
+        out.widest = max(out.widest, len(row))
+        if gate is not None and gate in fast[1] and meets[fast[1].index(gate)]:
+            out.gate_hits += 1
+    if whole[2]:  # records a query reading whole records may want: their own bytes
+        index = record_index(data)
+        if index is None or not index.all_objects() or len(index) != whole[0]:
+            return None
+        for i in whole[2]:
+            chunk = index.record(i)
+            try:
+                rec = orjson.loads(chunk)
+            except orjson.JSONDecodeError:
+                return None
+            out.records.append((i, rec, None if b"\n" in chunk else chunk))
+    return out
+
+
+DENSE = 64  # hits of one needle from which a file is decoded in one pass
+
+
 @dataclass
 class _Needled:
     """What `_needle_records` found: the records left to the general path, and the rows
@@ -353,12 +393,26 @@ def _needle_records(
     column-limited queries can want (none of the other queries' needles is in it) takes
     the fast path where it can: its row is written here."""
     prof = prof or _S.queries
+    fast = prof.fast if head is not None else None
+    # A file where a column-limited query's needle occurs at least DENSE times (an error
+    # storm) is decoded in one pass (Limited.file_rows), where it can: the search for the
+    # needles stops there. Otherwise the records holding a needle are found by it.
+    hits: list[list[int]] | None = []
+    for j, needle in enumerate(prof.needles):
+        dense = fast is not None and fast[2].whole_files and not fast[0] >> j & 1
+        found = positions(data, needle, HEAD_LEN, DENSE if dense else None)
+        if dense and len(found) >= DENSE:
+            one_pass = _file_rows(data, fast, head, gate)  # type: ignore[arg-type]
+            if one_pass is not None:
+                return one_pass
+            hits = None  # search again, every hit
+            break
+        hits.append(found)  # type: ignore[union-attr]
     index = record_index(data)
     if index is None or not index.all_objects():
         return None
     out = _Needled(len(index), [])
-    fast = prof.fast if head is not None else None
-    for i, chunk, mask in index.holding(prof.needles):
+    for i, chunk, mask in index.holding(prof.needles, hits):
         if not _maybe(chunk, mask, prof):  # no query's conditions can all hold: not parsed
             continue
         if fast is not None and not mask & fast[0] and (got := fast[2].row(chunk)) is not None:

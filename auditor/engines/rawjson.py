@@ -110,12 +110,13 @@ def _load_memmem() -> Any:
 _MEMMEM = _load_memmem()
 
 
-def positions(data: bytes, needle: bytes, start: int = 0) -> list[int]:
-    """Every offset >= start at which needle occurs (overlaps included), in order."""
+def positions(data: bytes, needle: bytes, start: int = 0, limit: int | None = None) -> list[int]:
+    """Every offset >= start at which needle occurs (overlaps included), in order; only
+    the first `limit` of them when given."""
     out: list[int] = []
     if _MEMMEM is None:
         pos = data.find(needle, start)
-        while pos >= 0:
+        while pos >= 0 and (limit is None or len(out) < limit):
             out.append(pos)
             pos = data.find(needle, pos + 1)
         return out
@@ -128,6 +129,8 @@ def positions(data: bytes, needle: bytes, start: int = 0) -> list[int]:
         if not hit:
             break
         out.append(hit - base)
+        if limit is not None and len(out) >= limit:
+            break
         off = hit - base + 1
     return out
 
@@ -151,6 +154,7 @@ class _RecordsFile(msgspec.Struct):
 
 _DECODE_RECORDS = msgspec.json.Decoder(_RecordsFile).decode
 _COMPACT_HEAD = b'{"Records":['
+HEAD_LEN = _COMPACT_HEAD_LEN = len(_COMPACT_HEAD)
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,13 @@ class RecordIndex:
     def __len__(self) -> int:
         return len(self.records)
 
+    def record(self, i: int) -> bytes:
+        """The bytes of record i."""
+        if self.offsets is None:
+            return bytes(self.records[i])
+        start = self.offsets[i]
+        return self.data[start : start + len(self.records[i])]
+
     def all_objects(self) -> bool:
         """Whether every record is a JSON object (C speed where the offsets are known)."""
         if not self.records:
@@ -180,9 +191,12 @@ class RecordIndex:
             return firsts.count(0x7B) == len(firsts)
         return all(bytes(r).startswith(b"{") for r in self.records)
 
-    def holding(self, needles: tuple[bytes, ...]) -> Iterator[tuple[int, bytes, int]]:
+    def holding(
+        self, needles: tuple[bytes, ...], hits: list[list[int]] | None = None
+    ) -> Iterator[tuple[int, bytes, int]]:
         """(index, bytes, mask) of each record holding one of the needles, in order; bit j
-        of mask is set when the record holds needles[j]."""
+        of mask is set when the record holds needles[j]. `hits`: every position of each
+        needle past the head, when already found."""
         if self.offsets is None:
             for i, r in enumerate(self.records):
                 b = bytes(r)
@@ -198,7 +212,8 @@ class RecordIndex:
         for j, needle in enumerate(needles):
             bit = 1 << j
             last = -1
-            for pos in positions(data, needle, _COMPACT_HEAD_LEN):
+            at = positions(data, needle, _COMPACT_HEAD_LEN) if hits is None else hits[j]
+            for pos in at:
                 i = bisect.bisect_right(offsets, pos) - 1
                 if i == last:
                     continue
@@ -209,9 +224,6 @@ class RecordIndex:
         for i in sorted(found):
             start = offsets[i]
             yield i, data[start : start + len(records[i])], found[i]
-
-
-_COMPACT_HEAD_LEN = len(_COMPACT_HEAD)
 
 
 def record_index(data: bytes) -> RecordIndex | None:

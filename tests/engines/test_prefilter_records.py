@@ -469,19 +469,52 @@ ESCAPED = [
 @given(
     recs=st.lists(a_denial_with_odd_parts(), min_size=1, max_size=5),
     escape=st.lists(st.sampled_from(ESCAPED), max_size=2),
+    others=st.lists(st.sampled_from(["denied", "success", "noise"]), max_size=2),
+    dense=st.booleans(),
 )
+@example(recs=[noise("AccessDenied")], escape=[], others=["denied", "success"], dense=True)
+@example(recs=[noise("AccessDenied")], escape=[], others=["denied", "noise"], dense=False)
 def test_the_fast_path_of_limited_records_gives_the_general_paths_rows(
-    recs, escape, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    recs, escape, others, dense, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Other spellings, other types, unknown or escaped keys, null and missing fields: the
-    rows written by the fast path read as the general path's (or it leaves the record to
-    the general path), and what is broken is named the same."""
+    rows written by the fast paths (a record at a time, or the whole file in one pass
+    where a needle is dense: DENSE = 1 here) read as the general path's (or they leave
+    the record or file to the general path), and what is broken is named the same."""
+    recs = recs + [
+        denied(event_id="d")
+        if o == "denied"
+        else denied(event_id="s", error=None)
+        if o == "success"
+        else noise(event_id="n")
+        for o in others
+    ]
     body = compact(recs)
     for plain, escaped in escape:
         body = body.replace(plain, escaped, 1)
-    fast, whole, took = scan_both(tmp_path, body, monkeypatch)
+    with monkeypatch.context() as m:
+        m.setattr(prefilter, "DENSE", 1 if dense else 10**6)
+        fast, whole, took = scan_both(tmp_path, body, monkeypatch)
     assert took
     same(fast, whole)
+
+
+def test_a_dense_file_is_decoded_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where a denial needle occurs DENSE times the file is decoded in one pass; a record
+    a whole-record query may want (a denied Bedrock call) is still the general path's."""
+    recs = [noise("AccessDenied", event_id=f"e{i}") for i in range(5)] + [denied(event_id="d")]
+    calls: list[int] = []
+    real = prefilter._file_rows
+
+    def spy(*a: Any) -> Any:
+        calls.append(1)
+        return real(*a)
+
+    monkeypatch.setattr(prefilter, "_file_rows", spy)
+    monkeypatch.setattr(prefilter, "DENSE", 3)
+    got = prefilter._needle_records(compact(recs), None, b'{"x":1,"r":')
+    assert calls and got is not None
+    assert len(got.rows) == 5 and [i for i, _, _ in got.records] == [5] and got.count == 6
 
 
 def test_the_fast_path_is_taken_for_plain_denials(tmp_path: Path) -> None:
