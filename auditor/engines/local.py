@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -73,6 +74,7 @@ def _tasks(files: list[LogFile], last_folder: date | None = None) -> list[prefil
 
 
 Scan = Callable[[list[prefilter.Task]], Iterator[prefilter.FileResult]]
+_IN_PROCESS = threading.Lock()
 
 
 def _unreadable(task: prefilter.Task, reason: str) -> prefilter.FileResult:
@@ -94,8 +96,16 @@ def _scanner(settings: prefilter.ScanSettings, workers: int, n_files: int) -> It
     """A function scanning tasks in worker processes (one pool for every batch, forked
     before DuckDB is loaded), or in this process for a handful of files."""
     if workers <= 1 or n_files < MIN_FILES_FOR_POOL:
-        prefilter.init(settings)
-        yield lambda tasks: (prefilter.scan(t) for t in tasks)
+        # The prefilter keeps its settings in the process: audits run by threads of one
+        # process (a library caller) take turns per file, and their rows stay in-band.
+        own = dataclasses.replace(settings, rows_dir=None)
+
+        def one(task: prefilter.Task) -> prefilter.FileResult:
+            with _IN_PROCESS:
+                prefilter.init(own)
+                return prefilter.scan(task)
+
+        yield lambda tasks: (one(t) for t in tasks)
         return
     # prefilter.scan is looked up now: a forked worker runs whatever it names.
     with WorkerPool(workers, prefilter.init, settings, prefilter.scan, _unreadable) as pool:
