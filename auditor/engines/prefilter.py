@@ -87,6 +87,11 @@ class Profile:
     # record is parsed. Empty: parse every record holding a needle.
     groups: tuple[tuple[tuple[bytes, ...], ...], ...] = ()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (a spawned worker) without what is cached: the fast path's decoder
+        holds types made at run time, which a worker makes again."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("tests", "fast")}
+
     @cached_property
     def tests(self) -> tuple[tuple[int, tuple[tuple[bytes, ...], ...]], ...]:
         """Per query, what `_maybe` tests: (the bits of its needles in `needles`, its

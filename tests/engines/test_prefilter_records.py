@@ -524,3 +524,17 @@ def test_the_fast_path_is_taken_for_plain_denials(tmp_path: Path) -> None:
     got = prefilter._needle_records(compact(recs), None, b'{"x":1,"r":')
     assert got is not None
     assert len(got.rows) == 3 and [i for i, _, _ in got.records] == [3]
+
+
+def test_settings_pickle_for_a_spawned_worker_after_the_fast_path_was_made() -> None:
+    """Where workers are spawned (not Linux) the settings are pickled: the fast path's
+    decoder, made at run time from msgspec types, is left out and made again."""
+    import pickle
+
+    prof = prefilter._S.queries
+    assert prof.fast is not None  # made (and cached) in this process
+    copy = pickle.loads(pickle.dumps(prof))
+    assert copy == prof and copy.fast is not None
+    recs = [noise("AccessDenied", event_id="e")]
+    got = prefilter._needle_records(compact(recs), copy, b'{"x":1,"r":')
+    assert got is not None and len(got.rows) == 1
