@@ -106,10 +106,10 @@ class Profile:
         return tuple(out)
 
     @cached_property
-    def fast(self) -> tuple[int, tuple[int, ...], Limited, tuple[bytes, ...]] | None:
+    def fast(self) -> tuple[int, tuple[int, ...], Limited] | None:
         """The fast path for records only column-limited queries can want (limited.py):
         (the needle bits of the queries that read whole records, the indices of the
-        column-limited queries, their decoder, those needles), or None where there is none: a query
+        column-limited queries, their decoder), or None where there is none: a query
         reading whole records has no needles, or the columns have no fast decoder."""
         from auditor.engines.limited import Limited
 
@@ -135,8 +135,7 @@ class Profile:
 
         except ValueError:
             return None
-        others = tuple(n for j, n in enumerate(self.needles) if bits >> j & 1)
-        return bits, tuple(some), dec, others
+        return bits, tuple(some), dec
 
 
 @dataclass(frozen=True)
@@ -339,7 +338,7 @@ def _maybe(chunk: bytes, mask: int, prof: Profile) -> bool:
 
 def _file_rows(
     data: bytes,
-    fast: tuple[int, tuple[int, ...], Limited, tuple[bytes, ...]],
+    fast: tuple[int, tuple[int, ...], Limited],
     head: bytes,
     gate: int | None,
 ) -> _Needled | None:

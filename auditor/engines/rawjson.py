@@ -145,8 +145,6 @@ def contains(data: bytes, needle: bytes) -> bool:
 
 # -- the top-level records ---------------------------------------------------------------
 
-RECORD_START = b'{"eventVersion":'
-
 
 class _RecordsFile(msgspec.Struct):
     Records: list[msgspec.Raw]
