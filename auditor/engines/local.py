@@ -36,6 +36,7 @@ from auditor.table import raw_row_columns, raw_row_select
 
 # Below this many files, worker processes cost more than they save.
 MIN_FILES_FOR_POOL = 16
+FETCH_ROWS = 10_000  # result rows taken from DuckDB at a time
 # At most this many worker processes per core (reading local files is CPU-bound; S3
 # reads mostly wait on the network).
 MAX_WORKERS_PER_CORE = 2
@@ -326,7 +327,10 @@ class LocalEngine:
                     use(q.spec.columns is not None)
                 cur = con.execute(q.sql, list(q.params))
                 names = [d[0] for d in cur.description]
-                rows = [dict(zip(names, r)) for r in cur.fetchall()]
+                rows: list[dict[str, Any]] = []
+                # In batches: a large result is never held twice (tuples and dicts).
+                while batch := cur.fetchmany(FETCH_ROWS):
+                    rows.extend(dict(zip(names, r)) for r in batch)
             except duckdb.InterruptException:
                 raise KeyboardInterrupt from None
             except duckdb.Error as exc:
