@@ -356,10 +356,9 @@ class LocalEngine:
 # Workers write their rows to NDJSON parts (prefilter.ScanSettings.rows_dir); DuckDB
 # reads them only once the scan is done (a table load while workers scan stalls them).
 # Where a table is needed (an events store, overlapping trails) it lives in a database
-# file that spills past MEMORY_LIMIT. Rows handed on in-band go to parts of this size.
-PART_BYTES = prefilter.PART_BYTES
+# file that spills past MEMORY_LIMIT.
 MEMORY_LIMIT = "192MB"
-WHOLE, LIMITED = "whole", "limited"
+WHOLE, LIMITED = prefilter.WHOLE, prefilter.LIMITED
 
 
 def _sql_str(text: str) -> str:
@@ -382,9 +381,9 @@ class _Rows:
         self.tmp = tmp
         self.con: Any = None
         self.parts: dict[str, list[str]] = {WHOLE: [], LIMITED: []}
-        self._files: dict[str, tuple[Any, int]] = {}  # kind -> (open part, bytes in it)
+        self._own = prefilter.Parts(tmp, "main")  # rows handed on in-band
         self.widest = 0
-        self._acked: dict[str, int] = {}  # a worker's part -> bytes its results acknowledged
+        self._acked: dict[str, int] = {}  # a part -> bytes its results acknowledged
         self.views = False
         self._empty = os.path.join(tmp, "empty.ndjson")
 
@@ -402,28 +401,12 @@ class _Rows:
         open(self._empty, "wb").close()
 
     def add(self, res: prefilter.FileResult) -> None:
-        for kind, path, end in res.parts:  # written by a worker (ScanSettings.rows_dir)
+        # Written by a worker (ScanSettings.rows_dir), or here.
+        for kind, path, end in res.parts or self._own.write(res):
             if path not in self._acked:
                 self.parts[kind].append(path)
             self._acked[path] = max(end, self._acked.get(path, 0))
         self.widest = max(self.widest, res.widest)
-        for kind, data in ((WHOLE, res.rows[: res.whole]), (LIMITED, res.rows[res.whole :])):
-            if not data:
-                continue
-            fh, size = self._files.get(kind) or self._new_part(kind)
-            fh.write(data)
-            size += len(data)
-            if size >= PART_BYTES:
-                fh.close()
-                del self._files[kind]
-            else:
-                self._files[kind] = (fh, size)
-        self.widest = max(self.widest, res.widest)
-
-    def _new_part(self, kind: str) -> tuple[Any, int]:
-        name = os.path.join(self.tmp, f"{kind}-{len(self.parts[kind]) + 1}.ndjson")
-        self.parts[kind].append(name)
-        return open(name, "wb"), 0
 
     def _source(self, kinds: tuple[str, ...]) -> str:
         """A SELECT of the table's columns over the parts of these kinds."""
@@ -443,9 +426,7 @@ class _Rows:
         account and region (an org trail beside an older per-account trail).
         `store_hook` sees the table of the rows read (the events store saves days from
         it) and gives a SELECT of the days it serves, which the queries read too."""
-        for fh, _ in self._files.values():
-            fh.close()
-        self._files = {}
+        self._own.close()
         for path, end in self._acked.items():
             if os.path.getsize(path) > end:  # a worker died writing: only acknowledged rows
                 os.truncate(path, end)
@@ -475,8 +456,7 @@ class _Rows:
             self.con.execute(f"CREATE OR REPLACE VIEW {LOCAL_TABLE} AS {self._source(kinds)}")
 
     def close(self) -> None:
-        for fh, _ in self._files.values():
-            fh.close()
+        self._own.close()
         if self.con is not None:
             self.con.close()
 

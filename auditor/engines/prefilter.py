@@ -26,7 +26,7 @@ import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import orjson
 
@@ -46,10 +46,8 @@ from auditor.engines.rawjson import (
 from auditor.table import canonical, is_canonical, pick_columns
 
 if TYPE_CHECKING:
-    from auditor.engines.limited import Limited
-
-if TYPE_CHECKING:
     from auditor.engines.hints import ScanHints
+    from auditor.engines.limited import Limited
 
 __all__ = [
     "FileResult",
@@ -70,6 +68,14 @@ _EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 # are then parsed one by one).
 _WHOLE_HEAD = re.compile(rb'\s*\{\s*"Records"\s*:\s*\[')
 _WHOLE_TAIL = re.compile(rb"\]\s*\}\s*$")
+
+
+class Fast(NamedTuple):
+    """The fast path for records only column-limited queries can want (limited.py)."""
+
+    whole_bits: int  # the needle bits of the queries that read whole records
+    limited: tuple[int, ...]  # the indices of the column-limited queries
+    decoder: Limited  # their columns and prefilters
 
 
 @dataclass(frozen=True)
@@ -106,11 +112,9 @@ class Profile:
         return tuple(out)
 
     @cached_property
-    def fast(self) -> tuple[int, tuple[int, ...], Limited] | None:
-        """The fast path for records only column-limited queries can want (limited.py):
-        (the needle bits of the queries that read whole records, the indices of the
-        column-limited queries, their decoder), or None where there is none: a query
-        reading whole records has no needles, or the columns have no fast decoder."""
+    def fast(self) -> Fast | None:
+        """The fast path, or None where there is none: a query reading whole records has
+        no needles, or the columns have no fast decoder."""
         from auditor.engines.limited import Limited
 
         some = [i for i, c in enumerate(self.columns) if c is not None]
@@ -132,10 +136,9 @@ class Profile:
                 tuple(self.contains[i] for i in some),
                 tuple((self.exact[i], self.contains[i]) for i in whole),
             )
-
         except ValueError:
             return None
-        return bits, tuple(some), dec
+        return Fast(bits, tuple(some), dec)
 
 
 @dataclass(frozen=True)
@@ -205,8 +208,8 @@ _S = ScanSettings(Profile(()))
 def init(settings: ScanSettings) -> None:
     global _S
     _S = settings
-    for fh in _PARTS.values():  # an earlier audit's parts (this process scanned it)
-        fh.close()
+    for parts in _PARTS:  # an earlier audit's (this process scanned it)
+        parts.close()
     _PARTS.clear()
 
 
@@ -336,23 +339,16 @@ def _maybe(chunk: bytes, mask: int, prof: Profile) -> bool:
     return False
 
 
-def _file_rows(
-    data: bytes,
-    fast: tuple[int, tuple[int, ...], Limited],
-    head: bytes,
-    gate: int | None,
-) -> _Needled | None:
-    whole = fast[2].file_rows(data)
+def _file_rows(data: bytes, fast: Fast, head: bytes, gate: int | None) -> _Needled | None:
+    """A file dense in records only column-limited queries want, in one pass
+    (Limited.file_rows); None where the general path must decide."""
+    whole = fast.decoder.file_rows(data)
     if whole is None:
         return None
     out = _Needled(whole[0], [])
     for row, meets in whole[1]:
-        if len(row) > _S.limits.max_record_bytes:
+        if not out.add_row(row, meets, head, fast, gate):
             return None  # the general path names it
-        out.rows.append(head + row + b"}")
-        out.widest = max(out.widest, len(row))
-        if gate is not None and gate in fast[1] and meets[fast[1].index(gate)]:
-            out.gate_hits += 1
     if whole[2]:  # records a query reading whole records may want: their own bytes
         index = record_index(data)
         if index is None or not index.all_objects() or len(index) != whole[0]:
@@ -381,6 +377,19 @@ class _Needled:
     widest: int = 0
     gate_hits: int = 0
 
+    def add_row(
+        self, row: bytes, meets: list[bool], head: bytes, fast: Fast, gate: int | None
+    ) -> bool:
+        """Take a row the fast path wrote; False for one past the record size limit (the
+        general path names it)."""
+        if len(row) > _S.limits.max_record_bytes:
+            return False
+        self.rows.append(head + row + b"}")
+        self.widest = max(self.widest, len(row))
+        if gate is not None and gate in fast.limited and meets[fast.limited.index(gate)]:
+            self.gate_hits += 1
+        return True
+
 
 def _needle_records(
     data: bytes, prof: Profile | None = None, head: bytes | None = None, gate: int | None = None
@@ -403,7 +412,7 @@ def _needle_records(
     # needles stops there. Otherwise the records holding a needle are found by it.
     hits: list[list[int]] | None = []
     for j, needle in enumerate(prof.needles):
-        dense = fast is not None and fast[2].whole_files and not fast[0] >> j & 1
+        dense = fast is not None and fast.decoder.whole_files and not fast.whole_bits >> j & 1
         found = positions(data, needle, HEAD_LEN, DENSE if dense else None)
         if dense and len(found) >= DENSE:
             one_pass = _file_rows(data, fast, head, gate)  # type: ignore[arg-type]
@@ -419,18 +428,12 @@ def _needle_records(
     for i, chunk, mask in index.holding(prof.needles, hits):
         if not _maybe(chunk, mask, prof):  # no query's conditions can all hold: not parsed
             continue
-        if fast is not None and not mask & fast[0] and (got := fast[2].row(chunk)) is not None:
-            row, meets = got
-            if any(meets):
-                if len(row) > _S.limits.max_record_bytes:
-                    got = None  # the general path names it
-                else:
-                    out.rows.append(head + row + b"}")  # type: ignore[operator]
-                    out.widest = max(out.widest, len(row))
-                    if gate is not None and gate in fast[1] and meets[fast[1].index(gate)]:
-                        out.gate_hits += 1
-            if got is not None:
-                continue
+        if fast is not None and not mask & fast.whole_bits:
+            got = fast.decoder.row(chunk)
+            if got is not None and (
+                not any(got[1]) or out.add_row(*got, head, fast, gate)  # type: ignore[arg-type]
+            ):
+                continue  # no query wants it, or its row is written
         try:
             rec = orjson.loads(chunk)
         except orjson.JSONDecodeError:
@@ -613,28 +616,49 @@ def scan(task: Task) -> FileResult:
     return res
 
 
-PART_BYTES = 64 << 20  # a worker starts a new part past this size
-_PARTS: dict[str, Any] = {}  # kind -> this process's open part file
+PART_BYTES = 64 << 20  # a new part past this size
+WHOLE, LIMITED = "whole", "limited"  # the two kinds of rows (FileResult.whole)
+
+
+class Parts:
+    """One process's NDJSON parts in `folder`, one open per kind of row: each file's rows
+    are appended and flushed, and reported as (kind, part, its size after them), so that
+    a reader counts only what was reported (and cuts a dead writer's part back to it)."""
+
+    def __init__(self, folder: str, name: str) -> None:
+        self.folder, self.name = folder, name
+        self._open: dict[str, Any] = {}
+        self._made = 0
+
+    def write(self, res: FileResult) -> tuple[tuple[str, str, int], ...]:
+        done = []
+        for kind, data in ((WHOLE, res.rows[: res.whole]), (LIMITED, res.rows[res.whole :])):
+            if not data:
+                continue
+            fh = self._open.get(kind)
+            if fh is None or fh.tell() >= PART_BYTES:
+                if fh is not None:
+                    fh.close()
+                self._made += 1
+                path = os.path.join(self.folder, f"{self.name}-{self._made}-{kind}.ndjson")
+                fh = self._open[kind] = open(path, "ab")  # noqa: SIM115 - kept open
+            fh.write(data)
+            fh.flush()
+            done.append((kind, fh.name, fh.tell()))
+        return tuple(done)
+
+    def close(self) -> None:
+        for fh in self._open.values():
+            fh.close()
+        self._open.clear()
+
+
+_PARTS: list[Parts] = []  # this worker's, made on its first rows (ScanSettings.rows_dir)
 
 
 def _write_parts(res: FileResult, rows_dir: str) -> None:
-    """Append the file's rows to this process's parts, one kind each ("whole": records
-    some query reads whole; "limited"), flushed before the result is sent: the parent
-    counts only what results acknowledge (and cuts a dead worker's part back to that)."""
-    done = []
-    for kind, data in (("whole", res.rows[: res.whole]), ("limited", res.rows[res.whole :])):
-        if not data:
-            continue
-        fh = _PARTS.get(kind)
-        if fh is None or fh.tell() >= PART_BYTES:
-            if fh is not None:
-                fh.close()
-            n = sum(1 for _ in os.scandir(rows_dir))
-            fh = _PARTS[kind] = open(  # noqa: SIM115 - kept open across files
-                os.path.join(rows_dir, f"w{os.getpid()}-{n}-{kind}.ndjson"), "ab"
-            )
-        fh.write(data)
-        fh.flush()
-        done.append((kind, fh.name, fh.tell()))
-    res.parts = tuple(done)
+    """The file's rows to this process's parts, not through the pipe."""
+    if not _PARTS:
+        _PARTS.append(Parts(rows_dir, f"w{os.getpid()}"))
+    res.parts = _PARTS[0].write(res)
     res.rows, res.whole = b"", 0
