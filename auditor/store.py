@@ -42,6 +42,7 @@ from typing import Any
 
 from auditor import __version__
 from auditor.errors import ConfigError
+from auditor.sqlgen import sql_literal
 
 VERSION = 2  # 2: records counted by the validating parse (engines/rawjson.record_index)
 FORMAT = "auditor-events-store"
@@ -353,7 +354,7 @@ class Store:
             try:
                 con.execute(
                     f'COPY ({select} ORDER BY "timestamp") TO '
-                    f"'{_sql_str(str(tmp_pq))}' (FORMAT parquet, COMPRESSION zstd)",
+                    f"{sql_literal(tmp_pq)} (FORMAT parquet, COMPRESSION zstd)",
                     params,
                 )
                 pq = {"size": tmp_pq.stat().st_size, "sha256": _sha256(tmp_pq)}
@@ -411,10 +412,6 @@ class Store:
                 if d.is_dir() and not any(d.iterdir()):
                     d.rmdir()
         return removed
-
-
-def _sql_str(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def file_id(path: str, size: int, etags: dict[str, str] | None) -> FileId | None:
@@ -507,7 +504,7 @@ class Session:
             return None
         con.execute("CREATE OR REPLACE TEMP TABLE _served (file VARCHAR, ts VARCHAR)")
         con.executemany("INSERT INTO _served VALUES (?, ?)", wanted)
-        files = ", ".join("'" + _sql_str(f) + "'" for f in sorted({f for f, _ in wanted}))
+        files = ", ".join(sql_literal(f) for f in sorted({f for f, _ in wanted}))
         return (
             f"SELECT * EXCLUDE (filename) FROM read_parquet([{files}], filename = true) "
             'WHERE (filename, "timestamp") IN (SELECT file, ts FROM _served)'

@@ -17,69 +17,68 @@ Kept import-light (msgspec): it runs in forked workers.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 from msgspec.structs import astuple
 
+from auditor.engines.rawjson import EVENT_TIME
 from auditor.table import CAMEL, COLUMNS
 
-_S = str | None
-_EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+_Str = str | None
 
 
 class _Issuer(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    type: _S = None
-    principalId: _S = None
-    arn: _S = None
-    accountId: _S = None
-    userName: _S = None
+    type: _Str = None
+    principalId: _Str = None
+    arn: _Str = None
+    accountId: _Str = None
+    userName: _Str = None
 
 
 class _Attributes(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    mfaAuthenticated: _S = None
-    creationDate: _S = None
+    mfaAuthenticated: _Str = None
+    creationDate: _Str = None
 
 
 class _WebIdentity(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    federatedProvider: _S = None
-    attributes: dict[str, _S] | None = None
+    federatedProvider: _Str = None
+    attributes: dict[str, _Str] | None = None
 
 
 class _Session(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     attributes: _Attributes | None = None
     sessionIssuer: _Issuer | None = None
-    ec2RoleDelivery: _S = None
+    ec2RoleDelivery: _Str = None
     webIdFederationData: _WebIdentity | None = None
     # in CloudTrail's records, not in the table (DuckDB ignores them)
-    sourceIdentity: _S = None
-    assumedRoot: _S = None
+    sourceIdentity: _Str = None
+    assumedRoot: _Str = None
 
 
 class _OnBehalfOf(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    userId: _S = None
-    identityStoreArn: _S = None
+    userId: _Str = None
+    identityStoreArn: _Str = None
 
 
 class _Identity(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    type: _S = None
-    principalId: _S = None
-    arn: _S = None
-    accountId: _S = None
-    invokedBy: _S = None
-    accessKeyId: _S = None
-    userName: _S = None
+    type: _Str = None
+    principalId: _Str = None
+    arn: _Str = None
+    accountId: _Str = None
+    invokedBy: _Str = None
+    accessKeyId: _Str = None
+    userName: _Str = None
     onBehalfOf: _OnBehalfOf | None = None
     sessionContext: _Session | None = None
     # in CloudTrail's records, not in the table (DuckDB ignores them)
-    credentialId: _S = None
-    identityProvider: _S = None
+    credentialId: _Str = None
+    identityProvider: _Str = None
     inScopeOf: Any = None
 
 
-_TYPES: dict[str, Any] = {name: _S for name, t in COLUMNS if isinstance(t, str)}
+_TYPES: dict[str, Any] = {name: _Str for name, t in COLUMNS if isinstance(t, str)}
 _TYPES["useridentity"] = _Identity | None
 
 
@@ -102,8 +101,6 @@ class Limited:
         if not {f.lower() for f in fields} <= set(_TYPES):
             raise ValueError(f"no fast path for columns {sorted(columns)}")
         self.keys = tuple(sorted(fields))
-        self.exact = exact
-        self.contains = contains
         self._type = msgspec.defstruct(
             "LimitedRecord",
             [(k, _TYPES[k.lower()], None) for k in self.keys],
@@ -173,7 +170,7 @@ class Limited:
                 continue
             if None in astuple(rec):
                 return None
-            if not _EVENT_TIME.match(rec.eventTime):
+            if not EVENT_TIME.match(rec.eventTime):
                 return None
             out.append((encode(rec), meets))
         return len(records), out, whole
@@ -194,6 +191,6 @@ class Limited:
                 if getattr(rec, k) is None and self._keys_json[k] in low:
                     return None
         et = rec.eventTime  # type: ignore[attr-defined]
-        if et is None or not _EVENT_TIME.match(et):
+        if et is None or not EVENT_TIME.match(et):
             return None
         return self._encode(rec), self._meets(rec)

@@ -32,6 +32,7 @@ from auditor.errors import ConfigError, QueryFailed
 from auditor.model import Coverage, QueryRecord, StoredDays, Unreadable
 from auditor.plan import Plan, SqlTarget
 from auditor.sources.layout import Discovery, LogFile, discover, gaps, shortfalls
+from auditor.sqlgen import sql_literal
 from auditor.table import raw_row_columns, raw_row_select
 
 # Below this many files, worker processes cost more than they save.
@@ -361,10 +362,6 @@ MEMORY_LIMIT = "192MB"
 WHOLE, LIMITED = prefilter.WHOLE, prefilter.LIMITED
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 class _Rows:
     """The candidate rows, as NDJSON parts on disk of two kinds (prefilter.FileResult):
     `whole`, records some query reads whole, and `limited`, records only column-limited
@@ -415,7 +412,7 @@ class _Rows:
         # past the default (16 MiB) asks for more.
         most = max(DEFAULT_OBJECT_BYTES, self.widest + 1024)
         return (
-            f"SELECT {raw_row_select()} FROM read_json([{', '.join(map(_sql_str, files))}], "
+            f"SELECT {raw_row_select()} FROM read_json([{', '.join(map(sql_literal, files))}], "
             f"format = 'newline_delimited', columns = {_SPEC}, maximum_object_size = {most})"
         )
 

@@ -32,6 +32,7 @@ import orjson
 
 from auditor.engines.rawjson import (
     _MEMMEM,  # noqa: F401 - re-exported: tests check the fast search is there
+    EVENT_TIME,
     HEAD_LEN,
     BadRecord,
     Limits,
@@ -63,7 +64,6 @@ __all__ = [
     "scan",
 ]
 
-_EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 # The shape of a file that does not parse whole: `{"Records": [` ... `]}` (its records
 # are then parsed one by one).
 _WHOLE_HEAD = re.compile(rb'\s*\{\s*"Records"\s*:\s*\[')
@@ -556,7 +556,7 @@ def scan(task: Task) -> FileResult:
         if gate is not None and _meets(rec, _S.queries.exact[gate], _S.queries.contains[gate]):
             res.gate_hits += 1
         et = rec.get("eventTime")
-        if not isinstance(et, str) or not _EVENT_TIME.match(et):
+        if not isinstance(et, str) or not EVENT_TIME.match(et):
             broken.append(
                 f"record {i} {_eid(rec)}: eventTime {str(et)[:40]!r} is not an ISO-8601 "
                 "UTC time; skipped"

@@ -22,6 +22,8 @@ import orjson
 from isal import isal_zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
+# An eventTime the engine hands on: ISO-8601 in UTC, as CloudTrail writes it.
+EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 MiB = 1 << 20
 
 
@@ -152,7 +154,7 @@ class _RecordsFile(msgspec.Struct):
 
 _DECODE_RECORDS = msgspec.json.Decoder(_RecordsFile).decode
 _COMPACT_HEAD = b'{"Records":['
-HEAD_LEN = _COMPACT_HEAD_LEN = len(_COMPACT_HEAD)
+HEAD_LEN = len(_COMPACT_HEAD)  # where a compact file's first record starts
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,7 @@ class RecordIndex:
         for j, needle in enumerate(needles):
             bit = 1 << j
             last = -1
-            at = positions(data, needle, _COMPACT_HEAD_LEN) if hits is None else hits[j]
+            at = positions(data, needle, HEAD_LEN) if hits is None else hits[j]
             for pos in at:
                 i = bisect.bisect_right(offsets, pos) - 1
                 if i == last:
@@ -220,8 +222,7 @@ class RecordIndex:
                 last = i
                 found[i] = found.get(i, 0) | bit
         for i in sorted(found):
-            start = offsets[i]
-            yield i, data[start : start + len(records[i])], found[i]
+            yield i, self.record(i), found[i]
 
 
 def record_index(data: bytes) -> RecordIndex | None:
@@ -243,7 +244,7 @@ def record_index(data: bytes) -> RecordIndex | None:
         offs = list(
             map(
                 operator.add,
-                itertools.accumulate(map(len, records), initial=len(_COMPACT_HEAD)),
+                itertools.accumulate(map(len, records), initial=HEAD_LEN),
                 range(len(records) + 1),
             )
         )
