@@ -346,9 +346,15 @@ def _file_rows(data: bytes, fast: Fast, head: bytes, gate: int | None) -> _Needl
     if whole is None:
         return None
     out = _Needled(whole[0], [])
-    for row, meets in whole[1]:
-        if not out.add_row(row, meets, head, fast, gate):
+    if whole[1]:
+        widest = max(len(row) for row, _ in whole[1])
+        if widest > _S.limits.max_record_bytes:
             return None  # the general path names it
+        out.widest = widest
+        out.rows = [head + row + b"}" for row, _ in whole[1]]
+        if gate is not None and gate in fast.limited:
+            at = fast.limited.index(gate)
+            out.gate_hits = sum(1 for _, meets in whole[1] if meets[at])
     if whole[2]:  # records a query reading whole records may want: their own bytes
         index = record_index(data)
         if index is None or not index.all_objects() or len(index) != whole[0]:
