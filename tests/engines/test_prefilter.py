@@ -25,7 +25,7 @@ from auditor.engines import prefilter
 from auditor.engines.hints import ScanHints
 from auditor.engines.local import LOCAL_TABLE, TARGET, LocalEngine
 from auditor.plan import build_plan
-from auditor.sqlgen import query_specs
+from auditor.sqlgen import QuerySpec, query_specs
 from auditor.synth import assumed_role, bedrock_policy_call, iam_user, log_key, root_user
 from auditor.table import duckdb_columns, raw_row_columns, raw_row_select, shape_record
 
@@ -517,3 +517,14 @@ def test_a_forged_denial_in_an_other_denials_file_never_reaches_a_finding(tmp_pa
     got = assert_same(root)
     assert "GetObject" not in repr(got["other_denials"])
     assert "ListRoles" in repr(got["other_denials"])
+
+
+@pytest.mark.parametrize("spec", [s for s in query_specs() if s.needles], ids=lambda s: s.name)
+def test_every_needle_set_is_a_necessary_condition_of_its_prefilter(spec: QuerySpec) -> None:
+    """A record the query can match holds one of its needles: for some field of its
+    prefilter, every value it may equal (or substring it must contain) holds a needle.
+    (A needle that is only in some of them would skip the others' records unparsed.)"""
+    fields = [*spec.prefilter.items(), *spec.prefilter_contains.items()]
+    assert any(all(any(n in v for n in spec.needles) for v in vals) for _, vals in fields), (
+        f"{spec.name}: no prefilter field whose every value holds a needle"
+    )
