@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""What the local engine cannot go below on this machine: the parts of its work that no
+audit can skip, each measured alone on a benchmark trail, and the ratio to the
+decompression floor they add up to (the bench's ratio, bench_local.py).
+
+For each trail (gen_trail.py's kinds, cached as bench_local.py caches them):
+
+* floor: one process `isal.igzip.decompress`-ing every log file (bench_local's floor);
+* per file, one core, best of --runs: our gunzip (rawjson.gunzip), the validating parse
+  that finds the file's top-level records (rawjson.record_index: what keeps a caller's
+  nested object from being read as a record, issue 7), whether each of the shipped
+  queries' needles is in the file at all (one memmem each: less than the search needs),
+  and the whole scan of a file (prefilter.scan, rows in memory);
+* two cores: the floor run in two processes at once over halves of the files (how much
+  of a second core this machine gives);
+* start-up: `python -m auditor --version` and `python -c "import duckdb"`.
+
+Then lower bounds of the bench's ratio: (start-up + files x per-file work / (cores x their
+efficiency)) / floor, for three amounts of per-file work: gunzip alone (any design that
+reads every file), gunzip + parse + needles (what an audit with issue 7's guarantee
+cannot skip), and today's whole scan (nothing after it: no DuckDB, no report).
+Nothing here changes the exit status; figures go to stdout.
+
+    .venv/bin/python benchmarks/bounds.py --trail realistic,storm-sparse --sample 400
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO))
+import bench_local  # noqa: E402  (beside this file: trails, the floor)
+
+
+def _best(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def per_file(files: list[Path], runs: int) -> dict[str, float]:
+    """CPU seconds per file of each part, one core."""
+    from auditor.config import AuditConfig, DateRange
+    from auditor.engines import prefilter
+    from auditor.engines.hints import ScanHints
+    from auditor.engines.local import TARGET
+    from auditor.engines.rawjson import contains, gunzip, record_index
+    from auditor.plan import build_plan
+
+    plan = build_plan(
+        AuditConfig(range=DateRange(date(2026, 10, 1), date(2026, 10, 31)), source="x"), TARGET
+    )
+    settings = prefilter.ScanSettings.from_plan(ScanHints.of(plan), None)
+    prefilter.init(settings)
+    needles = settings.queries.needles
+    raws = [f.read_bytes() for f in files]
+    datas = [gunzip(r) for r in raws]
+    tasks = [prefilter.Task(str(f), "111122223333", "us-east-1", "2026/10/05") for f in files]
+    n = len(files)
+    return {
+        "gunzip": _best(lambda: [gunzip(r) for r in raws], runs) / n,
+        "parse": _best(lambda: [record_index(d) for d in datas], runs) / n,
+        # whether each needle is in the file at all: less than the search needs
+        "needles": _best(lambda: [contains(d, x) for d in datas for x in needles], runs) / n,
+        "scan": _best(lambda: [prefilter.scan(t) for t in tasks], runs) / n,
+    }
+
+
+def _floor_half(paths: list[str]) -> None:
+    bench_local.decompression_floor([Path(p) for p in paths], 1)
+
+
+def two_cores(files: list[Path], runs: int) -> float:
+    """Wall time of the floor in two processes at once, each over half of the files."""
+    halves = [[str(f) for f in files[0::2]], [str(f) for f in files[1::2]]]
+    ctx = multiprocessing.get_context("fork")
+    best = float("inf")
+    for _ in range(runs):
+        procs = [ctx.Process(target=_floor_half, args=(h,)) for h in halves]
+        t0 = time.perf_counter()
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def wall(cmd: list[str], runs: int) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=REPO, capture_output=True, check=False)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", type=Path, default=REPO / "bench-data")
+    ap.add_argument("--trail", type=bench_local.parse_trails, default="realistic,storm-sparse")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--sample", type=int, default=400, help="files timed per part (one core)")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args(argv)
+    cores = os.cpu_count() or 1
+    start = wall([sys.executable, "-m", "auditor", "--version"], args.runs)
+    duck = wall([sys.executable, "-c", "import duckdb"], args.runs)
+    print(f"start-up: auditor --version {start:.2f} s, import duckdb {duck:.2f} s; {cores} cores")
+    rows = []
+    for kind in args.trail:
+        trail, _ = bench_local.ensure_trail(args.data_dir, False, kind, args.seed, False)
+        files = bench_local.log_files(trail)
+        floor, _ = bench_local.decompression_floor(files, args.runs)
+        both = two_cores(files, args.runs)
+        eff = floor / both / 2  # 1.0: the second core doubles the throughput
+        step = max(1, len(files) // args.sample)
+        part = per_file(files[::step][: args.sample], args.runs)
+
+        def bound(work: float, n: int = len(files), f: float = floor, e: float = eff) -> float:
+            return (start + n * work / (cores * e)) / f
+
+        gz = bound(part["gunzip"])
+        must = bound(part["gunzip"] + part["parse"] + part["needles"])
+        scan_bound = bound(part["scan"])
+        rows.append((kind, floor, eff, part, gz, must, scan_bound))
+        print(
+            f"{kind}: {len(files)} files, floor {floor:.2f} s; two processes {both:.2f} s "
+            f"(core efficiency {eff:.2f}); per file, one core: gunzip {part['gunzip'] * 1e3:.2f}, "
+            f"parse {part['parse'] * 1e3:.2f}, needles {part['needles'] * 1e3:.2f}, "
+            f"whole scan {part['scan'] * 1e3:.2f} ms; lower bounds of the ratio: gunzip "
+            f"alone {gz:.2f}, unskippable {must:.2f}, today's scan {scan_bound:.2f}",
+            flush=True,
+        )
+    print()
+    print(
+        "| trail | floor s | core efficiency | gunzip ms | parse ms | needles ms | scan ms "
+        "| bound: gunzip alone | bound: unskippable | bound: today's scan |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for kind, floor, eff, p, gz, must, scan_bound in rows:
+        print(
+            f"| {kind} | {floor:.2f} | {eff:.2f} | {p['gunzip'] * 1e3:.2f} "
+            f"| {p['parse'] * 1e3:.2f} | {p['needles'] * 1e3:.2f} | {p['scan'] * 1e3:.2f} "
+            f"| {gz:.2f} | {must:.2f} | {scan_bound:.2f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
