@@ -29,7 +29,13 @@ from auditor.table import CAMEL, COLUMNS
 _Str = str | None
 
 
-class _Issuer(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class _Struct(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, gc=False):
+    """A decoded JSON object of strings (and such objects): never part of a reference
+    cycle, so never tracked by Python's cycle collector (gc=False: a storm file's decode
+    is ~40% faster than with the collector walking every record's objects)."""
+
+
+class _Issuer(_Struct):
     type: _Str = None
     principalId: _Str = None
     arn: _Str = None
@@ -37,17 +43,17 @@ class _Issuer(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     userName: _Str = None
 
 
-class _Attributes(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class _Attributes(_Struct):
     mfaAuthenticated: _Str = None
     creationDate: _Str = None
 
 
-class _WebIdentity(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class _WebIdentity(_Struct):
     federatedProvider: _Str = None
     attributes: dict[str, _Str] | None = None
 
 
-class _Session(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class _Session(_Struct):
     attributes: _Attributes | None = None
     sessionIssuer: _Issuer | None = None
     ec2RoleDelivery: _Str = None
@@ -57,12 +63,12 @@ class _Session(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     assumedRoot: _Str = None
 
 
-class _OnBehalfOf(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class _OnBehalfOf(_Struct):
     userId: _Str = None
     identityStoreArn: _Str = None
 
 
-class _Identity(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class _Identity(_Struct):
     type: _Str = None
     principalId: _Str = None
     arn: _Str = None
@@ -159,6 +165,7 @@ class Limited:
             "LimitedRecord",
             [(k, _TYPES[k.lower()], None) for k in self.keys],
             omit_defaults=True,
+            gc=False,
         )
         self._decode = msgspec.json.Decoder(self._type).decode
         self._decode_file = msgspec.json.Decoder(
