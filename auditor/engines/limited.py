@@ -31,8 +31,8 @@ _Str = str | None
 
 class _Struct(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, gc=False):
     """A decoded JSON object of strings (and such objects): never part of a reference
-    cycle, so never tracked by Python's cycle collector (gc=False: a storm file's decode
-    is ~40% faster than with the collector walking every record's objects)."""
+    cycle, so never tracked by Python's cycle collector (gc=False: the collector no longer
+    walks the ~10 objects of each of a storm file's records while they are decoded)."""
 
 
 class _Issuer(_Struct):
