@@ -39,8 +39,10 @@ ORG_CONDITION_KEYS = frozenset(
 # Principals listed per finding, at most: a policy can name thousands.
 MAX_PRINCIPALS = 200
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_ARN_ACCOUNT = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:(\d+):")  # fixtures are not always 12 digits
+# ASCII digits only: another script's digits are no account id. An ARN's account is not
+# always 12 digits in fixtures.
+_ACCOUNT_ID = re.compile(r"^\d{12}$", re.ASCII)
+_ARN_ACCOUNT = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:(\d+):", re.ASCII)
 _KIND_ORDER = (
     "wildcard",
     "external-account",

@@ -211,3 +211,11 @@ def test_any_json_in_the_policy_never_raises(doc: Any, as_text: bool, key: str) 
     params = json.dumps({key: json.dumps(doc) if as_text else doc})
     a = analyse_attempt(params, RES, (ORG,))
     assert a.unparsable is not None or all(p.kind for p in a.principals)
+
+
+def test_digits_of_another_script_are_no_account() -> None:
+    """A policy's text is the caller's: "١١١١٢٢٢٢٣٣٣٣" (Arabic-Indic digits) is not an
+    account id, nor is an ARN whose account field is spelled so."""
+    odd = "\u0661" * 12
+    req = request(stmt({"AWS": [odd, f"arn:aws:iam::{odd}:root"]}))
+    assert kinds(req) == {odd: "other", f"arn:aws:iam::{odd}:root": "other"}

@@ -225,3 +225,42 @@ def test_a_nested_record_lookalike_in_request_parameters_is_no_finding(
     report = audit(tmp_path, DAY)
     assert {e.event_id for e in report.events} == {"real", "real-2"}
     assert report.coverage.unreadable == ()
+
+
+# -- an eventTime DuckDB cannot read never fails a query ---------------------------------------
+
+
+@pytest.mark.parametrize("denials", [1, 70], ids=["record by record", "one-pass file"])
+def test_an_event_time_in_other_digits_is_named_not_a_failed_query(
+    tmp_path: Path, audit, denials: int
+) -> None:
+    """Python's \\d matches any script's digits; DuckDB's timestamp cast does not, and its
+    error failed the whole query (exit 3): such an eventTime is not ISO-8601, as the
+    general path and the fast paths say alike. 70 denials take the one-pass decode."""
+    from auditor.synth import event
+
+    arabic = "\u0662\u0660\u0662\u0666-10-05T12:00:00Z"  # 2026 in Arabic-Indic digits
+    others = [
+        event(
+            WHEN,
+            identity=iam_user(ACCT, "eve"),
+            source="sts.amazonaws.com",
+            name="AssumeRole",
+            region=REGION,
+            account=ACCT,
+            error="AccessDenied",
+            event_id=f"d{i}",
+        )
+        for i in range(denials)
+    ]
+    others[0]["eventTime"] = arabic
+    odd_finding = denial("odd")
+    odd_finding["eventTime"] = arabic
+    write_log(
+        tmp_path, log_key(ACCT, REGION, WHEN.replace(hour=13)), [denial("ok"), *others, odd_finding]
+    )
+    report = audit(tmp_path, DAY)
+    assert {e.event_id for e in report.events} == {"ok"}
+    why = [r for rs in reasons(report).values() for r in rs]
+    assert len(why) == 2 and all("is not an ISO-8601 UTC time" in r for r in why), why
+    assert not report.coverage.complete
