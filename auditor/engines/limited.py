@@ -17,6 +17,7 @@ Kept import-light (msgspec): it runs in forked workers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -87,6 +88,13 @@ class _Identity(_Struct):
 _TYPES: dict[str, Any] = {name: _Str for name, t in COLUMNS if isinstance(t, str)}
 _TYPES["useridentity"] = _Identity | None
 
+
+# EVENT_TIME for many times, one a line
+_EVENT_TIMES = re.compile(
+    r"(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\n)*"
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\Z",
+    re.ASCII,
+)
 
 _Tests = tuple[tuple[Mapping[str, frozenset[str]], Mapping[str, tuple[str, ...]]], ...]
 
@@ -178,29 +186,34 @@ class Limited:
         self._meets, self._select = _compile(tuple(zip(exact, contains)), others)
 
     def file_rows(
-        self, data: bytes
-    ) -> tuple[int, list[tuple[bytes, list[bool]]], list[int]] | None:
-        """A whole file in one pass: (its record count, (row, per query whether its
-        prefilter holds) for each record a column-limited query wants, the indices of the
-        records a query reading whole records may want: the general path's), or None
-        where the general path must decide (a record of another shape or type, a wanted
-        record with a column missing or null, an eventTime that is not ISO-8601 UTC). A
-        key spelled with escapes decodes as the general path's parser decodes it; another
-        spelling of a column's key matters only where the column's own key is missing (the
-        general path prefers CloudTrail's spelling), which gives up here."""
+        self, data: bytes, head: bytes = b"", tail: bytes = b""
+    ) -> tuple[int, list[bytes], list[list[bool]], list[int]] | None:
+        """A whole file in one pass: (its record count, the row of each record a
+        column-limited query wants (its JSON between `head` and `tail`), per such record
+        whether each query's prefilter holds, the indices of the records a query reading
+        whole records may want: the general path's), or None where the general path must
+        decide (a record of another shape or type, a wanted record with a column missing
+        or null, an eventTime that is not ISO-8601 UTC). A key spelled with escapes
+        decodes as the general path's parser decodes it; another spelling of a column's
+        key matters only where the column's own key is missing (the general path prefers
+        CloudTrail's spelling), which gives up here."""
         try:
             records = self._decode_file(data).Records  # type: ignore[attr-defined]
         except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
             return None
         wanted, whole = self._select(records)
-        out = []
-        encode = self._encode
-        match = EVENT_TIME.match
-        for rec, meets in wanted:
-            if None in astuple(rec) or not match(rec.eventTime):
+        for rec, _ in wanted:
+            if None in astuple(rec):
                 return None
-            out.append((encode(rec), meets))
-        return len(records), out, whole
+        # Every eventTime in one match where none holds a line break (one holding one is
+        # checked alone, as the general path checks it).
+        times = "\n".join(rec.eventTime for rec, _ in wanted)
+        if times and (times.count("\n") != len(wanted) - 1 or not _EVENT_TIMES.match(times)):
+            if not all(EVENT_TIME.match(rec.eventTime) for rec, _ in wanted):
+                return None
+        encode = self._encode
+        rows = [head + encode(rec) + tail for rec, _ in wanted]
+        return len(records), rows, [meets for _, meets in wanted], whole
 
     def row(self, chunk: bytes) -> tuple[bytes, list[bool]] | None:
         """(the row's JSON, per query whether its prefilter holds), or None: the general

@@ -342,24 +342,24 @@ def _maybe(chunk: bytes, mask: int, prof: Profile) -> bool:
 def _file_rows(data: bytes, fast: Fast, head: bytes, gate: int | None) -> _Needled | None:
     """A file dense in records only column-limited queries want, in one pass
     (Limited.file_rows); None where the general path must decide."""
-    whole = fast.decoder.file_rows(data)
+    whole = fast.decoder.file_rows(data, head, b"}")
     if whole is None:
         return None
     out = _Needled(whole[0], [])
     if whole[1]:
-        widest = max(len(row) for row, _ in whole[1])
+        widest = max(map(len, whole[1])) - len(head) - 1
         if widest > _S.limits.max_record_bytes:
             return None  # the general path names it
         out.widest = widest
-        out.rows = [head + row + b"}" for row, _ in whole[1]]
+        out.rows = whole[1]
         if gate is not None and gate in fast.limited:
             at = fast.limited.index(gate)
-            out.gate_hits = sum(1 for _, meets in whole[1] if meets[at])
-    if whole[2]:  # records a query reading whole records may want: their own bytes
+            out.gate_hits = sum(1 for meets in whole[2] if meets[at])
+    if whole[3]:  # records a query reading whole records may want: their own bytes
         index = record_index(data)
         if index is None or not index.all_objects() or len(index) != whole[0]:
             return None
-        for i in whole[2]:
+        for i in whole[3]:
             chunk = index.record(i)
             try:
                 rec = orjson.loads(chunk)
