@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import itertools
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -81,6 +82,27 @@ _IN_PROCESS = threading.Lock()
 
 def _unreadable(task: prefilter.Task, reason: str) -> prefilter.FileResult:
     return prefilter.FileResult(task.path, error=reason)
+
+
+def _import_duckdb() -> Any:
+    """DuckDB, imported with Ctrl-C held back until the import is done: a
+    KeyboardInterrupt raised inside its native module's start (nanobind) is a "Critical
+    nanobind error" that left the process hung instead of exiting 130. The Ctrl-C then
+    goes to the handler SIGINT had (KeyboardInterrupt, as usual). Python handles signals
+    in the main thread only: elsewhere the import is left as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        import duckdb
+
+        return duckdb
+    held: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))
+    try:
+        import duckdb
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if held:
+            signal.raise_signal(signal.SIGINT)  # to the handler it had before
+    return duckdb
 
 
 def worker_count(requested: int | None, n_files: int, s3: bool) -> int:
@@ -263,7 +285,7 @@ class LocalEngine:
                 results = scan(in_range)
                 # Import DuckDB and render the SQL while the workers run.
                 first = next(results, None)
-                import duckdb
+                duckdb = _import_duckdb()
 
                 plan.render()  # renders (and caches) the SQL now
                 rows.open(duckdb)
