@@ -25,6 +25,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _DONE = "done"  # a worker's message after the last task of a batch
+AHEAD = 2  # batches a worker holds at once: the one it reads and the next
 
 
 def _worker(
@@ -71,6 +72,7 @@ class _Proc:
     process: Any  # multiprocessing.Process (a context's own class)
     conn: Connection
     held: deque[tuple[int, Any]] = field(default_factory=deque)  # sent, no result yet
+    batches: int = 0  # batches sent whose end (_DONE) has not come back
     used: bool = False  # has been sent a task
     done_any: bool = False  # has sent a result
 
@@ -128,6 +130,7 @@ class WorkerPool(Generic[T, R]):
 
     def _send(self, proc: _Proc, batch: list[tuple[int, T]]) -> bool:
         proc.used = True
+        proc.batches += 1
         proc.held.extend(batch)
         try:
             proc.conn.send(batch)
@@ -139,7 +142,10 @@ class WorkerPool(Generic[T, R]):
         queue: deque[tuple[int, T]] = deque(enumerate(tasks))
         retry: deque[tuple[int, T]] = deque()
         tried: set[int] = set()  # tasks whose first worker died reading them
-        chunk = max(1, len(tasks) // (self.size * 8))
+        # Batches shrink as the queue does (no worker left alone with a long batch at the
+        # end), and each worker holds the next batch before it ends one (it never waits
+        # on this process, which may be busy: importing DuckDB, rendering the SQL).
+        most = max(1, len(tasks) // (self.size * 8))
         barren = 0
         while queue or retry or any(p.held for p in self._procs):
             while len(self._procs) < self.size and (queue or retry):
@@ -149,8 +155,12 @@ class WorkerPool(Generic[T, R]):
                 fresh = next((p for p in self._procs if not p.used), None) or self._start()
                 self._send(fresh, [retry.popleft()])
             for proc in self._procs:
-                if queue and not proc.held:
-                    self._send(proc, [queue.popleft() for _ in range(min(chunk, len(queue)))])
+                while queue and proc.batches < AHEAD:
+                    chunk = max(1, min(most, len(queue) // (2 * self.size)))
+                    if not self._send(
+                        proc, [queue.popleft() for _ in range(min(chunk, len(queue)))]
+                    ):
+                        break
             busy = [p for p in self._procs if p.held]
             by_handle: dict[Any, _Proc] = {p.conn: p for p in busy}
             by_handle.update({p.process.sentinel: p for p in busy})
@@ -162,6 +172,7 @@ class WorkerPool(Generic[T, R]):
                     while proc.conn.poll():
                         msg = proc.conn.recv()
                         if msg == _DONE:
+                            proc.batches -= 1
                             continue
                         proc.held.popleft()
                         proc.done_any = True

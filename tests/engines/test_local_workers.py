@@ -221,3 +221,66 @@ def test_rows_a_dead_worker_wrote_but_never_reported_are_not_counted(
     ids = [e.event_id for e in report.events]
     assert sorted(ids) == sorted(f"e{i}" for i in range(20))  # e5 once, not twice
     assert report.coverage.complete
+
+
+def _init(_: object) -> None:
+    pass
+
+
+def _failed(task: int, why: str) -> tuple[str, int]:
+    return ("failed", task)
+
+
+def test_a_worker_dying_with_two_batches_held_loses_no_task(tmp_path: Path) -> None:
+    """Each worker holds the batch it reads and the next one (it never waits for the
+    parent between batches): when it dies, the task it was reading is retried once and
+    then named, and every other task it held is read again by another, once."""
+    from auditor.engines.pool import WorkerPool
+
+    once = tmp_path / "once"
+
+    def work(task: int) -> tuple[str, int]:
+        if task == 57 and not once.exists():  # dies the first time only
+            once.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        if task == 120:  # dies every time
+            os.kill(os.getpid(), signal.SIGKILL)
+        return ("ok", task)
+
+    with WorkerPool(2, _init, None, work, _failed) as pool:
+        got = list(pool.map(list(range(200))))
+        deaths = list(pool.deaths)
+    assert sorted(t for _, t in got) == list(range(200))  # each task once
+    assert [x for x in got if x[0] == "failed"] == [("failed", 120)]
+    assert len(deaths) == 3 and all("SIGKILL" in d for d in deaths)
+
+
+def test_ctrl_c_while_duckdb_loads_interrupts_once_it_is_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A KeyboardInterrupt inside DuckDB's native start (nanobind) hung the process (seen
+    in CI: "Critical nanobind error", the Ctrl-C test timed out): the import finishes,
+    then the Ctrl-C interrupts."""
+    import importlib.abc
+    import importlib.util
+
+    class SlowDuckDB(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+            return importlib.util.spec_from_loader(name, self) if name == "duckdb" else None
+
+        def create_module(self, spec: Any) -> None:
+            return None
+
+        def exec_module(self, module: Any) -> None:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while it loads
+            time.sleep(0.05)  # Python code running: where KeyboardInterrupt would land
+            module.loaded = True
+
+    import duckdb  # the real one, put back after the test
+
+    assert duckdb
+    monkeypatch.delitem(sys.modules, "duckdb")
+    monkeypatch.setattr(sys, "meta_path", [SlowDuckDB(), *sys.meta_path])
+    with pytest.raises(KeyboardInterrupt):
+        local._import_duckdb()
+    assert sys.modules["duckdb"].loaded
