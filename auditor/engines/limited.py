@@ -24,7 +24,7 @@ from typing import Any
 import msgspec
 from msgspec.structs import astuple
 
-from auditor.engines.rawjson import EVENT_TIME
+from auditor.engines.rawjson import TIME_BODY, event_time_ok, real_day
 from auditor.table import CAMEL, COLUMNS
 
 _Str = str | None
@@ -90,11 +90,7 @@ _TYPES["useridentity"] = _Identity | None
 
 
 # EVENT_TIME for many times, one a line
-_EVENT_TIMES = re.compile(
-    r"(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\n)*"
-    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\Z",
-    re.ASCII,
-)
+_EVENT_TIMES = re.compile(f"(?:{TIME_BODY}\n)*{TIME_BODY}\\Z", re.ASCII)
 
 _Tests = tuple[tuple[Mapping[str, frozenset[str]], Mapping[str, tuple[str, ...]]], ...]
 
@@ -209,8 +205,10 @@ class Limited:
         # checked alone, as the general path checks it).
         times = "\n".join(rec.eventTime for rec, _ in wanted)
         if times and (times.count("\n") != len(wanted) - 1 or not _EVENT_TIMES.match(times)):
-            if not all(EVENT_TIME.match(rec.eventTime) for rec, _ in wanted):
+            if not all(event_time_ok(rec.eventTime) for rec, _ in wanted):
                 return None
+        if not all(real_day(d) for d in {rec.eventTime[:10] for rec, _ in wanted}):
+            return None
         encode = self._encode
         rows = [head + encode(rec) + tail for rec, _ in wanted]
         return len(records), rows, [meets for _, meets in wanted], whole
@@ -231,6 +229,6 @@ class Limited:
                 if getattr(rec, k) is None and self._keys_json[k] in low:
                     return None
         et = rec.eventTime  # type: ignore[attr-defined]
-        if et is None or not EVENT_TIME.match(et):
+        if not event_time_ok(et):
             return None
         return self._encode(rec), self._meets(rec)

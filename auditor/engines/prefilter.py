@@ -32,12 +32,12 @@ import orjson
 
 from auditor.engines.rawjson import (
     _MEMMEM,  # noqa: F401 - re-exported: tests check the fast search is there
-    EVENT_TIME,
     HEAD_LEN,
     BadRecord,
     Limits,
     Unusable,
     contains,
+    event_time_ok,
     gunzip,
     lenient_loads,
     positions,
@@ -562,7 +562,7 @@ def scan(task: Task) -> FileResult:
         if gate is not None and _meets(rec, _S.queries.exact[gate], _S.queries.contains[gate]):
             res.gate_hits += 1
         et = rec.get("eventTime")
-        if not isinstance(et, str) or not EVENT_TIME.match(et):
+        if not event_time_ok(et):
             broken.append(
                 f"record {i} {_eid(rec)}: eventTime {str(et)[:40]!r} is not an ISO-8601 "
                 "UTC time; skipped"

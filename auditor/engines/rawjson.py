@@ -15,6 +15,8 @@ import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -22,10 +24,30 @@ import orjson
 from isal import isal_zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
-# An eventTime the engine hands on: ISO-8601 in UTC, as CloudTrail writes it. ASCII digits
-# only (re.ASCII): \d would take any script's digits, which DuckDB's timestamp cast refuses
-# with an error that fails the whole query.
-EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$", re.ASCII)
+# An eventTime the engine hands on: ISO-8601 in UTC, as CloudTrail writes it, naming a
+# real time. DuckDB's timestamp cast refuses another script's digits (Python's \d takes
+# them: re.ASCII), a 13th month, a 25th hour, a 60th second or a 30 February, and its error
+# fails the whole query: `event_time_ok` keeps such a record out (it is named instead).
+_DIGITS2 = r"(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+TIME_BODY = r"\d{4}-" + _DIGITS2 + r"(?:\.\d+)?Z"
+EVENT_TIME = re.compile("^" + TIME_BODY + "$", re.ASCII)
+
+
+@lru_cache(maxsize=4096)
+def real_day(day: str) -> bool:
+    """Whether YYYY-MM-DD names a day of the calendar (no 30 February, no year 0)."""
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return False
+    return True
+
+
+def event_time_ok(value: object) -> bool:
+    """Whether an eventTime can be handed on (see EVENT_TIME)."""
+    return isinstance(value, str) and EVENT_TIME.match(value) is not None and real_day(value[:10])
+
+
 MiB = 1 << 20
 
 

@@ -229,17 +229,25 @@ def test_a_nested_record_lookalike_in_request_parameters_is_no_finding(
 
 # -- an eventTime DuckDB cannot read never fails a query ---------------------------------------
 
+ODD_TIMES = {
+    "other digits": "\u0662\u0660\u0662\u0666-10-05T12:00:00Z",  # 2026 in Arabic-Indic digits
+    "no such day": "2026-02-30T12:00:00Z",
+    "no such hour": "2026-10-05T25:00:00Z",
+    "leap second": "2026-10-05T12:00:60Z",
+}
 
+
+@pytest.mark.parametrize("odd", list(ODD_TIMES.values()), ids=list(ODD_TIMES))
 @pytest.mark.parametrize("denials", [1, 70], ids=["record by record", "one-pass file"])
-def test_an_event_time_in_other_digits_is_named_not_a_failed_query(
-    tmp_path: Path, audit, denials: int
+def test_an_event_time_duckdb_cannot_read_is_named_not_a_failed_query(
+    tmp_path: Path, audit, denials: int, odd: str
 ) -> None:
-    """Python's \\d matches any script's digits; DuckDB's timestamp cast does not, and its
-    error failed the whole query (exit 3): such an eventTime is not ISO-8601, as the
-    general path and the fast paths say alike. 70 denials take the one-pass decode."""
+    """An eventTime shaped like ISO-8601 but in another script's digits (Python's \\d
+    takes them) or naming no real time passed the check, and DuckDB's timestamp cast then
+    failed the whole query (exit 3): such a record is named in coverage, as the general
+    path and the fast paths say alike. 70 denials take the one-pass decode."""
     from auditor.synth import event
 
-    arabic = "\u0662\u0660\u0662\u0666-10-05T12:00:00Z"  # 2026 in Arabic-Indic digits
     others = [
         event(
             WHEN,
@@ -253,9 +261,9 @@ def test_an_event_time_in_other_digits_is_named_not_a_failed_query(
         )
         for i in range(denials)
     ]
-    others[0]["eventTime"] = arabic
+    others[0]["eventTime"] = odd
     odd_finding = denial("odd")
-    odd_finding["eventTime"] = arabic
+    odd_finding["eventTime"] = odd
     write_log(
         tmp_path, log_key(ACCT, REGION, WHEN.replace(hour=13)), [denial("ok"), *others, odd_finding]
     )
