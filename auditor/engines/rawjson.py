@@ -28,8 +28,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 # real time. DuckDB's timestamp cast refuses another script's digits (Python's \d takes
 # them: re.ASCII), a 13th month, a 25th hour, a 60th second or a 30 February, and its error
 # fails the whole query: `event_time_ok` keeps such a record out (it is named instead).
-_DIGITS2 = r"(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-TIME_BODY = r"\d{4}-" + _DIGITS2 + r"(?:\.\d+)?Z"
+_MONTH_TO_SECOND = r"(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+TIME_BODY = r"\d{4}-" + _MONTH_TO_SECOND + r"(?:\.\d+)?Z"
 EVENT_TIME = re.compile("^" + TIME_BODY + "$", re.ASCII)
 
 
