@@ -437,9 +437,28 @@ top_keys = st.sampled_from(
 )
 
 
+# eventTimes the check must judge alike on every path (DuckDB's cast fails on the odd ones)
+event_times = st.sampled_from(
+    [
+        "2026-10-05T12:00:00Z",
+        "2026-10-05T12:00:00.123456789Z",
+        "2026-10-05T12:00:00Z\n",
+        "2024-02-29T00:00:00Z",
+        "2026-02-29T00:00:00Z",
+        "2026-10-05T24:00:00Z",
+        "2026-10-05T12:00:60Z",
+        "0000-01-01T00:00:00Z",
+        "\u0662\u0660\u0662\u0666-10-05T12:00:00Z",
+        "2026-10-05 12:00:00Z",
+    ]
+)
+
+
 @st.composite
 def a_denial_with_odd_parts(draw: st.DrawFn) -> dict[str, Any]:
     rec = noise(draw(st.sampled_from(["AccessDenied", "Client.UnauthorizedOperation"])))
+    if draw(st.booleans()):
+        rec["eventTime"] = draw(event_times)
     ui = dict(rec["userIdentity"])
     for k, v in draw(st.lists(st.tuples(odd_keys, odd_values), max_size=2)):
         ui[k] = v
@@ -473,6 +492,18 @@ ESCAPED = [
     dense=st.booleans(),
 )
 @example(recs=[noise("AccessDenied")], escape=[], others=["denied", "success"], dense=True)
+@example(  # a day not in the calendar: the one-pass path, then a record at a time
+    recs=[dict(noise("AccessDenied"), eventTime="2026-02-29T00:00:00Z")],
+    escape=[],
+    others=["noise"],
+    dense=True,
+)
+@example(
+    recs=[dict(noise("AccessDenied"), eventTime="2026-02-29T00:00:00Z")],
+    escape=[],
+    others=["noise"],
+    dense=False,
+)
 @example(recs=[noise("AccessDenied")], escape=[], others=["denied", "noise"], dense=False)
 def test_the_fast_path_of_limited_records_gives_the_general_paths_rows(
     recs, escape, others, dense, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
