@@ -44,7 +44,9 @@ from auditor import __version__
 from auditor.errors import ConfigError
 from auditor.sqlgen import sql_literal
 
-VERSION = 2  # 2: records counted by the validating parse (engines/rawjson.record_index)
+# 2: records counted by the validating parse (engines/rawjson.record_index); 3: no row
+# whose eventTime names no real time (engines/rawjson.event_time_ok: DuckDB cannot cast it)
+VERSION = 3
 FORMAT = "auditor-events-store"
 FULL, AHEAD = "full", "ahead"
 
