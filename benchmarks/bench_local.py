@@ -635,11 +635,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--store",
-        default="realistic,storm-sparse",
+        default="realistic,storm-sparse,storm-dense",
         type=lambda v: [] if v == "none" else parse_trails(v),
         metavar="KINDS",
         help="trails audited again against an events store that holds the month "
-        "(--store DIR; default realistic,storm-sparse; `none`)",
+        "(--store DIR; default realistic,storm-sparse,storm-dense: the repeat ratio of "
+        "realistic and both storms; `none`)",
     )
     args = ap.parse_args(argv)
 
