@@ -189,10 +189,10 @@ class Limited:
         whether each query's prefilter holds, the indices of the records a query reading
         whole records may want: the general path's), or None where the general path must
         decide (a record of another shape or type, a wanted record with a column missing
-        or null, an eventTime that is not ISO-8601 UTC). A key spelled with escapes
-        decodes as the general path's parser decodes it; another spelling of a column's
-        key matters only where the column's own key is missing (the general path prefers
-        CloudTrail's spelling), which gives up here."""
+        or null, an eventTime that is not ISO-8601 UTC or names no real time). A key
+        spelled with escapes decodes as the general path's parser decodes it; another
+        spelling of a column's key matters only where the column's own key is missing
+        (the general path prefers CloudTrail's spelling), which gives up here."""
         try:
             records = self._decode_file(data).Records  # type: ignore[attr-defined]
         except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
@@ -201,13 +201,16 @@ class Limited:
         for rec, _ in wanted:
             if None in astuple(rec):
                 return None
-        # Every eventTime in one match where none holds a line break (one holding one is
-        # checked alone, as the general path checks it).
-        times = "\n".join(rec.eventTime for rec, _ in wanted)
-        if times and (times.count("\n") != len(wanted) - 1 or not _EVENT_TIMES.match(times)):
-            if not all(event_time_ok(rec.eventTime) for rec, _ in wanted):
-                return None
-        if not all(real_day(d) for d in {rec.eventTime[:10] for rec, _ in wanted}):
+        # Every eventTime in one match and each day once, where none holds a line break;
+        # otherwise one at a time, as the general path checks them.
+        times = [rec.eventTime for rec, _ in wanted]
+        joined = "\n".join(times)
+        quick = (
+            joined.count("\n") == len(times) - 1
+            and _EVENT_TIMES.match(joined) is not None
+            and all(real_day(d) for d in {t[:10] for t in times})
+        )
+        if times and not quick and not all(event_time_ok(t) for t in times):
             return None
         encode = self._encode
         rows = [head + encode(rec) + tail for rec, _ in wanted]

@@ -342,24 +342,24 @@ def _maybe(chunk: bytes, mask: int, prof: Profile) -> bool:
 def _file_rows(data: bytes, fast: Fast, head: bytes, gate: int | None) -> _Needled | None:
     """A file dense in records only column-limited queries want, in one pass
     (Limited.file_rows); None where the general path must decide."""
-    whole = fast.decoder.file_rows(data, head, b"}")
-    if whole is None:
+    got = fast.decoder.file_rows(data, head, b"}")
+    if got is None:
         return None
-    out = _Needled(whole[0], [])
-    if whole[1]:
-        widest = max(map(len, whole[1])) - len(head) - 1
+    out = _Needled(got[0], [])
+    if got[1]:
+        widest = max(map(len, got[1])) - len(head) - 1
         if widest > _S.limits.max_record_bytes:
             return None  # the general path names it
         out.widest = widest
-        out.rows = whole[1]
+        out.rows = got[1]
         if gate is not None and gate in fast.limited:
             at = fast.limited.index(gate)
-            out.gate_hits = sum(1 for meets in whole[2] if meets[at])
-    if whole[3]:  # records a query reading whole records may want: their own bytes
+            out.gate_hits = sum(1 for meets in got[2] if meets[at])
+    if got[3]:  # records a query reading whole records may want: their own bytes
         index = record_index(data)
-        if index is None or not index.all_objects() or len(index) != whole[0]:
+        if index is None or not index.all_objects() or len(index) != got[0]:
             return None
-        for i in whole[3]:
+        for i in got[3]:
             chunk = index.record(i)
             try:
                 rec = orjson.loads(chunk)
@@ -582,18 +582,10 @@ def scan(task: Task) -> FileResult:
                 f"record {i} {_eid(rec)}: userIdentity is not an object; principal "
                 "recorded as unknown"
             )
+        into = out
         if cols is not None:  # only some columns are read: load only those
             raw_bytes = orjson.dumps(pick_columns(rec, cols))
-            if len(raw_bytes) > limits.max_record_bytes:
-                broken.append(
-                    f"record {i} {_eid(rec)}: {len(raw_bytes)} bytes, over the "
-                    f"{limits.max_record_bytes}-byte record size limit; skipped"
-                )
-                continue
-            limited.append(head + raw_bytes + b"}")
-            if len(raw_bytes) > res.widest:
-                res.widest = len(raw_bytes)
-            continue
+            into = limited
         elif not is_canonical(rec):
             raw_bytes = orjson.dumps(canonical(rec))
         elif raw_bytes is None:
@@ -604,7 +596,7 @@ def scan(task: Task) -> FileResult:
                 f"{limits.max_record_bytes}-byte record size limit; skipped"
             )
             continue
-        out.append(head + raw_bytes + b"}")
+        into.append(head + raw_bytes + b"}")
         if len(raw_bytes) > res.widest:
             res.widest = len(raw_bytes)
     res.candidates = len(out) + len(limited)
