@@ -8,6 +8,12 @@ Instead, per chunk (the whole range, or one month of a backfill):
           "$path" FROM <raw> WHERE <the chunk's partitions + look-ahead> AND <eventTime>
           AND <--account/--region> AND (<union of the queries' prefilters>)
           -- rendered from sql/candidates.sql (a rule may ship its own candidates.sql)
+    check SELECT "$path", count(*) FROM auditor_tmp_<run>_<n> WHERE <eventTime is not
+          an ISO-8601 time> -- sql/unreadable_times.sql: the CTAS keeps candidate rows
+          whose eventTime cannot be read (read from the raw table, one such crafted
+          record fails every query: from_iso8601_timestamp raises); the queries leave
+          them out and the report names their log files as unreadable (coverage
+          incomplete). A failed check is a failed query; --resume saves it per chunk.
     then  each query's own template rendered again with `table` = the temp table and
           `source_column` set (c.source_file() then reads the kept "$path"), run as usual
 
@@ -52,11 +58,13 @@ from auditor.athena.cost import ScanEstimate
 from auditor.athena.runner import AthenaQueryFailed, AthenaRunner, Interrupted, Row
 from auditor.athena.tableshape import TableShape
 from auditor.errors import ConfigError, QueryFailed
-from auditor.model import QueryRecord
+from auditor.model import QueryRecord, Unreadable
 from auditor.plan import PlannedQuery
 from auditor.sqlgen import QuerySpec, RenderedSQL, quote_ident, render, sql_literal
 
 CANDIDATES = "candidates"  # the CTAS's name in provenance and state
+UNREADABLE = "unreadable_times"  # the check of a candidate table's eventTimes
+UNREADABLE_LIMIT = 1000  # log files it names per chunk
 TMP_PREFIX = "auditor_tmp_"
 TMP_FOLDER = "auditor-tmp/"
 SOURCE_COLUMN = "auditor_source_file"
@@ -118,6 +126,59 @@ def candidates_spec(folder: Any) -> QuerySpec:
     )
 
 
+def check_spec(folder: Any) -> QuerySpec:
+    """The check of a candidate table: its rows whose eventTime cannot be read (the rule
+    folder's own unreadable_times.sql if it has one, else sql/unreadable_times.sql)."""
+    return QuerySpec(
+        name=UNREADABLE,
+        template="unreadable_times.sql",
+        title="Candidate rows whose eventTime is not an ISO-8601 time",
+        needles=(),
+        prefilter={},
+        folder=folder,
+    )
+
+
+def check_unit(units: list[PlannedQuery], table: str = CANDIDATES) -> PlannedQuery:
+    """The check of the chunk of `units` as a statement over `table` (the run's temp
+    table; by default a stable name, the check's identity in --resume state)."""
+    first = units[0]
+    ctx = {
+        **chunk_context(units),
+        "table": table,
+        "source_column": SOURCE_COLUMN,
+        "tolerant_times": True,
+        "limit": UNREADABLE_LIMIT,
+    }
+    return PlannedQuery(
+        name=UNREADABLE,
+        title=check_spec(first.spec.folder).title,
+        chunk=first.chunk,
+        split=first.split,
+        folders=first.folders,
+        merge=first.merge,
+        spec=check_spec(first.spec.folder),
+        dialect="athena",
+        context=ctx,
+    )
+
+
+def unreadable_files(rows: list[Row], label: str | None) -> list[Unreadable]:
+    """The check's rows as coverage entries."""
+    where = f" (chunk {label})" if label else ""
+    out = []
+    for r in rows:
+        n = r.get("records")
+        out.append(
+            Unreadable(
+                str(r.get("source_file") or "?"),
+                f"{n} candidate record(s) whose eventTime is missing or not an ISO-8601 "
+                f"time{where}; left out of every query",
+            )
+        )
+    return out
+
+
 def chunk_context(units: list[PlannedQuery]) -> dict[str, object]:
     """The SQL context of a chunk's CTAS: its queries' context, bounded by the widest of
     their windows (the look-ahead query's, when the chunk has one)."""
@@ -143,15 +204,24 @@ def render_candidates(
         columns=columns,
         prefilters=prefilters,
         source_column=SOURCE_COLUMN,
+        tolerant_times=True,
     )
     return render(candidates_spec(units[0].spec.folder), dialect, ctx)
 
 
-def render_over(unit: PlannedQuery, dialect: str, table: str) -> RenderedSQL:
-    """The unit's own template against the candidate table."""
-    return render(
-        unit.spec, dialect, {**unit.context, "table": table, "source_column": SOURCE_COLUMN}
-    )
+def render_over(
+    unit: PlannedQuery, dialect: str, table: str, tolerant_times: bool = True
+) -> RenderedSQL:
+    """The unit's own template against the candidate table, where an eventTime that
+    cannot be read leaves its row out (the chunk's check names it). `tolerant_times`
+    False: such a time fails the query (a table no check reads, the materialized one)."""
+    ctx = {
+        **unit.context,
+        "table": table,
+        "source_column": SOURCE_COLUMN,
+        "tolerant_times": tolerant_times,
+    }
+    return render(unit.spec, dialect, ctx)
 
 
 def table_columns(shape: TableShape) -> list[str]:
@@ -210,6 +280,9 @@ class TempTable:
     rendered: RenderedSQL | None = None
     ready: bool = False
     failed: str | None = None  # why the chunk reads the raw table instead
+    # the check's rows (UNREADABLE): log files with candidate rows whose eventTime
+    # cannot be read; None until it ran
+    unreadable: list[Row] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -227,8 +300,12 @@ class OneScan:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         budgeted: bool = False,
         served: Any = None,
+        store: Any = None,
     ) -> None:
+        """`store`: the --resume state (backfill.StateStore), where each chunk's check
+        is saved like a query's rows."""
         self.settings = settings
+        self.store = store
         self.served = served  # materialize.Served: units it covers read the materialized table
         self.units = units
         self.shape = shape
@@ -248,6 +325,9 @@ class OneScan:
         self._lock = threading.Lock()
         self.prefilters: Any = None
         self.columns: list[str] = []
+        self.check_failures: list[tuple[PlannedQuery, AthenaQueryFailed]] = []
+        # chunk label -> the check's rows, of chunks whose queries all came from saved state
+        self.restored: dict[str, list[Row]] = {}
 
     @property
     def glue(self) -> Any:
@@ -397,7 +477,27 @@ class OneScan:
                 t.location = f"{self.base}tables/{rec.query_id}/"
             self._record(rec)
             t.ready = True
+            self._check(t, chunk)
             return t
+
+    def _check(self, t: TempTable, chunk: list[PlannedQuery]) -> None:
+        """Name the chunk's candidate rows whose eventTime cannot be read (the queries
+        leave them out). A failed check is a failed query: coverage is incomplete."""
+        runner = self.runner
+        assert runner is not None
+        unit = check_unit(chunk, self._qualified(t))
+        try:
+            rows, rec = runner.run(unit.name, unit.sql, unit.params, unit.record_chunk)
+        except AthenaQueryFailed as exc:
+            if exc.record is not None:
+                self._record(exc.record)
+            with self._lock:
+                self.check_failures.append((unit, exc))
+            return
+        self._record(rec)
+        t.unreadable = rows
+        if self.store is not None:
+            self.store.save(check_unit(chunk), rows, rec)
 
     def _record(self, rec: QueryRecord) -> None:
         with self._lock:
@@ -460,6 +560,42 @@ class OneScan:
     def __exit__(self, *exc: object) -> None:
         if self.active:
             self.close()
+
+    def restore(self, done: list[PlannedQuery]) -> None:
+        """The saved checks of chunks whose queries all come from --resume state (no
+        candidate table is made for them in this run)."""
+        if self.store is None or not self.active:
+            return
+        by_chunk: dict[str, list[PlannedQuery]] = {}
+        for u in done:
+            by_chunk.setdefault(u.chunk.label, []).append(u)
+        for label, chunk in by_chunk.items():
+            if label in self.tables:
+                continue
+            got = self.store.load(check_unit(chunk))
+            if got is not None:
+                self.restored[label] = got[0]
+                self._record(got[1])
+
+    def unreadable(self) -> tuple[list[Unreadable], list[str]]:
+        """The log files the checks named, and a line for each chunk whose check named
+        as many as it may (more may hold such records)."""
+        files: list[Unreadable] = []
+        more: list[str] = []
+        checked = {label: t.unreadable for label, t in self.tables.items()}
+        checked.update(self.restored)
+        split = len({u.chunk.label for u in self.units}) > 1
+        for label, rows in sorted(checked.items()):
+            if rows is None:
+                continue
+            files.extend(unreadable_files(rows, label if split else None))
+            if len(rows) >= UNREADABLE_LIMIT:
+                more.append(
+                    f"{'chunk ' + label + ': ' if split else ''}more than {UNREADABLE_LIMIT} "
+                    "log files hold candidate records whose eventTime cannot be read; "
+                    f"the first {UNREADABLE_LIMIT} are named"
+                )
+        return files, more
 
     def coverage_notes(self) -> list[str]:
         out = list(self.notes)

@@ -227,6 +227,9 @@ class AthenaEngine:
         # -- days held by the materialized table are read from it (materialize.py) --
         served = materialize.Served.load(a, self._glue_client)
         raw = [u for u in prep.units if served is None or not served.covers(u)]
+        store = StateStore(prep.state_dir)
+        if not a.resume:
+            store.clear(prep.units)
         scan = onescan.OneScan(
             a,
             raw,
@@ -235,6 +238,7 @@ class AthenaEngine:
             s3=self._s3_client,
             budgeted=a.max_scan_gb is not None,
             served=served,
+            store=store,
         )
         runner = None
         if prep.todo:
@@ -245,11 +249,12 @@ class AthenaEngine:
         # --
         est = prep.estimate
         result = EngineResult(estimated_scan_bytes=est.total if est else None)
-        store = StateStore(prep.state_dir)
-        if not a.resume:
-            store.clear(prep.units)
         with scan:  # its temp tables are dropped however the run ends
             failures = self._run_units(prep, store, runner, scan)
+        # chunks whose queries all came from saved state: their saved checks
+        busy = {u.chunk.label for u in prep.todo}
+        scan.restore([u for u in raw if u.chunk.label not in busy])
+        unreadable, more = scan.unreadable()
         if store.warning:
             print(f"auditor: warning: {store.warning}", file=sys.stderr)
 
@@ -279,11 +284,14 @@ class AthenaEngine:
         nothing = _nothing_read(plan, records, est)
         if nothing:
             shortfalls.append(Shortfall("nothing-read", nothing))
+        shortfalls.extend(Shortfall("other", line) for line in more)
         result.coverage = Coverage(
             bytes_scanned=sum(r.data_scanned_bytes or 0 for r in records),
+            files_unreadable=len({f.path for f in unreadable}),
+            unreadable=tuple(unreadable),
             failed_queries=tuple(
                 FailedQuery(u.name, u.chunk.label, exc.reason, exc.query_id, exc.state)
-                for u, exc in failures
+                for u, exc in failures + sorted(scan.check_failures, key=lambda f: f[0].key)
             ),
             gaps=gaps(disc, plan.range, plan.accounts, plan.regions) if disc else (),
             accounts=plan.accounts or (disc.accounts if disc else ()),

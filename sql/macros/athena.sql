@@ -16,6 +16,10 @@ element_at(resources, 1).arn
 {% macro instant(expr) -%}
 from_iso8601_timestamp({{ expr }})
 {%- endmacro %}
+{#- The same, NULL where the text is not such a time (instead of failing the query). -#}
+{% macro try_instant(expr) -%}
+try(from_iso8601_timestamp({{ expr }}))
+{%- endmacro %}
 {#- The log file a row came from: Athena's hidden column, the object's s3:// URL. -#}
 {% macro source_file() -%}
 "$path"

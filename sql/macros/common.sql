@@ -68,8 +68,26 @@ concat(year, '/', month, '/', day) BETWEEN {{ bind(first_folder) }} AND {{ bind(
 {#- eventTime in [start, until) (`until` defaults to the range end), compared as instants
     in both dialects: '2026-10-01T00:00:00.500Z' is after '2026-10-01T00:00:00Z', though
     it sorts before it as text. The bounds stay bound values. -#}
+{#- Over the candidate table of a one-scan read (auditor/athena/onescan.py sets
+    `tolerant_times`), an eventTime that is not an ISO-8601 time reads as NULL: the row
+    is left out of every query and named by unreadable_times.sql, instead of failing the
+    query (one crafted record must not take an audit down). Elsewhere such a time fails
+    the query, as before. -#}
+{% macro event_instant(d) -%}
+{%- if tolerant_times is defined and tolerant_times -%}
+{{ d.try_instant('eventtime') }}
+{%- else -%}
+{{ d.instant('eventtime') }}
+{%- endif -%}
+{%- endmacro %}
+
 {% macro time_filter(d, until=none) -%}
-{{ d.instant('eventtime') }} >= {{ d.instant(bind(start)) }} AND {{ d.instant('eventtime') }} < {{ d.instant(bind(end if until is none else until)) }}
+{{ event_instant(d) }} >= {{ d.instant(bind(start)) }} AND {{ event_instant(d) }} < {{ d.instant(bind(end if until is none else until)) }}
+{%- endmacro %}
+
+{#- A row whose eventTime is missing or not an ISO-8601 time. -#}
+{% macro unreadable_time(d) -%}
+{{ d.try_instant('eventtime') }} IS NULL
 {%- endmacro %}
 
 {% macro account_filter() -%}

@@ -19,6 +19,10 @@ resources[1].arn
 {% macro instant(expr) -%}
 CAST({{ expr }} AS TIMESTAMPTZ)
 {%- endmacro %}
+{#- The same, NULL where the text is not such a time (instead of failing the query). -#}
+{% macro try_instant(expr) -%}
+TRY_CAST({{ expr }} AS TIMESTAMPTZ)
+{%- endmacro %}
 {#- The log file a row came from (the local table's column). -#}
 {% macro source_file() -%}
 _file

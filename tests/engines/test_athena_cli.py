@@ -142,8 +142,9 @@ def test_end_to_end_report_from_seeded_rows(
         ),
     )
     before = len(backend().executions)
-    # moto hands queued results out in start order: first the one-scan CTAS (none), then
-    # the rule's query over the candidate table
+    # moto hands queued results out in start order: first the one-scan CTAS (none), its
+    # check of unreadable eventTimes (none), then the rule's query over the candidate table
+    seed([])
     seed([])
     seed(
         [
@@ -175,7 +176,9 @@ def test_end_to_end_report_from_seeded_rows(
     }
     queries = report["provenance"]["queries"]
     # one read of the trail (the candidates CTAS), then each query over its table
-    assert [q["name"] for q in queries] == ["candidates"] + [s.name for s in query_specs()]
+    assert [q["name"] for q in queries] == ["candidates", "unreadable_times"] + [
+        s.name for s in query_specs()
+    ]
     assert len(queries) == len(backend().executions) - before
     assert all(q["query_id"] in backend().executions and q["state"] == "SUCCEEDED" for q in queries)
     assert report["provenance"]["estimated_scan_bytes"] == _expected_estimate(
@@ -186,7 +189,7 @@ def test_end_to_end_report_from_seeded_rows(
     assert report["coverage"]["accounts"] == [ACCT]
     ctas = next(e for e in backend().executions.values() if e.id == queries[0]["query_id"])
     assert ctas.execution_parameters[:2] == ["'2026/10/01'", "'2026/11/08'"]  # + look-ahead
-    main = next(e for e in backend().executions.values() if e.id == queries[1]["query_id"])
+    main = next(e for e in backend().executions.values() if e.id == queries[2]["query_id"])
     assert main.execution_parameters[:2] == ["'2026/10/01'", "'2026/11/01'"]
     assert main.workgroup.name == "primary"
     assert "<script>alert(1)" not in (out / "report.html").read_text()  # escaped

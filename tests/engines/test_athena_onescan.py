@@ -105,7 +105,7 @@ def answer_main(qid: str, kw: dict[str, Any]) -> None:
 # -- statements per audit ---------------------------------------------------------------
 
 
-def test_one_statement_reads_the_raw_table_and_three_read_the_candidates(athena: Any) -> None:
+def test_one_statement_reads_the_raw_table_and_four_read_the_candidates(athena: Any) -> None:
     fake = FakeAthena(athena, scanned=50 * 1024**2)
     ctas_like_athena(fake, answer_main)
     report = athena_audit(config(*OCT, output_location=RESULTS), fake)
@@ -121,14 +121,19 @@ def test_one_statement_reads_the_raw_table_and_three_read_the_candidates(athena:
     assert "eventname IN (?, ?)" in ctas and "errorcode LIKE ?" in ctas
     assert "'%AccessDenied%'" in raw[0]["ExecutionParameters"]
     others = [kw for kw in fake.started if not reads_raw(kw)]
-    assert sorted(query_name(kw) for kw in others) == sorted(s.name for s in query_specs())
+    # the check of unreadable eventTimes first, then the rule's queries
+    assert query_name(others[0]) == onescan.UNREADABLE
+    assert sorted(query_name(kw) for kw in others[1:]) == sorted(s.name for s in query_specs())
     assert all(f'FROM "cloudtrail"."{onescan.TMP_PREFIX}' in kw["QueryString"] for kw in others)
     main = next(kw for kw in others if query_name(kw) == "denied_policy_changes")
     assert "auditor_source_file AS source_file" in main["QueryString"]
-    # provenance: the read of the trail and the three queries, bytes of all four
+    # over the candidate table an eventTime that is not a time leaves its row out
+    assert "try(from_iso8601_timestamp(eventtime)) >=" in main["QueryString"]
+    # provenance: the read of the trail, its check and the three queries, bytes of all five
     names = [q.name for q in report.provenance.queries]
-    assert names[0] == "candidates" and sorted(names[1:]) == sorted(s.name for s in query_specs())
-    assert report.coverage.bytes_scanned == 4 * 50 * 1024**2
+    assert names[:2] == ["candidates", onescan.UNREADABLE]
+    assert sorted(names[2:]) == sorted(s.name for s in query_specs())
+    assert report.coverage.bytes_scanned == 5 * 50 * 1024**2
     assert report.totals.attempts == 1 and report.coverage.complete
     assert tmp_tables() == [] and tmp_objects() == []  # cleaned up
 
@@ -164,8 +169,19 @@ def test_backfill_makes_one_candidate_table_per_chunk_and_resume_keeps_working(
     fake2 = FakeAthena(athena)
     ctas_like_athena(fake2)
     resumed = athena_audit(replace(cfg, athena=replace(cfg.athena, resume=True)), fake2)
-    # September again: its one read of the trail, then only the query that failed
-    assert [query_name(kw) for kw in fake2.started] == ["candidates", "other_denials"]
+    # September again: its one read of the trail and its check, then only the query that
+    # failed; the other months' checks come from saved state, like their queries
+    assert [query_name(kw) for kw in fake2.started] == [
+        "candidates",
+        onescan.UNREADABLE,
+        "other_denials",
+    ]
+    saved = [q for q in resumed.provenance.queries if q.name == onescan.UNREADABLE]
+    assert sorted((q.chunk, q.from_saved_state) for q in saved) == [
+        ("2026-08", True),
+        ("2026-09", False),
+        ("2026-10", True),
+    ]
     assert fake2.started[0]["ExecutionParameters"][:2] == ["'2026/09/01'", "'2026/10/01'"]
     assert resumed.coverage.complete
     assert tmp_tables() == [] and tmp_objects() == []
@@ -441,3 +457,132 @@ def test_the_raw_bytes_of_an_audit_are_its_partitions_read_once(
     assert one == in_range + ahead  # <= 1.05 x: each partition once, nothing else
     direct = onescan.budget_bytes(prep.estimate, prep.units, one_scan=False)
     assert direct is not None and direct >= 3 * in_range
+
+
+# -- an eventTime that is not a time ------------------------------------------------------
+
+BAD_TIMES = ["not a time", "2026-10-10T25:00:00Z", "", None]
+
+
+def test_a_record_whose_event_time_is_not_a_time_is_named_not_fatal(tmp_path: Path) -> None:
+    """Read straight from the raw table, one such candidate record fails the query (the
+    instant cast): a bucket writer could stop every audit. Over the candidate table the
+    queries leave it out and the check names its log file. Run with DuckDB, whose cast
+    fails on such text as Athena's from_iso8601_timestamp does."""
+    from auditor.synth import iam_user
+
+    good = shape_record(
+        bedrock_policy_call_at("2026-10-10T12:00:00Z", iam_user("111122223333", "bob"), "ev-good")
+    )
+    rows = [good | _partition("2026/10/10", "s3://trail/good.json.gz")]
+    for i, t in enumerate(BAD_TIMES):
+        rec = shape_record(
+            bedrock_policy_call_at("2026-10-10T12:00:00Z", iam_user("111122223333", "eve"), f"b{i}")
+        )
+        rec["eventtime"] = t
+        rows.append(rec | _partition("2026/10/10", "s3://trail/bad.json.gz"))
+    # a record no query wants is not a candidate: not named, even with a bad time
+    other = shape_record(
+        bedrock_policy_call_at("2026-10-10T12:00:00Z", iam_user("111122223333", "eve"), "x")
+    )
+    other.update(eventname="ListAgents", errorcode=None, eventtime="garbage")
+    rows.append(other | _partition("2026/10/10", "s3://trail/other.json.gz"))
+
+    cfg = AuditConfig(range=RANGE, lookahead_days=7, now=T0 + timedelta(days=60))
+    units = list(build_plan(cfg, replace(TARGET, monthly=True)).queries)
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        _load(con, rows, tmp_path / "rows.ndjson")
+        main = next(u for u in units if u.name == "denied_policy_changes")
+        with pytest.raises(duckdb.ConversionException):
+            con.execute(main.sql, list(main.params)).fetchall()  # the raw table: fails
+        cols = [c[0] for c in con.execute(f"DESCRIBE {LOCAL_TABLE}").fetchall() if c[0] != "_file"]
+        cand = onescan.render_candidates(
+            units,
+            "duckdb",
+            "cand",
+            None,
+            [quote_ident(c) for c in cols],
+            onescan.candidate_conditions(u.spec for u in units),
+        )
+        con.execute(cand.sql, list(cand.params))
+        over = onescan.render_over(main, "duckdb", "cand")
+        got = con.execute(over.sql, list(over.params)).fetchall()
+        assert [r[0] for r in got] == ["ev-good"]
+        check = onescan.check_unit([u for u in units if u.chunk == main.chunk], "cand")
+        check = replace(check, dialect="duckdb")
+        found = con.execute(check.sql, list(check.params)).fetchall()
+        assert found == [("s3://trail/bad.json.gz", len(BAD_TIMES))]
+    finally:
+        con.close()
+
+
+def bedrock_policy_call_at(when: str, ident: dict[str, Any], event_id: str) -> dict[str, Any]:
+    from auditor.synth import bedrock_policy_call
+
+    return bedrock_policy_call(
+        datetime.fromisoformat(when.replace("Z", "+00:00")),
+        identity=ident,
+        account="111122223333",
+        region="us-east-1",
+        action="PutResourcePolicy",
+        error="AccessDeniedException",
+        event_id=event_id,
+    )
+
+
+def _partition(folder: str, path: str) -> dict[str, Any]:
+    return {"account": "111122223333", "region": "us-east-1", "timestamp": folder, "_file": path}
+
+
+CHECK_COLUMNS = ("source_file", "records")
+
+
+def _answer_check(files: list[tuple[str, int]]) -> Any:
+    def then(qid: str, kw: dict[str, Any]) -> None:
+        if query_name(kw) == onescan.UNREADABLE:
+            answer(qid, [{"source_file": f, "records": n} for f, n in files], CHECK_COLUMNS)
+        answer_main(qid, kw)
+
+    return then
+
+
+def test_files_the_check_names_make_coverage_incomplete(athena: Any) -> None:
+    fake = FakeAthena(athena)
+    bad = "s3://trail/AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/09/x.json.gz"
+    ctas_like_athena(fake, _answer_check([(bad, 3)]))
+    report = athena_audit(config(*OCT, output_location=RESULTS), fake)
+    assert report.totals.attempts == 1  # the queries still ran
+    assert [(u.path, u.reason.split(" candidate")[0]) for u in report.coverage.unreadable] == [
+        (bad, "3")
+    ]
+    assert "eventTime" in report.coverage.unreadable[0].reason
+    assert report.coverage.files_unreadable == 1 and not report.coverage.complete
+
+
+def test_a_check_that_names_its_limit_says_more_may_exist(athena: Any) -> None:
+    fake = FakeAthena(athena)
+    many = [(f"s3://trail/f{i:04d}.json.gz", 1) for i in range(onescan.UNREADABLE_LIMIT)]
+    ctas_like_athena(fake, _answer_check(many))
+    report = athena_audit(config(*OCT, output_location=RESULTS), fake)
+    assert len(report.coverage.unreadable) == onescan.UNREADABLE_LIMIT
+    assert [s.kind for s in report.coverage.shortfalls] == ["other"]
+    assert f"more than {onescan.UNREADABLE_LIMIT}" in report.coverage.shortfalls[0].detail
+
+
+def test_a_failed_check_is_a_failed_query_not_a_clean_result(athena: Any) -> None:
+    fake = FakeAthena(athena)
+
+    def fail_check(qid: str, kw: dict[str, Any]) -> None:
+        if query_name(kw) == onescan.UNREADABLE:
+            fake.fail[qid] = ("FAILED", "HIVE_CURSOR_ERROR", False)
+        answer_main(qid, kw)
+
+    ctas_like_athena(fake, fail_check)
+    report = athena_audit(config(*OCT, output_location=RESULTS), fake)
+    assert report.totals.attempts == 1
+    assert [(f.query, f.reason) for f in report.coverage.failed_queries] == [
+        (onescan.UNREADABLE, "HIVE_CURSOR_ERROR")
+    ]
+    assert not report.coverage.complete
