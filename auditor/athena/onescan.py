@@ -564,7 +564,7 @@ class OneScan:
     def restore(self, done: list[PlannedQuery]) -> None:
         """The saved checks of chunks whose queries all come from --resume state (no
         candidate table is made for them in this run)."""
-        if self.store is None or not self.active:
+        if self.store is None:
             return
         by_chunk: dict[str, list[PlannedQuery]] = {}
         for u in done:

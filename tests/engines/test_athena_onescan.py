@@ -586,3 +586,23 @@ def test_a_failed_check_is_a_failed_query_not_a_clean_result(athena: Any) -> Non
         (onescan.UNREADABLE, "HIVE_CURSOR_ERROR")
     ]
     assert not report.coverage.complete
+
+
+def test_a_resumed_audit_names_what_the_saved_checks_named(athena: Any, tmp_path: Path) -> None:
+    """Nothing left to run: every query and check comes from --resume state, and the
+    files the first run's check named are named again."""
+    cfg = config(*OCT, output_location=RESULTS, state_dir=tmp_path / "state")
+    bad = "s3://trail/AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/09/x.json.gz"
+    fake = FakeAthena(athena)
+    ctas_like_athena(fake, _answer_check([(bad, 2)]))
+    first = athena_audit(cfg, fake)
+    assert [u.path for u in first.coverage.unreadable] == [bad]
+
+    again = FakeAthena(athena)
+    ctas_like_athena(again)
+    resumed = athena_audit(replace(cfg, athena=replace(cfg.athena, resume=True)), again)
+    assert again.started == []  # nothing ran
+    assert [u.path for u in resumed.coverage.unreadable] == [bad]
+    assert not resumed.coverage.complete
+    check = [q for q in resumed.provenance.queries if q.name == onescan.UNREADABLE]
+    assert [q.from_saved_state for q in check] == [True]
