@@ -364,6 +364,20 @@ def _load(con: Any, rows: list[dict[str, Any]], path: Path) -> None:
     )
 
 
+def _candidate_table(con: Any, units: list[Any], name: str) -> None:
+    """The one-scan CTAS, DuckDB's dialect, over the loaded table: table `name`."""
+    cols = [c[0] for c in con.execute(f"DESCRIBE {LOCAL_TABLE}").fetchall() if c[0] != "_file"]
+    cand = onescan.render_candidates(
+        units,
+        "duckdb",
+        name,
+        None,
+        [quote_ident(c) for c in cols],
+        onescan.candidate_conditions(u.spec for u in units),
+    )
+    con.execute(cand.sql, list(cand.params))
+
+
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -389,16 +403,7 @@ def test_queries_over_the_candidate_table_equal_queries_over_the_raw_table(
     try:
         con.execute("SET TimeZone = 'UTC'")
         _load(con, rows, tmp_path / "rows.ndjson")
-        cols = [c[0] for c in con.execute(f"DESCRIBE {LOCAL_TABLE}").fetchall() if c[0] != "_file"]
-        cand = onescan.render_candidates(
-            units,
-            "duckdb",
-            "cand",
-            None,
-            [quote_ident(c) for c in cols],
-            onescan.candidate_conditions(u.spec for u in units),
-        )
-        con.execute(cand.sql, list(cand.params))
+        _candidate_table(con, units, "cand")
         for u in units:
             want = con.execute(u.sql, list(u.params)).fetchall()
             over = onescan.render_over(u, "duckdb", "cand")
@@ -497,16 +502,7 @@ def test_a_record_whose_event_time_is_not_a_time_is_named_not_fatal(tmp_path: Pa
         main = next(u for u in units if u.name == "denied_policy_changes")
         with pytest.raises(duckdb.ConversionException):
             con.execute(main.sql, list(main.params)).fetchall()  # the raw table: fails
-        cols = [c[0] for c in con.execute(f"DESCRIBE {LOCAL_TABLE}").fetchall() if c[0] != "_file"]
-        cand = onescan.render_candidates(
-            units,
-            "duckdb",
-            "cand",
-            None,
-            [quote_ident(c) for c in cols],
-            onescan.candidate_conditions(u.spec for u in units),
-        )
-        con.execute(cand.sql, list(cand.params))
+        _candidate_table(con, units, "cand")
         over = onescan.render_over(main, "duckdb", "cand")
         got = con.execute(over.sql, list(over.params)).fetchall()
         assert [r[0] for r in got] == ["ev-good"]
