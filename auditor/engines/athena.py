@@ -320,7 +320,7 @@ class AthenaEngine:
         more = ""
         if len(failures) > 1:
             more = f" ({len(failures)} of {len(prep.units)} queries failed)"
-        msg = f"{inert(first, None)}{more}"
+        msg = f"{inert(first, None)}{more}{_time_hint(first.reason)}"
         if len(prep.chunks) > 1:
             msg = f"chunk {u.chunk.label}: {msg}"
         saved = len(prep.done)
@@ -402,6 +402,19 @@ class AthenaEngine:
         if fatal is not None:
             raise fatal
         return failures
+
+
+def _time_hint(reason: str) -> str:
+    """What to do when Athena's from_iso8601_timestamp met a record's eventTime that is
+    not a time ('Invalid format: "..." is malformed at ...'): only a crafted log file
+    holds one, and the one-scan path names such records instead of failing."""
+    if "Invalid format" not in reason:
+        return ""
+    return (
+        " (a record's eventTime may not be an ISO-8601 time: with a query results "
+        "location, --output-location or the workgroup's, the one-read-per-chunk path names "
+        "such records in coverage instead of failing)"
+    )
 
 
 def _nothing_read(plan: Plan, records: list[QueryRecord], est: ScanEstimate | None) -> str | None:

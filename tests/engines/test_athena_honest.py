@@ -272,6 +272,19 @@ def test_hostile_failure_reason_prints_one_inert_line(athena: Any) -> None:
     assert "\\u001b[2J" in msg and "\\u202e" in msg
 
 
+def test_a_crafted_event_time_on_the_raw_table_says_what_avoids_it(athena: Any) -> None:
+    """Without a results location the queries read the raw table, where one record whose
+    eventTime is not a time fails them (Trino's words below): exit 3, and how to get a
+    report that names the record instead."""
+    fake = FakeAthena(athena, scanned=MB)
+    reason = 'INVALID_FUNCTION_ARGUMENT: Invalid format: "garbage" is malformed at "garbage"'
+    _answer(fake, {("2026-10", "denied_policy_changes"): reason})
+    with pytest.raises(QueryFailed) as info:
+        athena_audit(config(*OCT), fake)
+    assert "is malformed" in str(info.value)
+    assert "--output-location" in str(info.value) and "names such records" in str(info.value)
+
+
 def test_terminal_summary_shows_failed_queries_inert(athena: Any) -> None:
     from auditor.render.terminal import summary
 
