@@ -103,11 +103,13 @@ def run_checks(
             )
             shape.check_scheme(a.partition_scheme)
             shape.check_filters(config.accounts, config.regions)
+            skips = " ".join(f"WARNING: {line}" for line in shape.shortfalls())
             out.append(
                 Check(
                     "format",
                     True,
-                    f"CloudTrail-shaped ({shape.serde}), partition scheme {shape.scheme}",
+                    f"CloudTrail-shaped ({shape.serde}), partition scheme {shape.scheme}"
+                    + (f"; {skips}" if skips else ""),
                 )
             )
         except ConfigError as exc:

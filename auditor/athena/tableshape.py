@@ -353,6 +353,9 @@ class TableShape:
     template: str | None = None
     source: str = "glue"  # glue | ddl (auditor ddl's table, assumed)
     notes: tuple[str, ...] = field(default=())
+    # The SerDe's ignore.malformed.json: a record it cannot parse is read as a row of
+    # NULLs, which no query can tell from nothing (from_glue sets it).
+    skips_malformed: bool = False
 
     def has(self, path: str) -> bool:
         return path.lower() in self.fields
@@ -419,6 +422,17 @@ class TableShape:
         for p in self.unbound:
             bits.append(f"{p.name} not bound (every value read)")
         return ", ".join(bits)
+
+    def shortfalls(self) -> tuple[str, ...]:
+        """What reading through this table keeps any report from claiming complete."""
+        if not self.skips_malformed:
+            return ()
+        return (
+            f"Athena table {self.database}.{self.table}: its SerDe skips the records it "
+            f"cannot parse (ignore.malformed.json = true), reading each as an empty row "
+            f"that no query can count; recreate the table without it (auditor ddl) to "
+            f"have such a file fail the query instead",
+        )
 
     def coverage_notes(self) -> tuple[str, ...]:
         """What the report says about the table: its partitions, missing fields."""
@@ -513,6 +527,8 @@ def from_glue(
     for col in sd.get("Columns") or ():
         fields |= field_paths(str(col["Name"]).lower(), parse_type(str(col.get("Type", "string"))))
     serde = (sd.get("SerdeInfo") or {}).get("SerializationLibrary")
+    serde_params = (sd.get("SerdeInfo") or {}).get("Parameters") or {}
+    skips_malformed = str(serde_params.get("ignore.malformed.json", "")).strip().lower() == "true"
     input_format = sd.get("InputFormat")
     iceberg = params.get("table_type", "").upper() == "ICEBERG"
     lacking = [c for c in ("eventname", "eventsource", "eventtime") if c not in fields]
@@ -606,6 +622,7 @@ def from_glue(
         template=template,
         source="glue",
         notes=tuple(notes),
+        skips_malformed=skips_malformed and not columnar,
     )
 
 

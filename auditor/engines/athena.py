@@ -285,6 +285,8 @@ class AthenaEngine:
         if nothing:
             shortfalls.append(Shortfall("nothing-read", nothing))
         shortfalls.extend(Shortfall("other", line) for line in more)
+        if prep.shape is not None:
+            shortfalls.extend(Shortfall("other", line) for line in prep.shape.shortfalls())
         result.coverage = Coverage(
             bytes_scanned=sum(r.data_scanned_bytes or 0 for r in records),
             files_unreadable=len({f.path for f in unreadable}),

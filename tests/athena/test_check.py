@@ -124,6 +124,22 @@ def test_missing_fields_are_named_and_still_ok(aws: dict[str, Any]) -> None:
     assert fields.startswith("ok: useridentity.onbehalfof.userid (rendered NULL: ")
 
 
+def test_a_serde_that_skips_malformed_json_is_warned_of(aws: dict[str, Any]) -> None:
+    from tests.athena.tables import table_input
+
+    ti = table_input("org_account_region_timestamp")
+    ti["StorageDescriptor"]["SerdeInfo"] = {
+        "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+        "Parameters": {"ignore.malformed.json": "true"},
+    }
+    aws["glue"].delete_table(DatabaseName=DATABASE, Name=ti["Name"])
+    aws["glue"].create_table(DatabaseName=DATABASE, TableInput=ti)
+    result = _check(aws["table"])
+    assert result.exit_code == 0, result.output  # an audit runs; its coverage is incomplete
+    fmt = _lines(result.output)["format"]
+    assert fmt.startswith("ok: ") and "WARNING" in fmt and "ignore.malformed.json" in fmt
+
+
 @pytest.mark.parametrize(
     "args, check, code, text",
     [

@@ -193,6 +193,19 @@ def test_tables_that_are_not_cloudtrail_are_refused_in_one_line(change, message)
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("value, skips", [("true", True), ("TRUE", True), ("false", False)])
+def test_a_serde_that_skips_malformed_json_is_a_shortfall(value: str, skips: bool) -> None:
+    ti = table_input("aws_current_projection")
+    ti["StorageDescriptor"]["SerdeInfo"] = {
+        "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+        "Parameters": {"ignore.malformed.json": value},
+    }
+    shape = from_glue(ti, "cloudtrail")
+    assert shape.skips_malformed is skips
+    assert bool(shape.shortfalls()) is skips
+    assert not from_glue(table_input("aws_current_projection"), "cloudtrail").shortfalls()
+
+
 def test_explicit_scheme_is_checked_against_the_table() -> None:
     shape = from_glue(table_input("dt_projection"), "cloudtrail")
     shape.check_scheme("auto")

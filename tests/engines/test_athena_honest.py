@@ -239,6 +239,28 @@ def test_zero_bytes_scanned_is_a_nothing_read_shortfall(athena: Any) -> None:
     assert not report.coverage.complete
 
 
+def test_a_table_that_skips_malformed_json_never_reads_as_complete(athena: Any) -> None:
+    """OpenX's ignore.malformed.json reads a record it cannot parse as a row of NULLs: no
+    query can count those, so no report over that table may claim it read everything."""
+    from athena_support import ddl_table_input
+
+    glue = make_client("glue")
+    ti = ddl_table_input("timestamp", "cloudtrail_logs")
+    ti["StorageDescriptor"]["SerdeInfo"] = {
+        "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+        "Parameters": {"ignore.malformed.json": "TRUE"},
+    }
+    glue.delete_table(DatabaseName="cloudtrail", Name="cloudtrail_logs")
+    glue.create_table(DatabaseName="cloudtrail", TableInput=ti)
+    fake = FakeAthena(athena, scanned=MB)
+    _answer(fake)
+    report = athena_audit(config(*OCT), fake)
+    assert report.totals.attempts == 1
+    (s,) = report.coverage.shortfalls
+    assert s.kind == "other" and "ignore.malformed.json = true" in s.detail
+    assert not report.coverage.complete
+
+
 def test_rule_query_scanning_nothing_is_a_nothing_read_shortfall(athena: Any) -> None:
     class MainScansNothing(FakeAthena):
         def get_query_execution(self, **kw: Any) -> dict[str, Any]:
