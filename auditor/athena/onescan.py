@@ -113,36 +113,39 @@ def candidate_conditions(
     return tuple(out)
 
 
-def candidates_spec(folder: Any) -> QuerySpec:
-    """The CTAS as a statement of the rule: the rule folder's own candidates.sql if it
-    has one (the loader looks there first), else sql/candidates.sql."""
+def _statement_spec(name: str, template: str, title: str, folder: Any) -> QuerySpec:
+    """One of the tool's own statements as a statement of the rule: the rule folder's
+    own `template` if it has one (the loader looks there first), else sql/<template>."""
     return QuerySpec(
-        name=CANDIDATES,
-        template="candidates.sql",
-        title="Candidate rows: one read of the trail",
-        needles=(),
-        prefilter={},
-        folder=folder,
+        name=name, template=template, title=title, needles=(), prefilter={}, folder=folder
+    )
+
+
+def candidates_spec(folder: Any) -> QuerySpec:
+    """The CTAS (candidates.sql)."""
+    return _statement_spec(
+        CANDIDATES, "candidates.sql", "Candidate rows: one read of the trail", folder
     )
 
 
 def check_spec(folder: Any) -> QuerySpec:
-    """The check of a candidate table: its rows whose eventTime cannot be read (the rule
-    folder's own unreadable_times.sql if it has one, else sql/unreadable_times.sql)."""
-    return QuerySpec(
-        name=UNREADABLE,
-        template="unreadable_times.sql",
-        title="Candidate rows whose eventTime is not an ISO-8601 time",
-        needles=(),
-        prefilter={},
-        folder=folder,
+    """The check of a candidate table: its rows whose eventTime cannot be read
+    (unreadable_times.sql)."""
+    return _statement_spec(
+        UNREADABLE,
+        "unreadable_times.sql",
+        "Candidate rows whose eventTime is not an ISO-8601 time",
+        folder,
     )
 
 
-def check_unit(units: list[PlannedQuery], table: str = CANDIDATES) -> PlannedQuery:
+def check_unit(
+    units: list[PlannedQuery], table: str = CANDIDATES, dialect: str = "athena"
+) -> PlannedQuery:
     """The check of the chunk of `units` as a statement over `table` (the run's temp
     table; by default a stable name, the check's identity in --resume state)."""
     first = units[0]
+    spec = check_spec(first.spec.folder)
     ctx = {
         **chunk_context(units),
         "table": table,
@@ -152,13 +155,13 @@ def check_unit(units: list[PlannedQuery], table: str = CANDIDATES) -> PlannedQue
     }
     return PlannedQuery(
         name=UNREADABLE,
-        title=check_spec(first.spec.folder).title,
+        title=spec.title,
         chunk=first.chunk,
         split=first.split,
         folders=first.folders,
         merge=first.merge,
-        spec=check_spec(first.spec.folder),
-        dialect="athena",
+        spec=spec,
+        dialect=dialect,
         context=ctx,
     )
 

@@ -6,6 +6,7 @@ every query the same rows as the raw table."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -364,6 +365,20 @@ def _load(con: Any, rows: list[dict[str, Any]], path: Path) -> None:
     )
 
 
+@contextmanager
+def _duckdb_over(rows: list[dict[str, Any]], tmp_path: Path) -> Iterator[tuple[Any, list[Any]]]:
+    """DuckDB with `rows` as the local table, and the monthly plan's units over RANGE."""
+    cfg = AuditConfig(range=RANGE, lookahead_days=7, now=T0 + timedelta(days=60))
+    units = list(build_plan(cfg, replace(TARGET, monthly=True)).queries)
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        _load(con, rows, tmp_path / "rows.ndjson")
+        yield con, units
+    finally:
+        con.close()
+
+
 def _candidate_table(con: Any, units: list[Any], name: str) -> None:
     """The one-scan CTAS, DuckDB's dialect, over the loaded table: table `name`."""
     cols = [c[0] for c in con.execute(f"DESCRIBE {LOCAL_TABLE}").fetchall() if c[0] != "_file"]
@@ -397,20 +412,13 @@ def test_queries_over_the_candidate_table_equal_queries_over_the_raw_table(
                 "_file": f"f{i}",
             }
         )
-    cfg = AuditConfig(range=RANGE, lookahead_days=7, now=T0 + timedelta(days=60))
-    units = list(build_plan(cfg, replace(TARGET, monthly=True)).queries)
-    con = duckdb.connect(":memory:")
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        _load(con, rows, tmp_path / "rows.ndjson")
+    with _duckdb_over(rows, tmp_path) as (con, units):
         _candidate_table(con, units, "cand")
         for u in units:
             want = con.execute(u.sql, list(u.params)).fetchall()
             over = onescan.render_over(u, "duckdb", "cand")
             got = con.execute(over.sql, list(over.params)).fetchall()
             assert sorted(map(repr, got)) == sorted(map(repr, want)), u.name
-    finally:
-        con.close()
 
 
 def test_the_union_comes_from_queries_toml() -> None:
@@ -493,12 +501,7 @@ def test_a_record_whose_event_time_is_not_a_time_is_named_not_fatal(tmp_path: Pa
     other.update(eventname="ListAgents", errorcode=None, eventtime="garbage")
     rows.append(other | _partition("2026/10/10", "s3://trail/other.json.gz"))
 
-    cfg = AuditConfig(range=RANGE, lookahead_days=7, now=T0 + timedelta(days=60))
-    units = list(build_plan(cfg, replace(TARGET, monthly=True)).queries)
-    con = duckdb.connect(":memory:")
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        _load(con, rows, tmp_path / "rows.ndjson")
+    with _duckdb_over(rows, tmp_path) as (con, units):
         main = next(u for u in units if u.name == "denied_policy_changes")
         with pytest.raises(duckdb.ConversionException):
             con.execute(main.sql, list(main.params)).fetchall()  # the raw table: fails
@@ -506,12 +509,9 @@ def test_a_record_whose_event_time_is_not_a_time_is_named_not_fatal(tmp_path: Pa
         over = onescan.render_over(main, "duckdb", "cand")
         got = con.execute(over.sql, list(over.params)).fetchall()
         assert [r[0] for r in got] == ["ev-good"]
-        check = onescan.check_unit([u for u in units if u.chunk == main.chunk], "cand")
-        check = replace(check, dialect="duckdb")
+        check = onescan.check_unit([u for u in units if u.chunk == main.chunk], "cand", "duckdb")
         found = con.execute(check.sql, list(check.params)).fetchall()
         assert found == [("s3://trail/bad.json.gz", len(BAD_TIMES))]
-    finally:
-        con.close()
 
 
 def bedrock_policy_call_at(when: str, ident: dict[str, Any], event_id: str) -> dict[str, Any]:
