@@ -192,7 +192,7 @@ SHORTFALL_KINDS = (
     "unlisted",  # a folder that could not be listed (permissions, I/O)
     "not-delivered",  # the range reaches into CloudTrail's delivery lag (or the future)
     "other-trail",  # an AWSLogs/ folder deeper under the source, not read
-    "saved-state",  # a saved backfill chunk that did not verify (rerun or failed)
+    "saved-state",  # a saved chunk that did not verify and failed again, or lacks its check
     "limit",  # a file or record past a size limit
     "other",
 )

@@ -49,7 +49,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -331,6 +331,7 @@ class OneScan:
         self.check_failures: list[tuple[PlannedQuery, AthenaQueryFailed]] = []
         # chunk label -> the check's rows, of chunks whose queries all came from saved state
         self.restored: dict[str, list[Row]] = {}
+        self.unchecked: list[str] = []  # such chunks with no saved check (restore)
 
     @property
     def glue(self) -> Any:
@@ -564,9 +565,13 @@ class OneScan:
         if self.active:
             self.close()
 
-    def restore(self, done: list[PlannedQuery]) -> None:
+    def restore(
+        self, done: list[PlannedQuery], saved: Mapping[str, tuple[Any, QueryRecord]]
+    ) -> None:
         """The saved checks of chunks whose queries all come from --resume state (no
-        candidate table is made for them in this run)."""
+        candidate table is made for them in this run; `saved`: unit key -> its saved rows
+        and record). A chunk whose saved queries read a candidate table but whose check
+        was not saved (it failed) is named in `unchecked`."""
         if self.store is None:
             return
         by_chunk: dict[str, list[PlannedQuery]] = {}
@@ -579,6 +584,8 @@ class OneScan:
             if got is not None:
                 self.restored[label] = got[0]
                 self._record(got[1])
+            elif any(TMP_PREFIX in saved[u.key][1].sql for u in chunk if u.key in saved):
+                self.unchecked.append(label)
 
     def unreadable(self) -> tuple[list[Unreadable], list[str]]:
         """The log files the checks named, and a line for each chunk whose check named

@@ -253,7 +253,7 @@ class AthenaEngine:
             failures = self._run_units(prep, store, runner, scan)
         # chunks whose queries all came from saved state: their saved checks
         busy = {u.chunk.label for u in prep.todo}
-        scan.restore([u for u in raw if u.chunk.label not in busy])
+        scan.restore([u for u in raw if u.chunk.label not in busy], prep.done)
         unreadable, more = scan.unreadable()
         if store.warning:
             print(f"auditor: warning: {store.warning}", file=sys.stderr)
@@ -285,6 +285,14 @@ class AthenaEngine:
         if nothing:
             shortfalls.append(Shortfall("nothing-read", nothing))
         shortfalls.extend(Shortfall("other", line) for line in more)
+        shortfalls.extend(
+            Shortfall(
+                "saved-state",
+                f"chunk {label}: its queries came from saved state, its eventTime check "
+                "did not (it failed); rerun without --resume to check it",
+            )
+            for label in scan.unchecked
+        )
         if prep.shape is not None:
             shortfalls.extend(Shortfall("other", line) for line in prep.shape.shortfalls())
         result.coverage = Coverage(

@@ -602,3 +602,27 @@ def test_a_resumed_audit_names_what_the_saved_checks_named(athena: Any, tmp_path
     assert not resumed.coverage.complete
     check = [q for q in resumed.provenance.queries if q.name == onescan.UNREADABLE]
     assert [q.from_saved_state for q in check] == [True]
+
+
+def test_a_resume_after_a_failed_check_is_not_complete(athena: Any, tmp_path: Path) -> None:
+    """The queries of a chunk succeeded and were saved, its check failed: resumed with
+    nothing left to run, the audit has no check of that chunk, and says so."""
+    cfg = config(*OCT, output_location=RESULTS, state_dir=tmp_path / "state")
+    fake = FakeAthena(athena)
+
+    def fail_check(qid: str, kw: dict[str, Any]) -> None:
+        if query_name(kw) == onescan.UNREADABLE:
+            fake.fail[qid] = ("FAILED", "HIVE_CURSOR_ERROR", False)
+        answer_main(qid, kw)
+
+    ctas_like_athena(fake, fail_check)
+    assert not athena_audit(cfg, fake).coverage.complete
+
+    again = FakeAthena(athena)
+    ctas_like_athena(again)
+    resumed = athena_audit(replace(cfg, athena=replace(cfg.athena, resume=True)), again)
+    assert again.started == []  # every query came from saved state
+    assert resumed.totals.attempts == 1
+    assert [s.kind for s in resumed.coverage.shortfalls] == ["saved-state"]
+    assert "eventTime" in resumed.coverage.shortfalls[0].detail
+    assert not resumed.coverage.complete
